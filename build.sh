@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Phantom build entry point.
+#   ./build.sh              install dependencies (npm ci) if needed, build dist/phantom and dist/phantom-relay
+#   ./build.sh test         build, then type-check, format check and every test (unit + end-to-end)
+#   ./build.sh bench [relay|crypto]   run the benchmarks (not tests)
+#   ./build.sh format       rewrite files with the formatter
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUN=node_modules/.bin/bun
+TARGET=${PHANTOM_BUILD_TARGET:-}
+
+install() {
+  # npm ci when node_modules is missing or older than the lockfile.
+  if [ ! -x "$BUN" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build() {
+  install
+  mkdir -p dist
+  local target_flag=()
+  [ -n "$TARGET" ] && target_flag=(--target "$TARGET")
+  "$BUN" build --compile --minify --sourcemap=none "${target_flag[@]}" phantom.ts --outfile dist/phantom
+  "$BUN" build --compile --minify --sourcemap=none "${target_flag[@]}" relay.ts --outfile dist/phantom-relay
+  rm -f ./*.bun-build 2>/dev/null || true
+}
+
+case "${1:-build}" in
+  build)
+    build
+    ;;
+  test)
+    build
+    echo "== type-check"
+    node_modules/.bin/tsc --noEmit -p .
+    echo "== format check"
+    node_modules/.bin/prettier --check --log-level warn .
+    echo "== tests"
+    shift
+    "$BUN" test "$@"
+    ;;
+  bench)
+    install
+    shift
+    what=${1:-all}
+    case "$what" in
+      relay) build; "$BUN" bench/relay.ts ;;
+      crypto) "$BUN" bench/crypto.ts ;;
+      all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto)" >&2; exit 2 ;;
+    esac
+    ;;
+  format)
+    install
+    node_modules/.bin/prettier --write --log-level warn .
+    ;;
+  *)
+    echo "usage: ./build.sh [build|test|bench [relay|crypto]|format]" >&2
+    exit 2
+    ;;
+esac
