@@ -1,0 +1,103 @@
+// Test helper: start the real compiled relay (dist/phantom-relay) on an ephemeral
+// port with a temporary data folder. Shared by relay and client end-to-end tests.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const RELAY_BIN = join(ROOT, "dist/phantom-relay");
+export const CLIENT_BIN = join(ROOT, "dist/phantom");
+
+export interface RelayOptions {
+  /** Extra environment variables (e.g. MAX_FILE_SIZE_BYTES). */
+  env?: Record<string, string>;
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** Reuse an existing data folder (restart tests). */
+  dataDir?: string;
+}
+
+export interface RunningRelay {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Lines the relay wrote to stdout/stderr so far (after the first line). */
+  logs: string[];
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait. */
+  kill9(): Promise<void>;
+  /** Remove the data folder (after stop). */
+  cleanup(): void;
+}
+
+export function tempDir(prefix = "phantom-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf) onLine(buf);
+}
+
+/** Start dist/phantom-relay --port 0 and wait for its "listening on <url>" line. */
+export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
+  const dataDir = opts.dataDir ?? join(tempDir("phantom-relay-"), "data");
+  const proc = Bun.spawn([RELAY_BIN, "--host", "127.0.0.1", "--port", "0", "--data", dataDir, ...(opts.args ?? [])], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: string[] = [];
+  let resolveUrl: (u: string) => void;
+  const urlPromise = new Promise<string>((r) => (resolveUrl = r));
+  let first = true;
+  void pump(proc.stdout, (line) => {
+    if (first) {
+      first = false;
+      const m = /^phantom-relay \S+ listening on (\S+)$/.exec(line);
+      if (m) return resolveUrl(m[1]!);
+    }
+    logs.push(line);
+  });
+  void pump(proc.stderr, (line) => logs.push(line));
+  const url = await Promise.race([
+    urlPromise,
+    proc.exited.then((code) => {
+      throw new Error(`relay exited with ${code} before listening:\n${logs.join("\n")}`);
+    }),
+    Bun.sleep(15_000).then(() => {
+      throw new Error(`relay did not start:\n${logs.join("\n")}`);
+    }),
+  ]);
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dataDir,
+    proc,
+    logs,
+    async stop() {
+      proc.kill("SIGTERM");
+      return await proc.exited;
+    },
+    async kill9() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
