@@ -176,9 +176,21 @@ export interface Envelope {
   legacy: boolean;
 }
 
+/**
+ * Compact JSON with every non-ASCII character as a \uXXXX escape, byte for byte
+ * what the Python 2.2.x sender writes (json.dumps, ensure_ascii): the known-answer
+ * envelope of vectors/v2.json has this form. Readers accept either (PROTOCOL §5.2).
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Compact JSON, as senders write it (PROTOCOL §5.2). */
 export function encodeEnvelope(from: string, body: string): string {
-  return MSG_PREFIX + JSON.stringify({ from, body });
+  return MSG_PREFIX + asciiJson({ from, body });
 }
 
 /**
@@ -230,7 +242,7 @@ export type FileMessage = z.infer<typeof FileMessage>;
 
 export function encodeFileMessage(file: FileMessage): string {
   const { type, name, size, cipher_size, mime, url, key, nonce } = file;
-  return FILE_PREFIX + JSON.stringify({ type, name, size, cipher_size, mime, url, key, nonce });
+  return FILE_PREFIX + asciiJson({ type, name, size, cipher_size, mime, url, key, nonce });
 }
 
 /** A message body that announces a file, or null for an ordinary text body. */
@@ -262,7 +274,15 @@ export function cleanFileName(name: string): string {
   let clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "").trim();
   if (clean === "" || clean === "." || clean === "..") clean = "file";
   if (clean.startsWith(".")) clean = `_${clean.slice(1)}`;
-  return [...clean].slice(0, MAX_FILE_NAME).join("");
+  // At most MAX_FILE_NAME UTF-8 bytes (the usual file-system limit), cut at a code point.
+  let out = "";
+  let bytes = 0;
+  for (const ch of clean) {
+    bytes += utf8.encode(ch).length;
+    if (bytes > MAX_FILE_NAME) break;
+    out += ch;
+  }
+  return out;
 }
 
 // ---- PROTOCOL §6 canonical request -----------------------------------------
