@@ -1,9 +1,11 @@
 // Every cryptographic operation of PROTOCOL §2–§7.7, nothing else.
 // Native node:crypto (Bun) for X25519, Ed25519, HKDF, SHA-2/3, HMAC and scrypt;
-// @noble/ciphers for ChaCha20-Poly1305, which Bun's node:crypto lacks.
+// @noble/ciphers for ChaCha20-Poly1305, which Bun's node:crypto lacks; @noble/curves
+// only to refuse small-order Ed25519 keys.
 
 import * as nc from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { CryptoError } from "./errors.ts";
 import {
   b64decode,
@@ -172,9 +174,10 @@ function aead(key: Uint8Array, nonce: Uint8Array, aad: string) {
 }
 
 function open(key: Uint8Array, nonce: Uint8Array, aad: string, sealed: Uint8Array, code: string, message: string) {
+  const cipher = aead(key, nonce, aad); // a bad key or nonce length is bad-length, not a failed tag
   if (sealed.length < TAG_LEN) throw new CryptoError("truncated", `${message}: input shorter than the tag`);
   try {
-    return aead(key, nonce, aad).decrypt(sealed);
+    return cipher.decrypt(sealed);
   } catch (cause) {
     throw new CryptoError(code, message, { cause });
   }
@@ -287,9 +290,20 @@ export function sign(signSeed: Uint8Array, message: Uint8Array | string): Uint8A
   );
 }
 
-/** A native Ed25519 verification key; the relay caches these per UID. */
+/**
+ * A native Ed25519 verification key; the relay caches these per UID. Refuses
+ * encodings that are not a canonical point, and the small-order points: native
+ * verification accepts a forged signature (R = identity, S = 0) under those.
+ */
 export function ed25519VerifyKey(signPub: Uint8Array): nc.KeyObject {
   expectBytes(signPub, KEY_LEN, "Ed25519 public key");
+  let smallOrder: boolean;
+  try {
+    smallOrder = ed25519.Point.fromBytes(signPub).isSmallOrder();
+  } catch (cause) {
+    throw new CryptoError("bad-key", "Ed25519 public key: not a valid point", { cause });
+  }
+  if (smallOrder) throw new CryptoError("bad-key", "Ed25519 public key: small-order point");
   return publicKey(SPKI_ED25519, signPub, "Ed25519 public key");
 }
 
