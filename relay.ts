@@ -1,28 +1,74 @@
 #!/usr/bin/env bun
 // phantom-relay: relay entry. Reads flags/env into a config, starts the server.
+// --help and --version answer before anything heavy (sqlite, the server) loads.
 import { VERSION } from "./lib/version.ts";
+import { parseConfig } from "./relay/config.ts";
+import { ConfigError } from "./relay/errors.ts";
 
 const HELP = `phantom-relay ${VERSION} — the Phantom protocol v2 relay
 
 Usage: phantom-relay [options]
 
-Options:
-  -V, --version  print the version
-  -h, --help     print this help
+Options (each also an environment variable):
+  --host ADDR            listen address (PHANTOM_RELAY_HOST, default 127.0.0.1)
+  --port N               listen port, 0 picks a free one (PHANTOM_RELAY_PORT, default 8787)
+  --data DIR             data folder (PHANTOM_RELAY_DATA, default ./phantom-relay-data)
+  --tls-cert FILE        TLS certificate, PEM (PHANTOM_RELAY_TLS_CERT)
+  --tls-key FILE         TLS private key, PEM (PHANTOM_RELAY_TLS_KEY)
+  --log-level LEVEL      error, warn, info or debug (PHANTOM_RELAY_LOG_LEVEL, default info)
+  --purge-interval S     seconds between retention purges (PHANTOM_PURGE_INTERVAL_S, default 300)
+  -V, --version          print the version
+  -h, --help             print this help
+
+Environment (PROTOCOL §9):
+  MESSAGE_RETENTION_DAYS   default 7     (decimals accepted)
+  KE_RETENTION_HOURS       default 24    (decimals accepted)
+  FILE_RETENTION_HOURS     default 24    (decimals accepted)
+  MAX_FILE_SIZE_BYTES      default 52428800
+  PHANTOM_AUTH_PRIV_B64    b64 X25519 private key: enables burn authentication
+  PHANTOM_FILE_ID_KEY_B64  b64 32-byte file-id key (default: generated once in the data folder)
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const arg = argv[0];
-  if (arg === "--version" || arg === "-V") {
+function fail(message: string, code: number): number {
+  process.stderr.write(`phantom-relay: error: ${message}\n`);
+  return code;
+}
+
+async function main(argv: string[]): Promise<number | null> {
+  let parsed;
+  try {
+    parsed = parseConfig(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message, 2);
+    throw e;
+  }
+  if (parsed.kind === "version") {
     process.stdout.write(`phantom-relay ${VERSION}\n`);
     return 0;
   }
-  if (arg === "--help" || arg === "-h") {
+  if (parsed.kind === "help") {
     process.stdout.write(HELP);
     return 0;
   }
-  process.stderr.write(`phantom-relay: error: unknown option '${arg}'\n`);
-  return 1;
+  const { startRelay } = await import("./relay/server.ts");
+  let relay;
+  try {
+    relay = await startRelay(parsed.config);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    return fail(`cannot start: ${msg.toLowerCase().replace(/\.$/, "")}`, 1);
+  }
+  process.stdout.write(`phantom-relay ${VERSION} listening on ${relay.url}\n`);
+  const shutdown = () => {
+    relay.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  return null; // keep serving
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+if (code !== null) process.exitCode = code;

@@ -80,6 +80,8 @@ export const FetchBody = z.strictObject({
   since_ts: Ts.nullish(),
 }); // §7.6
 export const BurnBody = z.strictObject({ room_id: RoomId, sender_id: Uid.nullish() }); // §7.7
+/** §7.8 text fields of the upload form (the relay reads the multipart framing itself). */
+export const UploadFields = z.strictObject({ room_id: RoomId, sender_id: Uid.nullish() });
 
 export type RegisterBody = z.infer<typeof RegisterBody>;
 export type KePushBody = z.infer<typeof KePushBody>;

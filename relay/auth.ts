@@ -1,0 +1,125 @@
+// PROTOCOL §6 request signing, checked by the relay: the four headers, the
+// 300 s window, the replay cache per UID, and a native Ed25519 verify with a
+// cached KeyObject per user.
+import type { KeyObject } from "node:crypto";
+import { ed25519VerifyKey, verify } from "../lib/crypto.ts";
+import { b64udecode } from "../lib/encoding.ts";
+import { canonicalRequest, H_NONCE, H_SIG, H_TS, H_UID, SIGNATURE_WINDOW_S, SignedHeaders } from "../lib/wire.ts";
+import { unauthorized } from "./errors.ts";
+import type { Store, UserRecord } from "./store.ts";
+import type { WriteQueue } from "./writes.ts";
+
+/** PROTOCOL §6: a timestamp at most 300 s from the relay's clock (either side) is fresh. */
+export function withinWindow(ts: number, now: number): boolean {
+  return Math.abs(now - ts) <= SIGNATURE_WINDOW_S;
+}
+
+/**
+ * Nonces seen per UID while their request could still be accepted (until ts + 300).
+ * Entries are bucketed by expiry second, so sweeping costs only what expired.
+ */
+export class ReplayCache {
+  private readonly seen = new Map<string, number>();
+  private readonly buckets = new Map<number, string[]>();
+
+  static key(uid: string, nonce: string): string {
+    return `${uid} ${nonce}`;
+  }
+
+  has(key: string, now: number): boolean {
+    const expires = this.seen.get(key);
+    return expires !== undefined && expires >= now;
+  }
+
+  add(key: string, expires: number): void {
+    this.seen.set(key, expires);
+    const bucket = this.buckets.get(expires);
+    if (bucket) bucket.push(key);
+    else this.buckets.set(expires, [key]);
+  }
+
+  /** Forget entries that expired before `now`. */
+  sweep(now: number): void {
+    for (const [expires, keys] of this.buckets) {
+      if (expires >= now) continue;
+      for (const k of keys) if (this.seen.get(k) === expires) this.seen.delete(k);
+      this.buckets.delete(expires);
+    }
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+export interface KnownUser {
+  record: UserRecord;
+  verifyKey: KeyObject;
+}
+
+/** Headers checked before the body is read: who, when, which nonce. */
+export interface PendingAuth {
+  user: KnownUser;
+  uid: string;
+  ts: string;
+  tsNum: number;
+  nonce: string;
+  sig: Uint8Array;
+}
+
+const USER_CACHE_MAX = 100_000;
+
+export class Authenticator {
+  private readonly users = new Map<string, KnownUser>();
+  readonly replay = new ReplayCache();
+  private readonly store: Store;
+  private readonly writes: WriteQueue;
+
+  constructor(store: Store, writes: WriteQueue, now: number) {
+    this.store = store;
+    this.writes = writes;
+    for (const { key, expires } of store.liveNonces(now)) this.replay.add(key, expires);
+  }
+
+  /** A registered user with a cached native verification key, or null. */
+  user(uid: string): KnownUser | null {
+    const cached = this.users.get(uid);
+    if (cached) return cached;
+    const record = this.store.getUser(uid);
+    if (!record) return null;
+    const known = { record, verifyKey: ed25519VerifyKey(record.signPub) };
+    if (this.users.size >= USER_CACHE_MAX) this.users.clear();
+    this.users.set(uid, known);
+    return known;
+  }
+
+  /** PROTOCOL §6, the parts that need no body: headers present and well formed, fresh, known UID. */
+  precheck(headers: Headers, now: number): PendingAuth {
+    const parsed = SignedHeaders.safeParse({
+      [H_UID]: headers.get(H_UID),
+      [H_TS]: headers.get(H_TS),
+      [H_NONCE]: headers.get(H_NONCE),
+      [H_SIG]: headers.get(H_SIG),
+    });
+    if (!parsed.success) throw unauthorized("missing or malformed signature headers");
+    const h = parsed.data;
+    const tsNum = Number(h[H_TS]);
+    if (!withinWindow(tsNum, now)) throw unauthorized("timestamp outside the allowed window");
+    const user = this.user(h[H_UID]);
+    if (!user) throw unauthorized("unknown uid");
+    if (this.replay.has(ReplayCache.key(h[H_UID], h[H_NONCE]), now)) throw unauthorized("replayed nonce");
+    return { user, uid: h[H_UID], ts: h[H_TS], tsNum, nonce: h[H_NONCE], sig: b64udecode(h[H_SIG]) };
+  }
+
+  /** PROTOCOL §6: verify the signature over the canonical string, then remember the nonce. */
+  finish(p: PendingAuth, method: string, path: string, bodySha256: Uint8Array, now: number): void {
+    const canonical = canonicalRequest(method, path, p.uid, p.ts, p.nonce, bodySha256);
+    if (!verify(p.user.verifyKey, canonical, p.sig)) throw unauthorized("bad signature");
+    const key = ReplayCache.key(p.uid, p.nonce);
+    // Checked again: another request with this nonce may have finished while our body streamed in.
+    if (this.replay.has(key, now)) throw unauthorized("replayed nonce");
+    const expires = p.tsNum + SIGNATURE_WINDOW_S;
+    this.replay.add(key, expires);
+    this.writes.post(() => this.store.addNonce(key, expires));
+  }
+}

@@ -1,0 +1,153 @@
+// Command line and environment → RelayConfig (PROTOCOL §9, issue 3 item 5).
+// Pure: no file system, no sqlite, so --help and --version stay fast.
+import { b64decode } from "../lib/encoding.ts";
+import { ConfigError } from "./errors.ts";
+
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface RelayConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  logLevel: LogLevel;
+  /** Seconds between retention purges (§8). */
+  purgeIntervalS: number;
+  /** §8/§9 limits in seconds (the variables accept decimals, e.g. KE_RETENTION_HOURS=0.0005). */
+  messageRetentionS: number;
+  keRetentionS: number;
+  fileRetentionS: number;
+  /** §7.8 */
+  maxFileSizeBytes: number;
+  /** §7.1, §7.7: the relay's X25519 auth private key, or null. */
+  authPriv: Uint8Array | null;
+  /** §7.8: null → generated once and kept in the data folder. */
+  fileIdKey: Uint8Array | null;
+}
+
+export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
+
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 8787,
+  dataDir: "./phantom-relay-data",
+  logLevel: "info" as LogLevel,
+  purgeIntervalS: 300,
+  messageRetentionDays: 7,
+  keRetentionHours: 24,
+  fileRetentionHours: 24,
+  maxFileSizeBytes: 52_428_800,
+};
+
+// flag → environment variable
+const FLAGS = {
+  "--host": "PHANTOM_RELAY_HOST",
+  "--port": "PHANTOM_RELAY_PORT",
+  "--data": "PHANTOM_RELAY_DATA",
+  "--tls-cert": "PHANTOM_RELAY_TLS_CERT",
+  "--tls-key": "PHANTOM_RELAY_TLS_KEY",
+  "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
+  "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
+} as const;
+type Flag = keyof typeof FLAGS;
+
+export type Env = Record<string, string | undefined>;
+
+function positiveNumber(text: string, what: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new ConfigError(`${what} must be a positive number, got '${text}'`);
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) throw new ConfigError(`${what} must be a positive number, got '${text}'`);
+  return n;
+}
+
+function integer(text: string, what: string, min: number, max: number): number {
+  if (!/^\d{1,16}$/.test(text)) throw new ConfigError(`${what} must be an integer, got '${text}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got '${text}'`);
+  return n;
+}
+
+function key32(text: string, name: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = b64decode(text.trim(), name);
+  } catch {
+    throw new ConfigError(`${name} must be base64 of 32 bytes`);
+  }
+  if (bytes.length !== 32) throw new ConfigError(`${name} must be base64 of 32 bytes`);
+  return bytes;
+}
+
+/** Parse argv (without the program name) and the environment. Flags win over the environment. */
+export function parseConfig(argv: readonly string[], env: Env): Parsed {
+  const given = new Map<Flag, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h" || arg === "--help") return { kind: "help" };
+    if (arg === "-V" || arg === "--version") return { kind: "version" };
+    const eq = arg.indexOf("=");
+    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Flag;
+    if (!(name in FLAGS)) throw new ConfigError(`unknown option '${name}'`);
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith("--")) throw new ConfigError(`option '${name}' needs a value`);
+      i++;
+    }
+    given.set(name, value);
+  }
+  const get = (flag: Flag): string | undefined => {
+    const v = given.get(flag) ?? env[FLAGS[flag]];
+    return v === "" ? undefined : v;
+  };
+
+  const host = get("--host") ?? DEFAULTS.host;
+  const portText = get("--port");
+  const port = portText === undefined ? DEFAULTS.port : integer(portText, "--port", 0, 65535);
+  const dataDir = get("--data") ?? DEFAULTS.dataDir;
+  const tlsCert = get("--tls-cert") ?? null;
+  const tlsKey = get("--tls-key") ?? null;
+  if ((tlsCert === null) !== (tlsKey === null)) throw new ConfigError("--tls-cert and --tls-key go together");
+  const level = get("--log-level") ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
+  }
+  const purgeText = get("--purge-interval");
+  const purgeIntervalS =
+    purgeText === undefined ? DEFAULTS.purgeIntervalS : positiveNumber(purgeText, "--purge-interval");
+
+  // PROTOCOL §9
+  const num = (name: string, dflt: number) => (env[name] ? positiveNumber(env[name]!, name) : dflt);
+  const maxText = env.MAX_FILE_SIZE_BYTES;
+  const maxFileSizeBytes = maxText
+    ? integer(maxText, "MAX_FILE_SIZE_BYTES", 1, 4 * 1024 ** 3)
+    : DEFAULTS.maxFileSizeBytes;
+
+  return {
+    kind: "run",
+    config: {
+      host,
+      port,
+      dataDir,
+      tlsCert,
+      tlsKey,
+      logLevel: level as LogLevel,
+      purgeIntervalS,
+      messageRetentionS: num("MESSAGE_RETENTION_DAYS", DEFAULTS.messageRetentionDays) * 86_400,
+      keRetentionS: num("KE_RETENTION_HOURS", DEFAULTS.keRetentionHours) * 3600,
+      fileRetentionS: num("FILE_RETENTION_HOURS", DEFAULTS.fileRetentionHours) * 3600,
+      maxFileSizeBytes,
+      authPriv: env.PHANTOM_AUTH_PRIV_B64 ? key32(env.PHANTOM_AUTH_PRIV_B64, "PHANTOM_AUTH_PRIV_B64") : null,
+      fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
+    },
+  };
+}
+
+/** The URL printed in the first line of stdout. */
+export function listenUrl(host: string, port: number, tls: boolean): string {
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `${tls ? "https" : "http"}://${h}:${port}`;
+}

@@ -1,0 +1,36 @@
+// What every route handler gets: the relay's parts and the request's facts.
+import type { Server } from "bun";
+import type { Authenticator } from "./auth.ts";
+import type { BlobStore } from "./blobs.ts";
+import type { RelayConfig } from "./config.ts";
+import type { Live, WsData } from "./live.ts";
+import type { Log } from "./log.ts";
+import type { Store } from "./store.ts";
+import type { WriteQueue } from "./writes.ts";
+
+export interface Relay {
+  config: RelayConfig;
+  store: Store;
+  writes: WriteQueue;
+  auth: Authenticator;
+  blobs: BlobStore;
+  live: Live;
+  log: Log;
+  fileIdKey: Uint8Array;
+  /** b64 X25519 auth public key (PROTOCOL §7.1), or null. */
+  authPub: string | null;
+}
+
+export interface RequestContext {
+  relay: Relay;
+  /** The URL path exactly as requested, without the query string (PROTOCOL §6). */
+  path: string;
+  /** Values of the route's :params, in order. */
+  params: string[];
+  server: Server<WsData>;
+  /** Unix seconds with a fraction, taken when the request arrived. */
+  now: number;
+}
+
+/** Answers with a Response, or undefined after a WebSocket upgrade. */
+export type Handler = (req: Request, ctx: RequestContext) => Response | undefined | Promise<Response | undefined>;

@@ -1,0 +1,53 @@
+// PROTOCOL §7.7 POST /burn: delete every message and file of a room, at most
+// 10 per UID per 10 minutes, with the HMAC check when the relay has an auth key.
+import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
+import { utf8 } from "../../lib/encoding.ts";
+import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
+import type { Handler, Relay } from "../context.ts";
+import { forbidden, rateLimited, unauthorized } from "../errors.ts";
+import { ok, seconds, signedJson } from "../http.ts";
+import type { PendingAuth } from "../auth.ts";
+import { isMember } from "./messages.ts";
+
+export const BURN_LIMIT = 10; // PROTOCOL §7.7
+export const BURN_WINDOW_S = 600; // PROTOCOL §7.7
+
+const burnKeys = new WeakMap<Relay, Map<string, Uint8Array>>();
+
+/** PROTOCOL §7.7: x-phantom-signature = hex(HMAC-SHA256(k, "burn:" uid ":" room_id ":" ts ":" nonce)). */
+function checkBurnHmac(relay: Relay, req: Request, auth: PendingAuth, roomId: string): void {
+  const priv = relay.config.authPriv;
+  if (!priv) return;
+  const given = req.headers.get(H_BURN_SIG);
+  if (!given) throw unauthorized("missing burn signature");
+  let keys = burnKeys.get(relay);
+  if (!keys) burnKeys.set(relay, (keys = new Map()));
+  let k = keys.get(auth.uid);
+  if (!k) {
+    k = burnAuthKey(priv, auth.user.record.encPub, auth.uid);
+    if (keys.size > 100_000) keys.clear();
+    keys.set(auth.uid, k);
+  }
+  const want = burnSignature(k, auth.uid, roomId, auth.ts, auth.nonce);
+  if (!equalBytes(utf8.encode(want), utf8.encode(given))) throw unauthorized("bad burn signature");
+}
+
+export const burn: Handler = async (req, ctx) => {
+  const { relay } = ctx;
+  const { auth, body } = await signedJson(req, ctx, BurnBody, "burn");
+  checkBurnHmac(relay, req, auth, body.room_id);
+  if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
+  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  const now = seconds(ctx.now);
+  const result = await relay.writes.run(() => {
+    const recent = relay.store.burnsSince(auth.uid, now - BURN_WINDOW_S + 1);
+    if (recent.count >= BURN_LIMIT) {
+      throw rateLimited(Math.max(1, (recent.oldest ?? now) + BURN_WINDOW_S - now));
+    }
+    relay.store.addBurn(auth.uid, now);
+    return relay.store.burnRoom(body.room_id);
+  });
+  await relay.blobs.remove(result.blobIds);
+  relay.live.burned(body.room_id);
+  return ok({ ok: true, deleted: result.messages });
+};

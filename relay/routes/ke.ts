@@ -1,0 +1,41 @@
+// PROTOCOL §7.4 POST /ke/push and §7.5 GET /ke/pop/{uid}: key-exchange notices
+// and room membership. A room has exactly two members, fixed when created.
+import { b64encode } from "../../lib/encoding.ts";
+import { KePushBody } from "../../lib/wire.ts";
+import type { Handler } from "../context.ts";
+import { badRequest, forbidden, notFound } from "../errors.ts";
+import { ok, seconds, signedEmpty, signedJson } from "../http.ts";
+
+// PROTOCOL §7.4
+export const kePush: Handler = async (req, ctx) => {
+  const { relay } = ctx;
+  const { auth, body } = await signedJson(req, ctx, KePushBody, "ke/push");
+  if (body.from_uid !== auth.uid) throw forbidden("from_uid is not the signer");
+  if (body.pub_key !== b64encode(auth.user.record.encPub)) throw badRequest("pub_key is not the signer's key");
+  if (body.to_uid === body.from_uid) throw badRequest("to_uid is the signer");
+  if (!relay.auth.user(body.to_uid)) throw notFound("unknown to_uid");
+  const ts = seconds(ctx.now);
+  await relay.writes.run(() => {
+    // Checked inside the write batch, so two pushes for a new room cannot both create it.
+    const members = relay.store.getRoom(body.room_id);
+    if (!members) relay.store.addRoom(body.room_id, body.from_uid, body.to_uid);
+    else if (!members.includes(auth.uid) || !members.includes(body.to_uid)) {
+      throw forbidden("not a member of this room");
+    }
+    relay.store.putInbox(body.to_uid, {
+      from_uid: body.from_uid,
+      pub_key: body.pub_key,
+      room_id: body.room_id,
+      ts,
+    });
+  });
+  return ok({ ok: true });
+};
+
+// PROTOCOL §7.5: owner only; returns and deletes the inbox.
+export const kePop: Handler = async (req, ctx) => {
+  const auth = signedEmpty(req, ctx);
+  if (ctx.params[0] !== auth.uid) throw forbidden("not your inbox");
+  const entries = await ctx.relay.writes.run(() => ctx.relay.store.popInbox(auth.uid));
+  return ok({ entries });
+};

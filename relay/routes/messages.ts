@@ -1,0 +1,35 @@
+// PROTOCOL §7.6 POST /send and POST /fetch.
+import { b64DecodedLength, FETCH_LIMIT_DEFAULT, FetchBody, MAX_CIPHERTEXT_BYTES, SendBody } from "../../lib/wire.ts";
+import type { Handler } from "../context.ts";
+import { forbidden, tooLarge } from "../errors.ts";
+import { ok, seconds, signedJson } from "../http.ts";
+import type { Relay } from "../context.ts";
+
+export function isMember(relay: Relay, roomId: string, uid: string): boolean {
+  const members = relay.store.getRoom(roomId);
+  return members !== null && (members[0] === uid || members[1] === uid);
+}
+
+// PROTOCOL §7.6: the relay stores (room_id, ciphertext, ts) only — never the sender.
+export const send: Handler = async (req, ctx) => {
+  const { relay } = ctx;
+  const { auth, body } = await signedJson(req, ctx, SendBody, "send");
+  if (b64DecodedLength(body.ciphertext) > MAX_CIPHERTEXT_BYTES) {
+    throw tooLarge(`ciphertext larger than ${MAX_CIPHERTEXT_BYTES} bytes`);
+  }
+  if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
+  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  const ts = seconds(ctx.now);
+  await relay.writes.run(() => relay.store.addMessage(body.room_id, body.ciphertext, ts));
+  relay.live.message(body.room_id, ts, body.ciphertext); // PROTOCOL §7.9, after the commit
+  return ok({ ts });
+};
+
+// PROTOCOL §7.6: the newest `limit` rows with ts ≥ since_ts, oldest first.
+export const fetchMessages: Handler = async (req, ctx) => {
+  const { relay } = ctx;
+  const { auth, body } = await signedJson(req, ctx, FetchBody, "fetch");
+  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  const messages = relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, body.limit ?? FETCH_LIMIT_DEFAULT);
+  return ok({ messages });
+};

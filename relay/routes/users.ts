@@ -1,0 +1,37 @@
+// PROTOCOL §7.1 GET /health, §7.2 POST /register, §7.3 GET /pubkey/{uid}: the unsigned routes.
+import { ed25519VerifyKey, uidOf } from "../../lib/crypto.ts";
+import { b64decode, b64encode, b64udecode } from "../../lib/encoding.ts";
+import { MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../lib/wire.ts";
+import { VERSION } from "../../lib/version.ts";
+import type { Handler } from "../context.ts";
+import { badRequest, conflict, notFound } from "../errors.ts";
+import { ok, readBody, seconds } from "../http.ts";
+
+// PROTOCOL §7.1
+export const health: Handler = (_req, { relay }) =>
+  ok({ status: "ok", version: VERSION, auth_required: relay.authPub !== null, auth_pub: relay.authPub });
+
+// PROTOCOL §7.2: create-only; the UID must be the UID of the key.
+export const register: Handler = async (req, { relay, now }) => {
+  const body = parseJsonBytes(RegisterBody, await readBody(req, MAX_JSON_BODY_BYTES), "register");
+  const encPub = b64decode(body.pub_key);
+  const signPub = b64udecode(body.sign_pub);
+  if (uidOf(encPub) !== body.uid) throw badRequest("uid does not match pub_key");
+  try {
+    ed25519VerifyKey(signPub);
+  } catch {
+    throw badRequest("sign_pub is not an Ed25519 public key");
+  }
+  const created = await relay.writes.run(() => relay.store.addUser({ uid: body.uid, encPub, signPub }, seconds(now)));
+  if (!created) throw conflict("uid already registered");
+  return ok({ ok: true });
+};
+
+// PROTOCOL §7.3
+export const pubkey: Handler = (_req, { relay, params }) => {
+  const uid = params[0]!;
+  if (!Uid.safeParse(uid).success) throw notFound("unknown uid");
+  const user = relay.auth.user(uid);
+  if (!user) throw notFound("unknown uid");
+  return ok({ uid, pub_key: b64encode(user.record.encPub) });
+};

@@ -1,0 +1,119 @@
+// Starts the relay: data folder, store, keys, HTTP + WebSocket server,
+// retention, and a clean shutdown on SIGINT/SIGTERM (issue 3 item 5).
+import { join } from "node:path";
+import { x25519Public } from "../lib/crypto.ts";
+import { b64encode } from "../lib/encoding.ts";
+import { WireError } from "../lib/errors.ts";
+import { VERSION } from "../lib/version.ts";
+import { MAX_JSON_BODY_BYTES } from "../lib/wire.ts";
+import { Authenticator } from "./auth.ts";
+import { BlobStore } from "./blobs.ts";
+import { listenUrl, type RelayConfig } from "./config.ts";
+import type { Relay } from "./context.ts";
+import { DB_FILE, fileIdKey, prepareDataDir } from "./data.ts";
+import { badRequest, errorResponse, internalError, methodNotAllowed, notFound, RelayError } from "./errors.ts";
+import { Live, type WsData } from "./live.ts";
+import { Log } from "./log.ts";
+import { Retention } from "./retention.ts";
+import { rawPath, Router } from "./router.ts";
+import { routes } from "./routes/index.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+import { MULTIPART_OVERHEAD_BYTES } from "./routes/files.ts";
+import { WriteQueue } from "./writes.ts";
+
+const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
+
+function toResponse(e: unknown, log: Log): Response {
+  if (e instanceof RelayError) return errorResponse(e);
+  if (e instanceof WireError) return errorResponse(badRequest(e.message));
+  // Not the client's fault: the details stay out of the answer and out of the log line.
+  log.error(`internal: ${e instanceof Error ? e.name : typeof e}`);
+  if (log.enabled("debug") && e instanceof Error && e.stack) log.error(e.stack);
+  return internalError();
+}
+
+export interface StartedRelay {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
+  prepareDataDir(config.dataDir);
+  const log = new Log(config.logLevel);
+  const store = new SqliteStore(join(config.dataDir, DB_FILE));
+  const writes = new WriteQueue(store);
+  const blobs = new BlobStore(config.dataDir);
+  blobs.removeOrphans((id) => store.hasBlob(id));
+  const live = new Live();
+  const relay: Relay = {
+    config,
+    store,
+    writes,
+    auth: new Authenticator(store, writes, Date.now() / 1000),
+    blobs,
+    live,
+    log,
+    fileIdKey: fileIdKey(config.dataDir, config.fileIdKey),
+    authPub: config.authPriv ? b64encode(x25519Public(config.authPriv)) : null,
+  };
+  const router = new Router(routes);
+  const tls =
+    config.tlsCert && config.tlsKey ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey) } : undefined;
+
+  const server = Bun.serve<WsData>({
+    hostname: config.host,
+    port: config.port,
+    tls,
+    maxRequestBodySize: Math.max(config.maxFileSizeBytes + MULTIPART_OVERHEAD_BYTES, MAX_JSON_BODY_BYTES) + 1024 * 1024,
+    idleTimeout: 60,
+    development: false,
+    websocket: live.handler,
+    async fetch(req, server) {
+      const started = performance.now();
+      const method = KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
+      let template = "(unmatched)";
+      let res: Response | undefined;
+      try {
+        const match = router.match(rawPath(req.url));
+        if (!match) throw notFound();
+        template = match.route.template;
+        const handler = match.route.methods[req.method];
+        if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
+        res = await handler(req, {
+          relay,
+          path: rawPath(req.url),
+          params: match.params,
+          server,
+          now: Date.now() / 1000,
+        });
+      } catch (e) {
+        res = toResponse(e, log);
+      }
+      log.request(method, template, res?.status ?? 101, started);
+      return res;
+    },
+    error(e) {
+      return toResponse(e, log);
+    },
+  });
+  live.attach(server);
+  const retention = new Retention(relay);
+  void retention.run();
+  retention.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Stop accepting; let requests in flight finish (bounded), then close sockets.
+      const graceful = server.stop(false);
+      await Promise.race([graceful, Bun.sleep(5000)]);
+      await server.stop(true);
+      await retention.stop();
+      writes.flush();
+      store.close();
+      log.flush();
+    })());
+  return { url: listenUrl(config.host, server.port ?? config.port, tls !== undefined), stop };
+}
+
+export { VERSION };

@@ -1,0 +1,207 @@
+// Store on bun:sqlite (issue 3 item 2): WAL, synchronous=NORMAL, busy_timeout,
+// prepared statements, schema versioned with PRAGMA user_version.
+// With WAL + synchronous=NORMAL a committed transaction survives a crash of the
+// process (kill -9); only a power loss can lose the last commits.
+import { Database, type Statement } from "bun:sqlite";
+import type { FileRecord, InboxEntry, MessageRow, PurgeLimits, PurgeResult, Store, UserRecord } from "./store.ts";
+
+/** Each entry migrates from version i to i + 1. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE users (
+     uid TEXT PRIMARY KEY, enc_pub BLOB NOT NULL, sign_pub BLOB NOT NULL, registered_day INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE rooms (room_id TEXT PRIMARY KEY, member_a TEXT NOT NULL, member_b TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE inbox (
+     to_uid TEXT NOT NULL, from_uid TEXT NOT NULL, pub_key TEXT NOT NULL, room_id TEXT NOT NULL, ts INTEGER NOT NULL,
+     PRIMARY KEY (to_uid, from_uid)
+   ) WITHOUT ROWID;
+   CREATE INDEX inbox_ts ON inbox (ts);
+   CREATE TABLE messages (id INTEGER PRIMARY KEY, room_id TEXT NOT NULL, ts INTEGER NOT NULL, ciphertext TEXT NOT NULL);
+   CREATE INDEX messages_room_ts ON messages (room_id, ts);
+   CREATE INDEX messages_ts ON messages (ts);
+   CREATE TABLE files (
+     blob_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, size INTEGER NOT NULL, created INTEGER NOT NULL,
+     expires INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX files_room ON files (room_id);
+   CREATE INDEX files_expires ON files (expires);
+   CREATE TABLE burns (uid TEXT NOT NULL, ts INTEGER NOT NULL);
+   CREATE INDEX burns_uid_ts ON burns (uid, ts);
+   CREATE TABLE nonces (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX nonces_expires ON nonces (expires);`,
+];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+const ROOM_CACHE_MAX = 100_000;
+
+export class SqliteStore implements Store {
+  private readonly db: Database;
+  private readonly rooms = new Map<string, readonly [string, string]>();
+  private readonly s: ReturnType<typeof prepare>;
+
+  constructor(path: string) {
+    this.db = new Database(path, { create: true, readwrite: true });
+    this.db.run("PRAGMA journal_mode = WAL");
+    this.db.run("PRAGMA synchronous = NORMAL");
+    this.db.run("PRAGMA busy_timeout = 5000");
+    this.db.run("PRAGMA foreign_keys = OFF");
+    this.migrate();
+    this.s = prepare(this.db);
+  }
+
+  private migrate(): void {
+    const row = this.db.query("PRAGMA user_version").get() as { user_version: number };
+    const from = row.user_version;
+    if (from > SCHEMA_VERSION) {
+      throw new Error(`the database has schema version ${from}, newer than this relay knows (${SCHEMA_VERSION})`);
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        this.db.run(MIGRATIONS[v]!);
+        this.db.run(`PRAGMA user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  addUser(user: UserRecord, registeredAt: number): boolean {
+    // PROTOCOL §7.2: the stored registration time is rounded down to the day.
+    const day = Math.floor(registeredAt / 86_400) * 86_400;
+    return this.s.addUser.run(user.uid, user.encPub, user.signPub, day).changes === 1;
+  }
+
+  getUser(uid: string): UserRecord | null {
+    const r = this.s.getUser.get(uid) as { enc_pub: Uint8Array; sign_pub: Uint8Array } | null;
+    return r ? { uid, encPub: r.enc_pub, signPub: r.sign_pub } : null;
+  }
+
+  getRoom(roomId: string): readonly [string, string] | null {
+    const cached = this.rooms.get(roomId);
+    if (cached) return cached;
+    const r = this.s.getRoom.get(roomId) as { member_a: string; member_b: string } | null;
+    if (!r) return null;
+    return this.remember(roomId, [r.member_a, r.member_b]);
+  }
+
+  addRoom(roomId: string, a: string, b: string): void {
+    this.s.addRoom.run(roomId, a, b);
+  }
+
+  private remember(roomId: string, members: readonly [string, string]) {
+    if (this.rooms.size >= ROOM_CACHE_MAX) this.rooms.clear();
+    this.rooms.set(roomId, members);
+    return members;
+  }
+
+  putInbox(toUid: string, e: InboxEntry): void {
+    this.s.putInbox.run(toUid, e.from_uid, e.pub_key, e.room_id, e.ts);
+  }
+
+  popInbox(toUid: string): InboxEntry[] {
+    return this.s.popInbox.all(toUid) as InboxEntry[];
+  }
+
+  addMessage(roomId: string, ciphertext: string, ts: number): void {
+    this.s.addMessage.run(roomId, ts, ciphertext);
+  }
+
+  fetchMessages(roomId: string, sinceTs: number, limit: number): MessageRow[] {
+    const rows = this.s.fetch.all(roomId, sinceTs, limit) as MessageRow[];
+    return rows.reverse();
+  }
+
+  addFile(f: FileRecord, createdAt: number): void {
+    this.s.addFile.run(f.blobId, f.roomId, f.size, Math.floor(createdAt), f.expires);
+  }
+
+  getFile(blobId: string): FileRecord | null {
+    const r = this.s.getFile.get(blobId) as { room_id: string; size: number; expires: number } | null;
+    return r ? { blobId, roomId: r.room_id, size: r.size, expires: r.expires } : null;
+  }
+
+  hasBlob(blobId: string): boolean {
+    return this.s.getFile.get(blobId) !== null;
+  }
+
+  burnRoom(roomId: string): { messages: number; blobIds: string[] } {
+    const blobIds = (this.s.roomBlobs.all(roomId) as { blob_id: string }[]).map((r) => r.blob_id);
+    this.s.burnFiles.run(roomId);
+    const messages = this.s.burnMessages.run(roomId).changes;
+    return { messages, blobIds };
+  }
+
+  burnsSince(uid: string, since: number): { count: number; oldest: number | null } {
+    const r = this.s.burnsSince.get(uid, since) as { n: number; oldest: number | null };
+    return { count: r.n, oldest: r.oldest };
+  }
+
+  addBurn(uid: string, ts: number): void {
+    this.s.addBurn.run(uid, ts);
+  }
+
+  addNonce(key: string, expires: number): void {
+    this.s.addNonce.run(key, expires);
+  }
+
+  liveNonces(now: number): Iterable<{ key: string; expires: number }> {
+    return this.s.liveNonces.iterate(now) as Iterable<{ key: string; expires: number }>;
+  }
+
+  purgeStep(l: PurgeLimits, maxRows: number): PurgeResult {
+    return this.transaction(() => {
+      let rows = this.s.purgeMessages.run(l.messagesBefore, maxRows).changes;
+      rows += this.s.purgeInbox.run(l.inboxBefore, maxRows).changes;
+      const blobIds = (this.s.expiredFiles.all(l.filesExpiredBy, maxRows) as { blob_id: string }[]).map(
+        (r) => r.blob_id,
+      );
+      for (const id of blobIds) this.s.deleteFile.run(id);
+      rows += blobIds.length;
+      rows += this.s.purgeNonces.run(l.noncesUntil, maxRows).changes;
+      rows += this.s.purgeBurns.run(l.burnsBefore, maxRows).changes;
+      return { rows, blobIds };
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      this.rooms.clear(); // a rolled-back addRoom must not stay cached
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.db.close(false);
+  }
+}
+
+function prepare(db: Database) {
+  const q = (sql: string): Statement => db.prepare(sql);
+  return {
+    addUser: q("INSERT OR IGNORE INTO users (uid, enc_pub, sign_pub, registered_day) VALUES (?, ?, ?, ?)"),
+    getUser: q("SELECT enc_pub, sign_pub FROM users WHERE uid = ?"),
+    getRoom: q("SELECT member_a, member_b FROM rooms WHERE room_id = ?"),
+    addRoom: q("INSERT INTO rooms (room_id, member_a, member_b) VALUES (?, ?, ?)"),
+    putInbox: q("INSERT OR REPLACE INTO inbox (to_uid, from_uid, pub_key, room_id, ts) VALUES (?, ?, ?, ?, ?)"),
+    popInbox: q("DELETE FROM inbox WHERE to_uid = ? RETURNING from_uid, pub_key, room_id, ts"),
+    addMessage: q("INSERT INTO messages (room_id, ts, ciphertext) VALUES (?, ?, ?)"),
+    fetch: q("SELECT ts, ciphertext FROM messages WHERE room_id = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?"),
+    addFile: q("INSERT INTO files (blob_id, room_id, size, created, expires) VALUES (?, ?, ?, ?, ?)"),
+    getFile: q("SELECT room_id, size, expires FROM files WHERE blob_id = ?"),
+    deleteFile: q("DELETE FROM files WHERE blob_id = ?"),
+    roomBlobs: q("SELECT blob_id FROM files WHERE room_id = ?"),
+    burnFiles: q("DELETE FROM files WHERE room_id = ?"),
+    burnMessages: q("DELETE FROM messages WHERE room_id = ?"),
+    burnsSince: q("SELECT count(*) AS n, min(ts) AS oldest FROM burns WHERE uid = ? AND ts >= ?"),
+    addBurn: q("INSERT INTO burns (uid, ts) VALUES (?, ?)"),
+    addNonce: q("INSERT OR IGNORE INTO nonces (key, expires) VALUES (?, ?)"),
+    liveNonces: q("SELECT key, expires FROM nonces WHERE expires > ?"),
+    purgeMessages: q("DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? LIMIT ?)"),
+    purgeInbox: q(
+      "DELETE FROM inbox WHERE (to_uid, from_uid) IN (SELECT to_uid, from_uid FROM inbox WHERE ts < ? LIMIT ?)",
+    ),
+    expiredFiles: q("SELECT blob_id FROM files WHERE expires <= ? LIMIT ?"),
+    purgeNonces: q("DELETE FROM nonces WHERE key IN (SELECT key FROM nonces WHERE expires <= ? LIMIT ?)"),
+    purgeBurns: q("DELETE FROM burns WHERE rowid IN (SELECT rowid FROM burns WHERE ts < ? LIMIT ?)"),
+  };
+}

@@ -1,0 +1,89 @@
+// The relay's storage interface: everything the routes keep, behind one small
+// surface, so a PostgreSQL/Redis/S3 backend can replace SQLite without touching
+// the routes. All methods are synchronous; writes are grouped by WriteQueue.
+
+export interface UserRecord {
+  uid: string;
+  encPub: Uint8Array;
+  signPub: Uint8Array;
+}
+
+export interface InboxEntry {
+  from_uid: string;
+  pub_key: string; // b64, as received (PROTOCOL §7.4)
+  room_id: string;
+  ts: number;
+}
+
+export interface MessageRow {
+  ts: number;
+  ciphertext: string;
+}
+
+export interface FileRecord {
+  blobId: string;
+  roomId: string;
+  size: number;
+  expires: number;
+}
+
+export interface PurgeLimits {
+  /** Delete messages / inbox entries with ts strictly before these Unix times (PROTOCOL §8). */
+  messagesBefore: number;
+  inboxBefore: number;
+  /** Files whose expiry (Unix seconds) is at or before this. */
+  filesExpiredBy: number;
+  /** Replay-cache entries that expire at or before this time. */
+  noncesUntil: number;
+  /** Burn-rate rows older than this. */
+  burnsBefore: number;
+}
+
+export interface PurgeResult {
+  /** Rows deleted in this step; the caller repeats while it is > 0. */
+  rows: number;
+  /** Blob files whose rows were deleted: the caller removes them from disk. */
+  blobIds: string[];
+}
+
+export interface Store {
+  // users (PROTOCOL §7.2, §7.3) — create-only
+  addUser(user: UserRecord, registeredAt: number): boolean;
+  getUser(uid: string): UserRecord | null;
+
+  // rooms (PROTOCOL §7.4): exactly two members, never changed
+  getRoom(roomId: string): readonly [string, string] | null;
+  addRoom(roomId: string, a: string, b: string): void;
+
+  // key-exchange inbox (PROTOCOL §7.4, §7.5)
+  putInbox(toUid: string, entry: InboxEntry): void;
+  popInbox(toUid: string): InboxEntry[];
+
+  // messages (PROTOCOL §7.6): the sender is never stored
+  addMessage(roomId: string, ciphertext: string, ts: number): void;
+  /** The newest `limit` rows with ts ≥ sinceTs, oldest first; stable within a second. */
+  fetchMessages(roomId: string, sinceTs: number, limit: number): MessageRow[];
+
+  // files (PROTOCOL §7.8)
+  addFile(file: FileRecord, createdAt: number): void;
+  getFile(blobId: string): FileRecord | null;
+  hasBlob(blobId: string): boolean;
+
+  // burn (PROTOCOL §7.7): deletes messages and files of the room
+  burnRoom(roomId: string): { messages: number; blobIds: string[] };
+  /** Burns by this UID at or after `since`: count and the oldest time. */
+  burnsSince(uid: string, since: number): { count: number; oldest: number | null };
+  addBurn(uid: string, ts: number): void;
+
+  // replay cache (PROTOCOL §6)
+  addNonce(key: string, expires: number): void;
+  /** Unexpired replay-cache entries, to reload after a restart. */
+  liveNonces(now: number): Iterable<{ key: string; expires: number }>;
+
+  // retention (PROTOCOL §8): one bounded step
+  purgeStep(limits: PurgeLimits, maxRows: number): PurgeResult;
+
+  /** Run `fn` in one transaction: all of it commits or none. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

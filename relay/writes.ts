@@ -1,0 +1,68 @@
+// Groups the writes of many requests into one SQLite transaction per event-loop
+// turn. A request is answered only after the transaction holding its write has
+// committed, so an acknowledged /send survives kill -9 (issue 3 item 2).
+import type { Store } from "./store.ts";
+
+interface Job {
+  fn: () => unknown;
+  resolve?: (value: unknown) => void;
+  reject?: (error: unknown) => void;
+}
+
+export class WriteQueue {
+  private jobs: Job[] = [];
+  private scheduled = false;
+  private readonly store: Store;
+
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  /** Run `fn` inside the next batch; resolves with its result after the batch commits. */
+  run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Queue a write nobody waits for (replay-cache entries). */
+  post(fn: () => void): void {
+    this.jobs.push({ fn });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Commit everything queued now. Each job runs in its own savepoint, so one failing job fails alone. */
+  flush(): void {
+    this.scheduled = false;
+    const jobs = this.jobs;
+    if (jobs.length === 0) return;
+    this.jobs = [];
+    const results: { ok: boolean; value: unknown }[] = new Array(jobs.length);
+    try {
+      this.store.transaction(() => {
+        for (let i = 0; i < jobs.length; i++) {
+          try {
+            results[i] = { ok: true, value: this.store.transaction(jobs[i]!.fn) };
+          } catch (error) {
+            results[i] = { ok: false, value: error };
+          }
+        }
+      });
+    } catch (error) {
+      for (const job of jobs) job.reject?.(error);
+      return;
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const r = results[i]!;
+      if (r.ok) jobs[i]!.resolve?.(r.value);
+      else jobs[i]!.reject?.(r.value);
+    }
+  }
+}
