@@ -1,0 +1,212 @@
+// PROTOCOL §7.9 live delivery. Direct: one signed WebSocket per room, re-signed on
+// every reconnect, with a /fetch catch-up after each (re)connect so nothing sent
+// while it was down is missed. Through Tor: /fetch polling (every 3 s by default),
+// never a WebSocket. Messages are deduplicated by (ts, ciphertext).
+
+import { parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
+import { isPermanent, RelayError } from "./relay-error.ts";
+import type { RelayClient } from "./relay-client.ts";
+
+export const DEFAULT_POLL_MS = 3000;
+const FETCH_LIMIT = 200;
+const PING_MS = 25_000;
+/** After this many failed WebSocket connections while /fetch works, poll that room instead. */
+const WS_GIVE_UP = 3;
+
+export type LiveStatus =
+  | { state: "connected"; roomId: string; via: "websocket" | "poll" }
+  | { state: "retrying"; roomId: string; inMs: number; error: string };
+
+export interface LiveOptions {
+  /** Stop listening; live() then resolves. */
+  signal: AbortSignal;
+  /** Polling interval (default 3 s). */
+  pollMs?: number;
+  /** auto: WebSocket when direct, polling through Tor. A WebSocket is never opened through Tor. */
+  mode?: "auto" | "websocket" | "poll";
+  /** Also deliver stored messages with ts ≥ sinceTs first; by default only messages newer than the start. */
+  sinceTs?: number;
+  onStatus?: (s: LiveStatus) => void;
+  /** Reconnect backoff bounds (default 500 ms … 30 s). */
+  backoffMs?: { min: number; max: number };
+}
+
+type Emit = (roomId: string, frame: WsFrame) => void;
+
+/** What a room has delivered: the newest ts and the messages at or after it. */
+class Seen {
+  maxTs = -1;
+  private keys = new Map<string, number>();
+
+  /** True when the message is new (and records it). */
+  add(m: StoredMessage): boolean {
+    const key = `${m.ts}:${m.ciphertext}`;
+    if (this.keys.has(key)) return false;
+    this.keys.set(key, m.ts);
+    if (m.ts > this.maxTs) {
+      this.maxTs = m.ts;
+      // A catch-up asks for ts ≥ maxTs: older keys can never come back.
+      for (const [k, ts] of this.keys) if (ts < this.maxTs) this.keys.delete(k);
+    }
+    return true;
+  }
+}
+
+export async function runLive(client: RelayClient, roomIds: string[], onFrame: Emit, opts: LiveOptions): Promise<void> {
+  const mode = opts.mode ?? "auto";
+  if (mode === "websocket" && client.transport.via === "tor") {
+    throw new RelayError("tor-websocket", "live WebSocket is not used through Tor; use polling");
+  }
+  const useWs = mode === "websocket" || (mode === "auto" && client.transport.via === "direct");
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  if (opts.signal.aborted) return;
+  opts.signal.addEventListener("abort", stop, { once: true });
+  try {
+    await Promise.all(
+      roomIds.map((room) =>
+        new Room(client, room, onFrame, opts, inner.signal).run(useWs).catch((e: unknown) => {
+          inner.abort();
+          throw e;
+        }),
+      ),
+    );
+  } finally {
+    opts.signal.removeEventListener("abort", stop);
+    inner.abort();
+  }
+}
+
+class Room {
+  private readonly seen = new Seen();
+  private failures = 0;
+
+  constructor(
+    private readonly client: RelayClient,
+    private readonly id: string,
+    private readonly onFrame: Emit,
+    private readonly opts: LiveOptions,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async run(useWs: boolean): Promise<void> {
+    if (!(await this.sync(this.opts.sinceTs !== undefined, this.opts.sinceTs))) return;
+    if (useWs) await this.websocketLoop();
+    if (!this.signal.aborted) await this.pollLoop();
+  }
+
+  /** Fetch what is new since the last seen ts; deliver it unless this is the silent baseline. False when stopped. */
+  private async sync(deliver: boolean, sinceTs?: number): Promise<boolean> {
+    for (;;) {
+      if (this.signal.aborted) return false;
+      try {
+        const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
+        const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
+        for (const m of msgs) if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
+        this.failures = 0;
+        return true;
+      } catch (e) {
+        if (this.signal.aborted) return false;
+        if (isPermanent(e)) throw e;
+        await this.backoff(e);
+      }
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    this.opts.onStatus?.({ state: "connected", roomId: this.id, via: "poll" });
+    while (!this.signal.aborted) {
+      await sleep(this.opts.pollMs ?? DEFAULT_POLL_MS, this.signal);
+      if (!(await this.sync(true))) return;
+    }
+  }
+
+  /** Returns when stopped, or when WebSockets keep failing while /fetch works (then the caller polls). */
+  private async websocketLoop(): Promise<void> {
+    let wsFailures = 0;
+    while (!this.signal.aborted) {
+      const r = await this.connectOnce();
+      if (r.fatal) throw r.fatal;
+      if (this.signal.aborted) return;
+      wsFailures = r.opened ? 0 : wsFailures + 1;
+      // Re-sync through /fetch: catches up on the gap and surfaces 401/403 that an upgrade cannot report.
+      if (!(await this.sync(true))) return;
+      if (wsFailures >= WS_GIVE_UP) return;
+      await this.backoff(new Error(r.opened ? "live connection closed" : "live connection refused"));
+    }
+  }
+
+  private connectOnce(): Promise<{ opened: boolean; fatal: unknown }> {
+    return new Promise((resolve) => {
+      const path = `/ws/${encodeURIComponent(this.id)}`;
+      // PROTOCOL §7.9: signed like a GET with an empty body.
+      const headers = this.client.signHeaders("GET", path, new Uint8Array(0));
+      const url = this.client.urlOf(path).replace(/^http/, "ws");
+      let opened = false;
+      let fatal: unknown = null;
+      let alive = true;
+      const ws = new WebSocket(url, { headers });
+      const close = () => ws.close();
+      const pinger = setInterval(() => {
+        if (!alive) return ws.close();
+        alive = false;
+        ws.ping();
+      }, PING_MS);
+      const fail = (e: unknown) => {
+        fatal ??= e;
+        ws.close();
+      };
+      this.signal.addEventListener("abort", close, { once: true });
+      ws.addEventListener("open", () => {
+        opened = true;
+        this.failures = 0;
+        this.opts.onStatus?.({ state: "connected", roomId: this.id, via: "websocket" });
+        // Messages stored while we were connecting: ask once the socket is up, so there is no gap.
+        this.sync(true).catch((e: unknown) => (isPermanent(e) ? fail(e) : undefined));
+      });
+      ws.addEventListener("pong", () => (alive = true));
+      ws.addEventListener("message", (ev) => {
+        alive = true;
+        if (typeof ev.data !== "string") return;
+        let frame: WsFrame;
+        try {
+          frame = parseJson(WsFrame, ev.data, "live frame");
+        } catch {
+          return; // a malformed frame is dropped, never shown
+        }
+        try {
+          if ("event" in frame || this.seen.add(frame)) this.onFrame(this.id, frame);
+        } catch (e) {
+          fail(e);
+        }
+      });
+      ws.addEventListener("close", () => {
+        clearInterval(pinger);
+        this.signal.removeEventListener("abort", close);
+        resolve({ opened, fatal });
+      });
+    });
+  }
+
+  private async backoff(e: unknown): Promise<void> {
+    const { min, max } = this.opts.backoffMs ?? { min: 500, max: 30_000 };
+    const inMs = Math.min(max, min * 2 ** this.failures);
+    this.failures++;
+    const error = e instanceof Error ? e.message : String(e);
+    this.opts.onStatus?.({ state: "retrying", roomId: this.id, inMs, error });
+    await sleep(inMs, this.signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
