@@ -63,6 +63,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const server = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
+    reusePort: false, // a second relay on the same port must fail, not share it
     tls,
     maxRequestBodySize: Math.max(config.maxFileSizeBytes + MULTIPART_OVERHEAD_BYTES, MAX_JSON_BODY_BYTES) + 1024 * 1024,
     idleTimeout: 60,
