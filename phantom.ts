@@ -1,28 +1,138 @@
 #!/usr/bin/env bun
 // phantom: client entry. Parses the command line and wires commands, nothing else.
+// `--version` needs nothing but the version; commander is loaded for everything
+// else, and each command's module (crypto, SQLite-free state, zod, network) only
+// when that command runs, so `--version` and `--help` stay fast.
+
+import { writeSync } from "node:fs";
+import { reportError } from "./client/cli-errors.ts";
 import { VERSION } from "./lib/version.ts";
 
-const HELP = `phantom ${VERSION} — end-to-end encrypted messaging for the command line
+type Action = (...args: never[]) => Promise<void>;
+type Opts = Record<string, unknown>;
+interface CommandLike {
+  optsWithGlobals(): Opts;
+}
 
-Usage: phantom [command] [options]
+const ENV_HELP = `
+Environment:
+  PHANTOM_HOME           state folder (default ~/.phantom)
+  PHANTOM_PASSWORD       vault password for scripts (or PHANTOM_PASSWORD_FILE: a file holding it)
+  PHANTOM_RELAY          relay URL (default http://127.0.0.1:8787, or settings.json "relay")
+  PHANTOM_TOR            auto | always | never (default auto); PHANTOM_TOR_PROXY host:port (127.0.0.1:9050)
+  PHANTOM_DIRECT=1       same as --direct
 
-Options:
-  -V, --version  print the version
-  -h, --help     print this help
+Run 'phantom' alone for the interactive client; 'phantom <command> --help' for one command.
 `;
 
+// Writes straight to the file descriptor: faster to start than process.stdout.
+const out = {
+  writeOut: (s: string) => void writeSync(1, s),
+  writeErr: (s: string) => void writeSync(2, s),
+  getOutHelpWidth: () => 100,
+  getErrHelpWidth: () => 100,
+  getOutHasColors: () => false,
+  getErrHasColors: () => false,
+  outputError: () => {}, // errors go through reportError, as one line
+};
+
+async function buildProgram() {
+  const { Command } = await import("commander");
+  const program = new Command("phantom")
+    .description("end-to-end encrypted messaging for the command line (Phantom protocol v2)")
+    .version(`phantom ${VERSION}`, "-V, --version", "print the version")
+    .helpOption("-h, --help", "print help")
+    .helpCommand(false)
+    .option("--json", "output one JSON object per line")
+    .option("--relay <url>", "relay URL (else PHANTOM_RELAY, settings.json, http://127.0.0.1:8787)")
+    .option("--direct", "allow a direct connection to a remote relay (it sees your IP address)")
+    .configureOutput(out)
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .addHelpText("after", ENV_HELP);
+
+  // Each command's module is imported only when the command runs.
+  const run =
+    <A extends unknown[]>(load: () => Promise<{ run: (g: Opts, ...a: A) => Promise<void> }>) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as CommandLike;
+      const rest = args.slice(0, -1) as A; // positional arguments, then the command's own options
+      await (await load()).run(cmd.optsWithGlobals(), ...rest);
+    };
+  const cmd = (name: string, description: string) => program.command(name).description(description);
+
+  cmd("init", "create your identity, register it with the relay, print your UID").action(
+    run(() => import("./client/commands/init.ts")),
+  );
+  cmd("whoami", "print your UID, fingerprint, relay and whether Tor is used").action(
+    run(() => import("./client/commands/whoami.ts")),
+  );
+  cmd("add", "add a contact by UID: fetch and show their key's fingerprint, tell them")
+    .argument("<uid>", "their UID")
+    .option("--trust", "mark the key as verified at once")
+    .option("--nick <name>", "a nickname to use instead of the UID")
+    .action(run(() => import("./client/commands/add.ts")));
+  cmd("contacts", "list contacts (people who added you appear as new)").action(
+    run(() => import("./client/commands/contacts.ts")),
+  );
+  cmd("verify", "mark a contact's fingerprint as checked")
+    .argument("<uid>", "UID or nickname")
+    .option("--force", "accept a key that changed since you verified it")
+    .action(run(() => import("./client/commands/verify.ts")));
+  cmd("nick", "set a contact's nickname")
+    .argument("<uid>", "UID or nickname")
+    .argument("<name>", "the new nickname")
+    .action(run(() => import("./client/commands/nick.ts")));
+  cmd("remove", "burn the conversation, then remove the contact")
+    .argument("<uid>", "UID or nickname")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(run(() => import("./client/commands/remove.ts")));
+  cmd("send", "send a message (the text, or stdin when there is none) or a file")
+    .argument("<uid>", "UID or nickname")
+    .argument("[text...]", "the message")
+    .option("--file <path>", "send this file, encrypted")
+    .action(run(() => import("./client/commands/send.ts")));
+  cmd("read", "print the conversation, oldest first")
+    .argument("<uid>", "UID or nickname")
+    .option("--limit <n>", "only the newest n messages")
+    .option("--since <ts>", "only messages at or after this Unix time")
+    .action(run(() => import("./client/commands/read.ts")));
+  cmd("get", "download, decrypt and save file n of a conversation")
+    .argument("<uid>", "UID or nickname")
+    .argument("<n>", "the file number shown by 'read'")
+    .argument("[path]", "a folder (the file keeps its name) or a file path; default the current folder")
+    .option("--force", "overwrite an existing file")
+    .action(run(() => import("./client/commands/get.ts")));
+  cmd("listen", "print incoming messages from every contact until interrupted").action(
+    run(() => import("./client/commands/listen.ts")),
+  );
+  cmd("burn", "delete a conversation's messages and files from the relay")
+    .argument("<uid>", "UID or nickname")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(run(() => import("./client/commands/burn.ts")));
+  cmd("panic", "burn every conversation, then delete all local Phantom data")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(run(() => import("./client/commands/panic.ts")));
+  cmd("tor", "show Tor status and how to set it up").action(run(() => import("./client/commands/tor.ts")));
+  return program;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const arg = argv[0];
-  if (arg === "--version" || arg === "-V") {
-    process.stdout.write(`phantom ${VERSION}\n`);
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    writeSync(1, `phantom ${VERSION}\n`);
     return 0;
   }
-  if (arg === "--help" || arg === "-h" || arg === undefined) {
-    process.stdout.write(HELP);
+  try {
+    const program = await buildProgram();
+    if (argv.length === 0) {
+      program.outputHelp(); // the interactive client takes this place once it exists
+      return 0;
+    }
+    await program.parseAsync(argv, { from: "user" });
     return 0;
+  } catch (e) {
+    return reportError(e);
   }
-  process.stderr.write(`phantom: error: unknown command '${arg}'\n`);
-  return 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,93 @@
+// A pair room's stored rows turned into chat messages: PROTOCOL §5.1 decryption,
+// the §5.2 envelope with its members check, and §5.3 file announcements.
+// A row that does not decrypt or parse is skipped and counted, never shown as text.
+
+import { decryptMessage } from "../lib/crypto.ts";
+import { cleanFileName, decodeEnvelope, decodeFileMessage, type FileMessage, type StoredMessage } from "../lib/wire.ts";
+
+export interface FileInfo {
+  /** 1-based position among the files of the conversation, oldest first. */
+  n: number;
+  /** The sender's name with folders and control characters removed (§5.3). */
+  name: string;
+  size: number;
+  mime: string;
+}
+
+export interface ChatMessage {
+  ts: number;
+  /** Sender UID; "" for a legacy row whose sender is unknown (§5.2). */
+  from: string;
+  mine: boolean;
+  /** The text; for a file, its cleaned name. */
+  body: string;
+  file?: FileInfo;
+}
+
+/** A decoded row with the secret parts of a file announcement, which never leave the session. */
+export interface DecodedMessage {
+  message: ChatMessage;
+  fileMessage: FileMessage | null;
+}
+
+export interface RoomContext {
+  me: string;
+  peer: string;
+  sessionKey: Uint8Array;
+}
+
+/** One stored row; null when it must be skipped (undecryptable, bad envelope, foreign sender, bad file message). */
+export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage | null {
+  let plaintext: string;
+  try {
+    plaintext = decryptMessage(ctx.sessionKey, row.ciphertext); // PROTOCOL §5.1
+  } catch {
+    return null;
+  }
+  let from: string | null;
+  let body: string;
+  try {
+    // PROTOCOL §5.2: `from` must be one of the two members; v2 rows carry no sender_id.
+    ({ from, body } = decodeEnvelope(plaintext, [ctx.me, ctx.peer], null));
+  } catch {
+    return null;
+  }
+  const sender = from ?? "";
+  let fileMessage: FileMessage | null;
+  try {
+    fileMessage = decodeFileMessage(body); // PROTOCOL §5.3
+  } catch {
+    return null;
+  }
+  const message: ChatMessage = { ts: row.ts, from: sender, mine: sender === ctx.me, body };
+  if (fileMessage) {
+    const name = cleanFileName(fileMessage.name);
+    message.body = name;
+    message.file = { n: 0, name, size: fileMessage.size, mime: fileMessage.mime };
+  }
+  return { message, fileMessage };
+}
+
+/** Decode a room's rows (oldest first) and number its files 1.. in conversation order. */
+export function decodeRows(rows: StoredMessage[], ctx: RoomContext): { messages: DecodedMessage[]; skipped: number } {
+  const messages: DecodedMessage[] = [];
+  let skipped = 0;
+  let files = 0;
+  for (const row of rows) {
+    const d = decodeRow(row, ctx);
+    if (d === null) {
+      skipped++;
+      continue;
+    }
+    if (d.message.file) d.message.file.n = ++files;
+    messages.push(d);
+  }
+  return { messages, skipped };
+}
+
+/** A copy safe to hand out: no keys, no URLs. */
+export function publicMessage(d: DecodedMessage): ChatMessage {
+  const m: ChatMessage = { ts: d.message.ts, from: d.message.from, mine: d.message.mine, body: d.message.body };
+  if (d.message.file) m.file = { ...d.message.file };
+  return m;
+}

@@ -1,0 +1,351 @@
+// The client API every command and every interactive screen calls
+// (contract: /work/notes/client-contract.md, "client core").
+// Holds the unlocked identity, the contact book and a lazily connected relay client.
+
+import { rmSync } from "node:fs";
+import {
+  type Identity,
+  encryptFile,
+  encryptMessage,
+  fingerprintOf,
+  generateIdentity,
+  KEY_LEN,
+  NONCE_LEN,
+  pairKeys,
+  randomBytes,
+  uidOf,
+} from "../lib/crypto.ts";
+import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
+import { PhantomError } from "../lib/errors.ts";
+import { encodeEnvelope, encodeFileMessage, FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
+import * as book from "./contacts.ts";
+import { type ChatMessage, type DecodedMessage, decodeRows, type FileInfo, publicMessage } from "./conversation.ts";
+import { readLocalFile } from "./files.ts";
+import { RelayClient } from "./relay-client.ts";
+import { RelayError } from "./relay-error.ts";
+import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "./route.ts";
+import { loadSettings, type Settings } from "./settings.ts";
+import { checkNewPassword } from "./password.ts";
+import { hasIdentity, openIdentity, writeIdentity } from "./vault.ts";
+import { getFile, listen, markRead, unreadCounts, type GetFileOptions, type ListenOptions } from "./receive.ts";
+
+export type { ContactView } from "./contacts.ts";
+export type { ChatMessage, FileInfo } from "./conversation.ts";
+
+type Env = Record<string, string | undefined>;
+
+export interface SessionOptions {
+  home: string;
+  password: string;
+  relayUrl?: string;
+  env?: Env;
+  /** Asked once per run before a direct connection to a relay that is not on this machine. */
+  confirmDirect?: (reason: string) => Promise<boolean>;
+  /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
+  onWarning?: (message: string) => void;
+}
+
+export class Session {
+  readonly uid: string;
+  readonly fingerprint: string;
+  readonly relayUrl: string;
+  readonly viaTor: boolean;
+  readonly home: string;
+  readonly settings: Settings;
+  /** Rows skipped by the last history() call: undecryptable or not from a member (PROTOCOL §5.1, §5.2). */
+  skippedLast = 0;
+  /** @internal */ id: Identity;
+  /** @internal */ book: book.ContactBook;
+  private readonly route: Route;
+  private readonly opts: SessionOptions;
+  private relayP: Promise<RelayClient> | null = null;
+  private directConsent: boolean | null = null;
+  private readonly newUids = new Set<string>();
+
+  private constructor(opts: SessionOptions, id: Identity, relayUrl: string, route: Route, settings: Settings) {
+    this.opts = opts;
+    this.home = opts.home;
+    this.id = id;
+    this.uid = uidOf(id.encPub);
+    this.fingerprint = fingerprintOf(id.encPub);
+    this.relayUrl = relayUrl;
+    this.route = route;
+    this.viaTor = route.viaTor;
+    this.settings = settings;
+    this.book = book.loadContacts(opts.home);
+  }
+
+  /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
+  static async open(opts: SessionOptions): Promise<Session> {
+    const env = opts.env ?? process.env;
+    const settings = loadSettings(opts.home);
+    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
+    const routeP = planRelayRoute(relayUrl, env);
+    routeP.catch(() => {});
+    const id = await openIdentity(opts.home, opts.password);
+    return new Session(opts, id, relayUrl, await routeP, settings);
+  }
+
+  /** `init`: a new identity, registered with the relay (PROTOCOL §7.2), then written to identity.json. */
+  static async create(opts: SessionOptions): Promise<Session> {
+    const env = opts.env ?? process.env;
+    if (hasIdentity(opts.home)) throw new PhantomError("identity-exists", `an identity already exists in ${opts.home}`);
+    checkNewPassword(opts.password);
+    const settings = loadSettings(opts.home);
+    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
+    const session = new Session(opts, generateIdentity(), relayUrl, await planRelayRoute(relayUrl, env), settings);
+    const relay = await session.relay();
+    await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
+    await writeIdentity(opts.home, session.id, opts.password);
+    return session;
+  }
+
+  /** @internal The relay client; asks for direct-connection consent at first use. */
+  relay(): Promise<RelayClient> {
+    this.relayP ??= (async () => {
+      const transport = transportFor(this.route);
+      const plan = this.route.plan!;
+      if (plan.needsConsent && this.settings.torWarning !== false) {
+        // Asked once per run: a refusal is remembered too.
+        if (this.directConsent === null) {
+          const env = this.opts.env ?? process.env;
+          const ask = this.opts.confirmDirect;
+          this.directConsent = ask ? await ask(plan.reason) : env.PHANTOM_DIRECT === "1";
+        }
+        if (!this.directConsent) throw directRefused(this.relayUrl, plan);
+      }
+      const signer = { uid: this.uid, signSeed: this.id.signSeed, encPriv: this.id.encPriv };
+      return new RelayClient({ baseUrl: this.relayUrl, transport, signer });
+    })();
+    this.relayP.catch(() => (this.relayP = null));
+    return this.relayP;
+  }
+
+  /** @internal */ warn(message: string): void {
+    this.opts.onWarning?.(message);
+  }
+
+  contacts(): ContactViewList {
+    return Object.entries(this.book)
+      .map(([uid, rec]) => book.viewOf(uid, rec, this.newUids.has(uid)))
+      .sort((a, b) => (a.nickname ?? a.uid).localeCompare(b.nickname ?? b.uid));
+  }
+
+  contact(uidOrNick: string): book.ContactView {
+    const uid = book.resolveContact(this.book, uidOrNick);
+    return book.viewOf(uid, this.book[uid]!, this.newUids.has(uid));
+  }
+
+  /** Apply a change to the contact file (re-read first, so another process's change is kept). */
+  /** @internal */ mutate<T>(change: (b: book.ContactBook) => T): T {
+    const fresh = book.loadContacts(this.home);
+    const result = change(fresh);
+    book.saveContacts(this.home, fresh);
+    this.book = fresh;
+    return result;
+  }
+
+  private reportKeyEvent(uid: string, ev: book.KeyEvent): void {
+    const label = book.labelOf(uid, this.book[uid]);
+    if (ev.kind === "changed") {
+      this.warn(`the key of ${label} changed (was ${ev.oldFp}, now ${ev.newFp}); verify it: phantom verify ${uid}`);
+    } else if (ev.kind === "blocked") {
+      this.warn(book.keyChangedError(label, uid, ev).message);
+    }
+  }
+
+  /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
+  async processInbox(): Promise<book.ContactView[]> {
+    const relay = await this.relay();
+    const entries = await relay.kePop(this.uid);
+    const touched: [string, book.KeyEvent][] = [];
+    this.mutate((b) => {
+      for (const e of entries) {
+        if (e.from_uid === this.uid) continue;
+        // PROTOCOL §2: the UID commits to the key; anything else is forged.
+        if (!book.keyMatchesUid(e.from_uid, e.pub_key)) {
+          this.warn(`ignored a key-exchange notice for ${e.from_uid}: its key does not match the UID`);
+          continue;
+        }
+        touched.push([e.from_uid, book.observeKey(b, e.from_uid, e.pub_key)]);
+      }
+    });
+    const out: book.ContactView[] = [];
+    for (const [uid, ev] of touched) {
+      if (ev.kind === "new") this.newUids.add(uid);
+      this.reportKeyEvent(uid, ev);
+      if (ev.kind !== "same") out.push(book.viewOf(uid, this.book[uid]!, ev.kind === "new"));
+    }
+    return out;
+  }
+
+  /** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */
+  async addContact(uid: string, o: { trust?: boolean; nick?: string } = {}): Promise<book.ContactView> {
+    if (!Uid.safeParse(uid).success) throw new PhantomError("bad-uid", "not a UID: expected 28 base64url characters");
+    if (uid === this.uid) throw new PhantomError("bad-uid", "that is your own UID");
+    if (o.nick !== undefined) book.checkNick(o.nick);
+    const relay = await this.relay();
+    const key = await relay.pubkey(uid);
+    if (key === null) throw new PhantomError("unknown-uid", `${uid} is not registered on ${this.relayUrl}`);
+    const ev = this.mutate((b) => {
+      const ev = book.observeKey(b, uid, b64encode(key));
+      if (o.nick !== undefined) book.setNickname(b, uid, o.nick);
+      if (o.trust && ev.kind !== "blocked") book.verifyRecord(uid, b[uid]!, false);
+      return ev;
+    });
+    this.reportKeyEvent(uid, ev);
+    book.assertUsable(uid, this.book[uid]!);
+    const { roomId } = this.keys(uid);
+    // PROTOCOL §7.4: announces our key to the peer and creates the two-member room.
+    await relay.kePush({ from_uid: this.uid, to_uid: uid, pub_key: b64encode(this.id.encPub), room_id: roomId });
+    return book.viewOf(uid, this.book[uid]!);
+  }
+
+  verify(uid: string, o: { force?: boolean } = {}): book.ContactView {
+    const u = book.resolveContact(this.book, uid);
+    this.mutate((b) => book.verifyRecord(u, b[u] ?? throwUnknown(u), o.force === true));
+    return book.viewOf(u, this.book[u]!);
+  }
+
+  setNick(uid: string, nick: string): void {
+    const u = book.resolveContact(this.book, uid);
+    this.mutate((b) => book.setNickname(b, u, nick));
+  }
+
+  /** Burns the room first (like the original client), then forgets the contact. */
+  async removeContact(uid: string): Promise<void> {
+    const u = book.resolveContact(this.book, uid);
+    try {
+      await this.burn(u);
+    } catch (e) {
+      // 403/404: the room was never created on this relay; there is nothing to burn.
+      if (!(e instanceof RelayError && (e.status === 403 || e.status === 404))) throw e;
+    }
+    this.mutate((b) => void delete b[u]);
+    markRead(this, u, null);
+  }
+
+  /** @internal PROTOCOL §4 pair keys of a contact (refuses a contact whose verified key changed). */
+  keys(uid: string, o: { allowBlocked?: boolean } = {}): { roomId: string; sessionKey: Uint8Array } {
+    const rec = this.book[uid] ?? throwUnknown(uid);
+    if (!o.allowBlocked) book.assertUsable(uid, rec);
+    return pairKeys(this.id, b64decode(rec.pub_key, "pub_key"));
+  }
+
+  /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
+  async send(uid: string, text: string): Promise<number> {
+    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+    return await this.sendBody(book.resolveContact(this.book, uid), text);
+  }
+
+  private async sendBody(uid: string, body: string): Promise<number> {
+    const { roomId, sessionKey } = this.keys(uid);
+    const relay = await this.relay();
+    return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(this.uid, body)));
+  }
+
+  /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce. */
+  async sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<FileInfo> {
+    const u = book.resolveContact(this.book, uid);
+    const { roomId } = this.keys(u);
+    const file = await readLocalFile(path);
+    const key = randomBytes(KEY_LEN);
+    const nonce = randomBytes(NONCE_LEN);
+    const blob = encryptFile(key, nonce, file.data);
+    const relay = await this.relay();
+    const up = await relay.upload(roomId, blob, onProgress);
+    const ts = await this.sendBody(
+      u,
+      encodeFileMessage({
+        type: "file",
+        name: file.name,
+        size: file.data.length,
+        cipher_size: blob.length,
+        mime: file.mime,
+        url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
+        key: b64encode(key),
+        nonce: b64encode(nonce),
+      }),
+    );
+    key.fill(0);
+    const mine = (await this.files(u)).filter((m) => m.mine && m.ts === ts && m.file);
+    const n = mine.at(-1)?.file?.n ?? 0;
+    return { n, name: mine.at(-1)?.file?.name ?? file.name, size: file.data.length, mime: file.mime };
+  }
+
+  /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
+  async decoded(uid: string): Promise<DecodedMessage[]> {
+    const { roomId, sessionKey } = this.keys(uid);
+    const relay = await this.relay();
+    const rows = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
+    this.skippedLast = skipped;
+    return messages;
+  }
+
+  /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
+  async history(uid: string, o: { limit?: number; sinceTs?: number } = {}): Promise<ChatMessage[]> {
+    const u = book.resolveContact(this.book, uid);
+    let list = (await this.decoded(u)).map(publicMessage);
+    if (o.sinceTs !== undefined) list = list.filter((m) => m.ts >= o.sinceTs!);
+    if (o.limit !== undefined) list = list.slice(Math.max(0, list.length - o.limit));
+    return list;
+  }
+
+  async files(uid: string): Promise<ChatMessage[]> {
+    return (await this.history(uid)).filter((m) => m.file !== undefined);
+  }
+
+  getFile(uid: string, n: number, dest?: string, o: GetFileOptions = {}): Promise<string> {
+    return getFile(this, book.resolveContact(this.book, uid), n, dest, o);
+  }
+
+  /** PROTOCOL §7.7: delete the room's messages and files on the relay. */
+  async burn(uid: string): Promise<number> {
+    const u = book.resolveContact(this.book, uid);
+    const { roomId } = this.keys(u, { allowBlocked: true });
+    return await (await this.relay()).burn(roomId);
+  }
+
+  /** Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME. */
+  async panic(): Promise<{ burned: number; failed: string[] }> {
+    let burned = 0;
+    const failed: string[] = [];
+    for (const uid of Object.keys(this.book)) {
+      try {
+        await this.burn(uid);
+        burned++;
+      } catch (e) {
+        failed.push(uid);
+        this.warn(`could not burn the room with ${uid}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    this.close();
+    rmSync(this.home, { recursive: true, force: true });
+    return { burned, failed };
+  }
+
+  listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {
+    return listen(this, onMessage, o);
+  }
+
+  unreadCounts(): Promise<Record<string, number>> {
+    return unreadCounts(this);
+  }
+
+  markRead(uid: string, ts: number): void {
+    markRead(this, book.resolveContact(this.book, uid), ts);
+  }
+
+  /** Forget the keys held in memory. */
+  close(): void {
+    this.id.encPriv.fill(0);
+    this.id.signSeed.fill(0);
+  }
+}
+
+type ContactViewList = book.ContactView[];
+
+function throwUnknown(uid: string): never {
+  throw book.unknownContact(uid);
+}
