@@ -27,7 +27,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX files_expires ON files (expires);
    CREATE TABLE burns (uid TEXT NOT NULL, ts INTEGER NOT NULL);
    CREATE INDEX burns_uid_ts ON burns (uid, ts);
-   CREATE TABLE nonces (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE nonces (key TEXT NOT NULL, expires INTEGER NOT NULL);
    CREATE INDEX nonces_expires ON nonces (expires);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -194,14 +194,16 @@ function prepare(db: Database) {
     burnMessages: q("DELETE FROM messages WHERE room_id = ?"),
     burnsSince: q("SELECT count(*) AS n, min(ts) AS oldest FROM burns WHERE uid = ? AND ts >= ?"),
     addBurn: q("INSERT INTO burns (uid, ts) VALUES (?, ?)"),
-    addNonce: q("INSERT OR IGNORE INTO nonces (key, expires) VALUES (?, ?)"),
+    // Lookups are in memory (auth.ts ReplayCache); this table only reloads it after a restart,
+    // so it is appended in time order with no key index.
+    addNonce: q("INSERT INTO nonces (key, expires) VALUES (?, ?)"),
     liveNonces: q("SELECT key, expires FROM nonces WHERE expires > ?"),
     purgeMessages: q("DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? LIMIT ?)"),
     purgeInbox: q(
       "DELETE FROM inbox WHERE (to_uid, from_uid) IN (SELECT to_uid, from_uid FROM inbox WHERE ts < ? LIMIT ?)",
     ),
     expiredFiles: q("SELECT blob_id FROM files WHERE expires <= ? LIMIT ?"),
-    purgeNonces: q("DELETE FROM nonces WHERE key IN (SELECT key FROM nonces WHERE expires <= ? LIMIT ?)"),
+    purgeNonces: q("DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces WHERE expires <= ? LIMIT ?)"),
     purgeBurns: q("DELETE FROM burns WHERE rowid IN (SELECT rowid FROM burns WHERE ts < ? LIMIT ?)"),
   };
 }

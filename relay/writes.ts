@@ -1,6 +1,7 @@
 // Groups the writes of many requests into one SQLite transaction per event-loop
 // turn. A request is answered only after the transaction holding its write has
 // committed, so an acknowledged /send survives kill -9 (issue 3 item 2).
+import { RelayError } from "./errors.ts";
 import type { Store } from "./store.ts";
 
 interface Job {
@@ -38,7 +39,13 @@ export class WriteQueue {
     setImmediate(() => this.flush());
   }
 
-  /** Commit everything queued now. Each job runs in its own savepoint, so one failing job fails alone. */
+  /**
+   * Commit everything queued now, in one transaction. Contract for jobs: a job
+   * throws a RelayError (a refusal such as 403 or 429) only before it writes, so
+   * a refusal is answered alone and the batch goes on. Any other error rolls the
+   * batch back, and then each job runs again in a transaction of its own, so one
+   * failing job never fails the others.
+   */
   flush(): void {
     this.scheduled = false;
     const jobs = this.jobs;
@@ -49,15 +56,21 @@ export class WriteQueue {
       this.store.transaction(() => {
         for (let i = 0; i < jobs.length; i++) {
           try {
-            results[i] = { ok: true, value: this.store.transaction(jobs[i]!.fn) };
+            results[i] = { ok: true, value: jobs[i]!.fn() };
           } catch (error) {
+            if (!(error instanceof RelayError)) throw error;
             results[i] = { ok: false, value: error };
           }
         }
       });
-    } catch (error) {
-      for (const job of jobs) job.reject?.(error);
-      return;
+    } catch {
+      for (let i = 0; i < jobs.length; i++) {
+        try {
+          results[i] = { ok: true, value: this.store.transaction(jobs[i]!.fn) };
+        } catch (error) {
+          results[i] = { ok: false, value: error };
+        }
+      }
     }
     for (let i = 0; i < jobs.length; i++) {
       const r = results[i]!;
