@@ -9,7 +9,7 @@ import { TransportError, type Transport, type TransportResponse } from "../lib/t
 import * as w from "../lib/wire.ts";
 import type { z } from "zod";
 import { multipartBody } from "./multipart.ts";
-import { RelayError } from "./relay-error.ts";
+import { failure, RelayError, refused } from "./relay-error.ts";
 import { runLive, type LiveOptions } from "./relay-live.ts";
 
 export { RelayError } from "./relay-error.ts";
@@ -234,7 +234,7 @@ export class RelayClient {
       onDown: onProgress,
     };
     const res = await this.exchange(call);
-    if (res.status !== 200) throw refused(call, res);
+    if (res.status !== 200) throw refused(call.label, res);
     return res.body;
   }
 
@@ -273,7 +273,7 @@ export class RelayClient {
   }
 
   private expectOk<S extends z.ZodType>(call: Call, res: TransportResponse, schema: S): z.infer<S> {
-    if (res.status !== 200) throw refused(call, res);
+    if (res.status !== 200) throw refused(call.label, res);
     try {
       return w.parseJsonBytes(schema, res.body, "answer");
     } catch (e) {
@@ -308,7 +308,7 @@ export class RelayClient {
         if (!(e instanceof TransportError)) throw e;
         const retryable = e.code !== "timeout" && e.code !== "aborted" && e.code !== "too-large";
         if (!(retryable && (call.idempotent || !e.sent) && attempt <= this.retries)) {
-          throw failure(call, e, attempt, this.transport.via === "tor");
+          throw failure(call.label, e, attempt, this.transport.via === "tor");
         }
       }
       if (call.signal?.aborted) throw new RelayError("aborted", `${call.label} cancelled`);
@@ -324,46 +324,4 @@ function post(path: string, body: Uint8Array): Call {
 /** Validate an outgoing body against its schema, then encode it (compact JSON, UTF-8). */
 function jsonBytes<S extends z.ZodType>(schema: S, value: z.infer<S>, what: string): Uint8Array {
   return utf8.encode(JSON.stringify(w.check(schema, value, what)));
-}
-
-function failure(call: Call, e: TransportError, attempts: number, viaTor: boolean): RelayError {
-  const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
-  switch (e.code) {
-    case "timeout":
-      return new RelayError("timeout", `timed out: ${e.message} (${call.label}${viaTor ? " through Tor" : ""})`, {
-        cause: e,
-      });
-    case "aborted":
-      return new RelayError("aborted", `${call.label} cancelled`, { cause: e });
-    case "too-large":
-      return new RelayError("bad-response", `relay answer too large: ${e.message} (${call.label})`, { cause: e });
-    default:
-      return new RelayError("relay-unreachable", `relay unreachable: ${e.message}${tries}`, { cause: e });
-  }
-}
-
-/** A non-200 answer as one line: the relay's message (PROTOCOL §7 error body), sanitised. */
-function refused(call: Call, res: TransportResponse): RelayError {
-  let text = `HTTP ${res.status}`;
-  let relayCode: string | null = null;
-  try {
-    const e = w.parseJsonBytes(w.ErrorBody, res.body, "error");
-    relayCode = e.error;
-    text = oneLine(e.message || e.error);
-  } catch {
-    // Not a relay error body (a reverse proxy's page, say): the status is all we report.
-  }
-  const ra = res.headers.get("retry-after");
-  const retryAfter = ra !== null && /^\d{1,9}$/.test(ra) ? Number(ra) : null;
-  const wait = retryAfter !== null ? `; try again in ${retryAfter} s` : "";
-  return new RelayError("relay-refused", `relay refused: ${text}${wait} (${res.status}, ${call.label})`, {
-    status: res.status,
-    relayCode,
-    retryAfter,
-  });
-}
-
-function oneLine(s: string): string {
-  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
-  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
 }

@@ -1,5 +1,7 @@
 // The one error type of the relay client: a one-line message for `phantom: error: …`.
 import { PhantomError } from "../lib/errors.ts";
+import type { TransportError, TransportResponse } from "../lib/transport.ts";
+import { ErrorBody, parseJsonBytes } from "../lib/wire.ts";
 
 /**
  * A relay request failed. `code`: relay-refused, relay-unreachable, timeout,
@@ -28,4 +30,46 @@ export function isPermanent(e: unknown): boolean {
   if (!(e instanceof RelayError)) return true;
   if (e.code === "bad-response") return true;
   return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
+}
+
+export function failure(label: string, e: TransportError, attempts: number, viaTor: boolean): RelayError {
+  const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
+  switch (e.code) {
+    case "timeout":
+      return new RelayError("timeout", `timed out: ${e.message} (${label}${viaTor ? " through Tor" : ""})`, {
+        cause: e,
+      });
+    case "aborted":
+      return new RelayError("aborted", `${label} cancelled`, { cause: e });
+    case "too-large":
+      return new RelayError("bad-response", `relay answer too large: ${e.message} (${label})`, { cause: e });
+    default:
+      return new RelayError("relay-unreachable", `relay unreachable: ${e.message}${tries}`, { cause: e });
+  }
+}
+
+/** A non-200 answer as one line: the relay's message (PROTOCOL §7 error body), sanitised. */
+export function refused(label: string, res: TransportResponse): RelayError {
+  let text = `HTTP ${res.status}`;
+  let relayCode: string | null = null;
+  try {
+    const e = parseJsonBytes(ErrorBody, res.body, "error");
+    relayCode = e.error;
+    text = oneLine(e.message || e.error);
+  } catch {
+    // Not a relay error body (a reverse proxy's page, say): the status is all we report.
+  }
+  const ra = res.headers.get("retry-after");
+  const retryAfter = ra !== null && /^\d{1,9}$/.test(ra) ? Number(ra) : null;
+  const wait = retryAfter !== null ? `; try again in ${retryAfter} s` : "";
+  return new RelayError("relay-refused", `relay refused: ${text}${wait} (${res.status}, ${label})`, {
+    status: res.status,
+    relayCode,
+    retryAfter,
+  });
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
 }
