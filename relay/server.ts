@@ -105,9 +105,11 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      // Stop accepting; let requests in flight finish (bounded), then close sockets.
-      const graceful = server.stop(false);
-      await Promise.race([graceful, Bun.sleep(5000)]);
+      // Stop accepting; let HTTP requests in flight finish (at most 5 s), then close
+      // live sockets (1001 going away) and what is left.
+      void server.stop(false);
+      const deadline = Date.now() + 5000;
+      while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(10);
       await server.stop(true);
       await retention.stop();
       writes.flush();

@@ -155,6 +155,29 @@ describe("restarts", () => {
   });
 });
 
+describe("shutdown", () => {
+  test("SIGTERM closes live sockets (1001) and exits 0; the data is kept", async () => {
+    let relay = await startRelay();
+    const { a, roomId } = await pair(relay.url);
+    expect((await signed(relay.url, a, "POST", "/send", { room_id: roomId, ciphertext: ct() })).status).toBe(200);
+    const path = `/ws/${roomId}`;
+    const ws = new WebSocket(relay.url.replace("http", "ws") + path, {
+      headers: signHeaders(a, "GET", path, new Uint8Array(0)),
+    } as unknown as string[]);
+    await new Promise((r) => (ws.onopen = r));
+    const closed = new Promise<number>((r) => (ws.onclose = (e) => r(e.code)));
+    expect(await relay.stop()).toBe(0);
+    expect(await closed).toBe(1001);
+    relay = await startRelay({ dataDir: relay.dataDir });
+    try {
+      expect((await messages(relay.url, a, roomId)).length).toBe(1);
+    } finally {
+      await relay.stop();
+      relay.cleanup();
+    }
+  });
+});
+
 describe("retention (PROTOCOL §8)", () => {
   test("messages, key-exchange entries and files are purged after their limits, never before", async () => {
     const L = 2; // seconds, for all three limits
