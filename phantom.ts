@@ -114,6 +114,10 @@ async function buildProgram() {
     .option("-y, --yes", "do not ask for confirmation")
     .action(run(() => import("./client/commands/panic.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./client/commands/tor.ts")));
+  cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
+    .argument("[key]", "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay")
+    .argument("[value...]", "the new value, e.g. 'theme amber', 'color accent #ffaa00', 'tor-warning off'")
+    .action(run(() => import("./client/commands/settings.ts")));
   return program;
 }
 
@@ -125,8 +129,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const program = await buildProgram();
     if (argv.length === 0) {
-      program.outputHelp(); // the interactive client takes this place once it exists
-      return 0;
+      const { runInteractive } = await import("./client/interactive/index.ts");
+      return await runInteractive();
     }
     await program.parseAsync(argv, { from: "user" });
     return 0;

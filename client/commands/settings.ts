@@ -118,3 +118,8 @@ export function settingsCommand(
   else out.write(`${describeSettings(s).join("\n")}\n`);
   return 0;
 }
+
+/** commander entry (phantom.ts): `phantom settings [key] [value…]`. */
+export async function run(g: { json?: boolean }, key?: string, values?: string[]): Promise<void> {
+  settingsCommand(key, values ?? [], { json: g.json === true });
+}

@@ -1,0 +1,173 @@
+// Slash commands of the chat screen: /file, /files, /get, /burn, /verify, /help, /quit.
+// Each one calls the Session (no protocol code here) and talks to the user through
+// the input line (ask) and the lines above it (print).
+import { homedir } from "node:os";
+import type { ChatMessage } from "../conversation.ts";
+import { cleanFileName } from "../../lib/wire.ts";
+import type { Session } from "../session.ts";
+import { formatFileRow, type LineStyle } from "./chat-format.ts";
+import { echoKey } from "./echoes.ts";
+import type { LineEditor } from "./line-editor.ts";
+import { createProgress } from "./progress.ts";
+import { safeText, sideBySide } from "./term.ts";
+import { contactName, fingerprintRows, type Ui } from "./ui.ts";
+
+export interface ChatContext {
+  ui: Ui;
+  session: Session;
+  peerUid: string;
+  peerName: string;
+  style: LineStyle;
+  editor: LineEditor;
+  /** Print above the input line. */
+  print(text: string): void;
+  /** Send one of our messages; it is shown once, whether the send or the relay's echo finishes first. */
+  sendOwn(key: string, send: () => Promise<ChatMessage>): Promise<void>;
+  leave(): void;
+}
+
+export const CHAT_HELP = [
+  "  /file <path>        send a file (encrypted before upload)",
+  "  /files              list the files of this conversation",
+  "  /get <n> [path]     download file #n (to the current folder, or path)",
+  "  /burn               delete this conversation from the relay (asks twice)",
+  "  /verify             compare fingerprints and mark the contact verified",
+  "  /help               this help",
+  "  /quit, Esc          back to the menu",
+  "  //text              send a message that starts with /",
+];
+
+function expandHome(p: string): string {
+  const s = p.trim().replace(/^(["'])(.*)\1$/, "$2");
+  return s === "~" ? homedir() : s.startsWith("~/") ? homedir() + s.slice(1) : s;
+}
+
+async function yes(ctx: ChatContext, question: string): Promise<boolean> {
+  const answer = await ctx.editor.ask(`${question} [y/N] `);
+  return answer !== null && /^y(es)?$/i.test(answer.trim());
+}
+
+/** Run `task` with a progress bar on the status line; its final state stays above as a record. */
+async function withProgress<T>(
+  ctx: ChatContext,
+  label: string,
+  task: (onProgress: (done: number, total: number) => void) => Promise<T>,
+): Promise<T> {
+  let lastLine: string | null = null;
+  const bar = createProgress(label, {
+    draw: (line) => {
+      lastLine = line;
+      ctx.editor.setStatus(line);
+    },
+    out: { isTTY: true, columns: process.stdout.columns ?? 80, write: () => true },
+  });
+  ctx.editor.setStatus(`${label} …`);
+  try {
+    const result = await task((done, total) => bar.update(done, total));
+    bar.finish();
+    if (lastLine !== null) ctx.print(ctx.ui.theme.dim(`  ${lastLine}`));
+    return result;
+  } finally {
+    ctx.editor.setStatus(null);
+  }
+}
+
+async function sendFile(ctx: ChatContext, arg: string): Promise<void> {
+  const path = expandHome(arg);
+  if (path === "") return ctx.print(ctx.ui.theme.warn("  usage: /file <path>"));
+  const name = cleanFileName(path);
+  await ctx.sendOwn(echoKey({ body: name, file: { name } }), async () => {
+    const info = await withProgress(ctx, `↑ ${safeText(name, true)}`, (p) =>
+      ctx.session.sendFile(ctx.peerUid, path, p),
+    );
+    return { ts: Math.floor(Date.now() / 1000), from: ctx.session.uid, mine: true, body: info.name, file: info };
+  });
+}
+
+async function listFiles(ctx: ChatContext): Promise<void> {
+  const files = await ctx.session.files(ctx.peerUid);
+  if (files.length === 0) return ctx.print(ctx.ui.theme.dim("  No files in this conversation."));
+  ctx.print(
+    [ctx.ui.theme.bold("  Files (/get <n> to save):"), ...files.map((m) => formatFileRow(m, ctx.style))].join("\n"),
+  );
+}
+
+async function getFile(ctx: ChatContext, arg: string): Promise<void> {
+  const m = /^#?(\d+)\s*(.*)$/.exec(arg.trim());
+  if (!m) return ctx.print(ctx.ui.theme.warn("  usage: /get <n> [path]   (see /files)"));
+  const n = Number(m[1]);
+  const dest = m[2] ? expandHome(m[2]) : undefined;
+  const t = ctx.ui.theme;
+  const saved = await withProgress(ctx, `↓ file #${n}`, (onProgress) =>
+    ctx.session.getFile(ctx.peerUid, n, dest, {
+      onProgress,
+      confirmOverwrite: async (path) => {
+        ctx.editor.setStatus(null);
+        const ok = await yes(ctx, t.warn(`${safeText(path, true)} exists. Overwrite?`));
+        ctx.editor.setStatus(`↓ file #${n} …`);
+        return ok;
+      },
+    }),
+  );
+  ctx.print(t.ok(`  saved file #${n} to ${safeText(saved, true)}`));
+}
+
+async function burn(ctx: ChatContext): Promise<void> {
+  const t = ctx.ui.theme;
+  const q1 = t.danger(`Delete every message and file with ${ctx.peerName} from the relay?`);
+  if (!(await yes(ctx, q1))) return ctx.print(t.dim("  Nothing deleted."));
+  const q2 = await ctx.editor.ask(t.danger("This cannot be undone. Type burn to confirm: "));
+  if (q2?.trim().toLowerCase() !== "burn") return ctx.print(t.dim("  Nothing deleted."));
+  const n = await ctx.session.burn(ctx.peerUid);
+  ctx.print(t.ok(`  Burned: ${n} stored item${n === 1 ? "" : "s"} deleted from the relay.`));
+}
+
+async function verify(ctx: ChatContext): Promise<void> {
+  const t = ctx.ui.theme;
+  const c = ctx.session.contact(ctx.peerUid);
+  const theirs = [t.bold(`${contactName(c)} (their key)`), ...fingerprintRows(c.fingerprint)];
+  const mine = [t.bold("you (your key)"), ...fingerprintRows(ctx.session.fingerprint)];
+  ctx.print(
+    [
+      "  Compare fingerprints over a channel you trust (in person, a call):",
+      ...sideBySide(theirs, mine, 6).map((l) => `    ${l}`),
+    ].join("\n"),
+  );
+  if (c.verified && !c.keyChanged) return ctx.print(t.ok(`  ${contactName(c)} is already verified.`));
+  if (c.keyChanged)
+    ctx.print(t.danger("  Their key CHANGED since you last accepted it. Verify it before you trust it."));
+  if (!(await yes(ctx, `Does the left column match what ${contactName(c)} reads to you from their screen?`))) {
+    return ctx.print(t.dim("  Not verified."));
+  }
+  ctx.session.verify(ctx.peerUid, { force: c.keyChanged });
+  ctx.print(t.ok(`  ${contactName(c)} is now verified.`));
+}
+
+export async function runChatCommand(ctx: ChatContext, line: string): Promise<void> {
+  const m = /^\/(\S+)\s*(.*)$/s.exec(line.trim());
+  const cmd = m?.[1]?.toLowerCase() ?? "";
+  const arg = m?.[2] ?? "";
+  switch (cmd) {
+    case "file":
+    case "send":
+      return sendFile(ctx, arg);
+    case "files":
+      return listFiles(ctx);
+    case "get":
+      return getFile(ctx, arg);
+    case "burn":
+      return burn(ctx);
+    case "verify":
+      return verify(ctx);
+    case "help":
+    case "?":
+      return ctx.print([ctx.ui.theme.bold("  Commands:"), ...CHAT_HELP].join("\n"));
+    case "quit":
+    case "q":
+    case "exit":
+    case "back":
+      return ctx.leave();
+    default:
+      return ctx.print(ctx.ui.theme.warn(`  unknown command /${safeText(cmd, true)} (try /help)`));
+  }
+}

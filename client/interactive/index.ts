@@ -1,0 +1,73 @@
+// `phantom` with no arguments: the first-run wizard or the unlock prompt, then the
+// menu. Errors that end the program reach phantom.ts's one printer as PhantomErrors;
+// errors inside an action are shown in the menu, which carries on.
+import * as p from "@clack/prompts";
+import { PhantomError } from "../../lib/errors.ts";
+import { VERSION } from "../../lib/version.ts";
+import { homeDir } from "../home.ts";
+import { RelayError } from "../relay-error.ts";
+import { loadSettings } from "../settings.ts";
+import type { Session } from "../session.ts";
+import { hasIdentity } from "../vault.ts";
+import { runMenu } from "./menu.ts";
+import { newMenuState } from "./menu-state.ts";
+import { pickMotd } from "./motd.ts";
+import { safeText } from "./term.ts";
+import { makeUi, type Ui } from "./ui.ts";
+import { unlock } from "./unlock.ts";
+import { runWizard } from "./wizard.ts";
+
+function banner(ui: Ui): void {
+  const t = ui.theme;
+  p.intro(`${t.bold(t.accent("phantom"))} ${t.dim(VERSION)}`);
+  const motd = pickMotd(ui.settings.motd, ui.settings.motdCustom);
+  if (motd) p.log.message(t.dim(safeText(motd, true)));
+}
+
+export async function runInteractive(env: Record<string, string | undefined> = process.env): Promise<number> {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
+    throw new PhantomError(
+      "no-terminal",
+      "the interactive client needs a terminal; for scripts use the commands (phantom --help)",
+    );
+  }
+  const home = homeDir(env);
+  const ui = makeUi(home, env, loadSettings(home));
+  const st = newMenuState();
+  let session: Session | null;
+  if (!hasIdentity(home)) {
+    session = (await runWizard(ui))?.session ?? null;
+  } else {
+    banner(ui);
+    session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+  }
+  if (session === null) return 0;
+  try {
+    await ensureRegistered(session);
+    await runMenu(ui, session, st);
+    return 0;
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * An identity made offline by the wizard is registered once the relay answers
+ * (PROTOCOL §7.2, create-only; "exists" is fine). Interim: uses the Session's
+ * internal relay client until Session.register() exists (client-contract.md).
+ */
+async function ensureRegistered(session: Session): Promise<void> {
+  try {
+    await session.processInbox();
+  } catch (e) {
+    if (!(e instanceof RelayError && e.status === 401)) return; // offline or other trouble: the menu shows it
+    try {
+      const { b64encode, b64uencode } = await import("../../lib/encoding.ts");
+      const relay = await session.relay();
+      await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
+      p.log.success("Your identity is now registered with the relay.");
+    } catch {
+      // still unreachable: try again next time
+    }
+  }
+}
