@@ -1,0 +1,141 @@
+// Test helper: drive programs in a real terminal with tmux. Each test file uses its
+// own tmux server (`tmux -L <socket>`), killed in afterAll. No fixed sleeps: every
+// wait polls capture-pane until the expected text shows, with a deadline.
+
+export interface PaneOptions {
+  cols?: number;
+  rows?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  const p = Bun.spawnSync(["tmux", ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+/** Quote one word for /bin/sh. */
+function sh(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export const EXIT_MARK = "__EXIT__";
+
+export class Tmux {
+  readonly socket: string;
+
+  constructor(name: string) {
+    this.socket = `phantom-${name}-${process.pid}`;
+  }
+
+  private tmux(...args: string[]): string {
+    const r = run(["-L", this.socket, "-f", "/dev/null", ...args]);
+    if (r.code !== 0) throw new Error(`tmux ${args.join(" ")} failed: ${r.err.trim()}`);
+    return r.out;
+  }
+
+  /**
+   * Start `argv` in a new window of a fixed size. When it exits, the pane prints
+   * `__EXIT__ <code>` and stays open so the last screen can still be read.
+   */
+  start(name: string, argv: string[], o: PaneOptions = {}): Pane {
+    const env = { TERM: "xterm-256color", LANG: "C.UTF-8", ...o.env };
+    const assigns = Object.entries(env).map(([k, v]) => sh(`${k}=${v}`));
+    const cmd = `env -i ${assigns.join(" ")} ${argv.map(sh).join(" ")}; echo "${EXIT_MARK} $?"; exec sleep 100000`;
+    this.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      String(o.cols ?? 100),
+      "-y",
+      String(o.rows ?? 40),
+      ...(o.cwd ? ["-c", o.cwd] : []),
+      "sh",
+      "-c",
+      cmd,
+    );
+    // The server may inherit a different size: force the one asked for.
+    this.tmux("resize-window", "-t", name, "-x", String(o.cols ?? 100), "-y", String(o.rows ?? 40));
+    return new Pane(this, name);
+  }
+
+  /** @internal */ exec(...args: string[]): string {
+    return this.tmux(...args);
+  }
+
+  kill(): void {
+    run(["-L", this.socket, "kill-server"]);
+  }
+}
+
+export class Pane {
+  constructor(
+    private readonly t: Tmux,
+    readonly name: string,
+  ) {}
+
+  /** Keys by tmux name (Enter, Escape, Up, C-c, BSpace…). */
+  keys(...keys: string[]): void {
+    this.t.exec("send-keys", "-t", this.name, ...keys);
+  }
+
+  /** Literal text, typed as is (no key names). */
+  type(text: string): void {
+    this.t.exec("send-keys", "-t", this.name, "-l", text);
+  }
+
+  /** The visible screen; with `history`, the scrollback too. Trailing spaces trimmed. */
+  screen(o: { history?: boolean; escapes?: boolean } = {}): string {
+    const args = ["capture-pane", "-p", "-t", this.name];
+    if (o.history) args.push("-S", "-");
+    if (o.escapes) args.push("-e");
+    return this.t
+      .exec(...args)
+      .split("\n")
+      .map((l) => l.replace(/\s+$/, ""))
+      .join("\n")
+      .replace(/\n+$/, "");
+  }
+
+  /** The line the cursor is on, and the cursor column. */
+  cursor(): { x: number; y: number; line: string } {
+    const [x, y] = this.t.exec("display-message", "-p", "-t", this.name, "#{cursor_x} #{cursor_y}").trim().split(" ");
+    const lines = this.t.exec("capture-pane", "-p", "-t", this.name).split("\n");
+    return { x: Number(x), y: Number(y), line: (lines[Number(y)] ?? "").replace(/\s+$/, "") };
+  }
+
+  /**
+   * Poll until `what` is on screen (string or RegExp, or a predicate on the screen);
+   * returns the screen. Throws with the last screen after the deadline.
+   */
+  async waitFor(
+    what: string | RegExp | ((screen: string) => boolean),
+    o: { timeoutMs?: number; history?: boolean } = {},
+  ): Promise<string> {
+    const deadline = Date.now() + (o.timeoutMs ?? 15_000);
+    const test =
+      typeof what === "function"
+        ? what
+        : typeof what === "string"
+          ? (s: string) => s.includes(what)
+          : (s: string) => what.test(s);
+    let screen = "";
+    for (;;) {
+      screen = this.screen({ history: o.history });
+      if (test(screen)) return screen;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${String(what)} in pane ${this.name}; screen:\n${screen}`);
+      }
+      await Bun.sleep(40);
+    }
+  }
+
+  /** Wait for the program to end; returns its exit code. */
+  async exitCode(timeoutMs = 15_000): Promise<number> {
+    const re = new RegExp(`${EXIT_MARK} (\\d+)`);
+    const screen = await this.waitFor(re, { timeoutMs, history: true });
+    return Number(re.exec(screen)![1]);
+  }
+}

@@ -1,0 +1,140 @@
+// The interactive client's first run and unlock, driven in a real terminal (tmux)
+// against the compiled binaries: wizard, offline first run, wrong password, NO_COLOR.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { Tmux } from "./helpers/tmux.ts";
+
+const tmux = new Tmux("wizard");
+const root = tempDir("phantom-tmux-wizard-");
+let relay: RunningRelay;
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  tmux.kill();
+  await relay.stop();
+  relay.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A terminal user's environment: no password variable, the interactive client asks. */
+function termEnv(home: string, relayUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home, relayUrl, extra);
+  return env;
+}
+
+async function registered(uid: string): Promise<boolean> {
+  return (await fetch(`${relay.url}/pubkey/${uid}`)).status === 200;
+}
+
+const aliceHome = join(root, "alice");
+
+test("first run: welcome, relay check, Tor, password twice, identity, UID with QR, then the menu", async () => {
+  const pane = tmux.start("first", [CLIENT_BIN], { env: termEnv(aliceHome, relay.url) });
+  let s = await pane.waitFor("New password");
+  expect(s).toContain("Welcome to Phantom");
+  expect(s).toContain("What Phantom protects");
+  expect(s).toContain("your IP address, unless you use Tor");
+  expect(s).toContain("proxy: 127.0.0.1:9050");
+  expect(s).toContain(`Relay ${relay.url} is up`);
+
+  pane.type("short");
+  pane.keys("Enter");
+  await pane.waitFor("At least 8 characters");
+  pane.keys(...Array(5).fill("BSpace"));
+  pane.type("first password");
+  pane.keys("Enter");
+  await pane.waitFor("Repeat the password");
+  pane.type("other password");
+  pane.keys("Enter");
+  await pane.waitFor("The passwords differ");
+  await pane.waitFor((x) => x.split("New password").length === 3); // asked again
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor((x) => x.split("Repeat the password").length === 3);
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+
+  s = await pane.waitFor("Open the menu now?", { history: true });
+  expect(s).toContain("Identity created and registered with the relay.");
+  const uid = /copy: ([A-Za-z0-9_-]{28})/.exec(s)?.[1];
+  expect(uid).toBeDefined();
+  expect(s).toContain(uid!.slice(0, 4).split("").join(" ")); // the large, letter-spaced UID
+  expect(s).toMatch(/[▀▄█]{7}/); // the QR code
+  expect(s).toContain("Next steps");
+  expect(s).toContain(`Your identity lives in ${join(aliceHome, "identity.json")}`);
+  expect(s).toContain("Back it up");
+  // The UID on screen is the identity on disk, and the relay knows it.
+  const who = await phantom(userEnv(aliceHome, relay.url), ["whoami", "--json"]);
+  expect(who.json()[0]!.uid).toBe(uid!);
+  expect(await registered(uid!)).toBe(true);
+
+  pane.keys("Enter");
+  s = await pane.waitFor("Panic wipe");
+  expect(s).toContain(`phantom · ${uid} · direct`);
+  expect(s).toContain("Message a contact");
+  pane.keys("Escape");
+  expect(await pane.exitCode()).toBe(0);
+});
+
+test("wrong password: told on screen, three tries, then one error line and exit 1", async () => {
+  const pane = tmux.start("wrong", [CLIENT_BIN], { env: termEnv(aliceHome, relay.url) });
+  for (let i = 1; i <= 3; i++) {
+    await pane.waitFor((x) => x.split("Password").length === i + 1);
+    pane.type(`not the password ${i}`);
+    pane.keys("Enter");
+    await pane.waitFor((x) => x.split("Wrong password").length === i + 1);
+  }
+  expect(await pane.exitCode()).toBe(1);
+  const s = pane.screen();
+  expect(s).toContain("phantom: error: wrong password");
+  expect(s).not.toMatch(/\n\s+at /); // no stack trace
+});
+
+test("relay down: continue offline, then the identity registers at the next unlock", async () => {
+  const home = join(root, "offline");
+  const down = "http://127.0.0.1:9"; // discard port: nothing listens
+  const pane = tmux.start("offline", [CLIENT_BIN], { env: termEnv(home, down) });
+  await pane.waitFor("What now?");
+  expect(pane.screen()).toContain(`Relay ${down}:`);
+  pane.keys("Down", "Down", "Enter"); // Continue offline
+  await pane.waitFor("New password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor("Repeat the password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  const s = await pane.waitFor("Open the menu now?", { history: true });
+  expect(s).toContain("Identity created offline");
+  const uid = /copy: ([A-Za-z0-9_-]{28})/.exec(s)![1]!;
+  expect(await registered(uid)).toBe(false);
+  pane.keys("Right", "Enter"); // Quit
+  expect(await pane.exitCode()).toBe(0);
+  expect(existsSync(join(home, "identity.json"))).toBe(true);
+
+  const again = tmux.start("online", [CLIENT_BIN], { env: termEnv(home, relay.url) });
+  await again.waitFor("Password");
+  again.type(PASSWORD);
+  again.keys("Enter");
+  const menu = await again.waitFor("Panic wipe");
+  expect(menu).toContain("now registered with the relay");
+  expect(await registered(uid)).toBe(true);
+  again.keys("Escape");
+  expect(await again.exitCode()).toBe(0);
+});
+
+test("NO_COLOR: the wizard writes no colour escape codes", async () => {
+  const home = join(root, "nocolor");
+  const pane = tmux.start("nocolor", [CLIENT_BIN], { env: termEnv(home, relay.url, { NO_COLOR: "1" }) });
+  await pane.waitFor("New password");
+  const raw = pane.screen({ escapes: true });
+  expect(raw).toContain("Welcome to Phantom");
+  expect(raw).not.toMatch(/\x1b\[[0-9;]*m/);
+  pane.keys("Escape");
+  expect(await pane.exitCode()).toBe(0);
+});
