@@ -1,6 +1,5 @@
 // Request bodies and signed requests for the JSON routes (PROTOCOL §6, §7).
 import { sha256 } from "../lib/crypto.ts";
-import { WireError } from "../lib/errors.ts";
 import { MAX_JSON_BODY_BYTES, parseJsonBytes } from "../lib/wire.ts";
 import type { z } from "zod";
 import type { PendingAuth } from "./auth.ts";
@@ -60,11 +59,6 @@ export function signedEmpty(req: Request, ctx: RequestContext): PendingAuth {
 
 export function ok(body: unknown): Response {
   return json(200, body);
-}
-
-/** WireError from lib/wire is a malformed request (400). */
-export function isWireError(e: unknown): e is WireError {
-  return e instanceof WireError;
 }
 
 /** Unix seconds, integer (PROTOCOL §1). */

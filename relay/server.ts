@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { x25519Public } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { WireError } from "../lib/errors.ts";
-import { VERSION } from "../lib/version.ts";
 import { MAX_JSON_BODY_BYTES } from "../lib/wire.ts";
 import { Authenticator } from "./auth.ts";
 import { BlobStore } from "./blobs.ts";
@@ -75,14 +74,15 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       let template = "(unmatched)";
       let res: Response | undefined;
       try {
-        const match = router.match(rawPath(req.url));
+        const path = rawPath(req.url);
+        const match = router.match(path);
         if (!match) throw notFound();
         template = match.route.template;
         const handler = match.route.methods[req.method];
         if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
         res = await handler(req, {
           relay,
-          path: rawPath(req.url),
+          path,
           params: match.params,
           server,
           now: Date.now() / 1000,
@@ -118,5 +118,3 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     })());
   return { url: listenUrl(config.host, server.port ?? config.port, tls !== undefined), stop };
 }
-
-export { VERSION };
