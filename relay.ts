@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number | null> {
     relay = await startRelay(parsed.config);
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-    return fail(`cannot start: ${msg.toLowerCase().replace(/\.$/, "")}`, 1);
+    return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);
   }
   process.stdout.write(`phantom-relay ${VERSION} listening on ${relay.url}\n`);
   const shutdown = () => {

@@ -1,9 +1,10 @@
 // Starts the relay: data folder, store, keys, HTTP + WebSocket server,
 // retention, and a clean shutdown on SIGINT/SIGTERM (issue 3 item 5).
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { x25519Public } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
-import { WireError } from "../lib/errors.ts";
+import { PhantomError, WireError } from "../lib/errors.ts";
 import { MAX_JSON_BODY_BYTES } from "../lib/wire.ts";
 import { Authenticator } from "./auth.ts";
 import { BlobStore } from "./blobs.ts";
@@ -29,6 +30,15 @@ function toResponse(e: unknown, log: Log): Response {
   log.error(`internal: ${e instanceof Error ? e.name : typeof e}`);
   if (log.enabled("debug") && e instanceof Error && e.stack) log.error(e.stack);
   return internalError();
+}
+
+/** A TLS file named by the operator, read once at start. */
+function readPem(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    throw new PhantomError("tls", `cannot read TLS file '${path}'`);
+  }
 }
 
 export interface StartedRelay {
@@ -57,7 +67,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   };
   const router = new Router(routes);
   const tls =
-    config.tlsCert && config.tlsKey ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey) } : undefined;
+    config.tlsCert && config.tlsKey ? { cert: readPem(config.tlsCert), key: readPem(config.tlsKey) } : undefined;
 
   const server = Bun.serve<WsData>({
     hostname: config.host,

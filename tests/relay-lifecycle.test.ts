@@ -236,3 +236,49 @@ describe("log privacy (issue 3 item 6)", () => {
     for (const secret of [a.uid, b.uid, roomId, fileId, "127.0.0.1", a.pubB64]) expect(text).not.toContain(secret);
   });
 });
+
+describe("TLS (--tls-cert, --tls-key)", () => {
+  const openssl = Bun.which("openssl");
+  test.skipIf(!openssl)(
+    "serves HTTPS with the given certificate; an unreadable file is one error line, exit 1",
+    async () => {
+      const dir = tempDir();
+      const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+      const gen = Bun.spawnSync(
+        [openssl!, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"].concat([
+          "-nodes",
+          "-keyout",
+          key,
+          "-out",
+          cert,
+          "-days",
+          "1",
+          "-subj",
+          "/CN=localhost",
+        ]),
+      );
+      expect(gen.exitCode).toBe(0);
+      const relay = await startRelay({ args: ["--tls-cert", cert, "--tls-key", key] });
+      try {
+        expect(relay.url).toStartWith("https://");
+        const r = await fetch(`${relay.url}/health`, { tls: { rejectUnauthorized: false } } as RequestInit);
+        expect(r.status).toBe(200);
+      } finally {
+        await relay.stop();
+        relay.cleanup();
+      }
+      const bad = run([
+        "--port",
+        "0",
+        "--data",
+        join(dir, "d"),
+        "--tls-cert",
+        join(dir, "missing.pem"),
+        "--tls-key",
+        key,
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/^phantom-relay: error: [^\n]+\n$/);
+    },
+  );
+});
