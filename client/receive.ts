@@ -10,6 +10,7 @@ import { blockedChange, labelOf } from "./contacts.ts";
 import { type ChatMessage, decodeRow, publicMessage, type RoomContext } from "./conversation.ts";
 import { saveReceivedFile, targetPath } from "./files.ts";
 import { updateReadState, loadReadState } from "./read-state.ts";
+import type { LiveStatus } from "./relay-live.ts";
 import type { Session } from "./session.ts";
 
 export interface GetFileOptions {
@@ -24,6 +25,8 @@ export interface ListenOptions {
   only?: string;
   /** How often the key-exchange inbox is read while listening (default 30 s). */
   inboxPollMs?: number;
+  /** Called when every conversation is connected (again after new contacts join). */
+  onReady?: (conversations: number) => void;
 }
 
 export const INBOX_POLL_MS = 30_000;
@@ -98,9 +101,17 @@ export async function listen(
           s.warn(`could not show a message: ${e instanceof Error ? e.message : String(e)}`);
         });
     };
+    const connected = new Set<string>();
+    const onStatus = (st: LiveStatus) => {
+      if (st.state !== "connected" || connected.has(st.roomId)) return;
+      connected.add(st.roomId);
+      if (connected.size === rooms.size) o.onReady?.(rooms.size);
+    };
     try {
-      if (rooms.size === 0) await new Promise((r) => round.signal.addEventListener("abort", r, { once: true }));
-      else await relay.live([...rooms.keys()], onFrame, { signal: round.signal });
+      if (rooms.size === 0) {
+        o.onReady?.(0);
+        await new Promise((r) => round.signal.addEventListener("abort", r, { once: true }));
+      } else await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus });
     } finally {
       if (timer) clearInterval(timer);
       o.signal.removeEventListener("abort", stop);

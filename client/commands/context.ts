@@ -8,6 +8,7 @@ import { homeDir } from "../home.ts";
 import { readPassword } from "../password.ts";
 import { confirm } from "../prompt.ts";
 import { Session } from "../session.ts";
+import { hasIdentity } from "../vault.ts";
 
 export interface Globals {
   json?: boolean;
@@ -59,6 +60,10 @@ export class Ctx {
   }
 
   async open(): Promise<Session> {
+    // Before asking for a password: there must be something to unlock.
+    if (!hasIdentity(this.home)) {
+      throw new PhantomError("no-identity", `no identity in ${this.home}: run 'phantom init' first`);
+    }
     const password = await readPassword({ env: this.env });
     return await Session.open(this.sessionOptions(password));
   }

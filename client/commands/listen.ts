@@ -18,7 +18,10 @@ export async function run(g: Globals): Promise<void> {
         if (ctx.json) ctx.jsonLine(jsonMessage(m));
         else ctx.line(humanMessage(s, m, s.contact(peer)));
       },
-      { signal: stop.signal },
+      {
+        signal: stop.signal,
+        onReady: (n) => process.stderr.write(`phantom: listening to ${n} conversation(s); Ctrl-C to stop\n`),
+      },
     );
   } finally {
     process.off("SIGINT", onSignal);

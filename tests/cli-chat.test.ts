@@ -1,0 +1,270 @@
+// End to end with the compiled binaries: two users (separate homes, no terminal,
+// PHANTOM_PASSWORD) on a real relay: init, add, chat both ways, files (and a
+// hostile sender), listen, key change after verify, burn, remove, panic.
+// Every command here runs without a terminal and every --json line must parse.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encryptFile, encryptMessage, fingerprintOf, pairKeys, randomBytes } from "../lib/crypto.ts";
+import { b64encode } from "../lib/encoding.ts";
+import { Transport } from "../lib/transport.ts";
+import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
+import { RelayClient } from "../client/relay-client.ts";
+import { expectOneLineError, phantom, type User, userEnv } from "./helpers/cli.ts";
+import { CLIENT_BIN, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { makeUser, register } from "./helpers/signer.ts";
+
+setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
+
+let relay: RunningRelay;
+const root = tempDir("phantom-cli-chat-");
+const alice = { home: join(root, "alice") } as User;
+const bob = { home: join(root, "bob") } as User;
+const mallory = makeUser();
+
+beforeAll(async () => {
+  relay = await startRelay();
+  alice.env = userEnv(alice.home, relay.url);
+  bob.env = userEnv(bob.home, relay.url);
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  relay?.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function ok(u: User, args: string[], o: { stdin?: string; cwd?: string } = {}) {
+  const r = await phantom(u.env, args, o);
+  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+test("init both users: identity 0600 in a 0700 home, registered; whoami --json", async () => {
+  const a = await ok(alice, ["init"]);
+  expect(a.stdout).toMatch(/uid: +[A-Za-z0-9_-]{28}\n/);
+  alice.uid = /uid: +([A-Za-z0-9_-]{28})/.exec(a.stdout)![1]!;
+  const b = (await ok(bob, ["init", "--json"])).json();
+  bob.uid = b[0]!.uid as string;
+  expect(statSync(alice.home).mode & 0o777).toBe(0o700);
+  expect(statSync(join(alice.home, "identity.json")).mode & 0o777).toBe(0o600);
+  expect(expectOneLineError(await phantom(alice.env, ["init"]))).toContain("already exists");
+  const who = (await ok(alice, ["whoami", "--json"])).json();
+  expect(who).toEqual([{ uid: alice.uid, fingerprint: expect.any(String), relay: relay.url, tor: false }]);
+  const bad = await phantom({ ...alice.env, PHANTOM_PASSWORD: "wrong password!" }, ["whoami"]);
+  expect(expectOneLineError(bad)).toBe("wrong password");
+});
+
+test("add by UID; the other side sees a new contact; chat both ways, text and stdin", async () => {
+  const added = (await ok(alice, ["add", bob.uid, "--nick", "bob", "--json"])).json();
+  expect(added).toEqual([{ uid: bob.uid, nickname: "bob", fingerprint: expect.any(String), verified: false }]);
+  const seen = (await ok(bob, ["contacts", "--json"])).json();
+  expect(seen).toEqual([
+    {
+      uid: alice.uid,
+      nickname: null,
+      fingerprint: expect.any(String),
+      verified: false,
+      key_changed: false,
+      new: true,
+    },
+  ]);
+  await ok(bob, ["nick", alice.uid, "alice"]);
+  await ok(alice, ["send", "bob", "hello", "bob"]);
+  await ok(bob, ["send", "alice"], { stdin: "line one\nline two \u00e9\n" });
+  for (const [u, peer] of [
+    [alice, "bob"],
+    [bob, "alice"],
+  ] as const) {
+    const msgs = (await ok(u, ["read", peer, "--json"])).json();
+    expect(msgs.map((m) => [m.from, m.body])).toEqual([
+      [alice.uid, "hello bob"],
+      [bob.uid, "line one\nline two \u00e9"],
+    ]);
+    for (const m of msgs) expect(Object.keys(m).sort()).toEqual(["body", "from", "ts"]);
+  }
+  const human = await ok(bob, ["read", "alice"]);
+  expect(human.stdout).toContain("alice: hello bob");
+  expect(human.stdout).toContain("me: line one");
+});
+
+describe("files", () => {
+  const data = randomBytes(150_000);
+  const src = join(root, "src");
+  const dl = join(root, "dl");
+
+  test("send --file; read numbers it; get into a folder, a file path, the current folder", async () => {
+    mkdirSync(src);
+    mkdirSync(dl);
+    writeFileSync(join(src, "report.pdf"), data);
+    const sent = (await ok(alice, ["send", "bob", "--file", join(src, "report.pdf"), "--json"])).json();
+    expect(sent).toEqual([{ file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" } }]);
+    const last = (await ok(bob, ["read", "alice", "--json", "--limit", "1"])).json();
+    expect(last).toEqual([
+      {
+        ts: expect.any(Number),
+        from: alice.uid,
+        body: "report.pdf",
+        file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" },
+      },
+    ]);
+    expect((await ok(bob, ["get", "alice", "1", dl, "--json"])).json()).toEqual([{ path: join(dl, "report.pdf") }]);
+    expect(Buffer.from(readFileSync(join(dl, "report.pdf"))).equals(data)).toBe(true);
+    await ok(bob, ["get", "alice", "1", join(dl, "copy.bin")]);
+    expect(Buffer.from(readFileSync(join(dl, "copy.bin"))).equals(data)).toBe(true);
+    const cwd = join(root, "cwd");
+    mkdirSync(cwd);
+    await ok(bob, ["get", "alice", "1"], { cwd });
+    expect(readdirSync(cwd)).toEqual(["report.pdf"]);
+  });
+
+  test("an existing file is never overwritten without --force", async () => {
+    writeFileSync(join(dl, "report.pdf"), "mine");
+    expect(expectOneLineError(await phantom(bob.env, ["get", "alice", "1", dl]))).toContain("--force");
+    expect(readFileSync(join(dl, "report.pdf"), "utf8")).toBe("mine");
+    await ok(bob, ["get", "alice", "1", dl, "--force"]);
+    expect(Buffer.from(readFileSync(join(dl, "report.pdf"))).equals(data)).toBe(true);
+    expect(expectOneLineError(await phantom(bob.env, ["get", "alice", "7", dl]))).toContain("no file 7");
+  });
+
+  test("hostile sender: name ../../x, a foreign URL host, a forged sender, garbage", async () => {
+    // Mallory is a real user speaking the protocol with the real relay client, not a mock.
+    expect((await register(relay.url, mallory)).status).toBe(200);
+    const client = new RelayClient({
+      baseUrl: relay.url,
+      transport: new Transport({ via: "direct" }),
+      signer: mallory,
+    });
+    const bobPub = (await client.pubkey(bob.uid))!;
+    const { roomId, sessionKey } = pairKeys(mallory, bobPub);
+    await client.kePush({ from_uid: mallory.uid, to_uid: bob.uid, pub_key: mallory.pubB64, room_id: roomId });
+    const [key, nonce] = [randomBytes(32), randomBytes(12)];
+    const blob = encryptFile(key, nonce, new TextEncoder().encode("payload"));
+    const up = await client.upload(roomId, blob);
+    const announce = encodeFileMessage({
+      type: "file",
+      name: "../../x",
+      size: 7,
+      cipher_size: blob.length,
+      mime: "text/plain",
+      url: `http://evil.invalid:1${up.url}`, // PROTOCOL §5.3: only the path is used, on bob's own relay
+      key: b64encode(key),
+      nonce: b64encode(nonce),
+    });
+    await client.send(roomId, encryptMessage(sessionKey, encodeEnvelope(mallory.uid, announce)));
+    await client.send(roomId, encryptMessage(sessionKey, encodeEnvelope(alice.uid, "this is alice, honest")));
+    await client.send(roomId, encryptMessage(randomBytes(32), encodeEnvelope(mallory.uid, "wrong key")));
+    await client.send(
+      roomId,
+      encryptMessage(sessionKey, encodeEnvelope(mallory.uid, "hi \u001b]0;pwned\u0007\u001b[2J")),
+    );
+
+    const r = await ok(bob, ["read", mallory.uid, "--json"]);
+    expect(r.json().map((m) => [m.from, m.body])).toEqual([
+      [mallory.uid, "x"],
+      [mallory.uid, "hi \u001b]0;pwned\u0007\u001b[2J"],
+    ]);
+    expect(r.stderr).toContain("phantom: warning: 2 message(s)");
+    // On a terminal, a peer's control characters are shown, never acted on.
+    const human = await ok(bob, ["read", mallory.uid]);
+    expect(human.stdout).not.toContain("\u001b");
+    expect(human.stdout).toContain("hi \\u001b]0;pwned\\u0007\\u001b[2J");
+    const deep = join(root, "deep", "er");
+    mkdirSync(deep, { recursive: true });
+    await ok(bob, ["get", mallory.uid, "1", deep]);
+    expect(readFileSync(join(deep, "x"), "utf8")).toBe("payload");
+    expect(existsSync(join(deep, "../../x"))).toBe(false);
+  });
+});
+
+test("listen streams incoming messages as JSON lines until interrupted", async () => {
+  const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], {
+    env: bob.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const lines = readLines(proc.stdout);
+  const errs = readLines(proc.stderr);
+  try {
+    for (;;) {
+      const e = await errs.next();
+      if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
+      if (e.value.startsWith("phantom: listening")) break;
+    }
+    await ok(alice, ["send", "bob", "are you there?"]);
+    const line = (await lines.next()).value!;
+    expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: alice.uid, body: "are you there?" });
+  } finally {
+    proc.kill("SIGINT");
+  }
+  expect(await proc.exited).toBe(0);
+});
+
+test("a verified contact's key change is blocked with both fingerprints until verify --force", async () => {
+  await ok(alice, ["verify", "bob"]);
+  // A v2 UID commits to its key (PROTOCOL §2) and every key from the network is
+  // checked against its UID, so no relay can present another key for bob's UID.
+  // A pin can only differ from what the network presents when it was recorded
+  // under other rules (an older client's contacts.json, a file restored from
+  // elsewhere). We create exactly that state: alice's file pins and verifies
+  // carol's key under bob's UID. Bob then announces his real key the normal way
+  // (add → key-exchange inbox) and alice must refuse to use the contact.
+  const carol = makeUser();
+  const path = join(alice.home, "contacts.json");
+  const book = JSON.parse(readFileSync(path, "utf8"));
+  const carolFp = fingerprintOf(carol.encPub);
+  book[bob.uid] = { ...book[bob.uid], pub_key: carol.pubB64, verified_fp: carolFp, last_seen_fp: carolFp };
+  writeFileSync(path, JSON.stringify(book));
+  const bobFp = (await ok(bob, ["whoami", "--json"])).json()[0]!.fingerprint as string;
+  await ok(bob, ["add", alice.uid]);
+
+  const blocked = expectOneLineError(await phantom(alice.env, ["read", "bob"]));
+  expect(blocked).toContain(carolFp);
+  expect(blocked).toContain(bobFp);
+  expect(blocked).toContain(`phantom verify ${bob.uid} --force`);
+  expect(expectOneLineError(await phantom(alice.env, ["send", "bob", "hi"]))).toContain(bobFp);
+  const listed = (await ok(alice, ["contacts", "--json"])).json();
+  expect(listed[0]).toMatchObject({ uid: bob.uid, fingerprint: bobFp, verified: false, key_changed: true });
+  expect(expectOneLineError(await phantom(alice.env, ["verify", "bob"]))).toContain("--force");
+
+  const v = (await ok(alice, ["verify", "bob", "--force", "--json"])).json();
+  expect(v).toEqual([{ uid: bob.uid, fingerprint: bobFp, verified: true }]);
+  await ok(alice, ["send", "bob", "after re-verify"]);
+  expect((await ok(bob, ["read", "alice", "--json", "--limit", "1"])).json()[0]!.body).toBe("after re-verify");
+});
+
+test("burn and remove refuse without --yes when there is no terminal", async () => {
+  expect(expectOneLineError(await phantom(alice.env, ["burn", "bob"]))).toContain("--yes");
+  const burned = (await ok(alice, ["burn", "bob", "--yes", "--json"])).json();
+  expect(burned[0]!.deleted as number).toBeGreaterThan(0);
+  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
+
+  expect(expectOneLineError(await phantom(bob.env, ["remove", mallory.uid]))).toContain("--yes");
+  await ok(bob, ["remove", mallory.uid, "--yes"]);
+  expect((await ok(bob, ["contacts", "--json"])).json().map((c) => c.uid)).toEqual([alice.uid]);
+});
+
+test("panic burns every room, then deletes the home", async () => {
+  await ok(bob, ["send", "alice", "before the panic"]);
+  expect(expectOneLineError(await phantom(alice.env, ["panic"]))).toContain("--yes");
+  expect(existsSync(join(alice.home, "identity.json"))).toBe(true);
+  const p = (await ok(alice, ["panic", "--yes", "--json"])).json();
+  expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home }]);
+  expect(existsSync(alice.home)).toBe(false);
+  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
+  expect(expectOneLineError(await phantom(alice.env, ["whoami"]))).toContain("phantom init");
+});
+
+async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+}

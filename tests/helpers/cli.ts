@@ -1,0 +1,70 @@
+// Test helper: run the compiled client (dist/phantom) without a terminal, with its
+// own PHANTOM_HOME and the password in the environment, as a script would.
+import { CLIENT_BIN } from "./relay.ts";
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON lines (throws if a line is not JSON). */
+  json(): Record<string, unknown>[];
+}
+
+export const PASSWORD = "correct horse battery";
+
+export interface User {
+  home: string;
+  env: Record<string, string>;
+  uid: string;
+}
+
+/** Environment for one user: no Tor probing of a real proxy, no inherited PHANTOM_* variables. */
+export function userEnv(home: string, relayUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    PHANTOM_HOME: home,
+    PHANTOM_RELAY: relayUrl,
+    PHANTOM_PASSWORD: PASSWORD,
+    ...extra,
+  };
+}
+
+export async function phantom(
+  env: Record<string, string>,
+  args: string[],
+  o: { stdin?: string; cwd?: string } = {},
+): Promise<Run> {
+  const proc = Bun.spawn([CLIENT_BIN, ...args], {
+    env,
+    cwd: o.cwd,
+    stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return {
+    code,
+    stdout,
+    stderr,
+    json: () =>
+      stdout
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+/** A failed run: exit 1, exactly one stderr line `phantom: error: …`, no stack trace. */
+export function expectOneLineError(r: Run): string {
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  const errors = lines.filter((l) => l.startsWith("phantom: error: "));
+  if (r.code !== 1 || errors.length !== 1 || /\n\s+at /.test(r.stderr)) {
+    throw new Error(`expected one error line and exit 1, got ${r.code}:\n${r.stderr}`);
+  }
+  return errors[0]!.slice("phantom: error: ".length);
+}
