@@ -44,13 +44,28 @@ export function failure(label: string, e: TransportError, attempts: number, viaT
     case "too-large":
       return new RelayError("bad-response", `relay answer too large: ${e.message} (${label})`, { cause: e });
     default:
+      if (e.sent && label === "POST /file/upload") {
+        // A relay that refuses a big body may close before its 413 can travel back (through a proxy especially).
+        const hint = "the relay closed the connection; the file may be larger than it accepts";
+        return new RelayError("relay-unreachable", `upload interrupted: ${hint} (${e.message})`, { cause: e });
+      }
       return new RelayError("relay-unreachable", `relay unreachable: ${e.message}${tries}`, { cause: e });
   }
 }
 
 /** A non-200 answer as one line: the relay's message (PROTOCOL §7 error body), sanitised. */
+// When the answer is not a PROTOCOL §7 error body (a proxy's page, a server limit), say what the status means.
+const STATUS_TEXT: Record<number, string> = {
+  400: "bad request",
+  401: "not authorized",
+  403: "forbidden",
+  404: "not found",
+  413: "too large for this relay",
+  429: "too many requests",
+};
+
 export function refused(label: string, res: TransportResponse): RelayError {
-  let text = `HTTP ${res.status}`;
+  let text = STATUS_TEXT[res.status] ?? (res.status >= 500 ? "relay error" : `HTTP ${res.status}`);
   let relayCode: string | null = null;
   try {
     const e = parseJsonBytes(ErrorBody, res.body, "error");

@@ -131,6 +131,11 @@ class SocketReader {
     sock.on("error", (e: Error) => ((this.failure = e), notify()));
   }
 
+  /** The server has sent something (before we finished sending: an early answer). */
+  answered(): boolean {
+    return this.buf.length > 0;
+  }
+
   /** Wait for more bytes; false at end of stream. */
   private async more(): Promise<boolean> {
     if (this.failure) throw this.failure;
@@ -187,27 +192,44 @@ export async function http1Exchange(
     head += `${k}: ${v}\r\n`;
   }
   markSent();
-  await write(sock, Buffer.from(`${head}\r\n`, "latin1"));
+  try {
+    await write(sock, Buffer.from(`${head}\r\n`, "latin1"));
+    await writeBody(sock, body, headers, opts.onUploadProgress, () => reader.answered());
+  } catch (writeError) {
+    // The relay may answer early (413 from Content-Length) and close: its answer beats our write error.
+    if (!reader.answered()) throw writeError;
+  }
+  return await readResponse(reader, req.method, opts);
+}
+
+/** Write the body in chunks, with progress; stop early once the server has started answering. */
+async function writeBody(
+  sock: Duplex,
+  body: Uint8Array | ReadableStream<Uint8Array> | undefined,
+  headers: Record<string, string>,
+  progress: Progress | undefined,
+  answered: () => boolean,
+): Promise<void> {
   if (body instanceof Uint8Array) {
-    for (let at = 0; at < body.length;) {
+    for (let at = 0; at < body.length && !answered();) {
       const part = body.subarray(at, at + WRITE_CHUNK);
       await write(sock, part);
       at += part.length;
-      opts.onUploadProgress?.(at, body.length);
+      progress?.(at, body.length);
     }
   } else if (body !== undefined) {
     const chunked = headers["transfer-encoding"] === "chunked";
     const total = Number(headers["content-length"] ?? 0);
     let sent = 0;
     for await (const part of body) {
+      if (answered()) return;
       if (part.length === 0) continue;
       await write(sock, chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, CRLF]) : part);
       sent += part.length;
-      opts.onUploadProgress?.(sent, total);
+      progress?.(sent, total);
     }
     if (chunked) await write(sock, Buffer.from("0\r\n\r\n"));
   }
-  return await readResponse(reader, req.method, opts);
 }
 
 const CRLF = Buffer.from("\r\n");

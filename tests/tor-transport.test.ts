@@ -145,6 +145,29 @@ describe("through microsocks with PHANTOM_TOR=always", () => {
   });
 });
 
+test("a file far over the relay's limit fails as one clear line through the proxy", async () => {
+  const small = await startRelay({ env: { MAX_FILE_SIZE_BYTES: "100000" } });
+  try {
+    const a = makeUser();
+    const b = makeUser();
+    const ca = await torClient(viaName(small), a, proxy);
+    await ca.register(a.uid, a.pubB64, a.signPubB64u);
+    await ca.register(b.uid, b.pubB64, b.signPubB64u);
+    const { roomId } = c.pairKeys(a, b.encPub);
+    await ca.kePush({ from_uid: a.uid, to_uid: b.uid, pub_key: a.pubB64, room_id: roomId });
+    const err = (await ca.upload(roomId, c.randomBytes(3_000_000), () => {}).catch((e: unknown) => e)) as RelayError;
+    expect(err).toBeInstanceOf(RelayError);
+    expect(err.message).not.toContain("\n");
+    // The 413 may not survive the relay closing the connection mid-body; then the client says what likely happened.
+    expect(err.message).toMatch(
+      /^(relay refused: .+ \(413, POST \/file\/upload\)|upload interrupted: .+larger than it accepts .+)$/,
+    );
+  } finally {
+    await small.stop();
+    small.cleanup();
+  }
+});
+
 describe("a stopped proxy", () => {
   test("gives a clean RelayError and never a direct connection", async () => {
     const own = await startProxy();
