@@ -5,17 +5,8 @@
 
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import {
-  TooLarge,
-  TransportError,
-  bareHost,
-  hostPort,
-  http1Exchange,
-  socksConnect,
-  startTls,
-  type HttpResponse,
-  type Progress,
-} from "./socks-http.ts";
+import { TooLarge, http1Exchange, type HttpResponse, type Progress } from "./http1.ts";
+import { TransportError, bareHost, hostPort, socksConnect, startTls } from "./socks-http.ts";
 
 export { TransportError } from "./socks-http.ts";
 
