@@ -158,6 +158,14 @@ describe("contacts.json", () => {
     }
   });
 
+  test("fingerprints in another spelling are normalised", () => {
+    const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
+    const k = key();
+    const loose = k.fp.replaceAll(" ", "").toLowerCase();
+    writeFileSync(c.contactsPath(home), JSON.stringify({ [k.uid]: { pub_key: k.pub, verified_fp: loose } }));
+    expect(c.viewOf(k.uid, c.loadContacts(home)[k.uid]!)).toMatchObject({ fingerprint: k.fp, verified: true });
+  });
+
   test("records written without last_seen_fp (older files) still load", () => {
     const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
     const k = key();

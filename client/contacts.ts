@@ -18,7 +18,13 @@ import { ensureHome, readState, statePath, writeState } from "./home.ts";
 export const CONTACTS_FILE = "contacts.json";
 export const MAX_NICK = 32;
 
-const Fingerprint = z.string().regex(/^[A-Z2-7]{4}(?: [A-Z2-7]{4}){12}$/, "expected a fingerprint");
+/** PROTOCOL §2 fingerprint; other spellings (lower case, no spaces) are read and normalised. */
+const Fingerprint = z
+  .string()
+  .max(128)
+  .transform((s) => s.toUpperCase().replace(/[\s-]/g, ""))
+  .refine((s) => /^[A-Z2-7]{52}$/.test(s), "expected a fingerprint (52 base32 characters)")
+  .transform((s) => s.match(/.{4}/g)!.join(" "));
 
 const ContactRecordSchema = z.looseObject({
   pub_key: EncPubB64,
