@@ -13,14 +13,14 @@ let relay: RunningRelay;
 
 beforeAll(async () => {
   relay = await startRelay();
-});
+}, 60_000);
 
 afterAll(async () => {
   tmux.kill();
   await relay.stop();
   relay.cleanup();
   rmSync(root, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** A terminal user's environment: no password variable, the interactive client asks. */
 function termEnv(home: string, relayUrl: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -80,7 +80,7 @@ test("first run: welcome, relay check, Tor, password twice, identity, UID with Q
   expect(s).toContain("Message a contact");
   pane.keys("Escape");
   expect(await pane.exitCode()).toBe(0);
-});
+}, 60_000);
 
 test("wrong password: told on screen, three tries, then one error line and exit 1", async () => {
   const pane = tmux.start("wrong", [CLIENT_BIN], { env: termEnv(aliceHome, relay.url) });
@@ -94,7 +94,7 @@ test("wrong password: told on screen, three tries, then one error line and exit 
   const s = pane.screen();
   expect(s).toContain("phantom: error: wrong password");
   expect(s).not.toMatch(/\n\s+at /); // no stack trace
-});
+}, 60_000);
 
 test("relay down: continue offline, then the identity registers at the next unlock", async () => {
   const home = join(root, "offline");
@@ -126,7 +126,7 @@ test("relay down: continue offline, then the identity registers at the next unlo
   expect(await registered(uid)).toBe(true);
   again.keys("Escape");
   expect(await again.exitCode()).toBe(0);
-});
+}, 60_000);
 
 test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   const home = join(root, "nocolor");
@@ -137,4 +137,4 @@ test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   expect(raw).not.toMatch(/\x1b\[[0-9;]*m/);
   pane.keys("Escape");
   expect(await pane.exitCode()).toBe(0);
-});
+}, 60_000);

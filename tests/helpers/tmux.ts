@@ -139,3 +139,46 @@ export class Pane {
     return Number(re.exec(screen)![1]);
   }
 }
+
+/** The option lines of the select prompt lowest on the screen: [label text, active]. */
+export function selectOptions(screen: string): { text: string; active: boolean }[] {
+  const lines = screen.split("\n");
+  const block: { text: string; active: boolean }[] = [];
+  let i = lines.length - 1;
+  const re = /^│\s+([●○])\s(.*)$/;
+  while (i >= 0 && !re.test(lines[i]!)) i--;
+  for (; i >= 0; i--) {
+    const m = re.exec(lines[i]!);
+    if (!m) break;
+    block.unshift({ text: m[2]!, active: m[1] === "●" });
+  }
+  return block;
+}
+
+/** In the select prompt on screen, move to the option containing `label` and press Enter. */
+export async function choose(pane: Pane, label: string, timeoutMs = 15_000): Promise<void> {
+  let opts: { text: string; active: boolean }[] = [];
+  await pane.waitFor(
+    (s) => {
+      opts = selectOptions(s);
+      return opts.some((o) => o.text.includes(label)) && opts.some((o) => o.active);
+    },
+    { timeoutMs },
+  );
+  const from = opts.findIndex((o) => o.active);
+  const to = opts.findIndex((o) => o.text.includes(label));
+  if (to !== from) pane.keys(...Array<string>(Math.abs(to - from)).fill(to > from ? "Down" : "Up"));
+  await pane.waitFor(
+    (s) =>
+      selectOptions(s)
+        .find((o) => o.active)
+        ?.text.includes(label) === true,
+    { timeoutMs },
+  );
+  pane.keys("Enter");
+}
+
+/** Occurrences of `text` in `screen`. */
+export function count(screen: string, text: string): number {
+  return screen.split(text).length - 1;
+}
