@@ -8,7 +8,6 @@ import { writeSync } from "node:fs";
 import { reportError } from "./client/cli-errors.ts";
 import { VERSION } from "./lib/version.ts";
 
-type Action = (...args: never[]) => Promise<void>;
 type Opts = Record<string, unknown>;
 interface CommandLike {
   optsWithGlobals(): Opts;

@@ -3,24 +3,13 @@
 // Holds the unlocked identity, the contact book and a lazily connected relay client.
 
 import { rmSync } from "node:fs";
-import {
-  type Identity,
-  encryptFile,
-  encryptMessage,
-  fingerprintOf,
-  generateIdentity,
-  KEY_LEN,
-  NONCE_LEN,
-  pairKeys,
-  randomBytes,
-  uidOf,
-} from "../lib/crypto.ts";
+import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
 import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
-import { encodeEnvelope, encodeFileMessage, FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
+import { FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
 import * as book from "./contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, type FileInfo, publicMessage } from "./conversation.ts";
-import { readLocalFile } from "./files.ts";
+import { sendBody, sendFile } from "./outgoing.ts";
 import { RelayClient } from "./relay-client.ts";
 import { RelayError } from "./relay-error.ts";
 import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "./route.ts";
@@ -235,42 +224,12 @@ export class Session {
   /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
   async send(uid: string, text: string): Promise<number> {
     if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
-    return await this.sendBody(book.resolveContact(this.book, uid), text);
-  }
-
-  private async sendBody(uid: string, body: string): Promise<number> {
-    const { roomId, sessionKey } = this.keys(uid);
-    const relay = await this.relay();
-    return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(this.uid, body)));
+    return await sendBody(this, book.resolveContact(this.book, uid), text);
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce. */
-  async sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<FileInfo> {
-    const u = book.resolveContact(this.book, uid);
-    const { roomId } = this.keys(u);
-    const file = await readLocalFile(path);
-    const key = randomBytes(KEY_LEN);
-    const nonce = randomBytes(NONCE_LEN);
-    const blob = encryptFile(key, nonce, file.data);
-    const relay = await this.relay();
-    const up = await relay.upload(roomId, blob, onProgress);
-    const ts = await this.sendBody(
-      u,
-      encodeFileMessage({
-        type: "file",
-        name: file.name,
-        size: file.data.length,
-        cipher_size: blob.length,
-        mime: file.mime,
-        url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
-        key: b64encode(key),
-        nonce: b64encode(nonce),
-      }),
-    );
-    key.fill(0);
-    const mine = (await this.files(u)).filter((m) => m.mine && m.ts === ts && m.file);
-    const n = mine.at(-1)?.file?.n ?? 0;
-    return { n, name: mine.at(-1)?.file?.name ?? file.name, size: file.data.length, mime: file.mime };
+  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<FileInfo> {
+    return sendFile(this, book.resolveContact(this.book, uid), path, onProgress);
   }
 
   /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
