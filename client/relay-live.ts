@@ -63,6 +63,7 @@ export async function runLive(client: RelayClient, roomIds: string[], onFrame: E
   if (opts.signal.aborted) return;
   opts.signal.addEventListener("abort", stop, { once: true });
   try {
+    if (roomIds.length === 0) await new Promise<void>((r) => inner.signal.addEventListener("abort", () => r()));
     await Promise.all(
       roomIds.map((room) =>
         new Room(client, room, onFrame, opts, inner.signal).run(useWs).catch((e: unknown) => {
@@ -148,6 +149,7 @@ class Room {
       const ws = new WebSocket(url, { headers });
       const close = () => ws.close();
       const pinger = setInterval(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
         if (!alive) return ws.close();
         alive = false;
         ws.ping();
@@ -180,11 +182,17 @@ class Room {
           fail(e);
         }
       });
-      ws.addEventListener("close", () => {
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
         clearInterval(pinger);
         this.signal.removeEventListener("abort", close);
         resolve({ opened, fatal });
-      });
+      };
+      ws.addEventListener("close", finish);
+      // "close" follows "error"; should it ever not, do not hang.
+      ws.addEventListener("error", () => setTimeout(finish, 2000).unref());
     });
   }
 

@@ -171,7 +171,6 @@ export class Transport {
         body: sendBody,
         signal,
         redirect: "manual",
-        decompress: false,
         // Bun needs this to stream a request body.
         duplex: "half",
       } as RequestInit);
