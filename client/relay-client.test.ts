@@ -2,13 +2,14 @@
 // §6 signing, §7.7 burn HMAC, one-line errors, bounded retries, timeouts, progress,
 // and live delivery over WebSocket and by polling.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { PhantomError, WireError } from "../lib/errors.ts";
 import { Transport } from "../lib/transport.ts";
 import type { WsFrame } from "../lib/wire.ts";
-import { RELAY_BIN, startRelay, type RunningRelay } from "../tests/helpers/relay.ts";
+import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "../tests/helpers/relay.ts";
 import { makeUser, signed, type TestUser } from "../tests/helpers/signer.ts";
 import { RelayClient, RelayError, type LiveOptions } from "./relay-client.ts";
 
@@ -334,6 +335,56 @@ describe("live", () => {
   });
 });
 
+describe("https relay, direct", () => {
+  const TLS = join(ROOT, "tests/fixtures/tls");
+  let tlsRelay: RunningRelay;
+  beforeAll(async () => {
+    const files = [
+      "--tls-cert",
+      join(TLS, "localhost-test-cert.pem"),
+      "--tls-key",
+      join(TLS, "localhost-test-key.pem"),
+    ];
+    tlsRelay = await startRelay({ args: files });
+  });
+  afterAll(async () => {
+    await tlsRelay.stop();
+    tlsRelay.cleanup();
+  });
+
+  test("requests and the live WebSocket trust the given CA, and only it", async () => {
+    expect(tlsRelay.url).toStartWith("https://");
+    const ca = readFileSync(join(TLS, "localhost-test-cert.pem"), "utf8");
+    const transport = new Transport({ via: "direct" }, { tls: { ca } });
+    const a = makeUser();
+    const b = makeUser();
+    const ca1 = client(tlsRelay.url, a, { transport });
+    const cb1 = client(tlsRelay.url, b, { transport });
+    await ca1.register(a.uid, a.pubB64, a.signPubB64u);
+    await cb1.register(b.uid, b.pubB64, b.signPubB64u);
+    const { roomId, sessionKey } = c.pairKeys(a, b.encPub);
+    await ca1.kePush({ from_uid: a.uid, to_uid: b.uid, pub_key: a.pubB64, room_id: roomId });
+    const stop = new AbortController();
+    let connected!: (via: string) => void;
+    const ready = new Promise<string>((r) => (connected = r));
+    let got!: (f: WsFrame) => void;
+    const frame = new Promise<WsFrame>((r) => (got = r));
+    const live = cb1.live([roomId], (_room, f) => got(f), {
+      signal: stop.signal,
+      onStatus: (s) => s.state === "connected" && connected(s.via),
+    });
+    expect(await ready).toBe("websocket");
+    const ciphertext = c.encryptMessage(sessionKey, "over wss");
+    const ts = await ca1.send(roomId, ciphertext);
+    expect(await frame).toEqual({ ts, ciphertext });
+    stop.abort();
+    await live;
+
+    const e = await fails(client(tlsRelay.url).health());
+    expect(e.message).toMatch(/^relay unreachable: TLS certificate .+ \(127\.0\.0\.1:\d+\)$/); // one attempt: no retry for TLS
+  });
+});
+
 describe("failures", () => {
   let doomed: RunningRelay;
   beforeAll(async () => {
@@ -351,6 +402,11 @@ describe("failures", () => {
       expect(e.message).toBe("timed out: no complete answer within 0.3 s (GET /health)");
       const s = await fails(client(doomed.url, u, { timeoutMs: 300 }).send("A".repeat(22), "AAAA"));
       expect(s.message).toBe("timed out: no complete answer within 0.3 s (POST /send)");
+      // A transfer gets a deadline scaled by its size, but fails once nothing moves for the base timeout.
+      const up = await fails(
+        client(doomed.url, u, { timeoutMs: 300 }).upload("A".repeat(22), c.randomBytes(2_000_000)),
+      );
+      expect(up.message).toBe("timed out: no data moved for 0.3 s (POST /file/upload)");
     } finally {
       doomed.proc.kill("SIGCONT");
     }

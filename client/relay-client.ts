@@ -306,7 +306,7 @@ export class RelayClient {
         if (!(call.idempotent && RETRY_STATUS.has(res.status) && attempt <= this.retries)) return res;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
-        const retryable = e.code !== "timeout" && e.code !== "aborted" && e.code !== "too-large";
+        const retryable = !["timeout", "aborted", "too-large", "tls"].includes(e.code);
         if (!(retryable && (call.idempotent || !e.sent) && attempt <= this.retries)) {
           throw failure(call.label, e, attempt, this.transport.via === "tor");
         }

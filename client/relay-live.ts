@@ -146,7 +146,8 @@ class Room {
       let opened = false;
       let fatal: unknown = null;
       let alive = true;
-      const ws = new WebSocket(url, { headers });
+      const ca = this.client.transport.tls.ca;
+      const ws = new WebSocket(url, ca ? { headers, tls: { ca } } : { headers });
       const close = () => ws.close();
       const pinger = setInterval(() => {
         if (ws.readyState !== WebSocket.OPEN) return;

@@ -9,7 +9,7 @@ import { bareHost, hostPort } from "./socks-http.ts";
 
 export { Transport, TransportError } from "./transport.ts";
 export { bareHost, hostPort } from "./socks-http.ts";
-export type { TransportConfig, TransportResponse, RequestOptions, Via } from "./transport.ts";
+export type { TransportConfig, TransportResponse, TransportTls, RequestOptions, Via } from "./transport.ts";
 
 export type TorMode = "auto" | "always" | "never";
 

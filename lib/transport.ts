@@ -4,7 +4,6 @@
 // path that opens a direct connection to the relay, so it cannot fall back.
 
 import type * as net from "node:net";
-import type * as tls from "node:tls";
 import { TooLarge, http1Exchange, type HttpResponse, type Progress } from "./http1.ts";
 import { TransportError, bareHost, hostPort, socksConnect, startTls } from "./socks-http.ts";
 
@@ -13,6 +12,10 @@ export { TransportError } from "./socks-http.ts";
 export type Via = "direct" | "tor";
 export type TransportConfig = { via: "direct" } | { via: "tor"; proxyHost: string; proxyPort: number };
 export type TransportResponse = HttpResponse;
+/** Extra trust for https relays (a private CA, PEM), used by every route and by live WebSockets. */
+export interface TransportTls {
+  ca?: string | string[];
+}
 
 export interface RequestOptions {
   /** Whole-request deadline: connect, send and receive. */
@@ -38,6 +41,9 @@ const NOT_SENT: Record<string, string> = {
   EHOSTUNREACH: "host unreachable",
   ENETUNREACH: "network unreachable",
   FailedToOpenSocket: "cannot open a connection",
+};
+// TLS failures: nothing was sent either, and trying again will not help.
+const TLS_FAILURES: Record<string, string> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "TLS certificate not trusted",
   DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate is self-signed",
   SELF_SIGNED_CERT_IN_CHAIN: "TLS certificate not trusted",
@@ -48,10 +54,9 @@ const NOT_SENT: Record<string, string> = {
 export class Transport {
   readonly via: Via;
   readonly proxy: { host: string; port: number } | null;
-  private readonly tls: tls.ConnectionOptions;
+  readonly tls: TransportTls;
 
-  /** `tls`: extra TLS options for https relays (e.g. a private CA), both routes. */
-  constructor(cfg: TransportConfig, opts: { tls?: tls.ConnectionOptions } = {}) {
+  constructor(cfg: TransportConfig, opts: { tls?: TransportTls } = {}) {
     this.via = cfg.via;
     this.proxy = cfg.via === "tor" ? { host: cfg.proxyHost, port: cfg.proxyPort } : null;
     this.tls = opts.tls ?? {};
@@ -171,6 +176,7 @@ export class Transport {
         body: sendBody,
         signal,
         redirect: "manual",
+        ...(this.tls.ca ? { tls: { ca: this.tls.ca } } : {}),
         // Bun needs this to stream a request body.
         duplex: "half",
       } as RequestInit);
@@ -239,6 +245,8 @@ function abortError(signal: AbortSignal, sent: boolean, timeoutMs: number): Tran
 function fetchError(cause: unknown, u: URL, signal: AbortSignal, timeoutMs: number, sent = false): TransportError {
   if (signal.aborted) return abortError(signal, true, timeoutMs);
   const code = (cause as { code?: unknown } | null)?.code;
+  const tlsFailure = typeof code === "string" ? TLS_FAILURES[code] : undefined;
+  if (tlsFailure && !sent) return new TransportError("tls", `${tlsFailure} (${u.host})`, false, { cause });
   const known = typeof code === "string" ? NOT_SENT[code] : undefined;
   if (known && !sent) return new TransportError("unreachable", `${known} (${u.host})`, false, { cause });
   const why = typeof code === "string" ? code : cause instanceof Error ? cause.message.split("\n")[0]! : "failed";
