@@ -3,6 +3,7 @@
 // the input line (ask) and the lines above it (print).
 import { homedir } from "node:os";
 import type { ChatMessage } from "../conversation.ts";
+import { PhantomError } from "../../lib/errors.ts";
 import { cleanFileName } from "../../lib/wire.ts";
 import type { Session } from "../session.ts";
 import { formatFileRow, type LineStyle } from "./chat-format.ts";
@@ -53,7 +54,8 @@ async function withProgress<T>(
   label: string,
   task: (onProgress: (done: number, total: number) => void) => Promise<T>,
 ): Promise<T> {
-  let lastLine: string | null = null;
+  let lastLine = "";
+  let recorded = false;
   const bar = createProgress(label, {
     draw: (line) => {
       lastLine = line;
@@ -61,11 +63,21 @@ async function withProgress<T>(
     },
     out: { isTTY: true, columns: process.stdout.columns ?? 80, write: () => true },
   });
+  // At 100 % the bar's last state is kept above the input line (transfer time and
+  // speed), before whatever the transfer leads to is printed.
+  const record = (): void => {
+    if (recorded || lastLine === "") return;
+    recorded = true;
+    ctx.print(ctx.ui.theme.dim(`  ${lastLine}`));
+  };
   ctx.editor.setStatus(`${label} …`);
   try {
-    const result = await task((done, total) => bar.update(done, total));
+    const result = await task((done, total) => {
+      bar.update(done, total);
+      if (total > 0 && done >= total) record();
+    });
     bar.finish();
-    if (lastLine !== null) ctx.print(ctx.ui.theme.dim(`  ${lastLine}`));
+    record();
     return result;
   } finally {
     ctx.editor.setStatus(null);
@@ -98,17 +110,23 @@ async function getFile(ctx: ChatContext, arg: string): Promise<void> {
   const n = Number(m[1]);
   const dest = m[2] ? expandHome(m[2]) : undefined;
   const t = ctx.ui.theme;
-  const saved = await withProgress(ctx, `↓ file #${n}`, (onProgress) =>
-    ctx.session.getFile(ctx.peerUid, n, dest, {
-      onProgress,
-      confirmOverwrite: async (path) => {
-        ctx.editor.setStatus(null);
-        const ok = await yes(ctx, t.warn(`${safeText(path, true)} exists. Overwrite?`));
-        ctx.editor.setStatus(`↓ file #${n} …`);
-        return ok;
-      },
-    }),
-  );
+  let saved: string;
+  try {
+    saved = await withProgress(ctx, `↓ file #${n}`, (onProgress) =>
+      ctx.session.getFile(ctx.peerUid, n, dest, {
+        onProgress,
+        confirmOverwrite: async (path) => {
+          ctx.editor.setStatus(null);
+          const ok = await yes(ctx, t.warn(`${safeText(path, true)} exists. Overwrite?`));
+          ctx.editor.setStatus(`↓ file #${n} …`);
+          return ok;
+        },
+      }),
+    );
+  } catch (e) {
+    if (e instanceof PhantomError && e.code === "file-exists") return ctx.print(t.dim("  Kept the existing file."));
+    throw e;
+  }
   ctx.print(t.ok(`  saved file #${n} to ${safeText(saved, true)}`));
 }
 

@@ -172,6 +172,7 @@ describe("line editor", () => {
     expect(await answer).toBe("y");
     expect(ed.value).toBe("half typed");
     expect(screen.cursorLine()).toBe("> half typed");
+    expect(screen.lines().slice(0, 3)).toEqual(["incoming", "Really? [y/N] y", "> half typed"]);
     const cancelled = ed.ask("Sure? ");
     ed.feed("\x03");
     expect(await cancelled).toBeNull();

@@ -270,7 +270,8 @@ export class LineEditor {
     this.buf = a.saved.buf;
     this.cursor = a.saved.cursor;
     this.scroll = 0;
-    this.render();
+    // The question and its answer stay above, as a record of what was decided.
+    this.printAbove(`${a.prompt}${value ?? "(cancelled)"}`);
     a.resolve(value);
   }
 }

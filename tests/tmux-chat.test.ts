@@ -1,0 +1,212 @@
+// The chat screen in a real terminal (tmux): two interactive clients talk while one
+// of them is halfway through typing a line, exchange a file with progress, get a
+// notice from a third contact, verify and burn. Writes docs/screens/chat.txt.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { demoUser } from "./helpers/demo-users.ts";
+import { CLIENT_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { choose, count, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
+
+const tmux = new Tmux("chat");
+const root = tempDir("phantom-tmux-chat-");
+const home = (name: string) => join(root, name);
+let relay: RunningRelay;
+let alice: { uid: string };
+let bob: { uid: string };
+let carol: { uid: string };
+const panes = new Map<string, Pane>();
+const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+
+beforeAll(async () => {
+  relay = await startRelay();
+  alice = await demoUser("alice", home("alice"), relay.url);
+  bob = await demoUser("bob", home("bob"), relay.url);
+  carol = await demoUser("carol", home("carol"), relay.url);
+  expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await run("bob", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
+  expect((await run("carol", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
+  expect((await run("alice", ["contacts"])).stdout).toContain(carol.uid); // from alice's key-exchange inbox
+  expect((await run("alice", ["nick", carol.uid, "carol"])).code).toBe(0);
+  expect((await run("bob", ["send", alice.uid, "hey alice, got a minute?"])).code).toBe(0);
+});
+
+afterAll(async () => {
+  tmux.kill();
+  await relay.stop();
+  relay.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Unlock `name` in a terminal and open the chat with `peer`. */
+async function openChat(name: string, peer: string): Promise<Pane> {
+  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home(name), relay.url);
+  const pane = tmux.start(name, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
+  await pane.waitFor("Password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
+  await choose(pane, "Message a contact");
+  await pane.waitFor((s) => selectOptions(s).some((o) => o.text.startsWith(peer)));
+  await choose(pane, peer);
+  await pane.waitFor("/help for commands, Esc to leave");
+  await pane.waitFor((s) => /^›$/m.test(s));
+  panes.set(name, pane);
+  return pane;
+}
+
+/** The input line: what the cursor's row shows, and where the cursor is. */
+function inputLine(pane: Pane): { line: string; x: number } {
+  const c = pane.cursor();
+  return { line: c.line, x: c.x };
+}
+
+test("two people chat; a message arriving mid-typing leaves the typed line intact", async () => {
+  const a = await openChat("alice", "bob");
+  const b = await openChat("bob", "alice");
+  expect(a.screen()).toContain("not verified (/verify)");
+  expect(a.screen()).toContain("direct");
+  expect(a.screen()).toMatch(/\[\d\d:\d\d\] bob  hey alice, got a minute\?/); // history
+
+  a.type("sure, what's up?");
+  a.keys("Enter");
+  await a.waitFor("you  sure, what's up?");
+  await b.waitFor("alice  sure, what's up?");
+
+  // Bob is halfway through a line, with the cursor moved back into it.
+  const half = "can you send the photos from";
+  b.type(half);
+  await b.waitFor(`› ${half}`);
+  b.keys("Left", "Left", "Left", "Left");
+  await b.waitFor(() => inputLine(b).x === 2 + half.length - 4);
+  const before = inputLine(b);
+
+  a.type("brb, making tea");
+  a.keys("Enter");
+  const s = await b.waitFor("alice  brb, making tea");
+  const after = inputLine(b);
+  expect(after).toEqual(before); // same text, same cursor column
+  expect(after.line).toBe(`› ${half}`);
+  // The message sits above the input line; nothing is mixed into either.
+  const lines = s.split("\n");
+  const i = lines.findIndex((l) => l.includes("alice  brb, making tea"));
+  expect(lines[i]).toMatch(/^\[\d\d:\d\d\] alice  brb, making tea$/);
+  expect(lines[i + 1]).toBe(`› ${half}`);
+
+  // Typing goes on where it was, then the line is sent whole.
+  b.keys("End");
+  b.type(" saturday?");
+  b.keys("Enter");
+  await a.waitFor("bob  can you send the photos from saturday?");
+  await b.waitFor("you    can you send the photos from saturday?");
+  expect(inputLine(b).line).toBe("›");
+}, 90_000);
+
+test("/file and /get with progress, asking before overwriting", async () => {
+  const a = tmuxPane("alice");
+  const b = tmuxPane("bob");
+  const data = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) & 0xff);
+  const src = join(root, "holiday photo.jpg");
+  writeFileSync(src, data);
+  a.type(`/file ${src}`);
+  a.keys("Enter");
+  let s = await a.waitFor("file #1  holiday photo.jpg  (3.0 MB)");
+  expect(s).toMatch(/↑ holiday photo\.jpg \[█+\] 100%  3\.0 MB\/3\.0 MB  [\d.]+ [KMG]?B\/s  done/);
+  await b.waitFor("alice  file #1  holiday photo.jpg  (3.0 MB)  /get 1");
+
+  b.type("/files");
+  b.keys("Enter");
+  await b.waitFor(/#1\s+holiday photo\.jpg  3\.0 MB · from alice/);
+
+  const dl = join(root, "downloads");
+  mkdirSync(dl);
+  b.type(`/get 1 ${dl}`);
+  b.keys("Enter");
+  s = await b.waitFor(`saved file #1 to ${join(dl, "holiday photo.jpg")}`);
+  expect(s).toMatch(/↓ file #1 \[█+\] 100%  3\.0 MB\/3\.0 MB  [\d.]+ [KMG]?B\/s  done/);
+  expect(new Uint8Array(readFileSync(join(dl, "holiday photo.jpg")))).toEqual(data);
+
+  // Again: the file exists, so Bob is asked; "n" keeps it.
+  writeFileSync(join(dl, "holiday photo.jpg"), "mine");
+  b.type(`/get 1 ${dl}`);
+  b.keys("Enter");
+  await b.waitFor("holiday photo.jpg exists. Overwrite? [y/N]");
+  b.type("n");
+  b.keys("Enter");
+  await b.waitFor("Kept the existing file.");
+  expect(readFileSync(join(dl, "holiday photo.jpg"), "utf8")).toBe("mine");
+  b.type(`/get 1 ${dl}`);
+  b.keys("Enter");
+  await b.waitFor((x) => count(x, "exists. Overwrite? [y/N]") === 2);
+  b.type("y");
+  b.keys("Enter");
+  await b.waitFor((x) => count(x, "saved file #1 to") === 2);
+  expect(new Uint8Array(readFileSync(join(dl, "holiday photo.jpg")))).toEqual(data);
+
+  writeChatScreenshot(a.screen({ history: true }));
+}, 90_000);
+
+test("/help, a notice from another contact, /verify, /burn with two confirmations; Esc leaves", async () => {
+  const a = tmuxPane("alice");
+  const b = tmuxPane("bob");
+
+  a.type("/help");
+  a.keys("Enter");
+  const help = await a.waitFor("/get <n> [path]");
+  for (const cmd of ["/file <path>", "/files", "/burn", "/verify", "/quit"]) expect(help).toContain(cmd);
+
+  // A third contact writes: a notice, not her message.
+  expect((await run("carol", ["send", alice.uid, "psst, alice"])).code).toBe(0);
+  await a.waitFor("carol wrote (1 new)");
+  expect(a.screen()).not.toContain("psst");
+
+  a.type("/verify");
+  a.keys("Enter");
+  await a.waitFor("Does the left column match what bob reads to you from their screen? [y/N]");
+  expect(a.screen()).toContain("bob (their key)");
+  a.type("y");
+  a.keys("Enter");
+  await a.waitFor("bob is now verified.");
+
+  a.type("/burn");
+  a.keys("Enter");
+  await a.waitFor("Delete every message and file with bob from the relay? [y/N]");
+  a.keys("Enter"); // default: no
+  await a.waitFor("Nothing deleted.");
+  a.type("/burn");
+  a.keys("Enter");
+  await a.waitFor((x) => count(x, "from the relay? [y/N]") === 2);
+  a.type("y");
+  a.keys("Enter");
+  await a.waitFor("This cannot be undone. Type burn to confirm:");
+  a.type("burn");
+  a.keys("Enter");
+  await a.waitFor(/Burned: \d+ stored items deleted from the relay\./);
+  expect((await run("bob", ["read", alice.uid, "--json"])).stdout).toBe("");
+
+  a.keys("Escape");
+  await a.waitFor("Left the chat with bob.");
+  await a.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
+  await choose(a, "Quit");
+  expect(await a.exitCode()).toBe(0);
+  b.keys("C-c"); // empty line: Ctrl-C leaves the chat too
+  await b.waitFor("Left the chat with alice.");
+}, 90_000);
+
+function tmuxPane(name: string): Pane {
+  return panes.get(name)!;
+}
+
+function writeChatScreenshot(screen: string): void {
+  const lines = screen.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("─"));
+  const text = lines
+    .slice(start)
+    .join("\n")
+    // What changes from run to run: the clock and the measured speed.
+    .replace(/\[\d\d:\d\d\]/g, "[09:41]")
+    .replace(/  [\d.]+ [KMG]?B\/s  done/g, "  18 MB/s  done");
+  mkdirSync(join(ROOT, "docs/screens"), { recursive: true });
+  writeFileSync(join(ROOT, "docs/screens/chat.txt"), `${text}\n`);
+}
