@@ -62,7 +62,14 @@ export async function listen(
 ): Promise<void> {
   const only = o.only === undefined ? null : s.contact(o.only).uid;
   const relay = await s.relay();
-  for (;;) {
+  // After a restart (new contacts), stored rows are fetched again from when listening
+  // began: a room we already listened to gets only what it missed meanwhile (rows
+  // delivered before are remembered), a new contact's room also its last minute, so
+  // a first message sent right after adding us is not lost.
+  const startTs = Math.floor(Date.now() / 1000);
+  const delivered = new Set<string>();
+  const known = new Set<string>();
+  for (let rounds = 0; ; rounds++) {
     if (o.signal.aborted) return;
     const rooms = new Map<string, RoomContext>();
     for (const uid of only ? [only] : Object.keys(s.book)) {
@@ -92,9 +99,15 @@ export async function listen(
             (e: unknown) => s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`),
           );
         }, o.inboxPollMs ?? INBOX_POLL_MS);
+    const wasKnown = new Set(known);
+    for (const r of rooms.keys()) known.add(r);
     const onFrame = (roomId: string, frame: WsFrame) => {
       const ctx = rooms.get(roomId);
       if (!ctx || "event" in frame) return;
+      const id = `${frame.ts}:${frame.ciphertext.slice(0, 24)}`; // version byte and random nonce
+      const minTs = rounds === 0 ? 0 : wasKnown.has(roomId) ? startTs : startTs - 60;
+      if (delivered.has(id) || frame.ts < minTs) return;
+      delivered.add(id);
       queue = queue
         .then(() => deliver(s, ctx, frame, onMessage))
         .catch((e: unknown) => {
@@ -111,7 +124,10 @@ export async function listen(
       if (rooms.size === 0) {
         o.onReady?.(0);
         await new Promise((r) => round.signal.addEventListener("abort", r, { once: true }));
-      } else await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus });
+      } else {
+        const sinceTs = rounds > 0 ? startTs - 60 : undefined;
+        await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus, sinceTs });
+      }
     } finally {
       if (timer) clearInterval(timer);
       o.signal.removeEventListener("abort", stop);
