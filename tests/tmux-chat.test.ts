@@ -30,7 +30,7 @@ beforeAll(async () => {
   expect((await run("alice", ["contacts"])).stdout).toContain(carol.uid); // from alice's key-exchange inbox
   expect((await run("alice", ["nick", carol.uid, "carol"])).code).toBe(0);
   expect((await run("bob", ["send", alice.uid, "hey alice, got a minute?"])).code).toBe(0);
-});
+}, 60_000);
 
 afterAll(async () => {
   tmux.kill();

@@ -32,7 +32,7 @@ beforeAll(async () => {
   expect((await aliceRun(["add", bob.uid, "--nick", "bob"])).code).toBe(0);
   expect((await bobRun(["contacts"])).stdout).toContain(alice.uid);
   expect((await bobRun(["send", alice.uid, "hello alice"])).code).toBe(0);
-});
+}, 60_000);
 
 afterAll(async () => {
   tmux.kill();

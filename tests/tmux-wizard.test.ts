@@ -138,3 +138,12 @@ test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   pane.keys("Escape");
   expect(await pane.exitCode()).toBe(0);
 }, 60_000);
+
+test("without a terminal, `phantom` alone says so in one line and exits 1", async () => {
+  const r = await phantom(userEnv(join(root, "pipe"), relay.url), []);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe(
+    "phantom: error: the interactive client needs a terminal; for scripts use the commands (phantom --help)\n",
+  );
+  expect(existsSync(join(root, "pipe"))).toBe(false); // nothing written
+});
