@@ -1,0 +1,210 @@
+// RelayClient.live (PROTOCOL §7.9) against the real compiled relay: WebSocket and
+// polling delivery, burn events, reconnect after a restart, refusals, https/wss.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as c from "../lib/crypto.ts";
+import { Transport } from "../lib/transport.ts";
+import type { WsFrame } from "../lib/wire.ts";
+import { client, fails, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
+import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "../tests/helpers/relay.ts";
+import { makeUser } from "../tests/helpers/signer.ts";
+import { RelayClient, type LiveOptions } from "./relay-client.ts";
+
+setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun
+
+let relay: RunningRelay;
+
+beforeAll(async () => {
+  if (!existsSync(RELAY_BIN)) throw new Error("dist/phantom-relay is missing: run ./build.sh first");
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  relay?.cleanup();
+});
+
+describe("live", () => {
+  async function listen(cl: RelayClient, roomId: string, o: Partial<LiveOptions> = {}) {
+    const stop = new AbortController();
+    const frames: WsFrame[] = [];
+    const waiters: { n: number; resolve: () => void }[] = [];
+    let connected!: (via: string) => void;
+    let connects = 0;
+    let retries = 0;
+    const ready = new Promise<string>((r) => (connected = r));
+    const done = cl.live(
+      [roomId],
+      (room, f) => {
+        expect(room).toBe(roomId);
+        frames.push(f);
+        for (const w of waiters) if (frames.length >= w.n) w.resolve();
+      },
+      {
+        signal: stop.signal,
+        pollMs: 100,
+        ...o,
+        onStatus: (s) => (s.state === "connected" ? (connects++, connected(s.via)) : retries++),
+      },
+    );
+    const count = (n: number) =>
+      new Promise<void>((resolve) => (frames.length >= n ? resolve() : waiters.push({ n, resolve })));
+    return {
+      frames,
+      ready,
+      count,
+      stats: () => ({ connects, retries }),
+      stop: async () => (stop.abort(), await done),
+    };
+  }
+
+  test("WebSocket receives a frame sent by the other user, and the burn event", async () => {
+    const { ca, cb, roomId, sessionKey } = await pairUp(relay.url);
+    const l = await listen(cb, roomId);
+    expect(await l.ready).toBe("websocket");
+    const ciphertext = c.encryptMessage(sessionKey, "live!");
+    const ts = await ca.send(roomId, ciphertext);
+    await l.count(1);
+    await ca.burn(roomId);
+    await l.count(2);
+    await l.stop();
+    expect(l.frames).toEqual([{ ts, ciphertext }, { event: "burned" }]);
+  });
+
+  test("polling receives it too, once, and sinceTs replays stored messages first", async () => {
+    const { ca, cb, roomId, sessionKey } = await pairUp(relay.url);
+    const first = c.encryptMessage(sessionKey, "stored before");
+    const ts1 = await ca.send(roomId, first);
+    const l = await listen(cb, roomId, { mode: "poll", sinceTs: ts1 });
+    expect(await l.ready).toBe("poll");
+    const second = c.encryptMessage(sessionKey, "while polling");
+    const ts2 = await ca.send(roomId, second);
+    await l.count(2);
+    await l.stop();
+    expect(l.frames).toEqual([
+      { ts: ts1, ciphertext: first },
+      { ts: ts2, ciphertext: second },
+    ]);
+  });
+
+  test("after a relay restart the WebSocket reconnects and nothing is lost or doubled", async () => {
+    const first = await startRelay();
+    const { ca, cb, roomId, sessionKey } = await pairUp(first.url);
+    const l = await listen(cb, roomId, { backoffMs: { min: 50, max: 200 } });
+    expect(await l.ready).toBe("websocket");
+    const m1 = c.encryptMessage(sessionKey, "before");
+    const ts1 = await ca.send(roomId, m1);
+    await l.count(1);
+    await first.stop();
+    const again = await restartOnSamePort(first);
+    try {
+      // Sent as soon as the relay is back: delivered by the catch-up /fetch or by the new socket, once.
+      const m2 = c.encryptMessage(sessionKey, "after restart");
+      const ts2 = await ca.send(roomId, m2);
+      await l.count(2);
+      const m3 = c.encryptMessage(sessionKey, "live again");
+      const ts3 = await ca.send(roomId, m3);
+      await l.count(3);
+      await l.stop();
+      expect(l.frames).toEqual([
+        { ts: ts1, ciphertext: m1 },
+        { ts: ts2, ciphertext: m2 },
+        { ts: ts3, ciphertext: m3 },
+      ]);
+      expect(l.stats().connects).toBeGreaterThanOrEqual(2);
+      expect(l.stats().retries).toBeGreaterThan(0);
+    } finally {
+      await again.stop();
+      again.cleanup();
+    }
+  });
+
+  test("a room we are not in is an error, not an endless retry", async () => {
+    const { roomId } = await pairUp(relay.url);
+    const outsider = makeUser();
+    await client(relay.url).register(outsider.uid, outsider.pubB64, outsider.signPubB64u);
+    for (const mode of ["websocket", "poll"] as const) {
+      const e = await fails(
+        client(relay.url, outsider).live([roomId], () => {}, { signal: new AbortController().signal, mode }),
+      );
+      expect(e.status).toBe(403);
+    }
+  });
+
+  test("with no rooms it waits for the signal", async () => {
+    const stop = new AbortController();
+    let done = false;
+    const p = client(relay.url, makeUser())
+      .live([], () => {}, { signal: stop.signal })
+      .then(() => (done = true));
+    await Bun.sleep(50);
+    expect(done).toBe(false);
+    stop.abort();
+    await p;
+    expect(done).toBe(true);
+  });
+
+  test("never a WebSocket through Tor", async () => {
+    const tor = new Transport({ via: "tor", proxyHost: "127.0.0.1", proxyPort: 1 });
+    const cl = new RelayClient({
+      baseUrl: relay.url,
+      transport: tor,
+      signer: { uid: "x".repeat(28), signSeed: c.randomBytes(32), encPriv: c.randomBytes(32) },
+    });
+    const e = await fails(
+      cl.live(["A".repeat(22)], () => {}, { signal: new AbortController().signal, mode: "websocket" }),
+    );
+    expect(e.code).toBe("tor-websocket");
+  });
+});
+
+describe("https relay, direct", () => {
+  const TLS = join(ROOT, "tests/fixtures/tls");
+  let tlsRelay: RunningRelay;
+  beforeAll(async () => {
+    const files = [
+      "--tls-cert",
+      join(TLS, "localhost-test-cert.pem"),
+      "--tls-key",
+      join(TLS, "localhost-test-key.pem"),
+    ];
+    tlsRelay = await startRelay({ args: files });
+  });
+  afterAll(async () => {
+    await tlsRelay.stop();
+    tlsRelay.cleanup();
+  });
+
+  test("requests and the live WebSocket trust the given CA, and only it", async () => {
+    expect(tlsRelay.url).toStartWith("https://");
+    const ca = readFileSync(join(TLS, "localhost-test-cert.pem"), "utf8");
+    const transport = new Transport({ via: "direct" }, { tls: { ca } });
+    const a = makeUser();
+    const b = makeUser();
+    const ca1 = client(tlsRelay.url, a, { transport });
+    const cb1 = client(tlsRelay.url, b, { transport });
+    await ca1.register(a.uid, a.pubB64, a.signPubB64u);
+    await cb1.register(b.uid, b.pubB64, b.signPubB64u);
+    const { roomId, sessionKey } = c.pairKeys(a, b.encPub);
+    await ca1.kePush({ from_uid: a.uid, to_uid: b.uid, pub_key: a.pubB64, room_id: roomId });
+    const stop = new AbortController();
+    let connected!: (via: string) => void;
+    const ready = new Promise<string>((r) => (connected = r));
+    let got!: (f: WsFrame) => void;
+    const frame = new Promise<WsFrame>((r) => (got = r));
+    const live = cb1.live([roomId], (_room, f) => got(f), {
+      signal: stop.signal,
+      onStatus: (s) => s.state === "connected" && connected(s.via),
+    });
+    expect(await ready).toBe("websocket");
+    const ciphertext = c.encryptMessage(sessionKey, "over wss");
+    const ts = await ca1.send(roomId, ciphertext);
+    expect(await frame).toEqual({ ts, ciphertext });
+    stop.abort();
+    await live;
+
+    const e = await fails(client(tlsRelay.url).health());
+    expect(e.message).toMatch(/^relay unreachable: TLS certificate .+ \(127\.0\.0\.1:\d+\)$/); // one attempt: no retry for TLS
+  });
+});
