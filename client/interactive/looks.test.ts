@@ -1,6 +1,7 @@
 // Unit tests for the pure display parts: themes, mascots, message of the day, QR, progress.
 import { describe, expect, test } from "bun:test";
 import { encode } from "uqr";
+import { formatMessage, lineStyle } from "./chat-format.ts";
 import { MASCOT_NAMES, mascot } from "./mascots.ts";
 import { MOTD_LISTS, pickMotd } from "./motd.ts";
 import { createProgress, progressLine } from "./progress.ts";
@@ -148,5 +149,32 @@ describe("term", () => {
     const out = sideBySide(["ab", "a中"], ["X", "Y", "Z"], 2);
     expect(out.map(width)).toEqual([6, 6, 6]);
     expect(out[2]).toBe("     Z");
+  });
+});
+
+describe("chat lines", () => {
+  const plainTheme = makeTheme("cyan", undefined, false);
+  const style = lineStyle(plainTheme, "bob");
+  const at = new Date(2025, 0, 2, 9, 5).getTime() / 1000;
+
+  test("[HH:MM] name  text, names aligned, continuation lines indented", () => {
+    expect(formatMessage({ ts: at, from: "B", mine: false, body: "hi" }, style)).toBe("[09:05] bob  hi");
+    expect(formatMessage({ ts: at, from: "A", mine: true, body: "one\ntwo" }, style)).toBe(
+      "[09:05] you  one\n             two",
+    );
+    const long = lineStyle(plainTheme, "Bobby");
+    expect(formatMessage({ ts: at, from: "A", mine: true, body: "x" }, long)).toBe("[09:05] you    x");
+  });
+
+  test("file messages show name, size and #n; a peer's text cannot carry escape codes", () => {
+    const file = { n: 3, name: "a\x1b[2Jb.png", size: 1536, mime: "image/png" };
+    expect(formatMessage({ ts: at, from: "B", mine: false, body: file.name, file }, style)).toBe(
+      "[09:05] bob  file #3  a?[2Jb.png  (1.5 KB)  /get 3",
+    );
+    const colored = lineStyle(makeTheme("cyan", undefined, true), "bob");
+    const line = formatMessage({ ts: at, from: "B", mine: false, body: "\x1b]0;pwned\x07\x1b[31mred\u202e" }, colored);
+    expect(stripAnsi(line)).toBe("[09:05] bob  ?]0;pwned??[31mred?");
+    // Only our own colour codes remain: every ESC starts one of our SGR sequences.
+    expect(line.match(/\x1b/g)!.length).toBe(line.match(/\x1b\[[0-9;]*m/g)!.length);
   });
 });
