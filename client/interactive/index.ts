@@ -5,7 +5,6 @@ import * as p from "@clack/prompts";
 import { PhantomError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/version.ts";
 import { homeDir } from "../home.ts";
-import { RelayError } from "../relay-error.ts";
 import { loadSettings } from "../settings.ts";
 import type { Session } from "../session.ts";
 import { hasIdentity } from "../vault.ts";
@@ -43,31 +42,9 @@ export async function runInteractive(env: Record<string, string | undefined> = p
   }
   if (session === null) return 0;
   try {
-    await ensureRegistered(session);
     await runMenu(ui, session, st);
     return 0;
   } finally {
     session.close();
-  }
-}
-
-/**
- * An identity made offline by the wizard is registered once the relay answers
- * (PROTOCOL §7.2, create-only; "exists" is fine). Interim: uses the Session's
- * internal relay client until Session.register() exists (client-contract.md).
- */
-async function ensureRegistered(session: Session): Promise<void> {
-  try {
-    await session.processInbox();
-  } catch (e) {
-    if (!(e instanceof RelayError && e.status === 401)) return; // offline or other trouble: the menu shows it
-    try {
-      const { b64encode, b64uencode } = await import("../../lib/encoding.ts");
-      const relay = await session.relay();
-      await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
-      p.log.success("Your identity is now registered with the relay.");
-    } catch {
-      // still unreachable: try again next time
-    }
   }
 }

@@ -14,7 +14,7 @@ import {
   S_STEP_CANCEL,
   S_STEP_SUBMIT,
 } from "@clack/prompts";
-import { padEnd, sideBySide, width } from "./term.ts";
+import { padEnd, sideBySide, stripAnsi, truncate, width } from "./term.ts";
 import type { Theme } from "./themes.ts";
 
 export interface LiveOption<T> {
@@ -100,7 +100,9 @@ export async function liveSelect<T>(o: LiveSelectOptions<T>): Promise<T | null> 
           : rows;
       const lines = [`${t.accent(S_STEP_ACTIVE)}  ${t.bold(view.message)}`];
       // With refreshes the notice line is always there, so lines do not jump.
-      if (view.notice || o.refresh) lines.push(view.notice ? `${bar}  ${view.notice}` : bar);
+      const notice = view.notice ? truncate(stripAnsi(view.notice), cols - 4) : "";
+      const painted = notice === stripAnsi(view.notice ?? "") ? view.notice : notice; // cut text loses its colour
+      if (view.notice || o.refresh) lines.push(notice ? `${bar}  ${painted}` : bar);
       for (const row of body) lines.push(`${bar}  ${row}`);
       lines.push(`${t.accent(S_BAR_END)}  ${t.dim(o.footer ?? "↑/↓ choose · enter open · esc back")}`);
       return lines.join("\n");

@@ -1,4 +1,6 @@
 // What the menu knows between refreshes: unread counts, notices, relay trouble.
+import { b64encode, b64uencode } from "../../lib/encoding.ts";
+import { RelayError } from "../relay-error.ts";
 import type { Session } from "../session.ts";
 import { contactName, errorText } from "./ui.ts";
 
@@ -6,25 +8,51 @@ export interface MenuState {
   counts: Record<string, number>;
   /** Lines for the notice row (newest last): new contacts, warnings. */
   notices: string[];
-  /** Why the relay could not be reached at the last refresh, or null. */
+  /** Why the relay could not be used at the last refresh, or null. */
   offline: string | null;
+  /** When registration was last tried (ms), to try at most once a minute. */
+  registerTried: number;
 }
 
 export function newMenuState(): MenuState {
-  return { counts: {}, notices: [], offline: null };
+  return { counts: {}, notices: [], offline: null, registerTried: 0 };
+}
+
+/**
+ * A relay that does not know our UID (401) gets it registered (PROTOCOL §7.2,
+ * create-only; "exists" is fine): an identity made offline by the wizard, or a
+ * relay that lost its data. Interim: uses the Session's internal relay client
+ * until Session.register() exists (client-contract.md, requests from interactive).
+ */
+async function registerIfUnknown(session: Session, st: MenuState, e: unknown): Promise<boolean> {
+  if (!(e instanceof RelayError && e.status === 401) || Date.now() - st.registerTried < 60_000) return false;
+  st.registerTried = Date.now();
+  const relay = await session.relay();
+  const r = await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
+  if (r === "created") st.notices.push("Your identity is now registered with the relay.");
+  return true;
 }
 
 /** Read the key-exchange inbox and the unread counts; never throws. */
 export async function refreshState(session: Session, st: MenuState): Promise<void> {
-  try {
-    for (const c of await session.processInbox()) {
-      st.notices.push(
-        c.isNew ? `${contactName(c)} added you: see Contacts, then verify` : `${contactName(c)}: key changed`,
-      );
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      for (const c of await session.processInbox()) {
+        st.notices.push(
+          c.isNew ? `${contactName(c)} added you: see Contacts, then verify` : `${contactName(c)}: key changed`,
+        );
+      }
+      st.counts = await session.unreadCounts();
+      st.offline = null;
+      return;
+    } catch (e) {
+      st.offline = errorText(e);
+      try {
+        if (attempt === 0 && (await registerIfUnknown(session, st, e))) continue;
+      } catch (again) {
+        st.offline = errorText(again);
+      }
+      return;
     }
-    st.counts = await session.unreadCounts();
-    st.offline = null;
-  } catch (e) {
-    st.offline = errorText(e);
   }
 }

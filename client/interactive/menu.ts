@@ -56,7 +56,7 @@ function view(ui: Ui, session: Session, st: MenuState): LiveView<Item> {
     { value: "quit", label: "Quit" },
   ];
   const notice = st.offline
-    ? t.warn(`relay unreachable (${st.offline}); retrying`)
+    ? t.warn(`offline: ${st.offline} · retrying every ${REFRESH_MS / 1000} s`)
     : st.notices.length > 0
       ? t.accent(st.notices[st.notices.length - 1]!)
       : "";
