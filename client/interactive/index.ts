@@ -9,7 +9,8 @@ import { loadSettings } from "../settings.ts";
 import type { Session } from "../session.ts";
 import { hasIdentity } from "../vault.ts";
 import { runMenu } from "./menu.ts";
-import { newMenuState } from "./menu-state.ts";
+import { newMenuState, refreshState } from "./menu-state.ts";
+import { runChat } from "./chat-screen.ts";
 import { pickMotd } from "./motd.ts";
 import { safeText } from "./term.ts";
 import { makeUi, type Ui } from "./ui.ts";
@@ -23,13 +24,17 @@ function banner(ui: Ui): void {
   if (motd) p.log.message(t.dim(safeText(motd, true)));
 }
 
-export async function runInteractive(env: Record<string, string | undefined> = process.env): Promise<number> {
+function needTerminal(): void {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
     throw new PhantomError(
       "no-terminal",
       "the interactive client needs a terminal; for scripts use the commands (phantom --help)",
     );
   }
+}
+
+export async function runInteractive(env: Record<string, string | undefined> = process.env): Promise<number> {
+  needTerminal();
   const home = homeDir(env);
   const ui = makeUi(home, env, loadSettings(home));
   const st = newMenuState();
@@ -43,6 +48,29 @@ export async function runInteractive(env: Record<string, string | undefined> = p
   if (session === null) return 0;
   try {
     await runMenu(ui, session, st);
+    return 0;
+  } finally {
+    session.close();
+  }
+}
+
+/** The chat screen alone (for a `phantom chat <uid>` command): unlock, chat, exit. */
+export async function runChatOnly(
+  uidOrNick: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  needTerminal();
+  const home = homeDir(env);
+  if (!hasIdentity(home))
+    throw new PhantomError("no-identity", `no identity in ${home}: run 'phantom' or 'phantom init' first`);
+  const ui = makeUi(home, env, loadSettings(home));
+  banner(ui);
+  const st = newMenuState();
+  const session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+  if (session === null) return 0;
+  try {
+    await refreshState(session, st); // key-exchange inbox first: people who added us become contacts
+    await runChat(ui, session, session.contact(uidOrNick).uid);
     return 0;
   } finally {
     session.close();

@@ -76,6 +76,7 @@ export async function runMenu(ui: Ui, session: Session, st: MenuState): Promise<
       theme: ui.theme,
       initialValue: last,
       side: mascot(ui.settings.mascot),
+      footer: "↑/↓ choose · enter open · esc quit",
       refreshMs: REFRESH_MS,
       refresh: async () => {
         await refreshState(session, st);
