@@ -50,16 +50,13 @@ async function main(argv: string[]): Promise<number | null> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { startRelay } = await import("./relay/server.ts");
-  let relay;
-  try {
-    relay = await startRelay(parsed.config);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-    return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);
-  }
-  process.stdout.write(`phantom-relay ${VERSION} listening on ${relay.url}\n`);
+  // Signal handlers go in before anything is announced: a supervisor that
+  // signals right after the "listening" line must get a clean stop, not exit 143.
+  let relay: Awaited<ReturnType<typeof import("./relay/server.ts").startRelay>> | undefined;
+  let stopping = false;
   const shutdown = () => {
+    stopping = true;
+    if (!relay) return; // still starting: stop as soon as it is up
     relay.stop().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -67,6 +64,15 @@ async function main(argv: string[]): Promise<number | null> {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  const { startRelay } = await import("./relay/server.ts");
+  try {
+    relay = await startRelay(parsed.config);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);
+  }
+  process.stdout.write(`phantom-relay ${VERSION} listening on ${relay.url}\n`);
+  if (stopping) shutdown();
   return null; // keep serving
 }
 

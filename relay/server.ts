@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { x25519Public } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { PhantomError, WireError } from "../lib/errors.ts";
-import { MAX_JSON_BODY_BYTES } from "../lib/wire.ts";
 import { Authenticator } from "./auth.ts";
 import { BlobStore } from "./blobs.ts";
 import { listenUrl, type RelayConfig } from "./config.ts";
@@ -18,7 +17,6 @@ import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
 import { SqliteStore } from "./sqlite-store.ts";
-import { MULTIPART_OVERHEAD_BYTES } from "./routes/files.ts";
 import { WriteQueue } from "./writes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
@@ -74,7 +72,10 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     port: config.port,
     reusePort: false, // a second relay on the same port must fail, not share it
     tls,
-    maxRequestBodySize: Math.max(config.maxFileSizeBytes + MULTIPART_OVERHEAD_BYTES, MAX_JSON_BODY_BYTES) + 1024 * 1024,
+    // Size limits are ours (relay/http.ts, relay/routes/files.ts): decided from Content-Length
+    // before reading and enforced while reading, so an oversized request gets the §7 error JSON
+    // rather than Bun's plain-text 413.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 60,
     development: false,
     websocket: live.handler,
