@@ -692,6 +692,42 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
     });
   });
 
+  test("frames a member sends on its socket are never relayed and disturb nothing", async () => {
+    const frame = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 200 }),
+      fc.json({ maxDepth: 2 }),
+      fc.constant(JSON.stringify({ ts: 1, ciphertext: "QUFB" })),
+      fc.uint8Array({ maxLength: 8192 }),
+    );
+    await batch(async () => {
+      let s = await openWs(a, ab);
+      await fc.assert(
+        fc.asyncProperty(frame, async (f) => {
+          if (s.ws.readyState !== WebSocket.OPEN) s = await openWs(a, ab); // an oversized frame may close it
+          expect(s.opened).toBe(true);
+          s.ws.send(f);
+        }),
+        runs(300),
+      );
+      // The close handshake is answered after every earlier frame was read.
+      await new Promise((res) => ((s.ws.onclose = res), s.ws.close()));
+    });
+  });
+
+  test("the same signed request sent 20 times at once is accepted once (§6 replay)", async () => {
+    const form = await multipart({ room_id: cd, sender_id: d.uid, file: c.randomBytes(64) });
+    const push = { from_uid: cc.uid, to_uid: d.uid, pub_key: cc.pubB64, room_id: cd };
+    for (const r of [
+      sendMsg(cc, cd),
+      signedReq(cc, "POST", "/ke/push", J(push)),
+      signedReq(d, "GET", `/ke/pop/${d.uid}`),
+      signedReq(d, "POST", "/file/upload", form.bytes, form.type),
+    ]) {
+      const statuses = (await Promise.all(Array.from({ length: 20 }, () => send(r)))).map((x) => x.status).sort();
+      expect(statuses, r.path).toEqual([200, ...Array<number>(19).fill(401)]);
+    }
+  });
+
   // Issue 3 item 6: after thousands of hostile requests, the log names no UID, room id or file id,
   // and no request ended in an internal error.
   test("the relay log stays free of identifiers and internal errors", async () => {
