@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { writeScreen } from "./helpers/readme-screens.ts";
 import { choose, count, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
 
 const tmux = new Tmux("chat");
@@ -207,6 +208,5 @@ function writeChatScreenshot(screen: string): void {
     // What changes from run to run: the clock and the measured speed.
     .replace(/\[\d\d:\d\d\]/g, "[09:41]")
     .replace(/  [\d.]+ [KMG]?B\/s  done/g, "  18 MB/s  done");
-  mkdirSync(join(ROOT, "docs/screens"), { recursive: true });
-  writeFileSync(join(ROOT, "docs/screens/chat.txt"), `${text}\n`);
+  writeScreen("chat", text);
 }

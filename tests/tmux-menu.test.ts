@@ -2,11 +2,12 @@
 // against the compiled relay. Alice uses the menu; Bob is a script (the CLI).
 // Writes docs/screens/menu.txt, the README's picture of the menu.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { writeScreen } from "./helpers/readme-screens.ts";
 import { choose, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
 
 const tmux = new Tmux("menu");
@@ -78,8 +79,7 @@ function writeScreenshot(screen: string): void {
   const lines = screen.split("\n");
   const start = lines.findIndex((l) => l.startsWith("┌  phantom"));
   const end = lines.findLastIndex((l) => l.includes("↑/↓ choose"));
-  mkdirSync(join(ROOT, "docs/screens"), { recursive: true });
-  writeFileSync(join(ROOT, "docs/screens/menu.txt"), `${lines.slice(start, end + 1).join("\n")}\n`);
+  writeScreen("menu", lines.slice(start, end + 1).join("\n"));
 }
 
 test("unlock, then every menu entry", async () => {
