@@ -48,19 +48,43 @@ export interface IdleMemory {
   perSocket: number;
 }
 
-/** Server RSS before and after opening the sockets (they then stay open for the latency run). */
+/** Median of RSS samples over ~2 s, so a garbage collection in between does not decide the result. */
+async function settledRss(pid: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await Bun.sleep(200);
+    samples.push(rssBytes(pid));
+  }
+  return samples.sort((x, y) => x - y)[samples.length >> 1]!;
+}
+
+/**
+ * Server RSS before and after opening `total` idle sockets: one per member of
+ * every pair (kept open for the latency run), and extra sockets of the same
+ * members to reach `total`, closed again afterwards.
+ */
 export async function idleSocketMemory(
   base: string,
   pid: number,
   pairs: Pair[],
   pending: Pending,
+  total: number,
 ): Promise<{ mem: IdleMemory; sockets: RoomSocket[] }> {
-  await Bun.sleep(1000);
-  const before = rssBytes(pid);
+  const before = await settledRss(pid);
   const sockets = await openSockets(base, pairs, pending);
-  await Bun.sleep(1500); // let the server settle (allocator, GC) with every socket idle
-  const after = rssBytes(pid);
-  return { mem: { sockets: sockets.length, before, after, perSocket: (after - before) / sockets.length }, sockets };
+  const extra: RoomSocket[] = [];
+  while (sockets.length + extra.length < total) {
+    const more = await openSockets(
+      base,
+      pairs.slice(0, Math.ceil((total - sockets.length - extra.length) / 2)),
+      new Map(),
+    );
+    extra.push(...more);
+  }
+  const after = await settledRss(pid);
+  closeAll(extra);
+  const n = sockets.length + extra.length;
+  return { mem: { sockets: n, before, after, perSocket: (after - before) / n }, sockets };
 }
 
 export interface Delivery {

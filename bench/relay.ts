@@ -13,6 +13,7 @@ import { closeAll, deliveryLatency, idleSocketMemory, type Delivery, type IdleMe
 const SECONDS = Number(process.env.BENCH_SECONDS ?? "5");
 const PAIRS = Number(process.env.BENCH_PAIRS ?? "500"); // 2 sockets each: 1,000 room sockets
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? "64");
+const IDLE_SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? "4000");
 const SEQUENTIAL_MESSAGES = 1000;
 const LOADED_MESSAGES = 4000;
 const LOADED_IN_FLIGHT = 32;
@@ -31,18 +32,19 @@ async function measure(server: Server, register: boolean): Promise<Result> {
   const pairs = await makePairs(server.url, PAIRS, register);
   log("warm-up");
   await sendThroughput(server.url, server.pid, pairs, CLIENTS, 1, 0);
+  // Sockets first, while the server's heap has not yet grown from the throughput runs.
+  log(`(c) opening ${IDLE_SOCKETS} sockets`);
+  const pending = new Map();
+  const { mem, sockets } = await idleSocketMemory(server.url, server.pid, pairs, pending, IDLE_SOCKETS);
+  log("(b) delivery latency");
+  const sequential = await deliveryLatency(server.url, pairs, pending, SEQUENTIAL_MESSAGES, 1);
+  const loaded = await deliveryLatency(server.url, pairs, pending, LOADED_MESSAGES, LOADED_IN_FLIGHT);
+  closeAll(sockets);
   log(`(a) ${CLIENTS} clients × ${SECONDS} s, fresh signatures`);
   const fresh = await sendThroughput(server.url, server.pid, pairs, CLIENTS, SECONDS, 0);
   log(`(a) ${CLIENTS} clients × ${SECONDS} s, signatures made before the clock starts`);
   const presign = Math.min(250_000, Math.ceil(fresh.rps * SECONDS * 1.6));
   const presigned = await sendThroughput(server.url, server.pid, pairs, CLIENTS, SECONDS, presign);
-  log(`(c) opening ${2 * PAIRS} sockets`);
-  const pending = new Map();
-  const { mem, sockets } = await idleSocketMemory(server.url, server.pid, pairs, pending);
-  log("(b) delivery latency");
-  const sequential = await deliveryLatency(server.url, pairs, pending, SEQUENTIAL_MESSAGES, 1);
-  const loaded = await deliveryLatency(server.url, pairs, pending, LOADED_MESSAGES, LOADED_IN_FLIGHT);
-  closeAll(sockets);
   return { fresh, presigned, mem, sequential, loaded };
 }
 
@@ -78,7 +80,7 @@ function report(relay: Result, floor: Result): void {
   );
   row("    latency p50 / p99", lat(relay.presigned), lat(floor.presigned));
   row("    CPU cores used: load client / server", cpu(relay.presigned), cpu(floor.presigned));
-  const socketsLabel = `${n(relay.mem.sockets)} sockets`;
+  const socketsLabel = `${n(2 * PAIRS)} sockets`;
   for (const [label, key] of [
     [`1 send in flight`, "sequential"],
     [`${LOADED_IN_FLIGHT} sends in flight`, "loaded"],
@@ -89,7 +91,7 @@ function report(relay: Result, floor: Result): void {
     row(`    max, frames (lost)`, `${ms(r.max)}, ${r.messages} (${r.lost})`, `${ms(f.max)}, ${f.messages} (${f.lost})`);
   }
   row(
-    `(c) RSS per idle socket, ${socketsLabel}`,
+    `(c) RSS per idle socket, ${n(relay.mem.sockets)} sockets`,
     kb(relay.mem),
     kb(floor.mem),
     `< 30 KB: ${verdict(relay.mem.perSocket < 30 * 1024)}`,
@@ -116,7 +118,10 @@ console.log(
   `(b) ${PAIRS} rooms × 2 members = ${2 * PAIRS} signed room sockets (both members of every pair connected);\n` +
     "    latency = from just before the /send leaves to the frame at the other member's socket (one clock).",
 );
-console.log("(c) server VmRSS before/after opening those sockets, divided by their number, while they sit idle.");
+console.log(
+  `(c) server VmRSS (median of 10 samples over 2 s) before and after opening ${IDLE_SOCKETS} signed sockets\n` +
+    `    (the ${2 * PAIRS} room sockets plus more of the same members), divided by their number, while they sit idle.`,
+);
 
 const results: Result[] = [];
 for (const [name, argv, register] of [
