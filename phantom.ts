@@ -102,6 +102,9 @@ async function buildProgram() {
     .argument("[path]", "a folder (the file keeps its name) or a file path; default the current folder")
     .option("--force", "overwrite an existing file")
     .action(run(() => import("./client/commands/get.ts")));
+  cmd("chat", "open the live chat screen with a contact (needs a terminal)")
+    .argument("<uid>", "UID or nickname")
+    .action(run(() => import("./client/commands/chat.ts")));
   cmd("listen", "print incoming messages from every contact until interrupted").action(
     run(() => import("./client/commands/listen.ts")),
   );

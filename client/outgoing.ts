@@ -14,13 +14,16 @@ export async function sendBody(s: Session, uid: string, body: string): Promise<n
   return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(s.uid, body)));
 }
 
+/** A file we sent: as `read` numbers it, and the relay's ts of its announcement. */
+export type SentFile = FileInfo & { ts: number };
+
 /** PROTOCOL §5.3: encrypt with a fresh key and nonce, upload the blob (§7.8), announce it. */
 export async function sendFile(
   s: Session,
   uid: string,
   path: string,
   onProgress?: (done: number, total: number) => void,
-): Promise<FileInfo> {
+): Promise<SentFile> {
   const { roomId } = s.keys(uid);
   const file = await readLocalFile(path);
   const key = randomBytes(KEY_LEN);
@@ -43,5 +46,5 @@ export async function sendFile(
   // Its number is its place among the conversation's files, as `read` shows it.
   const same = (await s.files(uid)).filter((m) => m.mine && m.ts === ts && m.file);
   const info = same.at(-1)?.file;
-  return { n: info?.n ?? 0, name: info?.name ?? file.name, size: file.data.length, mime: file.mime };
+  return { ts, n: info?.n ?? 0, name: info?.name ?? file.name, size: file.data.length, mime: file.mime };
 }

@@ -9,6 +9,7 @@ import { filePathOf, type WsFrame } from "../lib/wire.ts";
 import { blockedChange, labelOf } from "./contacts.ts";
 import { type ChatMessage, decodeRow, publicMessage, type RoomContext } from "./conversation.ts";
 import { saveReceivedFile, targetPath } from "./files.ts";
+import { RelayError } from "./relay-error.ts";
 import { updateReadState, loadReadState } from "./read-state.ts";
 import type { LiveStatus } from "./relay-live.ts";
 import type { Session } from "./session.ts";
@@ -158,16 +159,30 @@ async function deliver(
   onMessage(ctx.peer, publicMessage(d));
 }
 
-/** Messages from each contact newer than the last one read (read-state.json). */
+/**
+ * Messages from each contact newer than the last one read (read-state.json). A room the relay
+ * does not have for us (403/404: never created there, or the relay lost its data) counts 0;
+ * any other failure (relay unreachable…) is thrown, once.
+ */
 export async function unreadCounts(s: Session): Promise<Record<string, number>> {
   const read = loadReadState(s.home);
   const out: Record<string, number> = {};
   for (const [uid, rec] of Object.entries(s.book)) {
     if (blockedChange(rec)) continue;
     const last = read[uid] ?? -1;
-    out[uid] = (await s.decoded(uid)).filter((m) => !m.message.mine && m.message.ts > last).length;
+    try {
+      out[uid] = (await s.decoded(uid)).filter((m) => !m.message.mine && m.message.ts > last).length;
+    } catch (e) {
+      if (!isNoRoom(e)) throw e;
+      out[uid] = 0;
+    }
   }
   return out;
+}
+
+/** PROTOCOL §7.6/§7.7: 403 (not a member) or 404: the relay has no such room for us. */
+export function isNoRoom(e: unknown): boolean {
+  return e instanceof RelayError && (e.status === 403 || e.status === 404);
 }
 
 /** Remember the newest ts read in a conversation (null forgets the contact). */

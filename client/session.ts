@@ -3,23 +3,31 @@
 // Holds the unlocked identity, the contact book and a lazily connected relay client.
 
 import { rmSync } from "node:fs";
-import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
+import { type Identity, equalBytes, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
 import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
 import { FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
 import * as book from "./contacts.ts";
-import { type ChatMessage, type DecodedMessage, decodeRows, type FileInfo, publicMessage } from "./conversation.ts";
-import { sendBody, sendFile } from "./outgoing.ts";
+import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
+import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
 import { RelayClient } from "./relay-client.ts";
-import { RelayError } from "./relay-error.ts";
 import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "./route.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { checkNewPassword } from "./password.ts";
 import { hasIdentity, openIdentity, writeIdentity } from "./vault.ts";
-import { getFile, listen, markRead, unreadCounts, type GetFileOptions, type ListenOptions } from "./receive.ts";
+import {
+  getFile,
+  isNoRoom,
+  listen,
+  markRead,
+  unreadCounts,
+  type GetFileOptions,
+  type ListenOptions,
+} from "./receive.ts";
 
 export type { ContactView } from "./contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
+export type { SentFile } from "./outgoing.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -32,6 +40,11 @@ export interface SessionOptions {
   confirmDirect?: (reason: string) => Promise<boolean>;
   /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
   onWarning?: (message: string) => void;
+}
+
+export interface CreateOptions extends SessionOptions {
+  /** Write identity.json without contacting the relay; call register() once it answers. */
+  offline?: boolean;
 }
 
 export class Session {
@@ -75,18 +88,31 @@ export class Session {
     return new Session(opts, id, relayUrl, await routeP, settings);
   }
 
-  /** `init`: a new identity, registered with the relay (PROTOCOL §7.2), then written to identity.json. */
-  static async create(opts: SessionOptions): Promise<Session> {
+  /**
+   * `init` and the wizard: a new identity, registered with the relay (PROTOCOL §7.2) unless `offline`,
+   * then written to identity.json.
+   */
+  static async create(opts: CreateOptions): Promise<Session> {
     const env = opts.env ?? process.env;
     if (hasIdentity(opts.home)) throw new PhantomError("identity-exists", `an identity already exists in ${opts.home}`);
     checkNewPassword(opts.password);
     const settings = loadSettings(opts.home);
     const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
     const session = new Session(opts, generateIdentity(), relayUrl, await planRelayRoute(relayUrl, env), settings);
-    const relay = await session.relay();
-    await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
+    if (!opts.offline) await session.register();
     await writeIdentity(opts.home, session.id, opts.password);
     return session;
+  }
+
+  /**
+   * PROTOCOL §7.2: register our keys (create-only). "exists" (409) only when the relay's key
+   * for our UID (§7.3) is ours; anything else is an error: someone registered our UID with other keys.
+   */
+  async register(): Promise<"created" | "exists"> {
+    const relay = await this.relay();
+    const r = await relay.register(this.uid, b64encode(this.id.encPub), b64uencode(this.id.signPub));
+    if (r === "exists") checkRegisteredKey(this.uid, this.id.encPub, await relay.pubkey(this.uid), this.relayUrl);
+    return r;
   }
 
   /** @internal The relay client; asks for direct-connection consent at first use. */
@@ -207,8 +233,8 @@ export class Session {
     try {
       await this.burn(u);
     } catch (e) {
-      // 403/404: the room was never created on this relay; there is nothing to burn.
-      if (!(e instanceof RelayError && (e.status === 403 || e.status === 404))) throw e;
+      // The room was never created on this relay: there is nothing to burn.
+      if (!isNoRoom(e)) throw e;
     }
     this.mutate((b) => void delete b[u]);
     markRead(this, u, null);
@@ -227,8 +253,8 @@ export class Session {
     return await sendBody(this, book.resolveContact(this.book, uid), text);
   }
 
-  /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce. */
-  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<FileInfo> {
+  /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
+  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<SentFile> {
     return sendFile(this, book.resolveContact(this.book, uid), path, onProgress);
   }
 
@@ -304,6 +330,22 @@ export class Session {
 }
 
 type ContactViewList = book.ContactView[];
+
+/** After a 409 from /register (§7.2): the key the relay holds for `uid` (§7.3) must be ours. */
+export function checkRegisteredKey(uid: string, ours: Uint8Array, registered: Uint8Array | null, relayUrl: string) {
+  if (registered === null) {
+    throw new PhantomError(
+      "register-failed",
+      `${relayUrl} says ${uid} is registered but has no key for it (POST /register 409, GET /pubkey 404)`,
+    );
+  }
+  if (!equalBytes(registered, ours)) {
+    throw new PhantomError(
+      "uid-taken",
+      `someone registered your UID ${uid} on ${relayUrl} with other keys; this relay cannot be used with your identity`,
+    );
+  }
+}
 
 function throwUnknown(uid: string): never {
   throw book.unknownContact(uid);

@@ -41,6 +41,7 @@ const COMMANDS = [
   "read",
   "get",
   "listen",
+  "chat",
   "burn",
   "panic",
   "tor",
@@ -88,6 +89,13 @@ describe("identity files and passwords", () => {
     const env = userEnv(home, "http://127.0.0.1:9");
     delete (env as Record<string, string | undefined>).PHANTOM_PASSWORD;
     expect(expectOneLineError(await phantom(env, ["whoami"]))).toContain("PHANTOM_PASSWORD");
+  });
+
+  test("chat needs a terminal: one line, before anything is unlocked", async () => {
+    const home = freshHome();
+    writeFileSync(join(home, "identity.json"), JSON.stringify(vectors.identity_vault.identity_json));
+    const msg = expectOneLineError(await phantom(userEnv(home, "http://127.0.0.1:9"), ["chat", "alice"]));
+    expect(msg).toBe("the interactive client needs a terminal; for scripts use the commands (phantom --help)");
   });
 
   test("a corrupt identity.json is named, not replaced", async () => {

@@ -98,11 +98,13 @@ describe("files", () => {
     mkdirSync(dl);
     writeFileSync(join(src, "report.pdf"), data);
     const sent = (await ok(alice, ["send", "bob", "--file", join(src, "report.pdf"), "--json"])).json();
-    expect(sent).toEqual([{ file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" } }]);
+    expect(sent).toEqual([
+      { ts: expect.any(Number), file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" } },
+    ]);
     const last = (await ok(bob, ["read", "alice", "--json", "--limit", "1"])).json();
     expect(last).toEqual([
       {
-        ts: expect.any(Number),
+        ts: sent[0]!.ts, // the announcement's ts, as the relay stored it
         from: alice.uid,
         body: "report.pdf",
         file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" },

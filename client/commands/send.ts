@@ -22,8 +22,8 @@ export async function run(g: Globals, uid: string, words: string[], o: { file?: 
     const ts = await s.send(c.uid, text);
     if (ctx.json) ctx.jsonLine({ ts });
   } else {
-    const f = await s.sendFile(c.uid, o.file!, progressBar("uploading"));
-    if (ctx.json) ctx.jsonLine({ file: f });
+    const { ts, ...f } = await s.sendFile(c.uid, o.file!, progressBar("uploading"));
+    if (ctx.json) ctx.jsonLine({ ts, file: f });
     else ctx.line(`sent file ${f.n}: ${safeText(f.name)} (${humanSize(f.size)})`);
   }
   s.close();

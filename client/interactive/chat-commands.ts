@@ -92,7 +92,8 @@ async function sendFile(ctx: ChatContext, arg: string): Promise<void> {
     const info = await withProgress(ctx, `↑ ${safeText(name, true)}`, (p) =>
       ctx.session.sendFile(ctx.peerUid, path, p),
     );
-    return { ts: Math.floor(Date.now() / 1000), from: ctx.session.uid, mine: true, body: info.name, file: info };
+    const { ts, ...file } = info;
+    return { ts, from: ctx.session.uid, mine: true, body: file.name, file };
   });
 }
 

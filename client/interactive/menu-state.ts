@@ -1,5 +1,4 @@
 // What the menu knows between refreshes: unread counts, notices, relay trouble.
-import { b64encode, b64uencode } from "../../lib/encoding.ts";
 import { RelayError } from "../relay-error.ts";
 import type { Session } from "../session.ts";
 import { contactName, errorText } from "./ui.ts";
@@ -20,15 +19,13 @@ export function newMenuState(): MenuState {
 
 /**
  * A relay that does not know our UID (401) gets it registered (PROTOCOL §7.2,
- * create-only; "exists" is fine): an identity made offline by the wizard, or a
- * relay that lost its data. Interim: uses the Session's internal relay client
- * until Session.register() exists (client-contract.md, requests from interactive).
+ * create-only; "exists" with our key is fine): an identity made offline by the
+ * wizard, or a relay that lost its data.
  */
 async function registerIfUnknown(session: Session, st: MenuState, e: unknown): Promise<boolean> {
   if (!(e instanceof RelayError && e.status === 401) || Date.now() - st.registerTried < 60_000) return false;
   st.registerTried = Date.now();
-  const relay = await session.relay();
-  const r = await relay.register(session.uid, b64encode(session.id.encPub), b64uencode(session.id.signPub));
+  const r = await session.register();
   if (r === "created") st.notices.push("Your identity is now registered with the relay.");
   return true;
 }

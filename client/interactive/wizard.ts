@@ -1,13 +1,12 @@
 // First run (no identity yet): what Phantom protects, relay check, Tor, password,
 // identity creation and registration, then the UID with its QR code.
 import * as p from "@clack/prompts";
-import { generateIdentity } from "../../lib/crypto.ts";
 import { torStatus } from "../../lib/tor.ts";
 import { MIN_PASSWORD_LENGTH } from "../password.ts";
 import { RelayClient } from "../relay-client.ts";
 import { planRelayRoute, relayUrlOf, transportFor, type Route } from "../route.ts";
 import { Session } from "../session.ts";
-import { identityPath, writeIdentity } from "../vault.ts";
+import { identityPath } from "../vault.ts";
 import { identityCard } from "./identity-card.ts";
 import { errorText, type Ui } from "./ui.ts";
 
@@ -131,16 +130,10 @@ export async function runWizard(ui: Ui): Promise<{ session: Session; relayUrl: s
     const confirmDirect = async (): Promise<boolean> => relay.directOk;
     const opts = { home: ui.home, password, relayUrl: relay.url, env: ui.env, confirmDirect };
     p.log.step("Creating your identity…");
-    let session: Session;
-    if (relay.online) {
-      session = await Session.create(opts);
-      p.log.success("Identity created and registered with the relay.");
-    } else {
-      // Offline: keys and identity.json now; the menu registers once the relay answers.
-      await writeIdentity(ui.home, generateIdentity(), password);
-      session = await Session.open(opts);
-      p.log.warn("Identity created offline. It will be registered when the relay is reachable.");
-    }
+    // Offline: keys and identity.json now; the menu registers once the relay answers.
+    const session = await Session.create({ ...opts, offline: !relay.online });
+    if (relay.online) p.log.success("Identity created and registered with the relay.");
+    else p.log.warn("Identity created offline. It will be registered when the relay is reachable.");
     const steps = [
       t.bold("Next steps"),
       "1. Share your UID (or this QR code)",

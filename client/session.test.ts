@@ -1,0 +1,98 @@
+// Session against the real compiled relay: offline creation and later registration
+// (PROTOCOL §7.2/§7.3), unread counts that survive a room the relay does not have.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { encryptMessage, generateIdentity, pairKeys } from "../lib/crypto.ts";
+import { PhantomError } from "../lib/errors.ts";
+import { encodeEnvelope } from "../lib/wire.ts";
+import { client } from "../tests/helpers/clients.ts";
+import { startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
+import { makeUser, register } from "../tests/helpers/signer.ts";
+import { observeKey } from "./contacts.ts";
+import { RelayError } from "./relay-error.ts";
+import { checkRegisteredKey, Session } from "./session.ts";
+import { identityPath } from "./vault.ts";
+
+setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per vault
+
+const PASSWORD = "correct horse battery";
+const DOWN = "http://127.0.0.1:9"; // discard port: nothing listens
+const env = { PHANTOM_TOR: "never" }; // loopback relay: direct, no proxy probe
+const root = tempDir("phantom-session-");
+let relay: RunningRelay;
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  relay?.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const opts = (name: string, relayUrl: string) => ({ home: join(root, name), password: PASSWORD, relayUrl, env });
+
+describe("registration", () => {
+  test("create offline writes identity.json without a relay; register() creates, then finds our key", async () => {
+    const created = await Session.create({ ...opts("offline", DOWN), offline: true });
+    expect(existsSync(identityPath(created.home))).toBe(true);
+    const uid = created.uid;
+    created.close();
+
+    const s = await Session.open(opts("offline", relay.url));
+    expect(s.uid).toBe(uid);
+    const anon = client(relay.url);
+    expect(await anon.pubkey(uid)).toBeNull();
+    expect(await s.register()).toBe("created");
+    expect(await anon.pubkey(uid)).toEqual(s.id.encPub);
+    expect(await s.register()).toBe("exists"); // 409 with our own key: fine
+    s.close();
+  });
+
+  test("online create registers first; an unreachable relay leaves no identity behind", async () => {
+    const e = await Session.create(opts("down", DOWN)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RelayError);
+    expect(existsSync(identityPath(join(root, "down")))).toBe(false);
+    const s = await Session.create(opts("online", relay.url));
+    expect(await client(relay.url).pubkey(s.uid)).toEqual(s.id.encPub);
+    s.close();
+  });
+
+  test("409 with another key or none is a clear error", () => {
+    const ours = generateIdentity().encPub;
+    const theirs = generateIdentity().encPub;
+    expect(() => checkRegisteredKey("U", ours, ours, "http://r")).not.toThrow();
+    expect(() => checkRegisteredKey("U", ours, theirs, "http://r")).toThrow(
+      "someone registered your UID U on http://r with other keys",
+    );
+    expect(() => checkRegisteredKey("U", ours, null, "http://r")).toThrow("has no key for it");
+  });
+});
+
+describe("unread counts", () => {
+  test("a room the relay does not have counts 0; the others are counted; no relay is one error", async () => {
+    const s = await Session.create(opts("counts", relay.url));
+    const bob = makeUser();
+    const carol = makeUser();
+    expect((await register(relay.url, bob)).status).toBe(200);
+    expect((await register(relay.url, carol)).status).toBe(200);
+    await s.addContact(bob.uid); // creates the room (PROTOCOL §7.4)
+    const { roomId, sessionKey } = pairKeys(bob, s.id.encPub);
+    const bobClient = client(relay.url, bob);
+    for (const text of ["one", "two"]) {
+      await bobClient.send(roomId, encryptMessage(sessionKey, encodeEnvelope(bob.uid, text)));
+    }
+    // Carol is known here but her room was never created on this relay: /fetch answers 403.
+    s.mutate((b) => observeKey(b, carol.uid, carol.pubB64));
+    expect(await s.unreadCounts()).toEqual({ [bob.uid]: 2, [carol.uid]: 0 });
+    s.close();
+
+    const offline = await Session.open(opts("counts", DOWN));
+    const e = await offline.unreadCounts().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RelayError);
+    expect((e as PhantomError).code).toBe("relay-unreachable");
+    offline.close();
+  });
+});

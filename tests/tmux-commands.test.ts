@@ -1,0 +1,55 @@
+// Commands that need a terminal, driven in tmux against the compiled binaries:
+// `phantom chat <uid>` opens the chat screen straight away.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { demoUser } from "./helpers/demo-users.ts";
+import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { Tmux } from "./helpers/tmux.ts";
+
+const tmux = new Tmux("commands");
+const root = tempDir("phantom-tmux-commands-");
+const home = (name: string) => join(root, name);
+let relay: RunningRelay;
+let alice: { uid: string };
+let bob: { uid: string };
+const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+
+/** A terminal user's environment: no password variable. */
+function termEnv(name: string): Record<string, string> {
+  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home(name), relay.url);
+  return env;
+}
+
+beforeAll(async () => {
+  relay = await startRelay();
+  alice = await demoUser("alice", home("alice"), relay.url);
+  bob = await demoUser("bob", home("bob"), relay.url);
+  expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await run("bob", ["contacts"])).stdout).toContain(alice.uid); // from bob's key-exchange inbox
+  expect((await run("bob", ["send", alice.uid, "are you there?"])).code).toBe(0);
+}, 60_000);
+
+afterAll(async () => {
+  tmux.kill();
+  await relay.stop();
+  relay.cleanup();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the program", async () => {
+  const pane = tmux.start("chat", [CLIENT_BIN, "chat", "bob"], { env: termEnv("alice"), cols: 90, rows: 30 });
+  await pane.waitFor("Password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor("/help for commands, Esc to leave");
+  await pane.waitFor((s) => s.includes("are you there?") && /^›$/m.test(s));
+  pane.type("yes, here");
+  pane.keys("Enter");
+  await pane.waitFor(/you\s+yes, here/);
+  pane.keys("Escape");
+  expect(await pane.exitCode()).toBe(0);
+  const read = (await run("bob", ["read", alice.uid, "--json"])).json();
+  expect(read.map((m) => m.body)).toEqual(["are you there?", "yes, here"]);
+}, 60_000);
