@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORD, phantom, type User, userEnv } from "./helpers/cli.ts";
-import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { phantom, type User, userEnv } from "./helpers/cli.ts";
+import { CLIENT_BIN, ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
@@ -38,11 +38,14 @@ const NO_PYTHON =
 // The Python client answers with plain JSON objects; the assertions below check their shape.
 type Json = Record<string, any>;
 
-/** Run the Python client; returns its JSON answer, or throws with its stderr. */
-async function py(home: string, relayUrl: string, args: string[]): Promise<Json> {
+/** Every vault here uses a non-ASCII password: scrypt takes its UTF-8 bytes (PROTOCOL §3). */
+const PW = "p\u00e4ssw\u00f6rd \u{1F47B} \u00c5";
+
+/** Run the Python client. */
+async function pyRun(home: string, relayUrl: string, args: string[]) {
   if (PYTHON === null) throw new Error(NO_PYTHON);
   const proc = Bun.spawn([PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: PASSWORD, PYTHONUTF8: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: PW, PYTHONUTF8: "1" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -52,6 +55,12 @@ async function py(home: string, relayUrl: string, args: string[]): Promise<Json>
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  return { code, stdout, stderr };
+}
+
+/** Run the Python client; returns its JSON answer, or throws with its stderr. */
+async function py(home: string, relayUrl: string, args: string[]): Promise<Json> {
+  const { code, stdout, stderr } = await pyRun(home, relayUrl, args);
   if (code !== 0) throw new Error(`phantom_v2.py ${args[0]} exited ${code}: ${stderr}`);
   return JSON.parse(stdout) as Json;
 }
@@ -63,13 +72,14 @@ const pat = { home: join(root, "pat"), uid: "", fingerprint: "" }; // Python use
 const carol = { home: join(root, "carol"), uid: "", fingerprint: "" }; // Python user who adds us
 const us = { home: join(root, "us") } as User;
 let ourFingerprint = "";
+let ourPub = "";
 
 beforeAll(async () => {
   [relay, authRelay] = await Promise.all([
     startRelay(),
     startRelay({ env: { PHANTOM_AUTH_PRIV_B64: randomBytes(32).toString("base64") } }),
   ]);
-  us.env = userEnv(us.home, relay.url);
+  us.env = userEnv(us.home, relay.url, { PHANTOM_PASSWORD: PW });
 });
 
 afterAll(async () => {
@@ -114,7 +124,7 @@ describe("identity files (§3)", () => {
     const home = join(root, "ours-with-py-identity");
     mkdirSync(home, { mode: 0o700 });
     copyFileSync(join(pat.home, "identity.json"), join(home, "identity.json"));
-    const who = (await ok(["whoami", "--json"], { env: userEnv(home, relay.url) })).json();
+    const who = (await ok(["whoami", "--json"], { env: userEnv(home, relay.url, { PHANTOM_PASSWORD: PW }) })).json();
     expect(who[0]).toMatchObject({ uid: pat.uid, fingerprint: pat.fingerprint });
   });
 
@@ -123,7 +133,9 @@ describe("identity files (§3)", () => {
     mkdirSync(home, { mode: 0o700 });
     copyFileSync(join(us.home, "identity.json"), join(home, "identity.json"));
     // The script also checks that the stored public keys are those of the stored private keys.
-    expect(await py(home, relay.url, ["whoami"])).toMatchObject({ uid: us.uid, fingerprint: ourFingerprint });
+    const who = await py(home, relay.url, ["whoami"]);
+    expect(who).toMatchObject({ uid: us.uid, fingerprint: ourFingerprint });
+    ourPub = who.pub as string;
   });
 });
 
@@ -133,7 +145,7 @@ describe("contacts (§7.4, §7.5)", () => {
     expect(added).toEqual([{ uid: pat.uid, nickname: "pat", fingerprint: pat.fingerprint, verified: false }]);
     const popped = await py(pat.home, relay.url, ["pop"]);
     expect(popped.entries).toEqual([
-      { from_uid: us.uid, pub_key: expect.any(String), room_id: expect.any(String), ts: expect.any(Number) },
+      { from_uid: us.uid, pub_key: ourPub, room_id: expect.any(String), ts: expect.any(Number) },
     ]);
   });
 
@@ -157,9 +169,11 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
 
   test("text both ways: non-ASCII, emoji, quotes, backslashes and new lines", async () => {
     for (const t of fromPy) await py(pat.home, relay.url, ["send", us.uid, t]);
+    const spaced = 'spaced {"json"} \u00fc \u{1F47B}'; // envelope with spaces, keys reversed, raw UTF-8
+    await py(pat.home, relay.url, ["send", us.uid, spaced, "--spaced"]);
     await ok(["send", "pat", fromUs[0]!]);
     await ok(["send", "pat"], { stdin: fromUs[1]! + "\n" }); // stdin drops one final new line
-    const expected = [...fromPy.map((b) => [pat.uid, b]), ...fromUs.map((b) => [us.uid, b])];
+    const expected = [...[...fromPy, spaced].map((b) => [pat.uid, b]), ...fromUs.map((b) => [us.uid, b])];
     const ours = (await ok(["read", "pat", "--json"])).json();
     expect(pairs(ours)).toEqual(expected);
     expect(pairs((await py(pat.home, relay.url, ["read", us.uid])).messages)).toEqual(expected);
@@ -174,6 +188,41 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
     ];
     expect(pairs((await ok(["read", carol.uid, "--json"])).json())).toEqual(expected);
     expect(pairs((await py(carol.home, relay.url, ["read", us.uid])).messages)).toEqual(expected);
+  });
+
+  test("the largest ciphertext (65,536 bytes decoded) from Python is stored and read; one byte more is 413", async () => {
+    // 0x01 + nonce (12) + tag (16) around the envelope: 29 bytes of overhead (PROTOCOL §5.1).
+    const envelope = (body: string) => `PHANTOM_MSG_V1:{"from":"${pat.uid}","body":"${body}"}`;
+    const n = 65_536 - 29 - envelope("").length;
+    await py(pat.home, relay.url, ["send", us.uid, "x".repeat(n)]);
+    const over = await pyRun(pat.home, relay.url, ["send", us.uid, "x".repeat(n + 1)]);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain("/send -> 413");
+    const last = (await ok(["read", "pat", "--json", "--limit", "1"])).json();
+    expect(pairs(last)).toEqual([[pat.uid, "x".repeat(n)]]);
+  });
+
+  test("our listen gets a message from the Python client live", async () => {
+    const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], {
+      env: us.env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const errs = lines(proc.stderr);
+      for (;;) {
+        const e = await errs.next();
+        if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
+        if (e.value.startsWith("phantom: listening")) break;
+      }
+      await py(pat.home, relay.url, ["send", us.uid, "live \u{1F40D}"]);
+      const line = (await lines(proc.stdout).next()).value!;
+      expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: pat.uid, body: "live \u{1F40D}" });
+    } finally {
+      proc.kill("SIGINT");
+    }
+    expect(await proc.exited).toBe(0);
   });
 
   test("a legacy plaintext (no PHANTOM_MSG_V1 prefix) with sender_id in /send", async () => {
@@ -239,6 +288,8 @@ test("the identity from our init, used by the Python client, reads our conversat
 
 describe("burn (§7.7)", () => {
   test("without a relay auth key, a Python burn deletes the room", async () => {
+    const health = (await (await fetch(`${relay.url}/health`)).json()) as Json;
+    expect(health).toEqual({ status: "ok", version: expect.any(String), auth_required: false, auth_pub: null });
     const r = await py(pat.home, relay.url, ["burn", us.uid]);
     expect(r.status).toBe(200);
     expect(r.answer.deleted).toBeGreaterThanOrEqual(8);
@@ -262,3 +313,16 @@ describe("burn (§7.7)", () => {
     expect((await py(carol.home, base, ["read", pat.uid])).messages).toEqual([]);
   });
 });
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+}

@@ -223,9 +223,11 @@ class Client:
                 raise Fail("ke entry room id is not ours")
         return {"entries": entries}
 
-    def send_text(self, peer, text, legacy=False):
+    def send_text(self, peer, text, legacy=False, spaced=False):
         room, key = self.pair(peer)
-        if not legacy:  # §5.2, compact JSON with \uXXXX escapes like the 2.2.x client
+        if spaced:  # §5.2 "readers accept any valid JSON": spaces, other key order, raw UTF-8
+            text = MSG_PREFIX + json.dumps({"body": text, "from": self.me.uid}, ensure_ascii=False)
+        elif not legacy:  # §5.2, compact JSON with \uXXXX escapes like the 2.2.x client
             text = MSG_PREFIX + json.dumps({"from": self.me.uid, "body": text}, separators=(",", ":"))
         body = {"room_id": room, "ciphertext": encrypt_message(key, text), "sender_id": self.me.uid}
         return self.answer(self.post_json("/send", body))
@@ -365,6 +367,7 @@ def main(argv):
     s.add_argument("peer")
     s.add_argument("text", nargs="?")
     s.add_argument("--legacy", action="store_true", help="plaintext without the PHANTOM_MSG_V1 envelope")
+    s.add_argument("--spaced", action="store_true", help="envelope JSON with spaces, keys reversed, no escapes")
     sub.add_parser("read").add_argument("peer")
     s = sub.add_parser("send-file")
     s.add_argument("peer")
@@ -402,7 +405,7 @@ def main(argv):
         return c.pop()
     if a.cmd == "send":
         text = sys.stdin.read() if a.text is None else a.text
-        return c.send_text(a.peer, text, legacy=a.legacy)
+        return c.send_text(a.peer, text, legacy=a.legacy, spaced=a.spaced)
     if a.cmd == "read":
         return {"messages": c.messages(a.peer)}
     if a.cmd == "send-file":
