@@ -609,7 +609,7 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
           if (by === "junk") for (const h of HEADERS) r.headers.push([h, "x"]);
           wellFormed(r, await send(r));
         }),
-        runs(1000),
+        runs(2000),
       );
     });
   });
@@ -619,7 +619,7 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
     await batch(async () => {
       await fc.assert(
         fc.asyncProperty(cases, async (k) => void (await run(k))),
-        runs(1500),
+        runs(3000),
       );
     });
   });
@@ -647,14 +647,14 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
           const r = mut(t);
           wellFormed(r, await send(r), t.path === fileUrl ? [400, 401, 404] : [400, 401]);
         }),
-        runs(1000),
+        runs(2000),
       );
       await fc.assert(
         fc.asyncProperty(burnMutation, async (mut) => {
           const r = mut(burn);
           wellFormed(r, await send(r), [401, 429]);
         }),
-        runs(100),
+        runs(200),
       );
       for (let i = 0; i < 3; i++) wellFormed(replay, await send(replay), [401]); // §6 replayed nonce
     });
@@ -665,7 +665,7 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
     await batch(async () => {
       await fc.assert(
         fc.asyncProperty(cases, async (k) => void (await run(k))),
-        runs(800),
+        runs(1500),
       );
     });
   });
@@ -687,7 +687,7 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
         fc.asyncProperty(attempt, async ([u, room, o]) => {
           await refusedSocket(u, room === "ab" ? ab : room === "cd" ? cd : room, o);
         }),
-        runs(150),
+        runs(300),
       );
     });
   });
@@ -707,7 +707,7 @@ describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
           expect(s.opened).toBe(true);
           s.ws.send(f);
         }),
-        runs(300),
+        runs(500),
       );
       // The close handshake is answered after every earlier frame was read.
       await new Promise((res) => ((s.ws.onclose = res), s.ws.close()));
