@@ -14,6 +14,8 @@ export interface PasswordOptions {
   /** Creating an identity: ask twice on a terminal and require MIN_PASSWORD_LENGTH characters. */
   create?: boolean;
   isTTY?: boolean;
+  /** The terminal question when unlocking (default "Password: "). */
+  prompt?: string;
   /** Test hook: replaces the terminal prompt. */
   testOnlyAsk?: (question: string) => Promise<string>;
 }
@@ -58,7 +60,7 @@ export async function readPassword(o: PasswordOptions): Promise<string> {
     );
   }
   const ask = o.testOnlyAsk ?? ((q: string) => askLine(q, { hidden: true }));
-  if (!o.create) return await ask("Password: ");
+  if (!o.create) return await ask(o.prompt ?? "Password: ");
   for (;;) {
     const first = await ask(`New password (at least ${MIN_PASSWORD_LENGTH} characters): `);
     if ([...first].length < MIN_PASSWORD_LENGTH) {

@@ -96,3 +96,18 @@ describe("unread counts", () => {
     offline.close();
   });
 });
+
+describe("panic", () => {
+  test("once the relay cannot be reached, the other rooms are not tried; the home is deleted anyway", async () => {
+    const warnings: string[] = [];
+    const s = await Session.create({ ...opts("panic", DOWN), offline: true, onWarning: (m) => warnings.push(m) });
+    const others = [makeUser(), makeUser(), makeUser()];
+    s.mutate((b) => others.forEach((u) => observeKey(b, u.uid, u.pubB64)));
+    const r = await s.panic();
+    expect(r.burned).toBe(0);
+    expect(r.failed.sort()).toEqual(others.map((u) => u.uid).sort());
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^the relay cannot be reached \(relay unreachable: .*\): 3 room\(s\) not burned$/);
+    expect(existsSync(s.home)).toBe(false);
+  });
+});

@@ -2,7 +2,6 @@
 // (contract: /work/notes/client-contract.md, "client core").
 // Holds the unlocked identity, the contact book and a lazily connected relay client.
 
-import { rmSync } from "node:fs";
 import { type Identity, equalBytes, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
 import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
@@ -10,6 +9,7 @@ import { FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
 import * as book from "./contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
+import { type BurnAllResult, burnAll, wipeHome } from "./panic.ts";
 import { RelayClient } from "./relay-client.ts";
 import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "./route.ts";
 import { loadSettings, type Settings } from "./settings.ts";
@@ -293,21 +293,11 @@ export class Session {
   }
 
   /** Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME. */
-  async panic(): Promise<{ burned: number; failed: string[] }> {
-    let burned = 0;
-    const failed: string[] = [];
-    for (const uid of Object.keys(this.book)) {
-      try {
-        await this.burn(uid);
-        burned++;
-      } catch (e) {
-        failed.push(uid);
-        this.warn(`could not burn the room with ${uid}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+  async panic(): Promise<BurnAllResult> {
+    const r = await burnAll(this);
     this.close();
-    rmSync(this.home, { recursive: true, force: true });
-    return { burned, failed };
+    wipeHome(this.home);
+    return r;
   }
 
   listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {

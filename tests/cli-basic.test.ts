@@ -1,7 +1,7 @@
 // The compiled client without a relay: help and version, argument errors, password
 // and identity-file errors, the Python-made vector identity, Tor and direct-route refusals.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import vectors from "./vectors/v2.json" with { type: "json" };
@@ -96,6 +96,16 @@ describe("identity files and passwords", () => {
     writeFileSync(join(home, "identity.json"), JSON.stringify(vectors.identity_vault.identity_json));
     const msg = expectOneLineError(await phantom(userEnv(home, "http://127.0.0.1:9"), ["chat", "alice"]));
     expect(msg).toBe("the interactive client needs a terminal; for scripts use the commands (phantom --help)");
+  });
+
+  test("panic never deletes a folder without Phantom's files (a mistyped PHANTOM_HOME)", async () => {
+    const home = freshHome();
+    writeFileSync(join(home, "notes.txt"), "mine");
+    const msg = expectOneLineError(await phantom(userEnv(home, "http://127.0.0.1:9"), ["panic", "--yes"]));
+    expect(msg).toBe(
+      `${home} holds no Phantom files (identity.json, contacts.json, settings.json, read-state.json): not deleted`,
+    );
+    expect(existsSync(join(home, "notes.txt"))).toBe(true);
   });
 
   test("a corrupt identity.json is named, not replaced", async () => {

@@ -3,7 +3,7 @@
 // hostile sender), listen, key change after verify, burn, remove, panic.
 // Every command here runs without a terminal and every --json line must parse.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encryptFile, encryptMessage, fingerprintOf, pairKeys, randomBytes } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
@@ -252,10 +252,39 @@ test("panic burns every room, then deletes the home", async () => {
   expect(expectOneLineError(await phantom(alice.env, ["panic"]))).toContain("--yes");
   expect(existsSync(join(alice.home, "identity.json"))).toBe(true);
   const p = (await ok(alice, ["panic", "--yes", "--json"])).json();
-  expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home }]);
+  expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home, unlocked: true }]);
   expect(existsSync(alice.home)).toBe(false);
   expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
   expect(expectOneLineError(await phantom(alice.env, ["whoami"]))).toContain("phantom init");
+});
+
+test("panic without the password (wrong, or none and no terminal) still deletes the home; the relay keeps its copies", async () => {
+  await ok(bob, ["send", "alice", "left on the relay"]);
+  const copy = join(root, "bob-copy");
+  cpSync(bob.home, copy, { recursive: true });
+  const { PHANTOM_PASSWORD: _none, ...noPassword } = bob.env;
+  expect(expectOneLineError(await phantom(noPassword, ["panic"]))).toContain("--yes");
+
+  const wrong = await phantom({ ...bob.env, PHANTOM_PASSWORD: "not the password" }, ["panic", "--yes", "--json"]);
+  expect(expectOneLineError(wrong)).toBe("1 conversation(s) stay on the relay until they expire");
+  expect(wrong.stderr).toContain("phantom: warning: wrong password: the conversations cannot be burned on the relay");
+  expect(wrong.json()).toEqual([{ burned: 0, failed: [alice.uid], deleted: bob.home, unlocked: false }]);
+  expect(existsSync(bob.home)).toBe(false);
+
+  const copyEnv = userEnv(copy, relay.url);
+  const kept = (await ok({ ...bob, env: copyEnv }, ["read", alice.uid, "--json"])).json();
+  expect(kept.map((m) => m.body)).toContain("left on the relay"); // not burned
+
+  const { PHANTOM_PASSWORD: _no, ...copyNoPassword } = copyEnv;
+  const none = await phantom(copyNoPassword, ["panic", "--yes"]);
+  expect(expectOneLineError(none)).toBe("1 conversation(s) stay on the relay until they expire");
+  expect(none.stderr).toContain("no password (PHANTOM_PASSWORD not set, no terminal to ask on): the conversations");
+  expect(none.stderr).toContain("keeps its copies until they expire");
+  expect(none.stdout).toBe(`deleted ${copy}; nothing was burned on the relay\n`);
+  expect(existsSync(copy)).toBe(false);
+  const again = await phantom(copyNoPassword, ["panic", "--yes"]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toBe(`nothing to delete: ${copy} does not exist\n`);
 });
 
 async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {

@@ -1,7 +1,8 @@
 // Commands that need a terminal, driven in tmux against the compiled binaries:
-// `phantom chat <uid>` opens the chat screen straight away.
+// `phantom chat <uid>` opens the chat screen straight away; `phantom panic` asks, then
+// burns with the password, or with Enter alone deletes the home without burning.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { cpSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
@@ -52,4 +53,35 @@ test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the prog
   expect(await pane.exitCode()).toBe(0);
   const read = (await run("bob", ["read", alice.uid, "--json"])).json();
   expect(read.map((m) => m.body)).toEqual(["are you there?", "yes, here"]);
+}, 60_000);
+
+test("phantom panic on a terminal: Enter alone at the password deletes without burning; the password burns", async () => {
+  cpSync(home("alice"), home("alice-copy"), { recursive: true });
+  const bodies = async () => (await run("bob", ["read", alice.uid, "--json"])).json().map((m) => m.body);
+
+  const skip = tmux.start("panic-skip", [CLIENT_BIN, "panic"], { env: termEnv("alice"), cols: 150, rows: 30 });
+  await skip.waitFor(`Burn every conversation and delete ${home("alice")}`);
+  skip.type("y");
+  skip.keys("Enter");
+  await skip.waitFor("Password (Enter alone: delete without burning the relay's copies):");
+  skip.keys("Enter");
+  expect(await skip.exitCode()).toBe(1);
+  const s = skip.screen({ history: true }).replace(/\n/g, " ");
+  expect(s).toContain("no password given: the conversations cannot be burned on the relay");
+  expect(s).toContain(`deleted ${home("alice")}; nothing was burned on the relay`);
+  expect(s).toContain("phantom: error: 1 conversation(s) stay on the relay until they expire");
+  expect(existsSync(home("alice"))).toBe(false);
+  expect(await bodies()).toEqual(["are you there?", "yes, here"]);
+
+  const burn = tmux.start("panic-burn", [CLIENT_BIN, "panic"], { env: termEnv("alice-copy"), cols: 150, rows: 30 });
+  await burn.waitFor("Burn every conversation");
+  burn.type("y");
+  burn.keys("Enter");
+  await burn.waitFor("Password (Enter alone");
+  burn.type(PASSWORD);
+  burn.keys("Enter");
+  expect(await burn.exitCode()).toBe(0);
+  expect(burn.screen({ history: true })).toContain(`burned 1 conversation; deleted ${home("alice-copy")}`);
+  expect(existsSync(home("alice-copy"))).toBe(false);
+  expect(await bodies()).toEqual([]);
 }, 60_000);

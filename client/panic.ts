@@ -1,0 +1,74 @@
+// Panic: burn every known room on the relay (PROTOCOL §7.7), then delete $PHANTOM_HOME.
+// Deleting needs no password; burning does (requests are signed, §6).
+
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { PhantomError } from "../lib/errors.ts";
+import { CONTACTS_FILE } from "./contacts.ts";
+import { RelayError } from "./relay-error.ts";
+import { READ_STATE_FILE } from "./read-state.ts";
+import type { Session } from "./session.ts";
+import { SETTINGS_FILE } from "./settings.ts";
+import { IDENTITY_FILE } from "./vault.ts";
+
+export interface BurnAllResult {
+  burned: number;
+  /** UIDs whose room could not be burned (or was not tried once the relay proved unreachable). */
+  failed: string[];
+}
+
+/**
+ * Burn every room of the contact book. A refused burn (403, 429…) does not stop the others;
+ * once the relay cannot be reached at all (no route, no answer), the remaining rooms are not
+ * tried (each would wait for its own timeout) and are reported as failed.
+ */
+export async function burnAll(s: Session): Promise<BurnAllResult> {
+  const uids = Object.keys(s.book);
+  let burned = 0;
+  const failed: string[] = [];
+  const giveUp = (i: number, e: unknown): BurnAllResult => {
+    const rest = uids.slice(i);
+    s.warn(`the relay cannot be reached (${messageOf(e)}): ${rest.length} room(s) not burned`);
+    return { burned, failed: [...failed, ...rest] };
+  };
+  if (uids.length === 0) return { burned, failed };
+  try {
+    await s.relay(); // the route (Tor, consent) first: without one, no burn can work
+  } catch (e) {
+    return giveUp(0, e);
+  }
+  for (const [i, uid] of uids.entries()) {
+    try {
+      await s.burn(uid);
+      burned++;
+    } catch (e) {
+      if (e instanceof RelayError && e.status === 0) return giveUp(i, e); // no HTTP answer
+      failed.push(uid);
+      s.warn(`could not burn the room with ${uid}: ${messageOf(e)}`);
+    }
+  }
+  return { burned, failed };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Files Phantom writes in its home. A folder with none of them is not ours to delete. */
+export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+
+/** Refuses a folder that exists but holds none of Phantom's files (a mistyped PHANTOM_HOME is not wiped). */
+export function checkPhantomHome(home: string): void {
+  if (existsSync(home) && !STATE_FILES.some((f) => existsSync(join(home, f)))) {
+    throw new PhantomError(
+      "not-phantom-home",
+      `${home} holds no Phantom files (${STATE_FILES.join(", ")}): not deleted`,
+    );
+  }
+}
+
+/** Delete $PHANTOM_HOME (checked first with checkPhantomHome). */
+export function wipeHome(home: string): void {
+  checkPhantomHome(home);
+  rmSync(home, { recursive: true, force: true });
+}
