@@ -4,14 +4,13 @@
 An independent implementation (pyca/cryptography + requests, like the Phantom 2.2.x
 Python client) used by tests/interop.test.ts to check that our relay and client
 speak the same protocol. No WebSocket: messages are read with /fetch (§7.6).
+The protocol primitives are in v2proto.py beside this file.
 
 Usage: phantom_v2.py [--home H] [--relay URL] <command> ...   (password in PHANTOM_PASSWORD)
+Commands: init whoami register add pop send read send-file get-file burn selfcheck.
 Every command prints one JSON object on stdout. Errors: one line on stderr, exit 1.
 """
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import mimetypes
 import os
@@ -19,121 +18,32 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-import requests
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 
-RAW = serialization.Encoding.Raw
-MSG_PREFIX = "PHANTOM_MSG_V1:"
-FILE_PREFIX = "PHANTOM_FILE_V1:"
+import requests  # noqa: E402
+from cryptography.exceptions import InvalidTag  # noqa: E402
 
-
-class Fail(Exception):
-    pass
-
-
-# §1 encodings
-def b64(b):
-    return base64.b64encode(b).decode()
-
-
-def unb64(s):
-    return base64.b64decode(s, validate=True)
-
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).decode().rstrip("=")
-
-
-def unb64u(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-# §2 identity
-def uid_of(enc_pub):
-    return b64u(hashlib.sha3_256(b"phantom-uid-v2" + enc_pub).digest()[:21])
-
-
-def fingerprint_of(enc_pub):
-    s = base64.b32encode(hashlib.sha256(enc_pub).digest()).decode().rstrip("=")
-    return " ".join(s[i : i + 4] for i in range(0, len(s), 4))
-
-
-class Identity:
-    def __init__(self, enc_priv, sign_seed):
-        self.enc = X25519PrivateKey.from_private_bytes(enc_priv)
-        self.sign = Ed25519PrivateKey.from_private_bytes(sign_seed)
-        self.enc_priv = enc_priv
-        self.sign_seed = sign_seed
-        self.enc_pub = self.enc.public_key().public_bytes(RAW, serialization.PublicFormat.Raw)
-        self.sign_pub = self.sign.public_key().public_bytes(RAW, serialization.PublicFormat.Raw)
-        self.uid = uid_of(self.enc_pub)
-
-
-# §3 vault
-def vault_key(password, salt):
-    return Scrypt(salt=salt, length=32, n=2**17, r=8, p=1).derive(password.encode("utf-8"))
-
-
-def seal_vault(ident, password):
-    salt, nonce = os.urandom(32), os.urandom(12)
-    plain = json.dumps(
-        {"priv": b64(ident.enc_priv), "pub": b64(ident.enc_pub), "sign_priv": b64u(ident.sign_seed), "sign_pub": b64u(ident.sign_pub)}
-    )
-    ct = ChaCha20Poly1305(vault_key(password, salt)).encrypt(nonce, plain.encode(), b"phantom-v2")
-    return json.dumps({"salt": b64(salt), "nonce": b64(nonce), "ct": b64(ct)})
-
-
-def open_vault(text, password):
-    v = json.loads(text)
-    try:
-        plain = ChaCha20Poly1305(vault_key(password, unb64(v["salt"]))).decrypt(unb64(v["nonce"]), unb64(v["ct"]), b"phantom-v2")
-    except InvalidTag:
-        raise Fail("wrong password")
-    d = json.loads(plain)
-    ident = Identity(unb64(d["priv"]), unb64u(d["sign_priv"]))
-    if unb64(d["pub"]) != ident.enc_pub or unb64u(d["sign_pub"]) != ident.sign_pub:
-        raise Fail("vault public keys do not match its private keys")
-    return ident
-
-
-# §4 pairwise keys
-def hkdf(ikm, info, n):
-    return HKDF(algorithm=hashes.SHA256(), length=n, salt=None, info=info).derive(ikm)
-
-
-def pair_keys(me, peer_pub):
-    shared = me.enc.exchange(X25519PublicKey.from_public_bytes(peer_pub))
-    room = b64u(hkdf(shared, b"phantom-room-id-v3", 16))
-    uids = sorted([me.uid, uid_of(peer_pub)])
-    key = hkdf(shared, b"phantom-session-v2" + "|".join(uids).encode(), 32)
-    return room, key
-
-
-# §5.1 ciphertext
-def encrypt_message(key, text):
-    nonce = os.urandom(12)
-    return b64(b"\x01" + nonce + ChaCha20Poly1305(key).encrypt(nonce, text.encode("utf-8"), b"phantom-msg-v2"))
-
-
-def decrypt_message(key, ct):
-    raw = unb64(ct)
-    if raw[:1] != b"\x01":
-        raise Fail("unknown protocol version")
-    return ChaCha20Poly1305(key).decrypt(raw[1:13], raw[13:], b"phantom-msg-v2").decode("utf-8")
-
-
-def burn_hmac(me, auth_pub, room, ts, nonce):
-    """§7.7: hex(HMAC-SHA256(k, "burn:uid:room:ts:nonce")), k = SHA-256(label || X25519(enc_priv, auth_pub) || uid)."""
-    shared = me.enc.exchange(X25519PublicKey.from_public_bytes(auth_pub))
-    k = hashlib.sha256(b"phantom-relay-auth-v1" + shared + me.uid.encode()).digest()
-    msg = "burn:%s:%s:%s:%s" % (me.uid, room, ts, nonce)
-    return hmac.new(k, msg.encode(), hashlib.sha256).hexdigest()
+from v2proto import (  # noqa: E402
+    FILE_PREFIX,
+    MSG_PREFIX,
+    Fail,
+    Identity,
+    b64,
+    b64u,
+    burn_hmac,
+    decrypt_file,
+    decrypt_message,
+    encrypt_file,
+    encrypt_message,
+    fingerprint_of,
+    open_vault,
+    pair_keys,
+    seal_vault,
+    selfcheck,
+    sign_headers,
+    uid_of,
+    unb64,
+)
 
 
 class Client:
@@ -172,20 +82,13 @@ class Client:
         return pair_keys(self.me, unb64(pub))
 
     # §6 signing
-    def sign_headers(self, method, path, body, ts=None, nonce=None):
-        ts = str(int(time.time())) if ts is None else ts
-        nonce = b64u(os.urandom(12)) if nonce is None else nonce
-        canonical = "\n".join([method, path, self.me.uid, ts, nonce, hashlib.sha256(body).hexdigest()])
-        return {
-            "x-phantom-uid": self.me.uid,
-            "x-phantom-ts": ts,
-            "x-phantom-nonce": nonce,
-            "x-phantom-sig": b64u(self.me.sign.sign(canonical.encode())),
-        }
+    def sign_headers(self, method, path, body):
+        return sign_headers(self.me, method, path, body, str(int(time.time())), b64u(os.urandom(12)))
 
     def answer(self, r, ok=(200,)):
         if r.status_code not in ok:
-            raise Fail("%s %s -> %d %s" % (r.request.method, urlsplit(r.request.url).path, r.status_code, r.text[:200]))
+            path = urlsplit(r.request.url).path
+            raise Fail("%s %s -> %d %s" % (r.request.method, path, r.status_code, r.text[:200]))
         return r.json()
 
     def post_json(self, path, obj, signed=True, extra=None):
@@ -202,7 +105,8 @@ class Client:
     # commands
     def register(self):
         m = self.me
-        r = self.post_json("/register", {"uid": m.uid, "pub_key": b64(m.enc_pub), "sign_pub": b64u(m.sign_pub)}, signed=False)
+        body = {"uid": m.uid, "pub_key": b64(m.enc_pub), "sign_pub": b64u(m.sign_pub)}
+        r = self.post_json("/register", body, signed=False)
         return {"exists": True} if r.status_code == 409 else self.answer(r)
 
     def add(self, peer, push=True):
@@ -260,7 +164,7 @@ class Client:
         with open(path, "rb") as f:
             data = f.read()
         fkey, fnonce = os.urandom(32), os.urandom(12)
-        blob = ChaCha20Poly1305(fkey).encrypt(fnonce, data, b"phantom-file-v1")  # §5.3
+        blob = encrypt_file(fkey, fnonce, data)  # §5.3
         # §7.8: multipart built by requests; prepared first so the exact body bytes are signed (§6).
         req = requests.Request(
             "POST",
@@ -292,7 +196,7 @@ class Client:
         r = self.get(path)
         if r.status_code != 200:
             raise Fail("GET %s -> %d" % (path, r.status_code))
-        data = ChaCha20Poly1305(unb64(f["key"])).decrypt(unb64(f["nonce"]), r.content, b"phantom-file-v1")
+        data = decrypt_file(unb64(f["key"]), unb64(f["nonce"]), r.content)
         with open(out, "wb") as fh:
             fh.write(data)
         return {"path": out, "size": len(data), "name": f["name"], "downloaded_path": path}
@@ -311,45 +215,6 @@ class Client:
 
         r = self.post_json("/burn", {"room_id": room, "sender_id": self.me.uid}, extra=burn_sig)
         return {"status": r.status_code, "answer": r.json()}
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail("selfcheck: " + what)
-
-
-def selfcheck(path):
-    """Reproduce the known-answer vectors (computed by the 2.2.x side) with this implementation."""
-    with open(path) as f:
-        v = json.load(f)
-    ua, ub = v["users"]
-    a = Identity(unb64(ua["enc_priv_b64"]), unb64u(ua["sign_seed_b64u"]))
-    b = Identity(unb64(ub["enc_priv_b64"]), unb64u(ub["sign_seed_b64u"]))
-    for u, i in ((ua, a), (ub, b)):
-        check(b64(i.enc_pub) == u["enc_pub_b64"] and b64u(i.sign_pub) == u["sign_pub_b64u"], "public keys")
-        check(i.uid == u["uid"] and fingerprint_of(i.enc_pub) == u["fingerprint"], "uid and fingerprint")
-    room, key = pair_keys(a, b.enc_pub)
-    check((room, b64(key)) == (v["pair"]["room_id"], v["pair"]["session_key_b64"]), "room id and session key")
-    check(pair_keys(b, a.enc_pub) == (room, key), "pair keys are symmetric")
-    for m in v["messages"]:
-        check(decrypt_message(key, m["ciphertext"]) == m["envelope_plaintext"], "message decryption")
-        if m["envelope_plaintext"].startswith(MSG_PREFIX):
-            env = MSG_PREFIX + json.dumps({"from": m["sender_uid"], "body": m["body"]}, separators=(",", ":"))
-            check(env == m["envelope_plaintext"], "envelope encoding")
-    fv = v["file"]
-    blob = ChaCha20Poly1305(unb64(fv["key_b64"])).encrypt(unb64(fv["nonce_b64"]), unb64(fv["plaintext_b64"]), b"phantom-file-v1")
-    check(b64(blob) == fv["blob_b64"], "file blob")
-    iv = v["identity_vault"]
-    check(open_vault(json.dumps(iv["identity_json"]), iv["password"]).uid == ua["uid"], "identity vault")
-    sr = v["signed_request"]
-    c = Client("", "")
-    c.me = a
-    check(c.sign_headers(sr["method"], sr["path"], sr["body"].encode(), sr["ts"], sr["nonce"]) == sr["headers"], "signed request")
-    ba = v["burn_auth"]
-    relay_pub = Identity(unb64(ba["relay_auth_priv_b64"]), os.urandom(32)).enc_pub
-    check(b64(relay_pub) == ba["relay_auth_pub_b64"], "relay auth public key")
-    check(burn_hmac(a, relay_pub, ba["room_id"], ba["ts"], ba["nonce"]) == ba["x_phantom_signature"], "burn hmac")
-    return {"ok": True}
 
 
 def main(argv):
@@ -396,7 +261,8 @@ def main(argv):
         c.load()
     if a.cmd in ("init", "whoami"):
         m = c.me
-        return {"uid": m.uid, "fingerprint": fingerprint_of(m.enc_pub), "pub": b64(m.enc_pub), "sign_pub": b64u(m.sign_pub)}
+        fp = fingerprint_of(m.enc_pub)
+        return {"uid": m.uid, "fingerprint": fp, "pub": b64(m.enc_pub), "sign_pub": b64u(m.sign_pub)}
     if a.cmd == "register":
         return c.register()
     if a.cmd == "add":
