@@ -100,11 +100,14 @@ function report(relay: Result, floor: Result): void {
 }
 
 console.log(`Phantom relay benchmark — phantom-relay ${VERSION}, bun ${Bun.version}, ${cpus().length} cores`);
-console.log(
-  `load average at start: ${loadavg()
+const load = () =>
+  loadavg()
     .map((x) => x.toFixed(2))
-    .join(" ")}`,
+    .join(" ");
+console.log(
+  `command: ./build.sh bench relay (BENCH_SECONDS=${SECONDS} BENCH_CLIENTS=${CLIENTS} BENCH_PAIRS=${PAIRS} BENCH_IDLE_SOCKETS=${IDLE_SOCKETS})`,
 );
+console.log(`load average at start: ${load()}`);
 console.log("The load client, the server and any other work on this machine share its cores: numbers are noisy.");
 console.log(
   "relay: dist/phantom-relay, temp data dir, --port 0, --log-level warn (signed requests, SQLite, live sockets)",
@@ -141,4 +144,5 @@ for (const [name, argv, register] of [
   }
 }
 report(results[0]!, results[1]!);
+console.log(`load average at end: ${load()}`);
 process.exit(0);
