@@ -11,7 +11,8 @@ import { startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.t
 import { makeUser, register } from "../tests/helpers/signer.ts";
 import { observeKey } from "./contacts.ts";
 import { RelayError } from "./relay-error.ts";
-import { checkRegisteredKey, Session } from "./session.ts";
+import { checkRegisteredKey } from "./key-exchange.ts";
+import { Session } from "./session.ts";
 import { identityPath } from "./vault.ts";
 
 setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per vault

@@ -1,13 +1,16 @@
 // The client API every command and every interactive screen calls
 // (contract: /work/notes/client-contract.md, "client core").
 // Holds the unlocked identity, the contact book and a lazily connected relay client.
+// The work is done beside it, one concern a file: key-exchange.ts (register, add, inbox),
+// outgoing.ts (send), receive.ts (files, live), unread.ts, panic.ts.
 
-import { type Identity, equalBytes, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
-import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
+import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../lib/crypto.ts";
+import { b64decode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
-import { FETCH_LIMIT_MAX, Uid } from "../lib/wire.ts";
+import { FETCH_LIMIT_MAX } from "../lib/wire.ts";
 import * as book from "./contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
+import { addContact, processInbox, register } from "./key-exchange.ts";
 import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll, wipeHome } from "./panic.ts";
 import { RelayClient } from "./relay-client.ts";
@@ -15,15 +18,8 @@ import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } f
 import { loadSettings, type Settings } from "./settings.ts";
 import { checkNewPassword } from "./password.ts";
 import { hasIdentity, openIdentity, writeIdentity } from "./vault.ts";
-import {
-  getFile,
-  isNoRoom,
-  listen,
-  markRead,
-  unreadCounts,
-  type GetFileOptions,
-  type ListenOptions,
-} from "./receive.ts";
+import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
+import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
 
 export type { ContactView } from "./contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
@@ -62,7 +58,7 @@ export class Session {
   private readonly opts: SessionOptions;
   private relayP: Promise<RelayClient> | null = null;
   private directConsent: boolean | null = null;
-  private readonly newUids = new Set<string>();
+  /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
 
   private constructor(opts: SessionOptions, id: Identity, relayUrl: string, route: Route, settings: Settings) {
     this.opts = opts;
@@ -108,11 +104,8 @@ export class Session {
    * PROTOCOL §7.2: register our keys (create-only). "exists" (409) only when the relay's key
    * for our UID (§7.3) is ours; anything else is an error: someone registered our UID with other keys.
    */
-  async register(): Promise<"created" | "exists"> {
-    const relay = await this.relay();
-    const r = await relay.register(this.uid, b64encode(this.id.encPub), b64uencode(this.id.signPub));
-    if (r === "exists") checkRegisteredKey(this.uid, this.id.encPub, await relay.pubkey(this.uid), this.relayUrl);
-    return r;
+  register(): Promise<"created" | "exists"> {
+    return register(this);
   }
 
   /** @internal The relay client; asks for direct-connection consent at first use. */
@@ -160,60 +153,14 @@ export class Session {
     return result;
   }
 
-  private reportKeyEvent(uid: string, ev: book.KeyEvent): void {
-    const label = book.labelOf(uid, this.book[uid]);
-    if (ev.kind === "changed") {
-      this.warn(`the key of ${label} changed (was ${ev.oldFp}, now ${ev.newFp}); verify it: phantom verify ${uid}`);
-    } else if (ev.kind === "blocked") {
-      this.warn(book.keyChangedError(label, uid, ev).message);
-    }
-  }
-
   /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
-  async processInbox(): Promise<book.ContactView[]> {
-    const relay = await this.relay();
-    const entries = await relay.kePop(this.uid);
-    const touched: [string, book.KeyEvent][] = [];
-    this.mutate((b) => {
-      for (const e of entries) {
-        if (e.from_uid === this.uid) continue;
-        // PROTOCOL §2: the UID commits to the key; anything else is forged.
-        if (!book.keyMatchesUid(e.from_uid, e.pub_key)) {
-          this.warn(`ignored a key-exchange notice for ${e.from_uid}: its key does not match the UID`);
-          continue;
-        }
-        touched.push([e.from_uid, book.observeKey(b, e.from_uid, e.pub_key)]);
-      }
-    });
-    const out: book.ContactView[] = [];
-    for (const [uid, ev] of touched) {
-      if (ev.kind === "new") this.newUids.add(uid);
-      this.reportKeyEvent(uid, ev);
-      if (ev.kind !== "same") out.push(book.viewOf(uid, this.book[uid]!, ev.kind === "new"));
-    }
-    return out;
+  processInbox(): Promise<book.ContactView[]> {
+    return processInbox(this);
   }
 
   /** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */
-  async addContact(uid: string, o: { trust?: boolean; nick?: string } = {}): Promise<book.ContactView> {
-    if (!Uid.safeParse(uid).success) throw new PhantomError("bad-uid", "not a UID: expected 28 base64url characters");
-    if (uid === this.uid) throw new PhantomError("bad-uid", "that is your own UID");
-    if (o.nick !== undefined) book.checkNick(o.nick);
-    const relay = await this.relay();
-    const key = await relay.pubkey(uid);
-    if (key === null) throw new PhantomError("unknown-uid", `${uid} is not registered on ${this.relayUrl}`);
-    const ev = this.mutate((b) => {
-      const ev = book.observeKey(b, uid, b64encode(key));
-      if (o.nick !== undefined) book.setNickname(b, uid, o.nick);
-      if (o.trust && ev.kind !== "blocked") book.verifyRecord(uid, b[uid]!, false);
-      return ev;
-    });
-    this.reportKeyEvent(uid, ev);
-    book.assertUsable(uid, this.book[uid]!);
-    const { roomId } = this.keys(uid);
-    // PROTOCOL §7.4: announces our key to the peer and creates the two-member room.
-    await relay.kePush({ from_uid: this.uid, to_uid: uid, pub_key: b64encode(this.id.encPub), room_id: roomId });
-    return book.viewOf(uid, this.book[uid]!);
+  addContact(uid: string, o: { trust?: boolean; nick?: string } = {}): Promise<book.ContactView> {
+    return addContact(this, uid, o);
   }
 
   verify(uid: string, o: { force?: boolean } = {}): book.ContactView {
@@ -320,22 +267,6 @@ export class Session {
 }
 
 type ContactViewList = book.ContactView[];
-
-/** After a 409 from /register (§7.2): the key the relay holds for `uid` (§7.3) must be ours. */
-export function checkRegisteredKey(uid: string, ours: Uint8Array, registered: Uint8Array | null, relayUrl: string) {
-  if (registered === null) {
-    throw new PhantomError(
-      "register-failed",
-      `${relayUrl} says ${uid} is registered but has no key for it (POST /register 409, GET /pubkey 404)`,
-    );
-  }
-  if (!equalBytes(registered, ours)) {
-    throw new PhantomError(
-      "uid-taken",
-      `someone registered your UID ${uid} on ${relayUrl} with other keys; this relay cannot be used with your identity`,
-    );
-  }
-}
 
 function throwUnknown(uid: string): never {
   throw book.unknownContact(uid);
