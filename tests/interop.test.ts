@@ -42,10 +42,10 @@ type Json = Record<string, any>;
 const PW = "p\u00e4ssw\u00f6rd \u{1F47B} \u00c5";
 
 /** Run the Python client. */
-async function pyRun(home: string, relayUrl: string, args: string[]) {
+async function pyRun(home: string, relayUrl: string, args: string[], password = PW) {
   if (PYTHON === null) throw new Error(NO_PYTHON);
   const proc = Bun.spawn([PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: PW, PYTHONUTF8: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: password, PYTHONUTF8: "1" },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -59,8 +59,8 @@ async function pyRun(home: string, relayUrl: string, args: string[]) {
 }
 
 /** Run the Python client; returns its JSON answer, or throws with its stderr. */
-async function py(home: string, relayUrl: string, args: string[]): Promise<Json> {
-  const { code, stdout, stderr } = await pyRun(home, relayUrl, args);
+async function py(home: string, relayUrl: string, args: string[], password = PW): Promise<Json> {
+  const { code, stdout, stderr } = await pyRun(home, relayUrl, args, password);
   if (code !== 0) throw new Error(`phantom_v2.py ${args[0]} exited ${code}: ${stderr}`);
   return JSON.parse(stdout) as Json;
 }
@@ -126,6 +126,13 @@ describe("identity files (§3)", () => {
     copyFileSync(join(pat.home, "identity.json"), join(home, "identity.json"));
     const who = (await ok(["whoami", "--json"], { env: userEnv(home, relay.url, { PHANTOM_PASSWORD: PW }) })).json();
     expect(who[0]).toMatchObject({ uid: pat.uid, fingerprint: pat.fingerprint });
+  });
+
+  test("a Python identity with a 2-character password opens too (our 8-character minimum is for new ones)", async () => {
+    const home = join(root, "short-password");
+    const made = await py(home, relay.url, ["init"], "pw");
+    const who = (await ok(["whoami", "--json"], { env: userEnv(home, relay.url, { PHANTOM_PASSWORD: "pw" }) })).json();
+    expect(who[0]).toMatchObject({ uid: made.uid, fingerprint: made.fingerprint });
   });
 
   test("the identity.json written by our init opens in the Python client (same UID and fingerprint)", async () => {
