@@ -5,22 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fingerprintOf, generateIdentity, uidOf } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
-import { PhantomError } from "../lib/errors.ts";
+import { errorOf } from "../tests/helpers/errors.ts";
 import * as c from "./contacts.ts";
 
 function key() {
   const id = generateIdentity();
   return { pub: b64encode(id.encPub), uid: uidOf(id.encPub), fp: fingerprintOf(id.encPub) };
-}
-
-function errorOf(f: () => unknown): PhantomError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PhantomError) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
 }
 
 describe("observeKey", () => {

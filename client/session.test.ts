@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { encryptMessage, generateIdentity, pairKeys } from "../lib/crypto.ts";
-import { PhantomError } from "../lib/errors.ts";
 import { encodeEnvelope } from "../lib/wire.ts";
 import { client } from "../tests/helpers/clients.ts";
+import { rejectionOf } from "../tests/helpers/errors.ts";
 import { startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
 import { makeUser, register } from "../tests/helpers/signer.ts";
 import { observeKey } from "./contacts.ts";
@@ -53,8 +53,7 @@ describe("registration", () => {
   });
 
   test("online create registers first; an unreachable relay leaves no identity behind", async () => {
-    const e = await Session.create(opts("down", DOWN)).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(RelayError);
+    expect(await rejectionOf(Session.create(opts("down", DOWN)))).toBeInstanceOf(RelayError);
     expect(existsSync(identityPath(join(root, "down")))).toBe(false);
     const s = await Session.create(opts("online", relay.url));
     expect(await client(relay.url).pubkey(s.uid)).toEqual(s.id.encPub);
@@ -91,9 +90,9 @@ describe("unread counts", () => {
     s.close();
 
     const offline = await Session.open(opts("counts", DOWN));
-    const e = await offline.unreadCounts().catch((x: unknown) => x);
+    const e = await rejectionOf(offline.unreadCounts());
     expect(e).toBeInstanceOf(RelayError);
-    expect((e as PhantomError).code).toBe("relay-unreachable");
+    expect(e.code).toBe("relay-unreachable");
     offline.close();
   });
 });

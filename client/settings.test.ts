@@ -4,19 +4,10 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PhantomError } from "../lib/errors.ts";
+import { errorOf } from "../tests/helpers/errors.ts";
 import { defaultSettings, loadSettings, saveSettings, settingsPath, updateSettings } from "./settings.ts";
 
 const home = () => join(mkdtempSync(join(tmpdir(), "phantom-settings-")), "home");
-
-function errorOf(f: () => unknown): PhantomError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PhantomError) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
 
 test("no file: defaults (Tor warning on), and nothing is written", () => {
   const h = home();

@@ -5,21 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateIdentity, uidOf } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
-import { PhantomError } from "../lib/errors.ts";
+import { rejectionOf } from "../tests/helpers/errors.ts";
 import vectors from "../tests/vectors/v2.json" with { type: "json" };
 import { identityPath, openIdentity, writeIdentity } from "./vault.ts";
 
 const home = () => join(mkdtempSync(join(tmpdir(), "phantom-vault-")), "home");
-
-async function errorOf(p: Promise<unknown>): Promise<PhantomError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof PhantomError) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
 
 test("the vector identity (written by the Python client) opens", async () => {
   const h = home();
@@ -30,7 +20,7 @@ test("the vector identity (written by the Python client) opens", async () => {
   const alice = vectors.users[0]!;
   expect(b64encode(id.encPub)).toBe(alice.enc_pub_b64);
   expect(uidOf(id.encPub)).toBe(alice.uid);
-  expect((await errorOf(openIdentity(h, `${v.password}x`))).message).toBe("wrong password");
+  expect((await rejectionOf(openIdentity(h, `${v.password}x`))).message).toBe("wrong password");
 });
 
 test("ours: 0600 in a 0700 folder, opens again, never replaced", async () => {
@@ -42,17 +32,17 @@ test("ours: 0600 in a 0700 folder, opens again, never replaced", async () => {
   expect(Object.keys(JSON.parse(readFileSync(identityPath(h), "utf8"))).sort()).toEqual(["ct", "nonce", "salt"]);
   expect((await openIdentity(h, "correct horse")).encPub).toEqual(id.encPub);
   const before = readFileSync(identityPath(h), "utf8");
-  expect((await errorOf(writeIdentity(h, generateIdentity(), "another one"))).code).toBe("identity-exists");
+  expect((await rejectionOf(writeIdentity(h, generateIdentity(), "another one"))).code).toBe("identity-exists");
   expect(readFileSync(identityPath(h), "utf8")).toBe(before);
 });
 
 test("missing and corrupt files: clear errors naming the file", async () => {
   const h = home();
-  expect((await errorOf(openIdentity(h, "whatever1"))).code).toBe("no-identity");
+  expect((await rejectionOf(openIdentity(h, "whatever1"))).code).toBe("no-identity");
   await writeIdentity(h, generateIdentity(), "correct horse");
   for (const bad of ["{", '{"salt":"AA==","nonce":"AA==","ct":"AA=="}', "{}"]) {
     writeFileSync(identityPath(h), bad);
-    const e = await errorOf(openIdentity(h, "correct horse"));
+    const e = await rejectionOf(openIdentity(h, "correct horse"));
     expect(e.code).toBe("corrupt-file");
     expect(e.message).toContain(identityPath(h));
   }

@@ -1,8 +1,9 @@
 // Commands that need a terminal, driven in tmux against the compiled binaries:
-// `phantom chat <uid>` opens the chat screen straight away; `phantom panic` asks, then
+// `phantom chat <uid>` opens the chat screen straight away; send --file and get show a
+// progress bar on a terminal; `phantom panic` asks, then
 // burns with the password, or with Enter alone deletes the home without burning.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, existsSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
@@ -55,6 +56,24 @@ test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the prog
   expect(read.map((m) => m.body)).toEqual(["are you there?", "yes, here"]);
 }, 60_000);
 
+test("send --file and get on a terminal: a progress bar that ends at 100 % with the speed", async () => {
+  const data = new Uint8Array(300_000).map((_, i) => i % 251);
+  writeFileSync(join(root, "big.bin"), data);
+  const env = userEnv(home("alice"), relay.url); // the password from the environment: no prompt
+  const up = tmux.start("upload", [CLIENT_BIN, "send", "bob", "--file", join(root, "big.bin")], { env, cwd: root });
+  expect(await up.exitCode()).toBe(0);
+  const s = up.screen({ history: true });
+  expect(s).toMatch(/uploading \[█+\] 100% {2}293 KB\/293 KB {2}\S+ \S*B\/s {2}done/);
+  expect(s).toContain("sent file 1: big.bin (293 KB)");
+  const dl = join(root, "dl.bin");
+  const down = tmux.start("download", [CLIENT_BIN, "get", alice.uid, "1", dl], {
+    env: userEnv(home("bob"), relay.url),
+  });
+  expect(await down.exitCode()).toBe(0);
+  expect(down.screen({ history: true })).toMatch(/downloading \[█+\] 100% {2}293 KB\/293 KB .*done/);
+  expect(Buffer.from(readFileSync(dl)).equals(data)).toBe(true);
+}, 60_000);
+
 test("phantom panic on a terminal: Enter alone at the password deletes without burning; the password burns", async () => {
   cpSync(home("alice"), home("alice-copy"), { recursive: true });
   const bodies = async () => (await run("bob", ["read", alice.uid, "--json"])).json().map((m) => m.body);
@@ -71,7 +90,7 @@ test("phantom panic on a terminal: Enter alone at the password deletes without b
   expect(s).toContain(`deleted ${home("alice")}; nothing was burned on the relay`);
   expect(s).toContain("phantom: error: 1 conversation(s) stay on the relay until they expire");
   expect(existsSync(home("alice"))).toBe(false);
-  expect(await bodies()).toEqual(["are you there?", "yes, here"]);
+  expect(await bodies()).toEqual(["are you there?", "yes, here", "big.bin"]);
 
   const burn = tmux.start("panic-burn", [CLIENT_BIN, "panic"], { env: termEnv("alice-copy"), cols: 150, rows: 30 });
   await burn.waitFor("Burn every conversation");

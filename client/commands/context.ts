@@ -6,6 +6,7 @@ import { PhantomError } from "../../lib/errors.ts";
 import { oneLine, printWarning } from "../cli-errors.ts";
 import { homeDir } from "../home.ts";
 import { readPassword } from "../password.ts";
+import { createProgress } from "../interactive/progress.ts";
 import { confirm } from "../prompt.ts";
 import { Session } from "../session.ts";
 import { hasIdentity } from "../vault.ts";
@@ -117,39 +118,23 @@ export function intOption(value: string | undefined, name: string, min: number, 
   return Number(value);
 }
 
-export function humanSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
 export function timeOf(ts: number): string {
   const d = new Date(ts * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** A progress bar on stderr when it is a terminal; undefined otherwise. */
+/** A progress bar (percent, sizes, speed, ETA) on stderr when it is a terminal; undefined otherwise. */
 export function progressBar(label: string): ((done: number, total: number) => void) | undefined {
   if (process.stderr.isTTY !== true) return undefined;
-  let last = 0;
+  const bar = createProgress(label, { out: process.stderr });
   let finished = false;
   return (done, total) => {
-    const now = Date.now();
-    if (finished || (done < total && now - last < 100)) return;
-    last = now;
-    finished = done >= total;
-    const width = 30;
-    const frac = total > 0 ? Math.min(1, done / total) : 1;
-    const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
-    const pct = String(Math.floor(frac * 100)).padStart(3);
-    process.stderr.write(`\r${label} [${bar}] ${pct}% ${humanSize(done)}/${humanSize(total)}`);
-    if (done >= total) process.stderr.write("\n");
+    if (finished) return;
+    bar.update(done, total);
+    if (done >= total) {
+      finished = true;
+      bar.finish();
+    }
   };
 }

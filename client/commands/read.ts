@@ -3,7 +3,8 @@
 import { printWarning } from "../cli-errors.ts";
 import type { ChatMessage } from "../conversation.ts";
 import type { Session } from "../session.ts";
-import { Ctx, type Globals, humanSize, intOption, safeText, timeOf, who } from "./context.ts";
+import { formatBytes } from "../interactive/term.ts";
+import { Ctx, type Globals, intOption, safeText, timeOf, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, o: { limit?: string; since?: string }): Promise<void> {
   const ctx = new Ctx(g);
@@ -37,7 +38,7 @@ export function humanMessage(s: Session, m: ChatMessage, peer: { uid: string; ni
   const head = `[${timeOf(m.ts)}] ${name}: `;
   if (m.file) {
     const f = m.file;
-    return `${head}[file ${f.n}] ${safeText(f.name)} (${humanSize(f.size)}, ${safeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}`;
+    return `${head}[file ${f.n}] ${safeText(f.name)} (${formatBytes(f.size)}, ${safeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}`;
   }
   return (
     head +
