@@ -47,8 +47,9 @@ export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage 
   let from: string | null;
   let body: string;
   try {
-    // PROTOCOL §5.2: `from` must be one of the two members; v2 rows carry no sender_id.
-    ({ from, body } = decodeEnvelope(plaintext, [ctx.me, ctx.peer], null));
+    // PROTOCOL §5.2: `from` must be one of the two members. A legacy row's sender is the
+    // row's sender_id, which a v2 relay never supplies (§7.6), so it is usually unknown.
+    ({ from, body } = decodeEnvelope(plaintext, [ctx.me, ctx.peer], row.sender_id ?? null));
   } catch {
     return null;
   }

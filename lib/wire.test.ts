@@ -173,6 +173,8 @@ describe("PROTOCOL §7 responses", () => {
     const many = (n: number) => Array.from({ length: n }, () => msg);
     expect(w.check(w.FetchResponse, { messages: many(200) }, "r").messages).toHaveLength(200);
     expectWireError(() => w.check(w.FetchResponse, { messages: many(201) }, "r"), "bad-request");
+    // A relay that supplies the row's sender (§5.2 legacy rows) is understood; nothing else extra is.
+    edges(w.StoredMessage, { ts: 1, ciphertext: b64(40), sender_id: A }, [{ sender_id: "x" }, { from: A }]);
     edges(w.BurnResponse, { ok: true, deleted: 0 }, [{ ok: false }, { deleted: -1 }]);
     edges(w.UploadResponse, { url: "/file/abc_-1", size: 10, expires_at: 5 }, [
       { url: "/file/../x" },
@@ -247,13 +249,20 @@ describe("PROTOCOL §5.2 envelope", () => {
     expect(w.decodeEnvelope(lower, members).legacy).toBe(true);
   });
 
+  test("keys a peer's client adds are ignored, not a reason to drop the message", () => {
+    expect(w.decodeEnvelope(`${w.MSG_PREFIX}{"from":"${A}","body":"x","to":"${B}","v":2}`, members)).toEqual({
+      from: A,
+      body: "x",
+      legacy: false,
+    });
+  });
+
   test("malformed envelopes are typed errors", () => {
     const p = w.MSG_PREFIX;
     expectWireError(() => w.decodeEnvelope(p, members), "bad-json");
     expectWireError(() => w.decodeEnvelope(`${p}{"from":"${A}","body":"x"`, members), "bad-json");
     expectWireError(() => w.decodeEnvelope(`${p}{"from":"${A}","body":5}`, members), "bad-request");
     expectWireError(() => w.decodeEnvelope(`${p}{"from":"${A}"}`, members), "bad-request");
-    expectWireError(() => w.decodeEnvelope(`${p}{"from":"${A}","body":"x","to":"${B}"}`, members), "bad-request");
     expectWireError(() => w.decodeEnvelope(`${p}{"from":null,"body":"x"}`, members), "bad-request");
     expectWireError(() => w.decodeEnvelope(`${p}["${A}","x"]`, members), "bad-request");
   });
@@ -279,8 +288,15 @@ describe("PROTOCOL §5.3 file message", () => {
     expect(w.decodeFileMessage(JSON.stringify(file))).toBeNull();
   });
 
+  test("unknown keys are ignored; a null or missing mime reads as application/octet-stream", () => {
+    const extra = w.FILE_PREFIX + JSON.stringify({ ...file, extra: 1, thumb: null });
+    expect(w.decodeFileMessage(extra)).toEqual(file);
+    const octet = { ...file, mime: "application/octet-stream" };
+    expect(w.decodeFileMessage(w.FILE_PREFIX + JSON.stringify({ ...file, mime: null }))).toEqual(octet);
+    expect(w.decodeFileMessage(w.FILE_PREFIX + JSON.stringify({ ...file, mime: undefined }))).toEqual(octet);
+  });
+
   test.each([
-    ["unknown key", { extra: 1 }],
     ["other type", { type: "image" }],
     ["empty name", { name: "" }],
     ["name too long", { name: "n".repeat(w.MAX_FILE_NAME * 4 + 1) }],

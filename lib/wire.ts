@@ -103,7 +103,9 @@ export const PubkeyResponse = z.strictObject({ uid: Uid, pub_key: EncPubB64 }); 
 export const KeEntry = z.strictObject({ from_uid: Uid, pub_key: EncPubB64, room_id: RoomId, ts: Ts });
 export const KePopResponse = z.strictObject({ entries: z.array(KeEntry).max(10_000) }); // §7.5
 export const SendResponse = z.strictObject({ ts: Ts }); // §7.6
-export const StoredMessage = z.strictObject({ ts: Ts, ciphertext: CiphertextB64 });
+// `sender_id` is not sent by a v2 relay (§7.6 stores no sender); it is accepted so that a
+// relay which does supply it gives legacy rows their sender (§5.2).
+export const StoredMessage = z.strictObject({ ts: Ts, ciphertext: CiphertextB64, sender_id: Uid.nullish() });
 export const FetchResponse = z.strictObject({ messages: z.array(StoredMessage).max(FETCH_LIMIT_MAX) }); // §7.6
 export const BurnResponse = z.strictObject({ ok: z.literal(true), deleted: z.number().int().min(0) }); // §7.7
 export const UploadResponse = z.strictObject({
@@ -169,7 +171,9 @@ export function parseJsonBytes<T extends z.ZodType>(schema: T, bytes: Uint8Array
 
 // ---- PROTOCOL §5.2 envelope --------------------------------------------------
 
-const EnvelopeJson = z.object({ from: Uid, body: z.string() }).strict();
+// Written by a peer, not by the relay: readers accept any valid JSON (§5.2), so keys
+// a newer or older client adds are ignored rather than making the message vanish.
+const EnvelopeJson = z.object({ from: Uid, body: z.string() });
 
 export interface Envelope {
   /** The sender UID, or null for a legacy plaintext without a relay-supplied sender. */
@@ -242,6 +246,19 @@ export const FileMessage = z.strictObject({
 });
 export type FileMessage = z.infer<typeof FileMessage>;
 
+/**
+ * What a reader accepts: the writer's schema without `.strict()` (unknown keys are
+ * ignored), and a null or missing `mime` (Python's mimetypes.guess_type answers None
+ * for unknown extensions) read as application/octet-stream.
+ */
+const FileMessageIn = FileMessage.extend({
+  mime: z
+    .string()
+    .max(MAX_MIME)
+    .nullish()
+    .transform((m) => m || "application/octet-stream"),
+}).strip();
+
 export function encodeFileMessage(file: FileMessage): string {
   const { type, name, size, cipher_size, mime, url, key, nonce } = file;
   return FILE_PREFIX + asciiJson({ type, name, size, cipher_size, mime, url, key, nonce });
@@ -250,7 +267,7 @@ export function encodeFileMessage(file: FileMessage): string {
 /** A message body that announces a file, or null for an ordinary text body. */
 export function decodeFileMessage(body: string): FileMessage | null {
   if (!body.startsWith(FILE_PREFIX)) return null;
-  return parseJson(FileMessage, body.slice(FILE_PREFIX.length), "file message");
+  return parseJson(FileMessageIn, body.slice(FILE_PREFIX.length), "file message");
 }
 
 /**
