@@ -99,47 +99,57 @@ export interface Delivery {
 const LOST_AFTER_MS = 5000;
 
 /**
- * `messages` sends from random pairs, `inFlight` at a time; each latency is
- * from just before the signed /send leaves to the frame's arrival at the other
- * member's socket (one clock: the load client's).
+ * One send from a random member of a random pair; resolves with the time from
+ * just before the signed /send leaves to the frame's arrival at the other
+ * member's socket (one clock: the load client's), or -1 if it never came.
  */
-export async function deliveryLatency(
-  base: string,
-  pairs: Pair[],
-  pending: Pending,
-  messages: number,
-  inFlight: number,
-): Promise<Delivery> {
-  const latencies: number[] = [];
-  let left = messages;
-  let lost = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (left-- > 0) {
-        const pair = Math.floor(Math.random() * pairs.length);
-        const from = Math.floor(Math.random() * 2);
-        const p = pairs[pair]!;
-        const ct = ciphertext();
-        const req = prepareSend(p.members[from]!, p.roomId, ct);
-        const received = new Promise<number>((done) => pending.set(ct, { t0: 0, pair, member: 1 - from, done }));
-        pending.get(ct)!.t0 = performance.now();
-        await postPrepared(base, req);
-        const ms = await Promise.race([received, Bun.sleep(LOST_AFTER_MS).then(() => -1)]);
-        if (ms < 0) {
-          pending.delete(ct);
-          lost++;
-        } else latencies.push(ms);
-      }
-    }),
-  );
-  latencies.sort((x, y) => x - y);
+async function deliverOne(base: string, pairs: Pair[], pending: Pending): Promise<number> {
+  const pair = Math.floor(Math.random() * pairs.length);
+  const from = Math.floor(Math.random() * 2);
+  const p = pairs[pair]!;
+  const ct = ciphertext();
+  const req = prepareSend(p.members[from]!, p.roomId, ct);
+  const received = new Promise<number>((done) => pending.set(ct, { t0: 0, pair, member: 1 - from, done }));
+  pending.get(ct)!.t0 = performance.now();
+  await postPrepared(base, req);
+  const ms = await Promise.race([received, Bun.sleep(LOST_AFTER_MS).then(() => -1)]);
+  if (ms < 0) pending.delete(ct);
+  return ms;
+}
+
+function summary(results: number[]): Delivery {
+  const latencies = results.filter((x) => x >= 0).sort((x, y) => x - y);
   return {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies.at(-1)!,
     messages: latencies.length,
-    lost,
+    lost: results.length - latencies.length,
   };
+}
+
+/** `messages` sends, one at a time. */
+export async function deliverySequential(base: string, pairs: Pair[], pending: Pending, messages: number) {
+  const results: number[] = [];
+  for (let i = 0; i < messages; i++) results.push(await deliverOne(base, pairs, pending));
+  return summary(results);
+}
+
+/**
+ * Open loop: sends start on a fixed schedule of `rate` per second for
+ * `seconds`, whether or not earlier ones finished, so a slow server cannot
+ * hide its queueing by slowing the client down.
+ */
+export async function deliveryAtRate(base: string, pairs: Pair[], pending: Pending, rate: number, seconds: number) {
+  const runs: Promise<number>[] = [];
+  const total = Math.round(rate * seconds);
+  const t0 = performance.now();
+  while (runs.length < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
+    while (runs.length < due) runs.push(deliverOne(base, pairs, pending));
+    await Bun.sleep(2);
+  }
+  return summary(await Promise.all(runs));
 }
 
 export function closeAll(sockets: RoomSocket[]): void {

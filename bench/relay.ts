@@ -2,21 +2,29 @@
 // `./build.sh bench relay`: load benchmark of the compiled relay (issue 3 item 8),
 // each number printed beside the same measurement of the floor (bench/floor.ts,
 // a bare Bun.serve that only parses the JSON). Not a test: it prints, it does
-// not assert. Environment: BENCH_SECONDS (5), BENCH_PAIRS (500), BENCH_CLIENTS (64).
+// not assert. Environment: BENCH_SECONDS (5), BENCH_CLIENTS (64), BENCH_PAIRS (500),
+// BENCH_IDLE_SOCKETS (4000), BENCH_RATE (2000).
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../lib/version.ts";
 import { makePairs, sendThroughput, type Throughput } from "./relay-load.ts";
 import { BUN, ROOT, startServer, type Server } from "./relay-proc.ts";
-import { closeAll, deliveryLatency, idleSocketMemory, type Delivery, type IdleMemory } from "./relay-ws.ts";
+import {
+  closeAll,
+  deliveryAtRate,
+  deliverySequential,
+  idleSocketMemory,
+  type Delivery,
+  type IdleMemory,
+} from "./relay-ws.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? "5");
 const PAIRS = Number(process.env.BENCH_PAIRS ?? "500"); // 2 sockets each: 1,000 room sockets
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? "64");
 const IDLE_SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? "4000");
 const SEQUENTIAL_MESSAGES = 1000;
-const LOADED_MESSAGES = 4000;
-const LOADED_IN_FLIGHT = 32;
+const RATE = Number(process.env.BENCH_RATE ?? "2000"); // sends per second in the open-loop latency run
+const RATE_SECONDS = 3;
 
 interface Result {
   fresh: Throughput;
@@ -37,8 +45,8 @@ async function measure(server: Server, register: boolean): Promise<Result> {
   const pending = new Map();
   const { mem, sockets } = await idleSocketMemory(server.url, server.pid, pairs, pending, IDLE_SOCKETS);
   log("(b) delivery latency");
-  const sequential = await deliveryLatency(server.url, pairs, pending, SEQUENTIAL_MESSAGES, 1);
-  const loaded = await deliveryLatency(server.url, pairs, pending, LOADED_MESSAGES, LOADED_IN_FLIGHT);
+  const sequential = await deliverySequential(server.url, pairs, pending, SEQUENTIAL_MESSAGES);
+  const loaded = await deliveryAtRate(server.url, pairs, pending, RATE, RATE_SECONDS);
   closeAll(sockets);
   log(`(a) ${CLIENTS} clients × ${SECONDS} s, fresh signatures`);
   const fresh = await sendThroughput(server.url, server.pid, pairs, CLIENTS, SECONDS, 0);
@@ -82,8 +90,8 @@ function report(relay: Result, floor: Result): void {
   row("    CPU cores used: load client / server", cpu(relay.presigned), cpu(floor.presigned));
   const socketsLabel = `${n(2 * PAIRS)} sockets`;
   for (const [label, key] of [
-    [`1 send in flight`, "sequential"],
-    [`${LOADED_IN_FLIGHT} sends in flight`, "loaded"],
+    ["one at a time", "sequential"],
+    [`${n(RATE)} sends/s`, "loaded"],
   ] as const) {
     const r = relay[key];
     const f = floor[key];
@@ -105,7 +113,7 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(" ");
 console.log(
-  `command: ./build.sh bench relay (BENCH_SECONDS=${SECONDS} BENCH_CLIENTS=${CLIENTS} BENCH_PAIRS=${PAIRS} BENCH_IDLE_SOCKETS=${IDLE_SOCKETS})`,
+  `command: ./build.sh bench relay (BENCH_SECONDS=${SECONDS} BENCH_CLIENTS=${CLIENTS} BENCH_PAIRS=${PAIRS} BENCH_IDLE_SOCKETS=${IDLE_SOCKETS} BENCH_RATE=${RATE})`,
 );
 console.log(`load average at start: ${load()}`);
 console.log("The load client, the server and any other work on this machine share its cores: numbers are noisy.");
@@ -119,7 +127,8 @@ console.log(
 );
 console.log(
   `(b) ${PAIRS} rooms × 2 members = ${2 * PAIRS} signed room sockets (both members of every pair connected);\n` +
-    "    latency = from just before the /send leaves to the frame at the other member's socket (one clock).",
+    "    latency = from just before the /send leaves to the frame at the other member's socket (one clock);\n" +
+    `    once with one send at a time, once with ${n(RATE)} sends/s started on schedule (open loop, ${RATE_SECONDS} s).`,
 );
 console.log(
   `(c) server VmRSS (median of 10 samples over 2 s) before and after opening ${IDLE_SOCKETS} signed sockets\n` +
