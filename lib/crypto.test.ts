@@ -167,6 +167,20 @@ describe("PROTOCOL §2 and §4 keys", () => {
     expectError(() => c.burnAuthKey(me.encPriv, point, "u"), CryptoError, "bad-key");
   });
 
+  test.each(lowOrder)("checkX25519Public refuses %s", (hex) => {
+    expectError(() => c.checkX25519Public(hexdecode(hex)), CryptoError, "bad-key");
+  });
+
+  test("checkX25519Public: real keys pass; p itself and above are non-canonical", () => {
+    for (let i = 0; i < 20; i++) c.checkX25519Public(c.generateIdentity().encPub);
+    const p = hexdecode("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    const pMinus1 = hexdecode("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    const pPlus2 = hexdecode("efffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    expectError(() => c.checkX25519Public(p), CryptoError, "bad-key");
+    expectError(() => c.checkX25519Public(pPlus2), CryptoError, "bad-key");
+    expectError(() => c.checkX25519Public(pMinus1), CryptoError, "bad-key"); // p − 1 is of low order
+  });
+
   test("wrong key lengths are bad-length", () => {
     for (const n of [0, 31, 33, 64]) {
       const k = new Uint8Array(n).fill(9);

@@ -141,6 +141,21 @@ export function sharedSecret(encPriv: Uint8Array, peerPub: Uint8Array): Uint8Arr
   return out;
 }
 
+/**
+ * A public key someone could actually hold: canonical (top bit clear, below
+ * 2^255 − 19) and not of low order. The relay refuses other keys at §7.2 so that
+ * nobody registers a UID that no pair could ever talk to.
+ */
+export function checkX25519Public(pub: Uint8Array): void {
+  expectBytes(pub, KEY_LEN, "X25519 public key");
+  const top = pub[31]!;
+  const tooBig = top === 0x7f && pub.subarray(1, 31).every((b) => b === 0xff) && pub[0]! >= 0xed;
+  if (top & 0x80 || tooBig) throw new CryptoError("bad-key", "X25519 public key: not a canonical encoding");
+  // Any scalar works: X25519 clamps it to a multiple of the cofactor, so a low-order point gives zero.
+  sharedSecret(PROBE_SCALAR, pub).fill(0);
+}
+const PROBE_SCALAR = new Uint8Array(KEY_LEN).fill(0x42);
+
 /** PROTOCOL §4.1 room id. */
 export function roomIdOf(shared: Uint8Array): string {
   expectBytes(shared, KEY_LEN, "shared secret");

@@ -52,7 +52,8 @@ export class Router {
 
 /** The path of an absolute request URL, as sent, without the query string. */
 export function rawPath(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
+  // Absolute "http://host/path?q", or relative "/path?q" (a request without a Host header).
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const q = url.indexOf("?", start);
   return q < 0 ? url.slice(start) : url.slice(start, q);

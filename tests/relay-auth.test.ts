@@ -1,6 +1,7 @@
 // PROTOCOL §6 request signing and §7.1–§7.3 against the real compiled relay:
 // one test at and one past each edge. Build first: ./build.sh
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { b64encode, b64uencode } from "../lib/encoding.ts";
 import { generateIdentity, randomBytes, uidOf } from "../lib/crypto.ts";
 import { H_NONCE, H_SIG, H_TS, H_UID, MAX_JSON_BODY_BYTES } from "../lib/wire.ts";
@@ -39,6 +40,21 @@ describe("§7.1 health", () => {
   });
 });
 
+describe("requests without a Host header (HTTP/1.0)", () => {
+  test("are routed by their path like any other", async () => {
+    const port = Number(new URL(base).port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, "127.0.0.1", () => sock.write("GET /health HTTP/1.0\r\n\r\n"));
+      let text = "";
+      sock.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      sock.on("end", () => resolve(text));
+      sock.on("error", reject);
+    });
+    expect(answer.split("\r\n")[0]).toMatch(/^HTTP\/1\.[01] 200 /);
+    expect(answer).toContain('"status":"ok"');
+  });
+});
+
 describe("§7.2 register, §7.3 pubkey", () => {
   test("register then look up; the same UID again is 409, create-only", async () => {
     const u = makeUser();
@@ -71,6 +87,23 @@ describe("§7.2 register, §7.3 pubkey", () => {
     const r = await fetch(`${base}/register`, { method: "POST", body: JSON.stringify(body(u)) });
     expect((await errorOf(r)).status).toBe(400);
     expect((await fetch(`${base}/pubkey/${u.uid}`)).status).toBe(404);
+  });
+
+  test.each([
+    ["all-zero (low order)", "00".repeat(32)],
+    ["p − 1 (low order)", "ec" + "ff".repeat(30) + "7f"],
+    ["p + 2 (non-canonical)", "ef" + "ff".repeat(30) + "7f"],
+    ["top bit set", "09" + "00".repeat(30) + "80"],
+  ])("an unusable X25519 key, %s, is 400 and registers nothing", async (_name, hex) => {
+    const pub = Uint8Array.from(Buffer.from(hex, "hex"));
+    const u = makeUser();
+    const uid = uidOf(pub);
+    const r = await fetch(`${base}/register`, {
+      method: "POST",
+      body: JSON.stringify({ uid, pub_key: b64encode(pub), sign_pub: u.signPubB64u }),
+    });
+    expect((await errorOf(r)).status).toBe(400);
+    expect((await fetch(`${base}/pubkey/${uid}`)).status).toBe(404);
   });
 
   test("unknown pubkey is 404", async () => {

@@ -1,5 +1,5 @@
 // PROTOCOL §7.1 GET /health, §7.2 POST /register, §7.3 GET /pubkey/{uid}: the unsigned routes.
-import { ed25519VerifyKey, uidOf } from "../../lib/crypto.ts";
+import { checkX25519Public, ed25519VerifyKey, uidOf } from "../../lib/crypto.ts";
 import { b64decode, b64encode, b64udecode } from "../../lib/encoding.ts";
 import { MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../lib/wire.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -17,6 +17,11 @@ export const register: Handler = async (req, { relay, now }) => {
   const encPub = b64decode(body.pub_key);
   const signPub = b64udecode(body.sign_pub);
   if (uidOf(encPub) !== body.uid) throw badRequest("uid does not match pub_key");
+  try {
+    checkX25519Public(encPub);
+  } catch {
+    throw badRequest("pub_key is not a usable X25519 public key");
+  }
   try {
     ed25519VerifyKey(signPub);
   } catch {
