@@ -4,17 +4,14 @@
 import type { ChatMessage } from "../conversation.ts";
 import type { Session } from "../session.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
-import { EchoTracker, echoKey } from "./echoes.ts";
+import { ChatFeed, openConversation } from "./chat-feed.ts";
+import { echoKey } from "./echoes.ts";
 import { formatMessage, lineStyle } from "./chat-format.ts";
 import { LineEditor } from "./line-editor.ts";
 import { ansi, truncate } from "./term.ts";
 import { contactName, errorText, type Ui } from "./ui.ts";
 
 export const HISTORY_LIMIT = 200;
-
-function keyOf(m: ChatMessage): string {
-  return `${m.ts}|${m.from}|${m.file ? `file:${m.file.name}:${m.file.size}` : m.body}`;
-}
 
 function header(ui: Ui, session: Session, peerUid: string): string {
   const t = ui.theme;
@@ -42,12 +39,9 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const t = ui.theme;
   const peerName = contactName(session.contact(peerUid));
   const style = lineStyle(t, peerName);
-  const seen = new Set<string>();
-  const echoes = new EchoTracker();
   const elsewhere = new Map<string, number>();
   const ac = new AbortController();
   let ready = false;
-  const early: Array<[string, ChatMessage]> = [];
 
   let leave: () => void = () => {};
   const left = new Promise<void>((r) => (leave = r));
@@ -63,17 +57,11 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const editor = new LineEditor({ out: screen, prompt: `${t.accent("›")} ` });
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
-  const deliver = (peer: string, m: ChatMessage): void => {
-    if (peer === peerUid) {
-      const key = keyOf(m);
-      if (seen.has(key)) return;
-      seen.add(key);
-      if (m.mine && !echoes.onEcho(echoKey(m))) return;
-      print(formatMessage(m, style));
-      session.markRead(peerUid, m.ts);
-      return;
-    }
-    if (m.mine) return;
+  const message = (m: ChatMessage): void => {
+    print(formatMessage(m, style));
+    session.markRead(peerUid, m.ts);
+  };
+  const other = (peer: string): void => {
     const n = (elsewhere.get(peer) ?? 0) + 1;
     elsewhere.set(peer, n);
     let who = `${peer.slice(0, 8)}…`;
@@ -84,18 +72,18 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     }
     print(t.dim(`  · ${who} wrote (${n} new) — leave with Esc and pick ${who} in the menu`));
   };
+  const feed = new ChatFeed(peerUid, { message, other });
 
   out.write(`${header(ui, session, peerUid)}\n`);
-  const listening = session
-    .listen((peer, m) => (ready ? deliver(peer, m) : void early.push([peer, m])), { signal: ac.signal })
-    .catch((e: unknown) => {
-      if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
-    });
+  const conversation = openConversation(session, peerUid, feed, { signal: ac.signal, limit: HISTORY_LIMIT });
+  const listening = conversation.listening.catch((e: unknown) => {
+    if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
+  });
 
   try {
-    const history = await session.history(peerUid, { limit: HISTORY_LIMIT });
+    const history = await conversation.history;
     if (history.length === 0) out.write(`${t.dim("  No messages yet. Say hello!")}\n`);
-    for (const m of history) deliver(peerUid, m);
+    for (const m of history) feed.row(m);
     const last = history[history.length - 1];
     if (last) session.markRead(peerUid, last.ts);
   } catch (e) {
@@ -110,17 +98,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     style,
     editor,
     print: (text) => editor.printAbove(text),
-    sendOwn: async (key, send) => {
-      echoes.expect(key);
-      let m: ChatMessage;
-      try {
-        m = await send();
-      } catch (e) {
-        echoes.onFailed(key);
-        throw e;
-      }
-      if (echoes.onSent(key)) editor.printAbove(formatMessage(m, style));
-    },
+    sendOwn: (key, send) => feed.sendOwn(key, send),
     leave: () => leave(),
   };
 
@@ -154,7 +132,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const onData = (chunk: Buffer): void => editor.feed(chunk);
   const onResize = (): void => editor.render();
   ready = true;
-  for (const [peer, m] of early.splice(0)) deliver(peer, m);
+  feed.release();
   stdin.setRawMode(true);
   stdin.on("data", onData);
   stdin.resume();
