@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { encryptMessage, randomBytes } from "../lib/crypto.ts";
 import { encodeEnvelope } from "../lib/wire.ts";
-import { decodeRows, type RoomContext } from "./conversation.ts";
+import { decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
 
 const ME = "A".repeat(28);
 const PEER = "B".repeat(28);
@@ -43,5 +43,14 @@ describe("PROTOCOL §5.2 rows of a pair room", () => {
     const { messages, skipped } = decodeRows([{ ts: 1, ciphertext: other }], ctx);
     expect(messages).toEqual([]);
     expect(skipped).toBe(1);
+  });
+
+  test("two rows with the same second and text have different ids (the §5.1 nonce), kept by publicMessage", () => {
+    const same = encodeEnvelope(PEER, "ok");
+    const { messages } = decodeRows([row(same, 7), row(same, 7)], ctx);
+    const [a, b] = messages.map(publicMessage);
+    expect(a!.body).toBe(b!.body);
+    expect(a!.id).not.toBe(b!.id);
+    expect(a!.id).toStartWith("7:");
   });
 });

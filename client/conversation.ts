@@ -15,6 +15,8 @@ export interface FileInfo {
 }
 
 export interface ChatMessage {
+  /** The stored row: two rows never share it, even with the same second and text (see rowId). */
+  id: string;
   ts: number;
   /** Sender UID; "" for a legacy row whose sender is unknown (§5.2). */
   from: string;
@@ -34,6 +36,15 @@ export interface RoomContext {
   me: string;
   peer: string;
   sessionKey: Uint8Array;
+}
+
+/**
+ * What tells two stored rows apart: the relay's ts and the start of the ciphertext, which
+ * holds the random 12-byte nonce of PROTOCOL §5.1 (24 base64 characters: version byte,
+ * nonce, 5 bytes of ciphertext).
+ */
+export function rowId(row: { ts: number; ciphertext: string }): string {
+  return `${row.ts}:${row.ciphertext.slice(0, 24)}`;
 }
 
 /** One stored row; null when it must be skipped (undecryptable, bad envelope, foreign sender, bad file message). */
@@ -60,7 +71,7 @@ export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage 
   } catch {
     return null;
   }
-  const message: ChatMessage = { ts: row.ts, from: sender, mine: sender === ctx.me, body };
+  const message: ChatMessage = { id: rowId(row), ts: row.ts, from: sender, mine: sender === ctx.me, body };
   if (fileMessage) {
     const name = cleanFileName(fileMessage.name);
     message.body = name;
@@ -88,7 +99,8 @@ export function decodeRows(rows: StoredMessage[], ctx: RoomContext): { messages:
 
 /** A copy safe to hand out: no keys, no URLs. */
 export function publicMessage(d: DecodedMessage): ChatMessage {
-  const m: ChatMessage = { ts: d.message.ts, from: d.message.from, mine: d.message.mine, body: d.message.body };
+  const { id, ts, from, mine, body } = d.message;
+  const m: ChatMessage = { id, ts, from, mine, body };
   if (d.message.file) m.file = { ...d.message.file };
   return m;
 }

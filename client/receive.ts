@@ -7,7 +7,7 @@ import { b64decode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
 import { filePathOf, type WsFrame } from "../lib/wire.ts";
 import { blockedChange, labelOf } from "./contacts.ts";
-import { type ChatMessage, decodeRow, publicMessage, type RoomContext } from "./conversation.ts";
+import { type ChatMessage, decodeRow, publicMessage, type RoomContext, rowId } from "./conversation.ts";
 import { saveReceivedFile, targetPath } from "./files.ts";
 import type { LiveStatus } from "./relay-live.ts";
 import type { Session } from "./session.ts";
@@ -103,7 +103,7 @@ export async function listen(
     const onFrame = (roomId: string, frame: WsFrame) => {
       const ctx = rooms.get(roomId);
       if (!ctx || "event" in frame) return;
-      const id = `${frame.ts}:${frame.ciphertext.slice(0, 24)}`; // version byte and random nonce
+      const id = rowId(frame);
       const minTs = rounds === 0 ? 0 : wasKnown.has(roomId) ? startTs : startTs - 60;
       if (delivered.has(id) || frame.ts < minTs) return;
       delivered.add(id);

@@ -2,10 +2,10 @@
 // Each one calls the Session (no protocol code here) and talks to the user through
 // the input line (ask) and the lines above it (print).
 import { homedir } from "node:os";
-import type { ChatMessage } from "../conversation.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { cleanFileName } from "../../lib/wire.ts";
 import type { Session } from "../session.ts";
+import type { ShownMessage } from "./chat-feed.ts";
 import { formatFileRow, type LineStyle } from "./chat-format.ts";
 import { echoKey } from "./echoes.ts";
 import type { LineEditor } from "./line-editor.ts";
@@ -23,7 +23,7 @@ export interface ChatContext {
   /** Print above the input line. */
   print(text: string): void;
   /** Send one of our messages; it is shown once, whether the send or the relay's echo finishes first. */
-  sendOwn(key: string, send: () => Promise<ChatMessage>): Promise<void>;
+  sendOwn(key: string, send: () => Promise<ShownMessage>): Promise<void>;
   leave(): void;
 }
 

@@ -16,7 +16,7 @@ export function lineStyle(theme: Theme, peerName: string): LineStyle {
   return { theme, peerName, nameWidth: Math.max(width("you"), width(peerName)) };
 }
 
-export function formatMessage(m: ChatMessage, s: LineStyle): string {
+export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string {
   const t = s.theme;
   const name = m.mine ? "you" : m.from === "" ? "?" : s.peerName;
   const time = t.dim(`[${clock(m.ts)}]`);

@@ -4,7 +4,7 @@
 import type { ChatMessage } from "../conversation.ts";
 import type { Session } from "../session.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
-import { ChatFeed, openConversation } from "./chat-feed.ts";
+import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
 import { formatMessage, lineStyle } from "./chat-format.ts";
 import { LineEditor } from "./line-editor.ts";
@@ -57,9 +57,10 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const editor = new LineEditor({ out: screen, prompt: `${t.accent("›")} ` });
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
-  const message = (m: ChatMessage): void => {
+  const message = (m: ShownMessage): void => {
     print(formatMessage(m, style));
-    session.markRead(peerUid, m.ts);
+    // The history is marked read once, below; each later message as it is shown.
+    if (ready) session.markRead(peerUid, m.ts);
   };
   const other = (peer: string): void => {
     const n = (elsewhere.get(peer) ?? 0) + 1;
@@ -75,7 +76,11 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const feed = new ChatFeed(peerUid, { message, other });
 
   out.write(`${header(ui, session, peerUid)}\n`);
-  const conversation = openConversation(session, peerUid, feed, { signal: ac.signal, limit: HISTORY_LIMIT });
+  const conversation = openConversation(session, peerUid, feed, {
+    signal: ac.signal,
+    limit: HISTORY_LIMIT,
+    onError: (e) => print(t.danger(`could not catch up with the history: ${errorText(e)}`)),
+  });
   const listening = conversation.listening.catch((e: unknown) => {
     if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
   });

@@ -2,10 +2,17 @@
 // the send call has returned. Each one must be shown exactly once: whichever of
 // "send finished" and "echo arrived" comes first prints it, the other is skipped.
 // A message of ours that we did not send from here (another device) is shown too.
+//
+// Texts are counted, not just remembered (the same text can be in flight twice).
+// Once a send has returned, its echo is expected at the relay ts it returned, so a
+// lost echo never hides a later message with the same text.
 
 export class EchoTracker {
+  /** Sent from here, no answer yet. */
   private readonly pending = new Map<string, number>();
+  /** Echo shown while its send was pending. */
   private readonly echoedFirst = new Map<string, number>();
+  /** Shown when its send returned; "ts key" → count. */
   private readonly shownFirst = new Map<string, number>();
 
   private static bump(m: Map<string, number>, k: string, d: number): void {
@@ -19,10 +26,11 @@ export class EchoTracker {
     EchoTracker.bump(this.pending, key, 1);
   }
 
-  /** The relay delivered one of our messages: true when it should be shown. */
-  onEcho(key: string): boolean {
-    if (this.shownFirst.has(key)) {
-      EchoTracker.bump(this.shownFirst, key, -1);
+  /** The relay delivered one of our messages (stored at `ts`): true when it should be shown. */
+  onEcho(key: string, ts: number): boolean {
+    const sent = `${ts} ${key}`;
+    if (this.shownFirst.has(sent)) {
+      EchoTracker.bump(this.shownFirst, sent, -1);
       return false;
     }
     if (this.pending.has(key)) {
@@ -32,14 +40,14 @@ export class EchoTracker {
     return true;
   }
 
-  /** The send call returned: true when it should be shown (the echo has not been). */
-  onSent(key: string): boolean {
+  /** The send call returned the relay's `ts`: true when it should be shown (the echo has not been). */
+  onSent(key: string, ts: number): boolean {
     if (this.echoedFirst.has(key)) {
       EchoTracker.bump(this.echoedFirst, key, -1);
       return false;
     }
     EchoTracker.bump(this.pending, key, -1);
-    EchoTracker.bump(this.shownFirst, key, 1);
+    EchoTracker.bump(this.shownFirst, `${ts} ${key}`, 1);
     return true;
   }
 
