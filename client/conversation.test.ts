@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { encryptMessage, randomBytes } from "../lib/crypto.ts";
-import { encodeEnvelope } from "../lib/wire.ts";
-import { decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
+import { b64encode } from "../lib/encoding.ts";
+import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
+import { decodeRows, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 
 const ME = "A".repeat(28);
 const PEER = "B".repeat(28);
@@ -52,5 +53,25 @@ describe("PROTOCOL §5.2 rows of a pair room", () => {
     expect(a!.body).toBe(b!.body);
     expect(a!.id).not.toBe(b!.id);
     expect(a!.id).toStartWith("7:");
+  });
+
+  test("a live file row is numbered by its own row, even beside an identical file in the same second", () => {
+    const announce = () =>
+      encodeEnvelope(
+        PEER,
+        encodeFileMessage({
+          type: "file",
+          name: "a.txt",
+          size: 1,
+          cipher_size: 17,
+          mime: "text/plain",
+          url: "http://relay.example/file/x",
+          key: b64encode(randomBytes(32)),
+          nonce: b64encode(randomBytes(12)),
+        }),
+      );
+    const { messages } = decodeRows([row(announce(), 9), row(announce(), 9)], ctx);
+    expect(messages.map((m) => fileNumberOf(messages, m.message.id))).toEqual([1, 2]);
+    expect(fileNumberOf(messages, "9:not-a-row")).toBe(0);
   });
 });

@@ -97,6 +97,11 @@ export function decodeRows(rows: StoredMessage[], ctx: RoomContext): { messages:
   return { messages, skipped };
 }
 
+/** A live row's file number: its place among the conversation's files (`all`, from decodeRows), 0 when absent. */
+export function fileNumberOf(all: DecodedMessage[], id: string): number {
+  return all.find((m) => m.message.id === id)?.message.file?.n ?? 0;
+}
+
 /** A copy safe to hand out: no keys, no URLs. */
 export function publicMessage(d: DecodedMessage): ChatMessage {
   const { id, ts, from, mine, body } = d.message;

@@ -7,7 +7,7 @@ import { b64decode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
 import { filePathOf, type WsFrame } from "../lib/wire.ts";
 import { blockedChange, labelOf } from "./contacts.ts";
-import { type ChatMessage, decodeRow, publicMessage, type RoomContext, rowId } from "./conversation.ts";
+import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext, rowId } from "./conversation.ts";
 import { saveReceivedFile, targetPath } from "./files.ts";
 import type { LiveStatus } from "./relay-live.ts";
 import type { Session } from "./session.ts";
@@ -150,9 +150,7 @@ async function deliver(
   }
   if (d.message.file) {
     // Number the file like `read` does: its place among the conversation's files.
-    const all = await s.decoded(ctx.peer);
-    const same = all.filter((m) => m.message.ts === d.message.ts && m.message.file?.name === d.message.file?.name);
-    d.message.file.n = same.at(-1)?.message.file?.n ?? 0;
+    d.message.file.n = fileNumberOf(await s.decoded(ctx.peer), d.message.id);
   }
   onMessage(ctx.peer, publicMessage(d));
 }
