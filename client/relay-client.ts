@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { multipartBody } from "./multipart.ts";
 import { failure, RelayError, refused } from "./relay-error.ts";
 import { runLive, type LiveOptions } from "./relay-live.ts";
+import { checkRelayUrl } from "./route.ts";
 
 export { RelayError } from "./relay-error.ts";
 export type { LiveOptions, LiveStatus } from "./relay-live.ts";
@@ -73,14 +74,7 @@ export class RelayClient {
   private burnKey: { authPub: string; key: Uint8Array } | null = null;
 
   constructor(o: RelayClientOptions) {
-    const u = new URL(o.baseUrl);
-    if (u.protocol !== "http:" && u.protocol !== "https:") {
-      throw new PhantomError("bad-relay-url", `relay URL must start with http:// or https://, got '${o.baseUrl}'`);
-    }
-    if (u.search || u.hash || u.username || u.password) {
-      throw new PhantomError("bad-relay-url", "relay URL must not contain a query, fragment or credentials");
-    }
-    this.baseUrl = u.href.replace(/\/+$/, "");
+    this.baseUrl = checkRelayUrl(o.baseUrl);
     this.transport = o.transport;
     this.signer = o.signer ?? null;
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -10,7 +10,17 @@ type Env = Record<string, string | undefined>;
 
 /** --relay, else PHANTOM_RELAY, else settings.relay, else the default; checked and without a final "/". */
 export function relayUrlOf(explicit: string | undefined, env: Env, settings: Settings): string {
-  const raw = [explicit, env.PHANTOM_RELAY, settings.relay, DEFAULT_RELAY].find((u) => u !== undefined && u !== "")!;
+  return checkRelayUrl(
+    [explicit, env.PHANTOM_RELAY, settings.relay, DEFAULT_RELAY].find((u) => u !== undefined && u !== "")!,
+  );
+}
+
+/**
+ * The one check for a relay address (commands, `phantom settings relay`, the wizard): http or https,
+ * no query, fragment or credentials. Returns it normalised, without a final "/". The error never
+ * repeats credentials.
+ */
+export function checkRelayUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -18,9 +28,10 @@ export function relayUrlOf(explicit: string | undefined, env: Env, settings: Set
     throw new PhantomError("bad-relay-url", `not a relay URL: '${raw.replace(/[\u0000-\u001f\u007f]/g, "?")}'`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new PhantomError("bad-relay-url", `relay URL must start with http:// or https://, got '${url.href}'`);
+    throw new PhantomError("bad-relay-url", `relay URL must start with http:// or https://, not ${url.protocol}`);
   }
-  if (url.search || url.hash || url.username || url.password) {
+  // Anything beyond scheme, host, port and path: a query or fragment (even an empty "?" or "#"), credentials.
+  if (url.href !== url.origin + url.pathname) {
     throw new PhantomError("bad-relay-url", "relay URL must not contain a query, fragment or credentials");
   }
   return url.href.replace(/\/+$/, "");

@@ -2,6 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { errorOf } from "../../tests/helpers/errors.ts";
+import { relayUrlOf } from "../route.ts";
+import { loadSettings } from "../settings.ts";
 import { applySetting, settingsCommand } from "./settings.ts";
 
 const home = join(mkdtempSync(join(tmpdir(), "phantom-settings-")), "home");
@@ -59,6 +62,32 @@ describe("phantom settings", () => {
     expect(() => applySetting(home, "relay", ["ftp://x"])).toThrow("http:// or https://");
     expect(() => applySetting(home, "volume", ["11"])).toThrow("unknown setting 'volume'");
     expect(saved()).toEqual(before);
+  });
+
+  test("relay: refused exactly when every command would refuse it, with the same check; credentials never echoed", () => {
+    const before = saved();
+    const env = (relay: string) => ({ PHANTOM_HOME: home, PHANTOM_RELAY: relay });
+    for (const bad of [
+      "https://relay.example/?token=1",
+      "https://relay.example/#x",
+      "https://relay.example/?",
+      "https://alice:hunter2@relay.example",
+      "ws://relay.example",
+      "ftp://alice:hunter2@relay.example",
+      "file:///etc/passwd",
+      "relay.example",
+    ]) {
+      const refused = errorOf(() => applySetting(home, "relay", [bad]));
+      expect(refused.message).not.toContain("hunter2");
+      // what a command says about the same address
+      expect(errorOf(() => relayUrlOf(undefined, env(bad), loadSettings(home))).message).toBe(refused.message);
+    }
+    expect(saved()).toEqual(before);
+    // Saved as every command will use it.
+    applySetting(home, "relay", ["HTTPS://Relay.Example:443/base/"]);
+    expect(saved().relay).toBe("https://relay.example/base");
+    expect(relayUrlOf(undefined, {}, loadSettings(home))).toBe("https://relay.example/base");
+    applySetting(home, "relay", ["default"]);
   });
 
   test("a corrupt settings.json is reported with its path, not reset", () => {

@@ -10,8 +10,9 @@
 //   phantom settings relay URL             the relay to use (`default` to forget it)
 import { PhantomError } from "../../lib/errors.ts";
 import { homeDir } from "../home.ts";
+import { checkRelayUrl } from "../route.ts";
 import { DEFAULT_RELAY, MASCOTS, MOTDS, THEMES, loadSettings, updateSettings, type Settings } from "../settings.ts";
-import { DEFAULT_CUSTOM, parseColor } from "../interactive/themes.ts";
+import { colorSpec, DEFAULT_CUSTOM } from "../interactive/themes.ts";
 
 export const SETTINGS_KEYS = [
   "theme",
@@ -33,16 +34,6 @@ function oneOf<T extends string>(what: string, value: string | undefined, allowe
     throw new PhantomError("bad-setting", `${what} must be one of: ${allowed.join(", ")}`);
   }
   return v as T;
-}
-
-/** A colour as stored: a lower-case name without separators, or #rrggbb. */
-function normaliseColor(spec: string): string {
-  parseColor(spec); // throws a clear error for an unknown colour
-  const s = spec
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]/g, "");
-  return s;
 }
 
 export function describeSettings(s: Settings): string[] {
@@ -69,7 +60,7 @@ export function applySetting(home: string, key: string, values: string[]): Setti
       const spec = values.slice(1).join(" ");
       if (spec === "") throw new PhantomError("bad-setting", `usage: phantom settings color ${slot} <name or #rrggbb>`);
       const current = loadSettings(home).customTheme ?? DEFAULT_CUSTOM;
-      return updateSettings(home, { customTheme: { ...current, [slot]: normaliseColor(spec) } });
+      return updateSettings(home, { customTheme: { ...current, [slot]: colorSpec(spec) } });
     }
     case "mascot":
       return updateSettings(home, { mascot: oneOf("mascot", v, MASCOTS) });
@@ -89,16 +80,7 @@ export function applySetting(home: string, key: string, values: string[]): Setti
     case "relay": {
       if (v === undefined) throw new PhantomError("bad-setting", "usage: phantom settings relay <URL | default>");
       if (v === "default") return updateSettings(home, { relay: undefined });
-      let url: URL;
-      try {
-        url = new URL(v);
-      } catch {
-        throw new PhantomError("bad-setting", `not a URL: ${v}`);
-      }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw new PhantomError("bad-setting", "the relay URL must start with http:// or https://");
-      }
-      return updateSettings(home, { relay: v.replace(/\/+$/, "") });
+      return updateSettings(home, { relay: checkRelayUrl(v) }); // the check every command applies
     }
     default:
       throw new PhantomError("bad-setting", `unknown setting '${key}' (${SETTINGS_KEYS.join(", ")})`);
