@@ -7,7 +7,7 @@ import { MOTD_LISTS, pickMotd } from "./motd.ts";
 import { createProgress, progressLine } from "./progress.ts";
 import { renderQr } from "./qr.ts";
 import { safeText, sideBySide, stripAnsi, width } from "./term.ts";
-import { THEME_NAMES, colorAllowed, makeTheme, parseColor } from "./themes.ts";
+import { THEME_NAMES, colorAllowed, colorSpec, makeTheme, parseColor } from "./themes.ts";
 
 describe("themes", () => {
   test("NO_COLOR and TERM=dumb turn colour off; an empty NO_COLOR does not", () => {
@@ -39,6 +39,10 @@ describe("themes", () => {
     expect(parseColor("#ff8000")).toBe("38;2;255;128;0");
     expect(() => parseColor("#ff80")).toThrow("unknown colour");
     expect(() => parseColor("chartreuse")).toThrow("unknown colour");
+    // What settings store: the same clean-up, one function.
+    expect(colorSpec(" Bright_Green ")).toBe("brightgreen");
+    expect(colorSpec("#A0B0C0")).toBe("#a0b0c0");
+    expect(() => colorSpec("#A0B0C")).toThrow("unknown colour '#A0B0C'");
     const t = makeTheme("custom", { accent: "#ff0000", dim: "gray", mine: "green", peer: "blue" }, true);
     expect(t.accent("a")).toBe("\x1b[38;2;255;0;0ma\x1b[39m");
     expect(t.peer("a")).toBe("\x1b[34ma\x1b[39m");

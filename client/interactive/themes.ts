@@ -52,17 +52,25 @@ const NAMED: Record<string, string> = {
 
 export const COLOR_NAMES = Object.keys(NAMED);
 
-/** SGR parameters for a colour name or "#rrggbb"; throws PhantomError("bad-color"). */
-export function parseColor(spec: string): string {
+/**
+ * A colour as settings store it: a name in lower case without spaces, "-" or "_" ("Bright-Green"
+ * → "brightgreen"), or "#rrggbb" in lower case. Throws PhantomError("bad-color") for anything else.
+ */
+export function colorSpec(spec: string): string {
   const s = spec
     .trim()
     .toLowerCase()
     .replace(/[\s_-]/g, "");
+  if (NAMED[s] !== undefined || /^#[0-9a-f]{6}$/.test(s)) return s;
+  throw new PhantomError("bad-color", `unknown colour '${spec}' (use a name like cyan or brightgreen, or #rrggbb)`);
+}
+
+/** SGR parameters for a colour name or "#rrggbb"; throws PhantomError("bad-color"). */
+export function parseColor(spec: string): string {
+  const s = colorSpec(spec);
   const named = NAMED[s];
   if (named) return named;
-  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(s);
-  if (m) return `38;2;${parseInt(m[1]!, 16)};${parseInt(m[2]!, 16)};${parseInt(m[3]!, 16)}`;
-  throw new PhantomError("bad-color", `unknown colour '${spec}' (use a name like cyan or brightgreen, or #rrggbb)`);
+  return `38;2;${parseInt(s.slice(1, 3), 16)};${parseInt(s.slice(3, 5), 16)};${parseInt(s.slice(5, 7), 16)}`;
 }
 
 const PRESETS: Record<Exclude<ThemeName, "custom">, CustomColors> = {
