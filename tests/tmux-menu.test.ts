@@ -141,7 +141,7 @@ test("unlock, then every menu entry", async () => {
   await pickContact(pane, "bob");
   await pane.waitFor("Compare fingerprints");
   await answer(pane, "Does the left column match", true);
-  await pane.waitFor("bob is verified.");
+  await pane.waitFor("bob is now verified.");
   await pane.waitFor(atMenu);
 
   // Set nickname.

@@ -10,8 +10,9 @@ import { formatFileRow, type LineStyle } from "./chat-format.ts";
 import { echoKey } from "./echoes.ts";
 import type { LineEditor } from "./line-editor.ts";
 import { createProgress } from "./progress.ts";
-import { safeText, sideBySide } from "./term.ts";
-import { contactName, fingerprintRows, type Ui } from "./ui.ts";
+import { burnFlow, type Dialog, verifyFlow } from "./flows.ts";
+import { safeText } from "./term.ts";
+import type { Ui } from "./ui.ts";
 
 export interface ChatContext {
   ui: Ui;
@@ -131,35 +132,18 @@ async function getFile(ctx: ChatContext, arg: string): Promise<void> {
   ctx.print(t.ok(`  saved file #${n} to ${safeText(saved, true)}`));
 }
 
-async function burn(ctx: ChatContext): Promise<void> {
+/** The shared flows (flows.ts) on the input line, printing above it. */
+function chatDialog(ctx: ChatContext): Dialog {
   const t = ctx.ui.theme;
-  const q1 = t.danger(`Delete every message and file with ${ctx.peerName} from the relay?`);
-  if (!(await yes(ctx, q1))) return ctx.print(t.dim("  Nothing deleted."));
-  const q2 = await ctx.editor.ask(t.danger("This cannot be undone. Type burn to confirm: "));
-  if (q2?.trim().toLowerCase() !== "burn") return ctx.print(t.dim("  Nothing deleted."));
-  const n = await ctx.session.burn(ctx.peerUid);
-  ctx.print(t.ok(`  Burned: ${n} stored item${n === 1 ? "" : "s"} deleted from the relay.`));
-}
-
-async function verify(ctx: ChatContext): Promise<void> {
-  const t = ctx.ui.theme;
-  const c = ctx.session.contact(ctx.peerUid);
-  const theirs = [t.bold(`${contactName(c)} (their key)`), ...fingerprintRows(c.fingerprint)];
-  const mine = [t.bold("you (your key)"), ...fingerprintRows(ctx.session.fingerprint)];
-  ctx.print(
-    [
-      "  Compare fingerprints over a channel you trust (in person, a call):",
-      ...sideBySide(theirs, mine, 6).map((l) => `    ${l}`),
-    ].join("\n"),
-  );
-  if (c.verified && !c.keyChanged) return ctx.print(t.ok(`  ${contactName(c)} is already verified.`));
-  if (c.keyChanged)
-    ctx.print(t.danger("  Their key CHANGED since you last accepted it. Verify it before you trust it."));
-  if (!(await yes(ctx, `Does the left column match what ${contactName(c)} reads to you from their screen?`))) {
-    return ctx.print(t.dim("  Not verified."));
-  }
-  ctx.session.verify(ctx.peerUid, { force: c.keyChanged });
-  ctx.print(t.ok(`  ${contactName(c)} is now verified.`));
+  return {
+    theme: t,
+    note: (lines, title) => ctx.print([`  ${title}:`, ...lines.map((l) => `    ${l}`)].join("\n")),
+    info: (text) => ctx.print(t.dim(`  ${text}`)),
+    success: (text) => ctx.print(t.ok(`  ${text}`)),
+    warn: (text) => ctx.print(t.danger(`  ${text}`)),
+    confirm: (question) => yes(ctx, question),
+    text: (question) => ctx.editor.ask(`${question} `),
+  };
 }
 
 export async function runChatCommand(ctx: ChatContext, line: string): Promise<void> {
@@ -175,9 +159,9 @@ export async function runChatCommand(ctx: ChatContext, line: string): Promise<vo
     case "get":
       return getFile(ctx, arg);
     case "burn":
-      return burn(ctx);
+      return burnFlow(chatDialog(ctx), ctx.session, ctx.peerUid);
     case "verify":
-      return verify(ctx);
+      return verifyFlow(chatDialog(ctx), ctx.session, ctx.peerUid);
     case "help":
     case "?":
       return ctx.print([ctx.ui.theme.bold("  Commands:"), ...CHAT_HELP].join("\n"));

@@ -4,11 +4,12 @@ import * as p from "@clack/prompts";
 import { torConfigFromEnv, torStatus } from "../../lib/tor.ts";
 import type { ContactView } from "../contacts.ts";
 import type { Session } from "../session.ts";
+import { burnFlow, confirmTwice, confirmVerify, type Dialog, showFingerprints, verifyFlow } from "./flows.ts";
 import { identityCard } from "./identity-card.ts";
 import { liveSelect, type LiveOption } from "./live-select.ts";
 import { refreshState, type MenuState } from "./menu-state.ts";
-import { safeText, sideBySide } from "./term.ts";
-import { contactName, fingerprintRows, type Ui } from "./ui.ts";
+import { safeText } from "./term.ts";
+import { contactName, type Ui } from "./ui.ts";
 
 const UID_RE = /^[A-Za-z0-9_-]{28}$/;
 
@@ -48,11 +49,20 @@ export async function pickContact(ui: Ui, session: Session, message: string, st:
   });
 }
 
-function fingerprintsSideBySide(ui: Ui, session: Session, c: ContactView): string {
-  const t = ui.theme;
-  const theirs = [t.bold(`${contactName(c)} (their key)`), ...fingerprintRows(c.fingerprint)];
-  const mine = [t.bold("You (your key)"), ...fingerprintRows(session.fingerprint)];
-  return sideBySide(theirs, mine, 6).join("\n");
+/** The shared flows (flows.ts) through clack prompts. */
+function menuDialog(ui: Ui): Dialog {
+  return {
+    theme: ui.theme,
+    note: (lines, title) => p.note(lines.join("\n"), title),
+    info: (text) => p.log.info(text),
+    success: (text) => p.log.success(text),
+    warn: (text) => p.log.warn(ui.theme.danger(text)),
+    confirm: async (message) => (await p.confirm({ message, initialValue: false })) === true,
+    text: async (message) => {
+      const v = await p.text({ message });
+      return p.isCancel(v) ? null : v;
+    },
+  };
 }
 
 export async function addContact(ui: Ui, session: Session): Promise<void> {
@@ -71,12 +81,11 @@ export async function addContact(ui: Ui, session: Session): Promise<void> {
   if (p.isCancel(nick)) return;
   const c = await session.addContact(uid.replace(/\s+/g, ""), nick.trim() ? { nick: nick.trim() } : {});
   p.log.success(`Added ${contactName(c)}. They will see you as a new contact.`);
-  p.note(fingerprintsSideBySide(ui, session, c), "Fingerprints");
-  const now = await p.confirm({
-    message: "Verify them now (compare fingerprints over a call or in person)?",
-    initialValue: false,
-  });
-  if (now === true) await confirmVerify(ui, session, c);
+  const d = menuDialog(ui);
+  showFingerprints(d, session, c);
+  if (await d.confirm("Verify them now (compare fingerprints over a call or in person)?")) {
+    await confirmVerify(d, session, c);
+  }
 }
 
 export function showContacts(ui: Ui, session: Session, st: MenuState): void {
@@ -104,24 +113,9 @@ export function showUid(ui: Ui, session: Session): void {
   );
 }
 
-async function confirmVerify(ui: Ui, session: Session, c: ContactView): Promise<void> {
-  if (c.keyChanged) p.log.warn(ui.theme.danger(`The key of ${contactName(c)} CHANGED since you accepted it.`));
-  const ok = await p.confirm({
-    message: `Does the left column match what ${contactName(c)} reads to you from their screen?`,
-    initialValue: false,
-  });
-  if (ok !== true) return void p.log.info("Not verified.");
-  session.verify(c.uid, { force: c.keyChanged });
-  p.log.success(`${contactName(c)} is verified.`);
-}
-
 export async function verifyContact(ui: Ui, session: Session, st: MenuState): Promise<void> {
   const uid = await pickContact(ui, session, "Verify whom?", st);
-  if (!uid) return;
-  const c = session.contact(uid);
-  p.note(fingerprintsSideBySide(ui, session, c), "Compare fingerprints");
-  if (c.verified && !c.keyChanged) return void p.log.success(`${contactName(c)} is already verified.`);
-  await confirmVerify(ui, session, c);
+  if (uid) await verifyFlow(menuDialog(ui), session, uid);
 }
 
 export async function setNickname(ui: Ui, session: Session, st: MenuState): Promise<void> {
@@ -139,19 +133,8 @@ export async function setNickname(ui: Ui, session: Session, st: MenuState): Prom
 }
 
 export async function burnMessages(ui: Ui, session: Session, st: MenuState): Promise<void> {
-  const t = ui.theme;
   const uid = await pickContact(ui, session, "Delete the messages with whom?", st);
-  if (!uid) return;
-  const name = contactName(session.contact(uid));
-  const first = await p.confirm({
-    message: t.danger(`Delete every message and file with ${name} from the relay?`),
-    initialValue: false,
-  });
-  if (first !== true) return void p.log.info("Nothing deleted.");
-  const second = await p.text({ message: t.danger("This cannot be undone. Type burn to confirm") });
-  if (p.isCancel(second) || second.trim().toLowerCase() !== "burn") return void p.log.info("Nothing deleted.");
-  const n = await session.burn(uid);
-  p.log.success(`Burned: ${n} stored item${n === 1 ? "" : "s"} deleted from the relay.`);
+  if (uid) await burnFlow(menuDialog(ui), session, uid);
 }
 
 export async function removeContact(ui: Ui, session: Session, st: MenuState): Promise<void> {
@@ -180,10 +163,10 @@ export async function panicWipe(ui: Ui, session: Session): Promise<boolean> {
     t.danger("PANIC WIPE: burns every conversation on the relay, then deletes your identity, contacts and settings\n") +
       t.danger(`from ${session.home}. Your UID cannot be recovered afterwards.`),
   );
-  const first = await p.confirm({ message: t.danger("Wipe everything?"), initialValue: false });
-  if (first !== true) return (p.log.info("Nothing wiped."), false);
-  const second = await p.text({ message: t.danger("Type WIPE to confirm") });
-  if (p.isCancel(second) || second.trim() !== "WIPE") return (p.log.info("Nothing wiped."), false);
+  if (!(await confirmTwice(menuDialog(ui), t.danger("Wipe everything?"), "WIPE"))) {
+    p.log.info("Nothing wiped.");
+    return false;
+  }
   const r = await session.panic();
   const failed = r.failed.length > 0 ? t.warn(` (${r.failed.length} could not be burned: relay unreachable?)`) : "";
   p.outro(t.danger(`Wiped: ${r.burned} conversation${r.burned === 1 ? "" : "s"} burned, identity deleted.`) + failed);
