@@ -67,6 +67,8 @@ test("first run: welcome, relay check, Tor, password twice, identity, UID with Q
   expect(s).toContain(uid!.slice(0, 4).split("").join(" ")); // the large, letter-spaced UID
   expect(s).toMatch(/[▀▄█]{7}/); // the QR code
   expect(s).toContain("Next steps");
+  expect(s).toContain("or: phantom add <uid>");
+  expect(s).toContain("or: phantom chat <uid>");
   expect(s).toContain(`Your identity lives in ${join(aliceHome, "identity.json")}`);
   expect(s).toContain("Back it up");
   // The UID on screen is the identity on disk, and the relay knows it.

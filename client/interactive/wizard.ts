@@ -143,7 +143,8 @@ export async function runWizard(ui: Ui): Promise<{ session: Session; relayUrl: s
       "3. Compare fingerprints once:",
       "   menu → Verify a contact",
       "4. Chat: menu → Message a contact",
-      `   ${t.dim("or: phantom send <uid> hello")}`,
+      `   ${t.dim("or: phantom chat <uid>")}`,
+      `   ${t.dim("one line: phantom send <uid> hi")}`,
     ];
     p.note(
       identityCard(session.uid, session.fingerprint, t, steps, process.stdout.columns ?? 80).join("\n"),
