@@ -5,7 +5,7 @@ import { applySetting } from "../commands/settings.ts";
 import { MASCOTS, MOTDS, THEMES, type Settings } from "../settings.ts";
 import { mascot } from "./mascots.ts";
 import { MOTD_LISTS } from "./motd.ts";
-import { DEFAULT_CUSTOM, parseColor } from "./themes.ts";
+import { colorSpec, DEFAULT_CUSTOM } from "./themes.ts";
 import { errorText, themeFor, type Ui } from "./ui.ts";
 
 type Entry = "theme" | "mascot" | "motd" | "tor" | "back";
@@ -16,17 +16,24 @@ function apply(ui: Ui, key: string, values: string[]): void {
   ui.theme = themeFor(s, ui.env);
 }
 
+/** One of `values` (labelled by themselves), starting at the current one; null on Esc. */
+async function pickOne<T extends string>(
+  message: string,
+  current: T,
+  values: readonly T[],
+  hint: (v: T) => string | undefined = () => undefined,
+): Promise<T | null> {
+  // clack's Option<T> is a conditional type, which TypeScript cannot resolve for a generic T.
+  const options = values.map((value) => ({ value, label: value, hint: hint(value) })) as unknown as p.Option<T>[];
+  const v = await p.select<T>({ message, initialValue: current, options });
+  return p.isCancel(v) ? null : v;
+}
+
 async function chooseTheme(ui: Ui): Promise<void> {
-  const theme = await p.select({
-    message: "Theme",
-    initialValue: ui.settings.theme,
-    options: THEMES.map((name) => ({
-      value: name,
-      label: name,
-      hint: name === "custom" ? "your own colours" : undefined,
-    })),
-  });
-  if (p.isCancel(theme)) return;
+  const theme = await pickOne("Theme", ui.settings.theme, THEMES, (v) =>
+    v === "custom" ? "your own colours" : undefined,
+  );
+  if (theme === null) return;
   if (theme === "custom") {
     const current = ui.settings.customTheme ?? DEFAULT_CUSTOM;
     for (const slot of ["accent", "dim", "mine", "peer"] as const) {
@@ -35,7 +42,7 @@ async function chooseTheme(ui: Ui): Promise<void> {
         initialValue: current[slot],
         validate: (x) => {
           try {
-            parseColor(x ?? "");
+            colorSpec(x ?? "");
             return undefined;
           } catch (e) {
             return errorText(e);
@@ -52,28 +59,18 @@ async function chooseTheme(ui: Ui): Promise<void> {
 }
 
 async function chooseMascot(ui: Ui): Promise<void> {
-  const m = await p.select({
-    message: "Mascot beside the menu",
-    initialValue: ui.settings.mascot,
-    options: MASCOTS.map((name) => ({ value: name, label: name })),
-  });
-  if (p.isCancel(m)) return;
+  const m = await pickOne("Mascot beside the menu", ui.settings.mascot, MASCOTS);
+  if (m === null) return;
   apply(ui, "mascot", [m]);
   if (m !== "none") p.note(mascot(m).join("\n"), m);
   else p.log.success("No mascot.");
 }
 
 async function chooseMotd(ui: Ui): Promise<void> {
-  const kind = await p.select({
-    message: "Message of the day",
-    initialValue: ui.settings.motd,
-    options: MOTDS.map((k) => ({
-      value: k,
-      label: k,
-      hint: k === "off" ? "none" : k === "custom" ? "your own lines" : MOTD_LISTS[k][0],
-    })),
-  });
-  if (p.isCancel(kind)) return;
+  const kind = await pickOne("Message of the day", ui.settings.motd, MOTDS, (k) =>
+    k === "off" ? "none" : k === "custom" ? "your own lines" : MOTD_LISTS[k][0],
+  );
+  if (kind === null) return;
   if (kind === "custom") {
     const lines = ui.settings.motdCustom;
     if (lines.length > 0) p.note(lines.join("\n"), "Your lines");
