@@ -97,6 +97,7 @@ export function openConversation(
     const newest = first.at(-1)?.ts;
     try {
       const again = await src.history(peerUid, newest === undefined ? { limit: o.limit } : { sinceTs: newest });
+      if (o.signal.aborted) return; // the chat was left meanwhile
       for (const m of again) feed.live(peerUid, m);
     } catch (e) {
       if (!o.signal.aborted) o.onError?.(e);
