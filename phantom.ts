@@ -5,6 +5,7 @@
 // when that command runs, so `--version` and `--help` stay fast.
 
 import { writeSync } from "node:fs";
+import { protectUids, restoreUids } from "./client/argv.ts";
 import { reportError } from "./client/cli-errors.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -55,7 +56,7 @@ async function buildProgram() {
     <A extends unknown[]>(load: () => Promise<{ run: (g: Opts, ...a: A) => Promise<void> }>) =>
     async (...args: unknown[]) => {
       const cmd = args.at(-1) as CommandLike;
-      const rest = args.slice(0, -1) as A; // positional arguments, then the command's own options
+      const rest = args.slice(0, -1).map(restoreUids) as A; // positional arguments, then the command's own options
       await (await load()).run(cmd.optsWithGlobals(), ...rest);
     };
   const cmd = (name: string, description: string) => program.command(name).description(description);
@@ -134,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       const { runInteractive } = await import("./client/interactive/index.ts");
       return await runInteractive();
     }
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {
     return reportError(e);

@@ -55,6 +55,18 @@ test("init both users: identity 0600 in a 0700 home, registered; whoami --json",
   expect(expectOneLineError(bad)).toBe("wrong password");
 });
 
+test("a UID that begins with '-' is a UID, not an option (add, send, read, verify)", async () => {
+  let dashed = makeUser();
+  while (!dashed.uid.startsWith("-")) dashed = makeUser(); // 1 in 64 UIDs; the b64u alphabet has "-"
+  expect((await register(relay.url, dashed)).status).toBe(200);
+  const added = (await ok(alice, ["add", dashed.uid, "--json"])).json();
+  expect(added).toEqual([{ uid: dashed.uid, nickname: null, fingerprint: expect.any(String), verified: false }]);
+  await ok(alice, ["send", dashed.uid, "hi"]);
+  expect((await ok(alice, ["read", dashed.uid, "--json"])).json()).toMatchObject([{ from: alice.uid, body: "hi" }]);
+  await ok(alice, ["verify", dashed.uid]);
+  await ok(alice, ["remove", dashed.uid, "--yes"]);
+});
+
 test("add by UID; the other side sees a new contact; chat both ways, text and stdin", async () => {
   const added = (await ok(alice, ["add", bob.uid, "--nick", "bob", "--json"])).json();
   expect(added).toEqual([{ uid: bob.uid, nickname: "bob", fingerprint: expect.any(String), verified: false }]);
