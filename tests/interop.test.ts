@@ -41,10 +41,21 @@ type Json = Record<string, any>;
 /** Every vault here uses a non-ASCII password: scrypt takes its UTF-8 bytes (PROTOCOL §3). */
 const PW = "p\u00e4ssw\u00f6rd \u{1F47B} \u00c5";
 
+/**
+ * argparse reads a word beginning with "-" as an option, and 1 UID in 64 begins with "-"
+ * (b64u): the subcommand's flags go first, then "--", then its positional arguments.
+ */
+function argparseOrder([sub, ...rest]: string[]): string[] {
+  const flags = rest.filter((a) => /^--[a-z-]+$/.test(a));
+  const positional = rest.filter((a) => !flags.includes(a));
+  return positional.length ? [sub!, ...flags, "--", ...positional] : [sub!, ...flags];
+}
+
 /** Run the Python client. */
 async function pyRun(home: string, relayUrl: string, args: string[], password = PW) {
   if (PYTHON === null) throw new Error(NO_PYTHON);
-  const proc = Bun.spawn([PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...args], {
+  const argv = [PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...argparseOrder(args)];
+  const proc = Bun.spawn(argv, {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: password, PYTHONUTF8: "1" },
     stdin: "ignore",
     stdout: "pipe",
