@@ -22,12 +22,12 @@ build() {
   mkdir -p dist
   local target_flag=()
   [ -n "$TARGET" ] && target_flag=(--target "$TARGET")
-  # Client: code splitting keeps each command's modules (and the node built-ins they
-  # import) out of the startup path, and bytecode skips parsing: `phantom --version`
-  # and `--help` then start in about the time of an empty program.
-  "$BUN" build --compile --minify --sourcemap=none --splitting --bytecode --format=esm "${target_flag[@]}" \
-    phantom.ts --outfile dist/phantom
-  "$BUN" build --compile --minify --sourcemap=none "${target_flag[@]}" relay.ts --outfile dist/phantom-relay
+  # Code splitting keeps each lazily imported module (and the node built-ins it imports)
+  # out of the startup path, and bytecode skips parsing: `--version` and `--help` then
+  # start in about the time of an empty program.
+  local flags=(--compile --minify --sourcemap=none --splitting --bytecode --format=esm "${target_flag[@]}")
+  "$BUN" build "${flags[@]}" phantom.ts --outfile dist/phantom
+  "$BUN" build "${flags[@]}" relay.ts --outfile dist/phantom-relay
   rm -f ./*.bun-build 2>/dev/null || true
 }
 
