@@ -4,7 +4,8 @@
 
 import * as fs from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { PhantomError, WireError } from "../lib/errors.ts";
 import { parseJson } from "../lib/wire.ts";
@@ -72,8 +73,15 @@ export function readState<T extends z.ZodType>(schema: T, path: string): z.infer
   return text === null ? null : parseState(schema, text, path);
 }
 
+/** Temp files of writeAtomic: hidden, in the target's folder, named `.phantom-<16 hex>.tmp`. */
+export const TEMP_FILE_RE = /^\.phantom-[0-9a-f]{16}\.tmp$/;
+
+/**
+ * A temp file beside `path` (same folder, so the rename is atomic). Its name does not grow
+ * with the target's: a received file may have a name of the full 255 bytes (PROTOCOL §5.3).
+ */
 function tempPathFor(path: string): string {
-  return `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  return join(dirname(path), `.phantom-${randomBytes(8).toString("hex")}.tmp`);
 }
 
 function fsyncDir(dir: string): void {
@@ -116,7 +124,7 @@ export function writeAtomic(path: string, data: string | Uint8Array, o: { exclus
       fs.renameSync(tmp, path);
     }
     tmp = null;
-    fsyncDir(join(path, ".."));
+    fsyncDir(dirname(path));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") {
       throw new PhantomError("exists", `${path} already exists`, { cause: e });
