@@ -1,8 +1,8 @@
 // The relay's directory and the key exchange for a Session: registration (PROTOCOL §7.2),
 // keys by UID (§7.3), key-exchange notices pushed (§7.4) and read from our inbox (§7.5).
 
-import { equalBytes } from "../lib/crypto.ts";
-import { b64encode, b64uencode } from "../lib/encoding.ts";
+import { equalBytes, pairKeys } from "../lib/crypto.ts";
+import { b64decode, b64encode, b64uencode } from "../lib/encoding.ts";
 import { PhantomError } from "../lib/errors.ts";
 import { Uid } from "../lib/wire.ts";
 import * as book from "./contacts.ts";
@@ -54,6 +54,12 @@ export async function processInbox(s: Session): Promise<book.ContactView[]> {
         s.warn(`ignored a key-exchange notice for ${e.from_uid}: its key does not match the UID`);
         continue;
       }
+      // PROTOCOL §4.1: the room id needs one of the two private keys. Anyone can present
+      // a registered UID with its public key (the relay too); only its owner can name our room.
+      if (!roomIdMatches(s, e.pub_key, e.room_id)) {
+        s.warn(`ignored a key-exchange notice from ${e.from_uid}: its room id is not the one your keys give`);
+        continue;
+      }
       touched.push([e.from_uid, book.observeKey(b, e.from_uid, e.pub_key)]);
     }
   });
@@ -64,6 +70,14 @@ export async function processInbox(s: Session): Promise<book.ContactView[]> {
     if (ev.kind !== "same") out.push(book.viewOf(uid, s.book[uid]!, ev.kind === "new"));
   }
   return out;
+}
+
+function roomIdMatches(s: Session, pubB64: string, roomId: string): boolean {
+  try {
+    return pairKeys(s.id, b64decode(pubB64, "pub_key")).roomId === roomId;
+  } catch {
+    return false; // a key no X25519 exchange accepts
+  }
 }
 
 /** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */

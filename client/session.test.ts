@@ -71,6 +71,38 @@ describe("registration", () => {
   });
 });
 
+describe("key-exchange inbox", () => {
+  test("a notice whose room id is not the one both sides derive (PROTOCOL §4.1) adds no contact", async () => {
+    // Only someone holding one of the two private keys can compute the room id, so a
+    // notice with another one was not made by that UID's owner (a relay can forge the rest).
+    const warnings: string[] = [];
+    const s = await Session.create({ ...opts("inbox", relay.url), onWarning: (m) => warnings.push(m) });
+    const [forged, honest] = [makeUser(), makeUser()];
+    for (const u of [forged, honest]) expect((await register(relay.url, u)).status).toBe(200);
+    const otherRoom = pairKeys(forged, generateIdentity().encPub).roomId;
+    await client(relay.url, forged).kePush({
+      from_uid: forged.uid,
+      to_uid: s.uid,
+      pub_key: forged.pubB64,
+      room_id: otherRoom,
+    });
+    const { roomId } = pairKeys(honest, s.id.encPub);
+    await client(relay.url, honest).kePush({
+      from_uid: honest.uid,
+      to_uid: s.uid,
+      pub_key: honest.pubB64,
+      room_id: roomId,
+    });
+    const added = await s.processInbox();
+    expect(added.map((c) => c.uid)).toEqual([honest.uid]);
+    expect(s.contacts().map((c) => c.uid)).toEqual([honest.uid]);
+    expect(warnings).toEqual([
+      `ignored a key-exchange notice from ${forged.uid}: its room id is not the one your keys give`,
+    ]);
+    s.close();
+  });
+});
+
 describe("unread counts", () => {
   test("a room the relay does not have counts 0; the others are counted; no relay is one error", async () => {
     const s = await Session.create(opts("counts", relay.url));
