@@ -80,3 +80,24 @@ test("a duplicate field and an over-long field are 400", async () => {
   const long = form("B", enc("x"), { room_id: "r".repeat(2000) });
   expect(((await read(long, "B", 10).catch((e) => e)) as RelayError).status).toBe(400);
 });
+
+test("bytes after the closing boundary (the epilogue) are dropped, never held in memory", async () => {
+  const r = new MultipartReader("B", { fileSink: () => null });
+  await r.push(form("B", enc("x")));
+  r.end();
+  // Before the fix every epilogue chunk was appended to one buffer: up to the whole upload cap,
+  // copied again on each chunk (quadratic), before the signature was even checked.
+  const junk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 16; i++) await r.push(junk);
+  expect(r.bufferedBytes).toBe(0);
+  r.end();
+});
+
+test("what is held between chunks stays below a delimiter while a file part streams", async () => {
+  const r = new MultipartReader("B", { fileSink: (p) => (p.name === "file" ? () => {} : null) });
+  await r.push(enc(`--B\r\nContent-Disposition: form-data; name="file"\r\n\r\n`));
+  for (let i = 0; i < 16; i++) {
+    await r.push(new Uint8Array(64 * 1024).fill(0x2d));
+    expect(r.bufferedBytes).toBeLessThan("\r\n--B".length);
+  }
+});

@@ -48,7 +48,15 @@ export class MultipartReader {
     this.handler = handler;
   }
 
+  /** Bytes received but not yet handed on (tests: this stays small whatever is sent). */
+  get bufferedBytes(): number {
+    return this.buf.length;
+  }
+
   async push(chunk: Uint8Array): Promise<void> {
+    // The epilogue after the closing boundary is ignored (RFC 2046 §5.1.1) and never kept:
+    // appending it would hold up to the whole upload in memory and copy it on every chunk.
+    if (this.state === "done") return;
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
     for (;;) {
       if (this.state === "preamble") {
@@ -95,7 +103,7 @@ export class MultipartReader {
         this.buf = this.buf.subarray(i + this.delimiter.length);
         this.state = "after-boundary";
       } else {
-        return; // epilogue: ignored (RFC 2046 §5.1.1)
+        return;
       }
     }
   }
