@@ -1,11 +1,13 @@
 // Where the vault password comes from: PHANTOM_PASSWORD, then PHANTOM_PASSWORD_FILE
 // (for scripts), then a hidden prompt on a terminal (twice when creating).
 
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PhantomError } from "../lib/errors.ts";
 import { askLine } from "./prompt.ts";
 
 export const MIN_PASSWORD_LENGTH = 8;
+/** A password file holds one line; anything longer (or endless, like /dev/zero) is refused. */
+export const MAX_PASSWORD_FILE_BYTES = 4096;
 
 type Env = Record<string, string | undefined>;
 
@@ -29,15 +31,49 @@ function fromEnv(env: Env): string | null {
   const direct = env.PHANTOM_PASSWORD;
   if (direct !== undefined && direct !== "") return direct;
   const file = env.PHANTOM_PASSWORD_FILE;
-  if (file !== undefined && file !== "") {
-    try {
-      return stripNewline(readFileSync(file, "utf8"));
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
-      throw new PhantomError("password-file", `cannot read PHANTOM_PASSWORD_FILE ${file}: ${code}`, { cause });
-    }
-  }
+  if (file !== undefined && file !== "") return stripNewline(readPasswordFile(file));
   return null;
+}
+
+/**
+ * PHANTOM_PASSWORD_FILE: a regular file only we can read (like ssh's private keys), or a
+ * pipe (`<(pass show phantom)`, /dev/stdin). Symbolic links are followed (/dev/stdin is one):
+ * what is checked is the file read. At most MAX_PASSWORD_FILE_BYTES are read.
+ */
+export function readPasswordFile(file: string): string {
+  const what = `PHANTOM_PASSWORD_FILE ${file}`;
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
+    throw new PhantomError("password-file", `cannot read ${what}: ${code}`, { cause });
+  }
+  try {
+    const st = fstatSync(fd);
+    // A file that has no name any more (nlink 0: a here-document, a memfd) is nobody else's to open.
+    if (st.isFile() && st.nlink > 0 && (st.mode & 0o044) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+      throw new PhantomError("password-file", `${what} can be read by other users (mode ${mode}): chmod 600 it`);
+    }
+    const buf = new Uint8Array(MAX_PASSWORD_FILE_BYTES + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > MAX_PASSWORD_FILE_BYTES) {
+        throw new PhantomError("password-file", `${what} is longer than ${MAX_PASSWORD_FILE_BYTES} bytes`);
+      }
+    }
+    return new TextDecoder().decode(buf.subarray(0, got));
+  } catch (cause) {
+    if (cause instanceof PhantomError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
+    throw new PhantomError("password-file", `cannot read ${what}: ${code}`, { cause });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function checkNewPassword(password: string): void {
