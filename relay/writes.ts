@@ -13,10 +13,21 @@ interface Job {
 export class WriteQueue {
   private jobs: Job[] = [];
   private scheduled = false;
+  private batchTs = 0;
   private readonly store: Store;
 
   constructor(store: Store) {
     this.store = store;
+  }
+
+  /**
+   * Unix seconds of the batch being committed, for jobs to stamp what they store: taken
+   * when the batch starts, never less than an earlier batch's. A row committed later thus
+   * never carries an earlier ts than one already stored, however slowly its request's body
+   * arrived (PROTOCOL §7.6 since_ts; §8 ages count from the write).
+   */
+  get ts(): number {
+    return this.batchTs;
   }
 
   /** Run `fn` inside the next batch; resolves with its result after the batch commits. */
@@ -51,6 +62,7 @@ export class WriteQueue {
     const jobs = this.jobs;
     if (jobs.length === 0) return;
     this.jobs = [];
+    this.batchTs = Math.max(this.batchTs, Math.floor(Date.now() / 1000));
     const results: { ok: boolean; value: unknown }[] = new Array(jobs.length);
     try {
       this.store.transaction(() => {

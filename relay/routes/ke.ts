@@ -4,7 +4,7 @@ import { b64encode } from "../../lib/encoding.ts";
 import { KePushBody } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
 import { badRequest, forbidden, notFound } from "../errors.ts";
-import { ok, seconds, signedEmpty, signedJson } from "../http.ts";
+import { ok, signedEmpty, signedJson } from "../http.ts";
 
 // PROTOCOL §7.4
 export const kePush: Handler = async (req, ctx) => {
@@ -14,7 +14,6 @@ export const kePush: Handler = async (req, ctx) => {
   if (body.pub_key !== b64encode(auth.user.record.encPub)) throw badRequest("pub_key is not the signer's key");
   if (body.to_uid === body.from_uid) throw badRequest("to_uid is the signer");
   if (!relay.auth.user(body.to_uid)) throw notFound("unknown to_uid");
-  const ts = seconds(ctx.now);
   await relay.writes.run(() => {
     // Checked inside the write batch, so two pushes for a new room cannot both create it.
     const members = relay.store.getRoom(body.room_id);
@@ -26,7 +25,7 @@ export const kePush: Handler = async (req, ctx) => {
       from_uid: body.from_uid,
       pub_key: body.pub_key,
       room_id: body.room_id,
-      ts,
+      ts: relay.writes.ts, // the time of the write: §8 ages count from it
     });
   });
   return ok({ ok: true });

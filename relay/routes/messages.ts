@@ -2,7 +2,7 @@
 import { b64DecodedLength, FETCH_LIMIT_DEFAULT, FetchBody, MAX_CIPHERTEXT_BYTES, SendBody } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
 import { forbidden, tooLarge } from "../errors.ts";
-import { ok, seconds, signedJson } from "../http.ts";
+import { ok, signedJson } from "../http.ts";
 import type { Relay } from "../context.ts";
 
 export function isMember(relay: Relay, roomId: string, uid: string): boolean {
@@ -19,8 +19,12 @@ export const send: Handler = async (req, ctx) => {
   }
   if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
   if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
-  const ts = seconds(ctx.now);
-  await relay.writes.run(() => relay.store.addMessage(body.room_id, body.ciphertext, ts));
+  // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
+  const ts = await relay.writes.run(() => {
+    const ts = relay.writes.ts;
+    relay.store.addMessage(body.room_id, body.ciphertext, ts);
+    return ts;
+  });
   relay.live.message(body.room_id, ts, body.ciphertext); // PROTOCOL §7.9, after the commit
   return ok({ ts });
 };
