@@ -95,3 +95,14 @@ test("a slow /send gets the time of its write: no row appears behind one a polle
   const polled = await signed(relay.url, b, "POST", "/fetch", { room_id: roomId, since_ts: quickTs });
   expect(FetchResponse.parse(await polled.json()).messages.map((m) => m.ciphertext)).toContain(slowCt);
 });
+
+test("a slow upload expires FILE_RETENTION_HOURS after it is stored, not after its request began", async () => {
+  const { a, roomId } = await pair(relay.url);
+  const up = multipart(roomId, a.uid, c.randomBytes(100));
+  const slow = await held(a, "/file/upload", up.body, up.contentType);
+  await untilSecond(Math.floor(Date.now() / 1000) + 2);
+  const storedAfter = Date.now() / 1000;
+  const uploaded = await slow.finish();
+  expect(uploaded.status).toBe(200);
+  expect(UploadResponse.parse(uploaded.json).expires_at).toBeGreaterThanOrEqual(storedAfter + FILE_RETENTION_S);
+});

@@ -5,7 +5,7 @@ import { check } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
 import { badRequest, forbidden, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
-import { contentLength, ok, seconds, signedEmpty } from "../http.ts";
+import { contentLength, ok, signedEmpty } from "../http.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
 import { isMember } from "./messages.ts";
 
@@ -67,9 +67,12 @@ export const upload: Handler = async (req, ctx) => {
     if (handle === null) handle = await relay.blobs.create(blobId); // an empty file
     await (handle as FileHandle).close();
     handle = null;
-    const now = seconds(ctx.now);
-    const expires = Math.ceil(ctx.now + relay.config.fileRetentionS);
-    await relay.writes.run(() => relay.store.addFile({ blobId, roomId: fields.room_id, size, expires }, now));
+    // PROTOCOL §8: the file's age counts from when it is stored, not from when its upload began.
+    const expires = await relay.writes.run(() => {
+      const expires = Math.ceil(Date.now() / 1000 + relay.config.fileRetentionS);
+      relay.store.addFile({ blobId, roomId: fields.room_id, size, expires }, relay.writes.ts);
+      return expires;
+    });
     stored = true;
     const fileId = encodeFileId(relay.fileIdKey, { roomId: fields.room_id, blobId, expires });
     return ok({ url: `/file/${fileId}`, size, expires_at: expires });
