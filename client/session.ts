@@ -239,12 +239,14 @@ export class Session {
     return await (await this.relay()).burn(roomId);
   }
 
-  /** Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME. */
-  async panic(): Promise<BurnAllResult> {
+  /**
+   * Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME;
+   * `kept`: what was in it that is not Phantom's, left in place (see wipeHome).
+   */
+  async panic(): Promise<BurnAllResult & { kept: string[] }> {
     const r = await burnAll(this);
     this.close();
-    wipeHome(this.home);
-    return r;
+    return { ...r, kept: wipeHome(this.home) };
   }
 
   listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {

@@ -1,7 +1,7 @@
 // The compiled client without a relay: help and version, argument errors, password
 // and identity-file errors, the Python-made vector identity, Tor and direct-route refusals.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import vectors from "./vectors/v2.json" with { type: "json" };
@@ -106,6 +106,19 @@ describe("identity files and passwords", () => {
       `${home} holds no Phantom files (identity.json, contacts.json, settings.json, read-state.json): not deleted`,
     );
     expect(existsSync(join(home, "notes.txt"))).toBe(true);
+  });
+
+  test("panic in a folder that also holds other files: Phantom's files go, the others stay and are named", async () => {
+    const home = freshHome();
+    writeFileSync(join(home, "settings.json"), "{}");
+    writeFileSync(join(home, "notes.txt"), "mine");
+    const r = await phantom(userEnv(home, "http://127.0.0.1:9"), ["panic", "--yes"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`deleted Phantom's files in ${home} (there were no conversations to burn)\n`);
+    expect(r.stderr).toBe(
+      `phantom: warning: Phantom's files are deleted, but ${home} also holds 1 other entry, kept: "notes.txt"\n`,
+    );
+    expect(readdirSync(home)).toEqual(["notes.txt"]);
   });
 
   test("a corrupt identity.json is named, not replaced", async () => {

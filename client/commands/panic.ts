@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { CryptoError, PhantomError } from "../../lib/errors.ts";
 import { errorText, printWarning } from "../cli-errors.ts";
 import { loadContacts } from "../contacts.ts";
-import { type BurnAllResult, checkPhantomHome, wipeHome } from "../panic.ts";
+import { type BurnAllResult, checkPhantomHome, keptWarning, wipeHome } from "../panic.ts";
 import { readPassword } from "../password.ts";
 import { Session } from "../session.ts";
 import { hasIdentity } from "../vault.ts";
@@ -27,18 +27,21 @@ export async function run(g: Globals, o: { yes?: boolean }): Promise<void> {
   );
   const rooms = knownRooms(ctx.home);
   const s = rooms?.length === 0 ? null : await unlockForPanic(ctx);
-  let r: BurnAllResult;
+  let r: BurnAllResult & { kept: string[] };
   if (s !== null) {
     r = await s.panic();
   } else {
-    r = { burned: 0, failed: rooms ?? [] };
-    wipeHome(ctx.home);
+    r = { burned: 0, failed: rooms ?? [], kept: wipeHome(ctx.home) };
   }
   const unlocked = s !== null;
-  if (ctx.json) ctx.jsonLine({ burned: r.burned, failed: r.failed, deleted: ctx.home, unlocked });
-  else if (unlocked) ctx.line(`burned ${r.burned} conversation${r.burned === 1 ? "" : "s"}; deleted ${ctx.home}`);
-  else if (rooms?.length === 0) ctx.line(`deleted ${ctx.home} (there were no conversations to burn)`);
-  else ctx.line(`deleted ${ctx.home}; nothing was burned on the relay`);
+  if (r.kept.length > 0) printWarning(keptWarning(ctx.home, r.kept));
+  if (ctx.json) ctx.jsonLine({ burned: r.burned, failed: r.failed, deleted: ctx.home, unlocked, kept: r.kept });
+  else {
+    const deleted = r.kept.length > 0 ? `deleted Phantom's files in ${ctx.home}` : `deleted ${ctx.home}`;
+    if (unlocked) ctx.line(`burned ${r.burned} conversation${r.burned === 1 ? "" : "s"}; ${deleted}`);
+    else if (rooms?.length === 0) ctx.line(`${deleted} (there were no conversations to burn)`);
+    else ctx.line(`${deleted}; nothing was burned on the relay`);
+  }
   if (r.failed.length > 0 || (rooms === null && !unlocked)) {
     const what = r.failed.length > 0 ? `${r.failed.length} conversation(s)` : "the conversations";
     const fate = unlocked ? "could not be burned on the relay" : "stay on the relay until they expire";

@@ -8,6 +8,7 @@ import { burnFlow, confirmTwice, confirmVerify, type Dialog, showFingerprints, v
 import { identityCard } from "./identity-card.ts";
 import { liveSelect, type LiveOption } from "./live-select.ts";
 import { refreshState, type MenuState } from "./menu-state.ts";
+import { keptWarning } from "../panic.ts";
 import { safeText } from "./term.ts";
 import { contactName, type Ui } from "./ui.ts";
 
@@ -169,6 +170,7 @@ export async function panicWipe(ui: Ui, session: Session): Promise<boolean> {
   }
   const r = await session.panic();
   const failed = r.failed.length > 0 ? t.warn(` (${r.failed.length} could not be burned: relay unreachable?)`) : "";
+  if (r.kept.length > 0) p.log.warn(safeText(keptWarning(session.home, r.kept), true));
   p.outro(t.danger(`Wiped: ${r.burned} conversation${r.burned === 1 ? "" : "s"} burned, identity deleted.`) + failed);
   return true;
 }
