@@ -84,7 +84,14 @@ export function startTls(
   extra: tls.ConnectionOptions = {},
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const opts: tls.ConnectionOptions = { ...extra, socket, ALPNProtocols: ["http/1.1"] };
+    const opts: tls.ConnectionOptions = {
+      ...extra,
+      socket,
+      ALPNProtocols: ["http/1.1"],
+      // Checked against the relay's host. Left to itself, TLS checks an IP-literal host (no SNI)
+      // against the address the socket is connected to: the SOCKS proxy's, not the relay's.
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(servername, cert),
+    };
     if (!net.isIP(servername)) opts.servername = servername;
     const t = tls.connect(opts);
     t.once("secureConnect", () => {
