@@ -130,6 +130,33 @@ test("relay down: continue offline, then the identity registers at the next unlo
   expect(await again.exitCode()).toBe(0);
 }, 60_000);
 
+test("relay down: another address typed in the wizard is the one later runs use", async () => {
+  const home = join(root, "other-relay");
+  const down = "http://127.0.0.1:9";
+  const pane = tmux.start("other", [CLIENT_BIN], { env: termEnv(home, down) });
+  await pane.waitFor("What now?");
+  pane.keys("Down", "Enter"); // Use another relay address
+  await pane.waitFor("Relay address");
+  pane.keys(...Array(down.length).fill("BSpace"));
+  pane.type(relay.url);
+  pane.keys("Enter");
+  await pane.waitFor(`Relay ${relay.url} is up`);
+  await pane.waitFor("New password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor("Repeat the password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  const s = await pane.waitFor("Open the menu now?", { history: true });
+  const uid = /copy: ([A-Za-z0-9_-]{28})/.exec(s)![1]!;
+  expect(await registered(uid)).toBe(true);
+  pane.keys("Right", "Enter"); // Quit
+  expect(await pane.exitCode()).toBe(0);
+  // A later run without PHANTOM_RELAY talks to the relay the identity was registered with.
+  const { PHANTOM_RELAY: _unset, ...env } = userEnv(home, relay.url);
+  expect((await phantom(env, ["whoami", "--json"])).json()[0]!.relay).toBe(relay.url);
+}, 60_000);
+
 test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   const home = join(root, "nocolor");
   const pane = tmux.start("nocolor", [CLIENT_BIN], { env: termEnv(home, relay.url, { NO_COLOR: "1" }) });

@@ -6,6 +6,7 @@ import { MIN_PASSWORD_LENGTH } from "../password.ts";
 import { RelayClient } from "../relay-client.ts";
 import { planRelayRoute, relayUrlOf, transportFor, type Route } from "../route.ts";
 import { Session } from "../session.ts";
+import { updateSettings } from "../settings.ts";
 import { identityPath } from "../vault.ts";
 import { identityCard } from "./identity-card.ts";
 import { errorText, type Ui } from "./ui.ts";
@@ -132,6 +133,10 @@ export async function runWizard(ui: Ui): Promise<{ session: Session; relayUrl: s
     p.log.step("Creating your identity…");
     // Offline: keys and identity.json now; the menu registers once the relay answers.
     const session = await Session.create({ ...opts, offline: !relay.online });
+    // An address typed here is where the identity lives: later runs must use it too (like init --relay).
+    if (relay.url !== relayUrlOf(undefined, ui.env, ui.settings)) {
+      ui.settings = updateSettings(ui.home, { relay: relay.url });
+    }
     if (relay.online) p.log.success("Identity created and registered with the relay.");
     else p.log.warn("Identity created offline. It will be registered when the relay is reachable.");
     const steps = [
