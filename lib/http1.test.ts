@@ -119,6 +119,8 @@ describe("responses", () => {
     ["bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "malformed chunked encoding"],
     ["bad header", "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed response header"],
     ["no head end", "HTTP/1.1 200 OK\r\nA: b", "connection closed early"],
+    ["control character in a header name", "HTTP/1.1 200 OK\r\nA\u001b[2J: b\r\n\r\n", "malformed response header"],
+    ["bad header value", "HTTP/1.1 200 OK\r\nA: b\u0000c\r\n\r\n", "malformed response header"],
   ])("%s", async (_name, answer, message) => {
     const { port } = await serve(answer);
     await expect(exchange(port)).rejects.toThrow(message);
@@ -126,6 +128,20 @@ describe("responses", () => {
 
   test("an endless header is cut off", async () => {
     const { port } = await serve(`HTTP/1.1 200 OK\r\n${"A: b\r\n".repeat(20_000)}\r\n`);
+    await expect(exchange(port)).rejects.toThrow("response header too long");
+  });
+
+  // Heads, interim responses and trailers share one budget: a relay cannot keep the client
+  // busy reading header lines until the request times out.
+  test("endless interim responses are cut off", async () => {
+    const { port } = await serve(`${"HTTP/1.1 100 Continue\r\n\r\n".repeat(5_000)}HTTP/1.1 204 No Content\r\n\r\n`);
+    await expect(exchange(port)).rejects.toThrow("response header too long");
+  });
+
+  test("endless trailers are cut off", async () => {
+    const { port } = await serve(
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n${"T: u\r\n".repeat(20_000)}\r\n`,
+    );
     await expect(exchange(port)).rejects.toThrow("response header too long");
   });
 });

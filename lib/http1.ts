@@ -155,22 +155,33 @@ async function readResponse(
 ): Promise<HttpResponse> {
   let status: number;
   let headers: Headers;
+  // Every head line (interim responses and trailers included) counts against one budget,
+  // so a relay cannot keep us reading header lines until the request times out.
+  let headBytes = 0;
+  const headLine = async (): Promise<string> => {
+    const l = await reader.line(MAX_RESPONSE_HEAD_BYTES);
+    headBytes += l.length + 2;
+    if (headBytes > MAX_RESPONSE_HEAD_BYTES) throw new Error("response header too long");
+    return l;
+  };
   // Skip interim 1xx responses (100 Continue).
   do {
-    const statusLine = await reader.line(MAX_RESPONSE_HEAD_BYTES);
+    const statusLine = await headLine();
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
     if (!m) throw new Error("not an HTTP/1.1 response");
     status = Number(m[1]);
     headers = new Headers();
-    let size = statusLine.length;
     for (;;) {
-      const l = await reader.line(MAX_RESPONSE_HEAD_BYTES);
-      size += l.length + 2;
-      if (size > MAX_RESPONSE_HEAD_BYTES) throw new Error("response header too long");
+      const l = await headLine();
       if (l === "") break;
       const colon = l.indexOf(":");
       if (colon <= 0) throw new Error("malformed response header");
-      headers.append(l.slice(0, colon).trim(), l.slice(colon + 1).trim());
+      try {
+        headers.append(l.slice(0, colon).trim(), l.slice(colon + 1).trim());
+      } catch {
+        // Not a token name or a bad value: say so without quoting the relay's bytes.
+        throw new Error("malformed response header");
+      }
     }
   } while (status >= 100 && status < 200);
   if (method.toUpperCase() === "HEAD" || status === 204 || status === 304) {
@@ -198,7 +209,7 @@ async function readResponse(
       }
       if ((await reader.line(2)) !== "") throw new Error("malformed chunked encoding");
     }
-    while ((await reader.line(MAX_RESPONSE_HEAD_BYTES)) !== ""); // trailers
+    while ((await headLine()) !== ""); // trailers
     return { status, headers, body: new Uint8Array(Buffer.concat(parts)) };
   }
   const lengthHeader = headers.get("content-length");
