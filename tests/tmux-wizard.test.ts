@@ -157,6 +157,32 @@ test("relay down: another address typed in the wizard is the one later runs use"
   expect((await phantom(env, ["whoami", "--json"])).json()[0]!.relay).toBe(relay.url);
 }, 60_000);
 
+test("relay check: a hostile relay's version text is shown, never acted on", async () => {
+  // Not our relay: a server that answers /health with terminal escapes in the version field
+  // (at most 64 characters, as lib/wire allows), as anyone running a relay could.
+  const hostile = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () =>
+      Response.json({
+        status: "ok",
+        version: "9.9\u001b[2J\u001b]0;pwned\u0007wiped",
+        auth_required: false,
+        auth_pub: null,
+      }),
+  });
+  try {
+    const pane = tmux.start("hostile", [CLIENT_BIN], { env: termEnv(join(root, "hostile"), hostile.url.origin) });
+    const s = await pane.waitFor("New password");
+    expect(s).toContain("Welcome to Phantom"); // not cleared by the relay's \e[2J
+    expect(s).toContain(`Relay ${hostile.url.origin} is up (phantom-relay 9.9?[2J?]0;pwned?wiped).`);
+    pane.keys("Escape");
+    expect(await pane.exitCode()).toBe(0);
+  } finally {
+    hostile.stop(true);
+  }
+}, 60_000);
+
 test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   const home = join(root, "nocolor");
   const pane = tmux.start("nocolor", [CLIENT_BIN], { env: termEnv(home, relay.url, { NO_COLOR: "1" }) });

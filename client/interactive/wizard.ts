@@ -9,6 +9,7 @@ import { Session } from "../session.ts";
 import { updateSettings } from "../settings.ts";
 import { identityPath } from "../vault.ts";
 import { identityCard } from "./identity-card.ts";
+import { safeText } from "./term.ts";
 import { errorText, type Ui } from "./ui.ts";
 
 const WELCOME = (t: Ui["theme"]) =>
@@ -61,7 +62,8 @@ async function chooseRelay(ui: Ui): Promise<RelayState> {
     else {
       try {
         const version = await checkHealth(url, route);
-        p.log.success(`Relay ${url} is up (phantom-relay ${version}).`);
+        // The version is the relay's text: shown, never acted on.
+        p.log.success(`Relay ${url} is up (phantom-relay ${safeText(version, true)}).`);
         return { url, route, online: true, directOk };
       } catch (e) {
         problem = errorText(e);
