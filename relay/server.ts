@@ -30,6 +30,16 @@ function toResponse(e: unknown, log: Log): Response {
   return internalError();
 }
 
+/**
+ * An error Bun reports after a handler returned, while sending its response. The only file
+ * responses are blob downloads: a blob removed between the download's checks and Bun opening
+ * it (a burn or purge at that moment) is the PROTOCOL §7.8 404 like every download failure.
+ */
+export function sendError(e: unknown, log: Log): Response {
+  if ((e as NodeJS.ErrnoException | null)?.code === "ENOENT") return errorResponse(notFound());
+  return toResponse(e, log);
+}
+
 /** A TLS file named by the operator, read once at start. */
 function readPem(path: string): string {
   try {
@@ -105,7 +115,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       return res;
     },
     error(e) {
-      return toResponse(e, log);
+      return sendError(e, log);
     },
   });
   live.attach(server);
