@@ -39,6 +39,25 @@ export function ensureHome(home: string): void {
   }
 }
 
+/**
+ * Take group and others' access away from an existing state file and its folder (a copy
+ * restored with `cp`, an old client): PROTOCOL §3 wants 0600 in 0700. Best effort: a file
+ * we may not chmod is left as it is (reading it works anyway).
+ */
+export function tightenModes(home: string, path: string): void {
+  for (const [p, mode] of [
+    [home, DIR_MODE],
+    [path, FILE_MODE],
+  ] as const) {
+    try {
+      const st = fs.statSync(p);
+      if ((st.mode & 0o077) !== 0) fs.chmodSync(p, mode);
+    } catch {
+      // not ours to change, or gone: nothing to tighten
+    }
+  }
+}
+
 export function statePath(home: string, name: string): string {
   return join(home, name);
 }

@@ -1,6 +1,6 @@
 // identity.json (PROTOCOL §3): the Python-made vector opens; ours round-trips; errors name the file.
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateIdentity, uidOf } from "../lib/crypto.ts";
@@ -46,4 +46,16 @@ test("missing and corrupt files: clear errors naming the file", async () => {
     expect(e.code).toBe("corrupt-file");
     expect(e.message).toContain(identityPath(h));
   }
+});
+
+test("an identity restored with loose modes (a copy made with cp) is tightened to 0600 in 0700 when opened", async () => {
+  const h = home();
+  const v = vectors.identity_vault;
+  mkdirSync(h);
+  writeFileSync(identityPath(h), JSON.stringify(v.identity_json));
+  chmodSync(h, 0o755);
+  chmodSync(identityPath(h), 0o644);
+  await openIdentity(h, v.password);
+  expect(statSync(identityPath(h)).mode & 0o777).toBe(0o600);
+  expect(statSync(h).mode & 0o777).toBe(0o700);
 });

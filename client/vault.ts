@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { type Identity, openVault, sealVault } from "../lib/crypto.ts";
 import { CryptoError, PhantomError } from "../lib/errors.ts";
 import { VaultFile } from "../lib/wire.ts";
-import { ensureHome, parseState, readStateText, statePath, writeAtomic } from "./home.ts";
+import { ensureHome, parseState, readStateText, statePath, tightenModes, writeAtomic } from "./home.ts";
 
 export const IDENTITY_FILE = "identity.json";
 
@@ -40,6 +40,7 @@ export async function openIdentity(home: string, password: string): Promise<Iden
   const path = identityPath(home);
   const text = readStateText(path);
   if (text === null) throw new PhantomError("no-identity", `no identity in ${home}: run 'phantom init' first`);
+  tightenModes(home, path);
   const vault = parseState(VaultFile, text, path);
   try {
     return await openVault(vault, password);
