@@ -167,6 +167,8 @@ describe("PROTOCOL §7 responses", () => {
     const entry = { from_uid: A, pub_key: b64(32), room_id: room, ts: 1 };
     edges(w.KeEntry, entry, [{ from_uid: "x" }, { ts: -1 }, { pub_key: b64(16) }]);
     expect(w.check(w.KePopResponse, { entries: [entry] }, "r").entries).toHaveLength(1);
+    const flood = Array.from({ length: 20_001 }, () => entry); // popped entries are gone from the relay
+    expect(w.check(w.KePopResponse, { entries: flood }, "r").entries).toHaveLength(20_001);
     expectWireError(() => w.check(w.KePopResponse, { entries: [{ ...entry, to_uid: B }] }, "r"), "bad-request");
     edges(w.SendResponse, { ts: 1 }, [{ ts: 1.5 }, { ts: "1" }]);
     const msg = { ts: 1, ciphertext: b64(40) };

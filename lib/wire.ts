@@ -101,7 +101,10 @@ export const HealthResponse = z.strictObject({
 export const OkResponse = z.strictObject({ ok: z.literal(true) });
 export const PubkeyResponse = z.strictObject({ uid: Uid, pub_key: EncPubB64 }); // §7.3
 export const KeEntry = z.strictObject({ from_uid: Uid, pub_key: EncPubB64, room_id: RoomId, ts: Ts });
-export const KePopResponse = z.strictObject({ entries: z.array(KeEntry).max(10_000) }); // §7.5
+// No count limit: the relay deletes what it returns (§7.5), so refusing a long answer would
+// lose those notices for good (anyone could flood an inbox to make it long). Its size is
+// bounded by the transport's response cap instead.
+export const KePopResponse = z.strictObject({ entries: z.array(KeEntry) }); // §7.5
 export const SendResponse = z.strictObject({ ts: Ts }); // §7.6
 // `sender_id` is not sent by a v2 relay (§7.6 stores no sender); it is accepted so that a
 // relay which does supply it gives legacy rows their sender (§5.2).
