@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { tempDir } from "../tests/helpers/relay.ts";
 import { errorOf } from "../tests/helpers/errors.ts";
 import { saveReceivedFile } from "./files.ts";
-import { writeAtomic } from "./home.ts";
+import { installExclusive, writeAtomic } from "./home.ts";
 
 const root = tempDir("phantom-home-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -37,4 +37,19 @@ test("writeAtomic replaces a file whole, 0600, and leaves no temp file; exclusiv
   expect(errorOf(() => writeAtomic(path, "other", { exclusive: true })).message).toContain("already exists");
   expect(readFileSync(path, "utf8")).toBe("new");
   expect(readdirSync(d)).toEqual(["state.json"]);
+});
+
+test("exclusive writes where there are no hard links (FAT, exFAT: link() is EPERM) still never replace a file", () => {
+  const d = dir();
+  const noLinks = () => {
+    throw Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" });
+  };
+  const tmp = join(d, ".phantom-0000000000000000.tmp");
+  writeFileSync(tmp, "received", { mode: 0o600 });
+  installExclusive(tmp, join(d, "photo.jpg"), noLinks);
+  expect(readFileSync(join(d, "photo.jpg"), "utf8")).toBe("received");
+  expect(readdirSync(d)).toEqual(["photo.jpg"]);
+  writeFileSync(tmp, "second", { mode: 0o600 });
+  expect(() => installExclusive(tmp, join(d, "photo.jpg"), noLinks)).toThrow("EEXIST");
+  expect(readFileSync(join(d, "photo.jpg"), "utf8")).toBe("received");
 });

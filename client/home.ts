@@ -128,17 +128,41 @@ function writeTemp(path: string, data: string | Uint8Array): string {
   return tmp;
 }
 
+/** link() errors of file systems without hard links (FAT and exFAT say EPERM, some shares ENOTSUP). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Put the finished temp file at `path` only if nothing is there: a hard link fails on an
+ * existing name. Where there are no hard links (a USB stick), the name is taken with an
+ * exclusive create first and the temp file renamed over that empty placeholder.
+ */
+export function installExclusive(tmp: string, path: string, testOnlyLink: typeof fs.linkSync = fs.linkSync): void {
+  try {
+    testOnlyLink(tmp, path);
+    fs.unlinkSync(tmp);
+    return;
+  } catch (e) {
+    if (!NO_HARD_LINKS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+  }
+  fs.closeSync(fs.openSync(path, "wx", FILE_MODE));
+  try {
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    fs.rmSync(path, { force: true }); // our empty placeholder
+    throw e;
+  }
+}
+
 /**
  * Atomic write: temp file (0600) in the same folder, fsync, rename over `path`.
- * With `exclusive`, never replaces an existing file (link instead of rename).
+ * With `exclusive`, never replaces an existing file (see installExclusive).
  */
 export function writeAtomic(path: string, data: string | Uint8Array, o: { exclusive?: boolean } = {}): void {
   let tmp: string | null = null;
   try {
     tmp = writeTemp(path, data);
     if (o.exclusive) {
-      fs.linkSync(tmp, path);
-      fs.unlinkSync(tmp);
+      installExclusive(tmp, path);
     } else {
       fs.renameSync(tmp, path);
     }
