@@ -1,7 +1,7 @@
 // Session against the real compiled relay: offline creation and later registration
 // (PROTOCOL §7.2/§7.3), unread counts that survive a room the relay does not have.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { encryptMessage, generateIdentity, pairKeys } from "../lib/crypto.ts";
 import { encodeEnvelope } from "../lib/wire.ts";
@@ -99,6 +99,10 @@ describe("key-exchange inbox", () => {
     expect(warnings).toEqual([
       `ignored a key-exchange notice from ${forged.uid}: its room id is not the one your keys give`,
     ]);
+    // An empty inbox (the menu reads it every 5 s) leaves contacts.json alone: no rewrite, no fsync.
+    const before = statSync(join(s.home, "contacts.json")).ino;
+    expect(await s.processInbox()).toEqual([]);
+    expect(statSync(join(s.home, "contacts.json")).ino).toBe(before);
     s.close();
   });
 });
