@@ -4,10 +4,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fingerprintOf } from "../lib/crypto.ts";
 import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
+import { makeUser } from "./helpers/signer.ts";
 import { choose, count, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
 
 const tmux = new Tmux("chat");
@@ -41,9 +43,9 @@ afterAll(async () => {
 });
 
 /** Unlock `name` in a terminal and open the chat with `peer`. */
-async function openChat(name: string, peer: string): Promise<Pane> {
+async function openChat(name: string, peer: string, session = name): Promise<Pane> {
   const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home(name), relay.url);
-  const pane = tmux.start(name, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
+  const pane = tmux.start(session, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
   await pane.waitFor("Password");
   pane.type(PASSWORD);
   pane.keys("Enter");
@@ -193,6 +195,38 @@ test("/help, a notice from another contact, /verify, /burn with two confirmation
   expect(await a.exitCode()).toBe(0);
   b.keys("C-c"); // empty line: Ctrl-C leaves the chat too
   await b.waitFor("Left the chat with alice.");
+}, 90_000);
+
+test("a verified contact whose key changed: the chat screen says so and sends nothing, text or file", async () => {
+  // As in cli-chat.test.ts: alice's contacts.json pins and verifies another key under carol's
+  // UID (the only way a pin can differ, a UID committing to its key), then carol announces her
+  // real key the normal way. Alice's chat with carol must not encrypt to the new key.
+  const other = makeUser();
+  const path = join(home("alice"), "contacts.json");
+  const book = JSON.parse(readFileSync(path, "utf8"));
+  const fp = fingerprintOf(other.encPub);
+  book[carol.uid] = { ...book[carol.uid], pub_key: other.pubB64, verified_fp: fp, last_seen_fp: fp };
+  writeFileSync(path, JSON.stringify(book));
+  expect((await run("carol", ["add", alice.uid])).code).toBe(0);
+
+  const a = await openChat("alice", "carol", "alice-carol");
+  let s = await a.waitFor("could not load the history: the key of carol");
+  expect(s).toContain("key changed: /verify before you trust it");
+  expect(s).toContain(`new fingerprint ${carol.fingerprint.slice(0, 24)}`); // wrapped after that
+  a.type("are you really carol?");
+  a.keys("Enter");
+  await a.waitFor((x) => count(x, "the key of carol (") === 2);
+  writeFileSync(join(root, "secret.txt"), "not for a new key");
+  a.type(`/file ${join(root, "secret.txt")}`);
+  a.keys("Enter");
+  s = await a.waitFor((x) => count(x, "the key of carol (") === 3);
+  expect(s).not.toContain("you  are you really carol?");
+  const carolSees = (await run("carol", ["read", alice.uid, "--json"])).json().map((m) => m.body);
+  expect(carolSees).toEqual(["psst, alice"]); // her own message from before, nothing from alice
+  a.keys("Escape");
+  await a.waitFor("Left the chat with carol.");
+  await choose(a, "Quit");
+  expect(await a.exitCode()).toBe(0);
 }, 90_000);
 
 function tmuxPane(name: string): Pane {
