@@ -30,6 +30,7 @@ test("a home with only Phantom's files (temp files too) is deleted", () => {
   writeFileSync(join(home, "contacts.json.4242.k3j5x9q1.tmp"), "{}"); // temp name of older versions
   expect(wipeHome(home)).toEqual([]);
   expect(existsSync(home)).toBe(false);
+  expect(wipeHome(home)).toEqual([]); // already gone: nothing to do
 });
 
 test("PHANTOM_HOME that is a symbolic link: the folder it names is deleted, then the link", () => {

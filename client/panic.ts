@@ -83,6 +83,7 @@ export function isPhantomEntry(name: string): boolean {
  */
 export function wipeHome(home: string): string[] {
   checkPhantomHome(home);
+  if (!existsSync(home)) return []; // already gone (another process, an earlier panic)
   const real = realpathSync(home);
   const kept: string[] = [];
   for (const name of readdirSync(real)) {

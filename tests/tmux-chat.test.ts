@@ -18,7 +18,7 @@ const home = (name: string) => join(root, name);
 let relay: RunningRelay;
 let alice: { uid: string };
 let bob: { uid: string };
-let carol: { uid: string };
+let carol: { uid: string; fingerprint: string };
 const panes = new Map<string, Pane>();
 const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
 
