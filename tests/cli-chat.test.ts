@@ -11,7 +11,7 @@ import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/relay-client.ts";
 import { expectOneLineError, phantom, type User, userEnv } from "./helpers/cli.ts";
-import { CLIENT_BIN, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
@@ -198,8 +198,8 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
     stdout: "pipe",
     stderr: "pipe",
   });
-  const lines = readLines(proc.stdout);
-  const errs = readLines(proc.stderr);
+  const out = lines(proc.stdout);
+  const errs = lines(proc.stderr);
   try {
     for (;;) {
       const e = await errs.next();
@@ -207,7 +207,7 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
       if (e.value.startsWith("phantom: listening")) break;
     }
     await ok(alice, ["send", "bob", "are you there?"]);
-    const line = (await lines.next()).value!;
+    const line = (await out.next()).value!;
     expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: alice.uid, body: "are you there?" });
   } finally {
     proc.kill("SIGINT");
@@ -298,16 +298,3 @@ test("panic without the password (wrong, or none and no terminal) still deletes 
   expect(again.code).toBe(0);
   expect(again.stdout).toBe(`nothing to delete: ${copy} does not exist\n`);
 });
-
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-}

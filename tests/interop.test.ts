@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { phantom, type User, userEnv } from "./helpers/cli.ts";
-import { CLIENT_BIN, ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { CLIENT_BIN, lines, ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
@@ -331,16 +331,3 @@ describe("burn (§7.7)", () => {
     expect((await py(carol.home, base, ["read", pat.uid])).messages).toEqual([]);
   });
 });
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-}

@@ -37,18 +37,26 @@ export function tempDir(prefix = "phantom-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+/**
+ * The lines of a child's output as they arrive, without their "\n". A last line that
+ * has no "\n" is dropped, or yielded too with `tail`.
+ */
+export async function* lines(stream: ReadableStream<Uint8Array>, o: { tail?: boolean } = {}): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
   for await (const chunk of stream) {
     buf += decoder.decode(chunk, { stream: true });
     let i: number;
     while ((i = buf.indexOf("\n")) >= 0) {
-      onLine(buf.slice(0, i));
+      yield buf.slice(0, i);
       buf = buf.slice(i + 1);
     }
   }
-  if (buf) onLine(buf);
+  if (o.tail && buf) yield buf;
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  for await (const line of lines(stream, { tail: true })) onLine(line);
 }
 
 /** Start dist/phantom-relay --port 0 and wait for its "listening on <url>" line. */

@@ -3,6 +3,7 @@
 import * as net from "node:net";
 import type { Subprocess } from "bun";
 import { probeProxy } from "../../lib/tor.ts";
+import { lines } from "./relay.ts";
 
 export interface RunningProxy {
   host: string;
@@ -46,16 +47,9 @@ export async function startProxy(): Promise<RunningProxy> {
     });
     const connects: string[] = [];
     const collect = async (stream: ReadableStream<Uint8Array>) => {
-      const dec = new TextDecoder();
-      let buf = "";
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const m = / connected to (\S+)$/.exec(buf.slice(0, i));
-          if (m) connects.push(m[1]!);
-          buf = buf.slice(i + 1);
-        }
+      for await (const line of lines(stream)) {
+        const m = / connected to (\S+)$/.exec(line);
+        if (m) connects.push(m[1]!);
       }
     };
     void collect(proc.stdout);
