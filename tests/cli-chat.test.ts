@@ -10,8 +10,8 @@ import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/relay-client.ts";
-import { expectOneLineError, phantom, type User, userEnv } from "./helpers/cli.ts";
-import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { expectOneLineError, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
@@ -192,20 +192,8 @@ describe("files", () => {
 });
 
 test("listen streams incoming messages as JSON lines until interrupted", async () => {
-  const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], {
-    env: bob.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const out = lines(proc.stdout);
-  const errs = lines(proc.stderr);
+  const { proc, out } = await startListen(bob.env);
   try {
-    for (;;) {
-      const e = await errs.next();
-      if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
-      if (e.value.startsWith("phantom: listening")) break;
-    }
     await ok(alice, ["send", "bob", "are you there?"]);
     const line = (await out.next()).value!;
     expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: alice.uid, body: "are you there?" });

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { phantom, type User, userEnv } from "./helpers/cli.ts";
-import { CLIENT_BIN, lines, ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
@@ -221,21 +221,10 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
   });
 
   test("our listen gets a message from the Python client live", async () => {
-    const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], {
-      env: us.env,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const { proc, out } = await startListen(us.env);
     try {
-      const errs = lines(proc.stderr);
-      for (;;) {
-        const e = await errs.next();
-        if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
-        if (e.value.startsWith("phantom: listening")) break;
-      }
       await py(pat.home, relay.url, ["send", us.uid, "live \u{1F40D}"]);
-      const line = (await lines(proc.stdout).next()).value!;
+      const line = (await out.next()).value!;
       expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: pat.uid, body: "live \u{1F40D}" });
     } finally {
       proc.kill("SIGINT");

@@ -1,6 +1,6 @@
 // Test helper: run the compiled client (dist/phantom) without a terminal, with its
 // own PHANTOM_HOME and the password in the environment, as a script would.
-import { CLIENT_BIN } from "./relay.ts";
+import { CLIENT_BIN, lines } from "./relay.ts";
 
 export interface Run {
   code: number;
@@ -67,4 +67,24 @@ export function expectOneLineError(r: Run): string {
     throw new Error(`expected one error line and exit 1, got ${r.code}:\n${r.stderr}`);
   }
   return errors[0]!.slice("phantom: error: ".length);
+}
+
+/**
+ * `phantom listen --json` as a child, returned once it says on stderr that it is listening;
+ * `out` gives its stdout lines. The caller ends it (SIGINT) and checks its exit code.
+ */
+export async function startListen(env: Record<string, string>) {
+  const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  try {
+    const errs = lines(proc.stderr);
+    for (;;) {
+      const e = await errs.next();
+      if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
+      if (e.value.startsWith("phantom: listening")) break;
+    }
+  } catch (e) {
+    proc.kill("SIGINT");
+    throw e;
+  }
+  return { proc, out: lines(proc.stdout) };
 }
