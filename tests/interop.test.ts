@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { phantom, runProgram, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
@@ -55,18 +55,8 @@ function argparseOrder([sub, ...rest]: string[]): string[] {
 async function pyRun(home: string, relayUrl: string, args: string[], password = PW) {
   if (PYTHON === null) throw new Error(NO_PYTHON);
   const argv = [PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...argparseOrder(args)];
-  const proc = Bun.spawn(argv, {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: password, PYTHONUTF8: "1" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: password, PYTHONUTF8: "1" };
+  return await runProgram(argv, env);
 }
 
 /** Run the Python client; returns its JSON answer, or throws with its stderr. */

@@ -35,7 +35,16 @@ export async function phantom(
   args: string[],
   o: { stdin?: string; cwd?: string } = {},
 ): Promise<Run> {
-  const proc = Bun.spawn([CLIENT_BIN, ...args], {
+  return await runProgram([CLIENT_BIN, ...args], env, o);
+}
+
+/** Run any program to its end with exactly `env`; stdin is `o.stdin` or nothing. */
+export async function runProgram(
+  argv: string[],
+  env: Record<string, string>,
+  o: { stdin?: string; cwd?: string } = {},
+): Promise<Run> {
+  const proc = Bun.spawn(argv, {
     env,
     cwd: o.cwd,
     stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
