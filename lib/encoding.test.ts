@@ -13,17 +13,7 @@ import {
   utf8,
 } from "./encoding.ts";
 import { WireError } from "./errors.ts";
-
-function expectWireError(fn: () => unknown, code: string) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(WireError);
-  expect((err as WireError).code).toBe(code);
-}
+import { expectWireError } from "../tests/helpers/errors.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 

@@ -4,19 +4,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { generateIdentity, randomBytes, sha256, uidOf } from "./crypto.ts";
 import { b64encode, b64uencode, utf8 } from "./encoding.ts";
-import { PhantomError, WireError } from "./errors.ts";
+import { expectWireError } from "../tests/helpers/errors.ts";
 import * as w from "./wire.ts";
-
-function expectWireError(fn: () => unknown, code: string) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(WireError);
-  expect((err as PhantomError).code).toBe(code);
-}
 
 const alice = generateIdentity();
 const bob = generateIdentity();
