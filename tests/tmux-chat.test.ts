@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
-import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 /** Unlock `name` in a terminal and open the chat with `peer`. */
 async function openChat(name: string, peer: string, session = name): Promise<Pane> {
-  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home(name), relay.url);
+  const env = terminalEnv(home(name), relay.url);
   const pane = tmux.start(session, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
   await pane.waitFor("Password");
   pane.type(PASSWORD);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { Tmux } from "./helpers/tmux.ts";
@@ -19,10 +19,7 @@ let bob: { uid: string };
 const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
 
 /** A terminal user's environment: no password variable. */
-function termEnv(name: string): Record<string, string> {
-  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home(name), relay.url);
-  return env;
-}
+const termEnv = (name: string) => terminalEnv(home(name), relay.url);
 
 beforeAll(async () => {
   relay = await startRelay();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
@@ -42,17 +42,12 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const terminalEnv = () => {
-  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(aliceHome, relay.url);
-  return env;
-};
-
 /** The main menu is the prompt at the bottom of the screen. */
 const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));
 const active = (s: string) => selectOptions(s).find((o) => o.active)?.text ?? "";
 
 async function unlock(name: string): Promise<Pane> {
-  const pane = tmux.start(name, [CLIENT_BIN], { env: terminalEnv(), cols: 100, rows: 40 });
+  const pane = tmux.start(name, [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url), cols: 100, rows: 40 });
   await pane.waitFor("Password");
   pane.type(PASSWORD);
   pane.keys("Enter");

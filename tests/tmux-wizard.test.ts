@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
+import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { Tmux } from "./helpers/tmux.ts";
 
@@ -22,12 +22,6 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-/** A terminal user's environment: no password variable, the interactive client asks. */
-function termEnv(home: string, relayUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home, relayUrl, extra);
-  return env;
-}
-
 async function registered(uid: string): Promise<boolean> {
   return (await fetch(`${relay.url}/pubkey/${uid}`)).status === 200;
 }
@@ -35,7 +29,7 @@ async function registered(uid: string): Promise<boolean> {
 const aliceHome = join(root, "alice");
 
 test("first run: welcome, relay check, Tor, password twice, identity, UID with QR, then the menu", async () => {
-  const pane = tmux.start("first", [CLIENT_BIN], { env: termEnv(aliceHome, relay.url) });
+  const pane = tmux.start("first", [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url) });
   let s = await pane.waitFor("New password");
   expect(s).toContain("Welcome to Phantom");
   expect(s).toContain("What Phantom protects");
@@ -85,7 +79,7 @@ test("first run: welcome, relay check, Tor, password twice, identity, UID with Q
 }, 60_000);
 
 test("wrong password: told on screen, three tries, then one error line and exit 1", async () => {
-  const pane = tmux.start("wrong", [CLIENT_BIN], { env: termEnv(aliceHome, relay.url) });
+  const pane = tmux.start("wrong", [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url) });
   for (let i = 1; i <= 3; i++) {
     await pane.waitFor((x) => x.split("Password").length === i + 1);
     pane.type(`not the password ${i}`);
@@ -101,7 +95,7 @@ test("wrong password: told on screen, three tries, then one error line and exit 
 test("relay down: continue offline, then the identity registers at the next unlock", async () => {
   const home = join(root, "offline");
   const down = "http://127.0.0.1:9"; // discard port: nothing listens
-  const pane = tmux.start("offline", [CLIENT_BIN], { env: termEnv(home, down) });
+  const pane = tmux.start("offline", [CLIENT_BIN], { env: terminalEnv(home, down) });
   await pane.waitFor("What now?");
   expect(pane.screen()).toContain(`Relay ${down}:`);
   pane.keys("Down", "Down", "Enter"); // Continue offline
@@ -119,7 +113,7 @@ test("relay down: continue offline, then the identity registers at the next unlo
   expect(await pane.exitCode()).toBe(0);
   expect(existsSync(join(home, "identity.json"))).toBe(true);
 
-  const again = tmux.start("online", [CLIENT_BIN], { env: termEnv(home, relay.url) });
+  const again = tmux.start("online", [CLIENT_BIN], { env: terminalEnv(home, relay.url) });
   await again.waitFor("Password");
   again.type(PASSWORD);
   again.keys("Enter");
@@ -133,7 +127,7 @@ test("relay down: continue offline, then the identity registers at the next unlo
 test("relay down: another address typed in the wizard is the one later runs use", async () => {
   const home = join(root, "other-relay");
   const down = "http://127.0.0.1:9";
-  const pane = tmux.start("other", [CLIENT_BIN], { env: termEnv(home, down) });
+  const pane = tmux.start("other", [CLIENT_BIN], { env: terminalEnv(home, down) });
   await pane.waitFor("What now?");
   pane.keys("Down", "Enter"); // Use another relay address
   await pane.waitFor("Relay address");
@@ -172,7 +166,7 @@ test("relay check: a hostile relay's version text is shown, never acted on", asy
       }),
   });
   try {
-    const pane = tmux.start("hostile", [CLIENT_BIN], { env: termEnv(join(root, "hostile"), hostile.url.origin) });
+    const pane = tmux.start("hostile", [CLIENT_BIN], { env: terminalEnv(join(root, "hostile"), hostile.url.origin) });
     const s = await pane.waitFor("New password");
     expect(s).toContain("Welcome to Phantom"); // not cleared by the relay's \e[2J
     expect(s).toContain(`Relay ${hostile.url.origin} is up (phantom-relay 9.9?[2J?]0;pwned?wiped).`);
@@ -185,7 +179,7 @@ test("relay check: a hostile relay's version text is shown, never acted on", asy
 
 test("NO_COLOR: the wizard writes no colour escape codes", async () => {
   const home = join(root, "nocolor");
-  const pane = tmux.start("nocolor", [CLIENT_BIN], { env: termEnv(home, relay.url, { NO_COLOR: "1" }) });
+  const pane = tmux.start("nocolor", [CLIENT_BIN], { env: terminalEnv(home, relay.url, { NO_COLOR: "1" }) });
   await pane.waitFor("New password");
   const raw = pane.screen({ escapes: true });
   expect(raw).toContain("Welcome to Phantom");

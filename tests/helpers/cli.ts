@@ -30,6 +30,16 @@ export function userEnv(home: string, relayUrl: string, extra: Record<string, st
   };
 }
 
+/** A terminal user's environment: userEnv without PHANTOM_PASSWORD, so the interactive client asks. */
+export function terminalEnv(
+  home: string,
+  relayUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const { PHANTOM_PASSWORD: _none, ...env } = userEnv(home, relayUrl, extra);
+  return env;
+}
+
 export async function phantom(
   env: Record<string, string>,
   args: string[],
