@@ -2,18 +2,18 @@
 // of them is halfway through typing a line, exchange a file with progress, get a
 // notice from a third contact, verify and burn. Writes docs/screens/chat.txt.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
 import { makeUser } from "./helpers/signer.ts";
-import { choose, count, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
+import { choose, count, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
-const tmux = new Tmux("chat");
-const root = tempDir("phantom-tmux-chat-");
+const suite = new TmuxSuite("chat");
+const { tmux, root } = suite;
 const home = (name: string) => join(root, name);
 let relay: RunningRelay;
 let alice: { uid: string };
@@ -23,7 +23,7 @@ const panes = new Map<string, Pane>();
 const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
 
 beforeAll(async () => {
-  relay = await startRelay();
+  relay = await suite.start();
   alice = await demoUser("alice", home("alice"), relay.url);
   bob = await demoUser("bob", home("bob"), relay.url);
   carol = await demoUser("carol", home("carol"), relay.url);
@@ -35,12 +35,7 @@ beforeAll(async () => {
   expect((await run("bob", ["send", alice.uid, "hey alice, got a minute?"])).code).toBe(0);
 }, 60_000);
 
-afterAll(async () => {
-  tmux.kill();
-  await relay.stop();
-  relay.cleanup();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => suite.stop());
 
 /** Unlock `name` in a terminal and open the chat with `peer`. */
 async function openChat(name: string, peer: string, session = name): Promise<Pane> {

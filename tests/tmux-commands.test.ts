@@ -3,15 +3,15 @@
 // progress bar on a terminal; `phantom panic` asks, then
 // burns with the password, or with Enter alone deletes the home without burning.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
-import { Tmux } from "./helpers/tmux.ts";
+import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
+import { TmuxSuite } from "./helpers/tmux.ts";
 
-const tmux = new Tmux("commands");
-const root = tempDir("phantom-tmux-commands-");
+const suite = new TmuxSuite("commands");
+const { tmux, root } = suite;
 const home = (name: string) => join(root, name);
 let relay: RunningRelay;
 let alice: { uid: string };
@@ -22,7 +22,7 @@ const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.
 const termEnv = (name: string) => terminalEnv(home(name), relay.url);
 
 beforeAll(async () => {
-  relay = await startRelay();
+  relay = await suite.start();
   alice = await demoUser("alice", home("alice"), relay.url);
   bob = await demoUser("bob", home("bob"), relay.url);
   expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
@@ -30,12 +30,7 @@ beforeAll(async () => {
   expect((await run("bob", ["send", alice.uid, "are you there?"])).code).toBe(0);
 }, 60_000);
 
-afterAll(async () => {
-  tmux.kill();
-  await relay.stop();
-  relay.cleanup();
-  rmSync(root, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => suite.stop(), 60_000);
 
 test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the program", async () => {
   const pane = tmux.start("chat", [CLIENT_BIN, "chat", "bob"], { env: termEnv("alice"), cols: 90, rows: 30 });

@@ -2,16 +2,16 @@
 // against the compiled relay. Alice uses the menu; Bob is a script (the CLI).
 // Writes docs/screens/menu.txt, the README's picture of the menu.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
-import { choose, selectOptions, Tmux, type Pane } from "./helpers/tmux.ts";
+import { choose, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
-const tmux = new Tmux("menu");
-const root = tempDir("phantom-tmux-menu-");
+const suite = new TmuxSuite("menu");
+const { tmux, root } = suite;
 const aliceHome = join(root, "alice");
 const bobHome = join(root, "bob");
 let relay: RunningRelay;
@@ -21,7 +21,7 @@ let carol: { uid: string; fingerprint: string };
 const bobRun = (args: string[]) => phantom(userEnv(bobHome, relay.url), args);
 
 beforeAll(async () => {
-  relay = await startRelay();
+  relay = await suite.start();
   alice = await demoUser("alice", aliceHome, relay.url);
   bob = await demoUser("bob", bobHome, relay.url);
   carol = await demoUser("carol", join(root, "carol"), relay.url);
@@ -35,12 +35,7 @@ beforeAll(async () => {
   expect((await bobRun(["send", alice.uid, "hello alice"])).code).toBe(0);
 }, 60_000);
 
-afterAll(async () => {
-  tmux.kill();
-  await relay.stop();
-  relay.cleanup();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => suite.stop());
 
 /** The main menu is the prompt at the bottom of the screen. */
 const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));

@@ -1,26 +1,21 @@
 // The interactive client's first run and unlock, driven in a real terminal (tmux)
 // against the compiled binaries: wizard, offline first run, wrong password, NO_COLOR.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
-import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
-import { Tmux } from "./helpers/tmux.ts";
+import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
+import { TmuxSuite } from "./helpers/tmux.ts";
 
-const tmux = new Tmux("wizard");
-const root = tempDir("phantom-tmux-wizard-");
+const suite = new TmuxSuite("wizard");
+const { tmux, root } = suite;
 let relay: RunningRelay;
 
 beforeAll(async () => {
-  relay = await startRelay();
+  relay = await suite.start();
 }, 60_000);
 
-afterAll(async () => {
-  tmux.kill();
-  await relay.stop();
-  relay.cleanup();
-  rmSync(root, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => suite.stop(), 60_000);
 
 async function registered(uid: string): Promise<boolean> {
   return (await fetch(`${relay.url}/pubkey/${uid}`)).status === 200;

@@ -1,6 +1,8 @@
 // Test helper: drive programs in a real terminal with tmux. Each test file uses its
 // own tmux server (`tmux -L <socket>`), killed in afterAll. No fixed sleeps: every
 // wait polls capture-pane until the expected text shows, with a deadline.
+import { rmSync } from "node:fs";
+import { startRelay, tempDir, type RunningRelay } from "./relay.ts";
 
 export interface PaneOptions {
   cols?: number;
@@ -67,6 +69,35 @@ export class Tmux {
 
   kill(): void {
     run(["-L", this.socket, "kill-server"]);
+  }
+}
+
+/**
+ * What each tmux test file sets up: its own tmux server, a temporary folder for the
+ * users' homes, and a relay. The file calls start() in beforeAll and stop() in afterAll.
+ */
+export class TmuxSuite {
+  readonly tmux: Tmux;
+  readonly root: string;
+  private relay?: RunningRelay;
+
+  constructor(name: string) {
+    this.tmux = new Tmux(name);
+    this.root = tempDir(`phantom-tmux-${name}-`);
+  }
+
+  /** Start the relay (dist/phantom-relay on an ephemeral port). */
+  async start(): Promise<RunningRelay> {
+    this.relay = await startRelay();
+    return this.relay;
+  }
+
+  /** Kill the tmux server, stop the relay and remove its data, remove the homes. */
+  async stop(): Promise<void> {
+    this.tmux.kill();
+    await this.relay!.stop();
+    this.relay!.cleanup();
+    rmSync(this.root, { recursive: true, force: true });
   }
 }
 
