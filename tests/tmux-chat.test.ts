@@ -5,12 +5,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
-import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
+import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
 import { makeUser } from "./helpers/signer.ts";
-import { choose, count, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
+import { choose, count, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("chat");
 const { tmux, root } = suite;
@@ -41,9 +41,7 @@ afterAll(() => suite.stop());
 async function openChat(name: string, peer: string, session = name): Promise<Pane> {
   const env = terminalEnv(home(name), relay.url);
   const pane = tmux.start(session, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
-  await pane.waitFor("Password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
+  await enterPassword(pane);
   await pane.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
   await choose(pane, "Message a contact");
   await pane.waitFor((s) => selectOptions(s).some((o) => o.text.startsWith(peer)));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { TmuxSuite } from "./helpers/tmux.ts";
+import { enterPassword, TmuxSuite } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("commands");
 const { tmux, root } = suite;
@@ -34,9 +34,7 @@ afterAll(() => suite.stop(), 60_000);
 
 test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the program", async () => {
   const pane = tmux.start("chat", [CLIENT_BIN, "chat", "bob"], { env: termEnv("alice"), cols: 90, rows: 30 });
-  await pane.waitFor("Password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
+  await enterPassword(pane);
   await pane.waitFor("/help for commands, Esc to leave");
   await pane.waitFor((s) => s.includes("are you there?") && /^›$/m.test(s));
   pane.type("yes, here");

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
+import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { writeScreen } from "./helpers/readme-screens.ts";
-import { choose, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
+import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("menu");
 const { tmux, root } = suite;
@@ -43,9 +43,7 @@ const active = (s: string) => selectOptions(s).find((o) => o.active)?.text ?? ""
 
 async function unlock(name: string): Promise<Pane> {
   const pane = tmux.start(name, [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url), cols: 100, rows: 40 });
-  await pane.waitFor("Password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
+  await enterPassword(pane);
   await pane.waitFor(atMenu);
   return pane;
 }

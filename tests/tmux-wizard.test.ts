@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { TmuxSuite } from "./helpers/tmux.ts";
+import { enterPassword, TmuxSuite } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("wizard");
 const { tmux, root } = suite;
@@ -109,9 +109,7 @@ test("relay down: continue offline, then the identity registers at the next unlo
   expect(existsSync(join(home, "identity.json"))).toBe(true);
 
   const again = tmux.start("online", [CLIENT_BIN], { env: terminalEnv(home, relay.url) });
-  await again.waitFor("Password");
-  again.type(PASSWORD);
-  again.keys("Enter");
+  await enterPassword(again);
   const menu = await again.waitFor("Panic wipe");
   expect(menu).toContain("now registered with the relay");
   expect(await registered(uid)).toBe(true);

@@ -2,6 +2,7 @@
 // own tmux server (`tmux -L <socket>`), killed in afterAll. No fixed sleeps: every
 // wait polls capture-pane until the expected text shows, with a deadline.
 import { rmSync } from "node:fs";
+import { PASSWORD } from "./cli.ts";
 import { startRelay, tempDir, type RunningRelay } from "./relay.ts";
 
 export interface PaneOptions {
@@ -206,6 +207,13 @@ export async function choose(pane: Pane, label: string, timeoutMs = 15_000): Pro
         ?.text.includes(label) === true,
     { timeoutMs },
   );
+  pane.keys("Enter");
+}
+
+/** Answer the unlock prompt: wait for "Password", type the test users' password, Enter. */
+export async function enterPassword(pane: Pane): Promise<void> {
+  await pane.waitFor("Password");
+  pane.type(PASSWORD);
   pane.keys("Enter");
 }
 
