@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { enterPassword, TmuxSuite } from "./helpers/tmux.ts";
+import { enterPassword, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("wizard");
 const { tmux, root } = suite;
@@ -19,6 +19,17 @@ afterAll(() => suite.stop(), 60_000);
 
 async function registered(uid: string): Promise<boolean> {
   return (await fetch(`${relay.url}/pubkey/${uid}`)).status === 200;
+}
+
+/** Answer the wizard's two password prompts; returns the screen that follows (with the scrollback). */
+async function choosePassword(pane: Pane): Promise<string> {
+  await pane.waitFor("New password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  await pane.waitFor("Repeat the password");
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  return await pane.waitFor("Open the menu now?", { history: true });
 }
 
 const aliceHome = join(root, "alice");
@@ -94,13 +105,7 @@ test("relay down: continue offline, then the identity registers at the next unlo
   await pane.waitFor("What now?");
   expect(pane.screen()).toContain(`Relay ${down}:`);
   pane.keys("Down", "Down", "Enter"); // Continue offline
-  await pane.waitFor("New password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
-  await pane.waitFor("Repeat the password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
-  const s = await pane.waitFor("Open the menu now?", { history: true });
+  const s = await choosePassword(pane);
   expect(s).toContain("Identity created offline");
   const uid = /copy: ([A-Za-z0-9_-]{28})/.exec(s)![1]!;
   expect(await registered(uid)).toBe(false);
@@ -128,13 +133,7 @@ test("relay down: another address typed in the wizard is the one later runs use"
   pane.type(relay.url);
   pane.keys("Enter");
   await pane.waitFor(`Relay ${relay.url} is up`);
-  await pane.waitFor("New password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
-  await pane.waitFor("Repeat the password");
-  pane.type(PASSWORD);
-  pane.keys("Enter");
-  const s = await pane.waitFor("Open the menu now?", { history: true });
+  const s = await choosePassword(pane);
   const uid = /copy: ([A-Za-z0-9_-]{28})/.exec(s)![1]!;
   expect(await registered(uid)).toBe(true);
   pane.keys("Right", "Enter"); // Quit
