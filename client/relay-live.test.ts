@@ -6,10 +6,10 @@ import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import type { WsFrame } from "../lib/wire.ts";
-import { client, fails, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
+import { client, fails, listenLive, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
 import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "../tests/helpers/relay.ts";
 import { makeUser } from "../tests/helpers/signer.ts";
-import { RelayClient, type LiveOptions } from "./relay-client.ts";
+import { RelayClient } from "./relay-client.ts";
 
 setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun
 
@@ -26,42 +26,9 @@ afterAll(async () => {
 });
 
 describe("live", () => {
-  async function listen(cl: RelayClient, roomId: string, o: Partial<LiveOptions> = {}) {
-    const stop = new AbortController();
-    const frames: WsFrame[] = [];
-    const waiters: { n: number; resolve: () => void }[] = [];
-    let connected!: (via: string) => void;
-    let connects = 0;
-    let retries = 0;
-    const ready = new Promise<string>((r) => (connected = r));
-    const done = cl.live(
-      [roomId],
-      (room, f) => {
-        expect(room).toBe(roomId);
-        frames.push(f);
-        for (const w of waiters) if (frames.length >= w.n) w.resolve();
-      },
-      {
-        signal: stop.signal,
-        pollMs: 100,
-        ...o,
-        onStatus: (s) => (s.state === "connected" ? (connects++, connected(s.via)) : retries++),
-      },
-    );
-    const count = (n: number) =>
-      new Promise<void>((resolve) => (frames.length >= n ? resolve() : waiters.push({ n, resolve })));
-    return {
-      frames,
-      ready,
-      count,
-      stats: () => ({ connects, retries }),
-      stop: async () => (stop.abort(), await done),
-    };
-  }
-
   test("WebSocket receives a frame sent by the other user, and the burn event", async () => {
     const { ca, cb, roomId, sessionKey } = await pairUp(relay.url);
-    const l = await listen(cb, roomId);
+    const l = await listenLive(cb, roomId);
     expect(await l.ready).toBe("websocket");
     const ciphertext = c.encryptMessage(sessionKey, "live!");
     const ts = await ca.send(roomId, ciphertext);
@@ -76,7 +43,7 @@ describe("live", () => {
     const { ca, cb, roomId, sessionKey } = await pairUp(relay.url);
     const first = c.encryptMessage(sessionKey, "stored before");
     const ts1 = await ca.send(roomId, first);
-    const l = await listen(cb, roomId, { mode: "poll", sinceTs: ts1 });
+    const l = await listenLive(cb, roomId, { mode: "poll", sinceTs: ts1 });
     expect(await l.ready).toBe("poll");
     const second = c.encryptMessage(sessionKey, "while polling");
     const ts2 = await ca.send(roomId, second);
@@ -91,7 +58,7 @@ describe("live", () => {
   test("after a relay restart the WebSocket reconnects and nothing is lost or doubled", async () => {
     const first = await startRelay();
     const { ca, cb, roomId, sessionKey } = await pairUp(first.url);
-    const l = await listen(cb, roomId, { backoffMs: { min: 50, max: 200 } });
+    const l = await listenLive(cb, roomId, { backoffMs: { min: 50, max: 200 } });
     expect(await l.ready).toBe("websocket");
     const m1 = c.encryptMessage(sessionKey, "before");
     const ts1 = await ca.send(roomId, m1);

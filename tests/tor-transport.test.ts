@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { RelayClient, RelayError } from "../client/relay-client.ts";
 import * as c from "../lib/crypto.ts";
 import { chooseRoute, torConfigFromEnv, TorError, Transport } from "../lib/tor.ts";
+import { listenLive } from "./helpers/clients.ts";
 import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "./helpers/relay.ts";
 import { makeUser, type TestUser } from "./helpers/signer.ts";
 import { requireMicrosocks, startProxy, type RunningProxy } from "./helpers/socks.ts";
@@ -83,29 +84,14 @@ describe("through microsocks with PHANTOM_TOR=always", () => {
     expect((await cb.kePop(b.uid)).map((e) => e.from_uid)).toEqual([a.uid]);
 
     // Through Tor, live() polls /fetch (never a WebSocket).
-    const stop = new AbortController();
-    const frames: unknown[] = [];
-    let gotFrame!: () => void;
-    const got = new Promise<void>((r) => (gotFrame = r));
-    let connected!: (via: string) => void;
-    const ready = new Promise<string>((r) => (connected = r));
-    const live = cb.live(
-      [roomId],
-      (room, frame) => {
-        expect(room).toBe(roomId);
-        frames.push(frame);
-        gotFrame();
-      },
-      { signal: stop.signal, pollMs: 100, onStatus: (s) => s.state === "connected" && connected(s.via) },
-    );
+    const l = await listenLive(cb, roomId);
     // live() delivers what arrives after it started listening: wait until it has.
-    expect(await ready).toBe("poll");
+    expect(await l.ready).toBe("poll");
     const ciphertext = c.encryptMessage(sessionKey, "hello over tor");
     const ts = await ca.send(roomId, ciphertext);
-    await got;
-    stop.abort();
-    await live;
-    expect(frames).toEqual([{ ts, ciphertext }]);
+    await l.count(1);
+    await l.stop();
+    expect(l.frames).toEqual([{ ts, ciphertext }]);
 
     const blob = c.randomBytes(200_000);
     const up: number[] = [];

@@ -2,7 +2,8 @@
 import { expect } from "bun:test";
 import * as c from "../../lib/crypto.ts";
 import { Transport } from "../../lib/transport.ts";
-import { RelayClient, RelayError } from "../../client/relay-client.ts";
+import type { WsFrame } from "../../lib/wire.ts";
+import { RelayClient, RelayError, type LiveOptions } from "../../client/relay-client.ts";
 import { startRelay, type RunningRelay } from "./relay.ts";
 import { makeUser, type TestUser } from "./signer.ts";
 
@@ -48,4 +49,41 @@ export async function restartOnSamePort(old: RunningRelay): Promise<RunningRelay
       await Bun.sleep(100);
     }
   }
+}
+
+/**
+ * `cl.live()` on one room (pollMs 100 unless `o` says otherwise): the frames it delivers,
+ * `ready` with the way it connected, `count(n)` until n frames came, and `stop`.
+ */
+export async function listenLive(cl: RelayClient, roomId: string, o: Partial<LiveOptions> = {}) {
+  const stop = new AbortController();
+  const frames: WsFrame[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  let connected!: (via: string) => void;
+  let connects = 0;
+  let retries = 0;
+  const ready = new Promise<string>((r) => (connected = r));
+  const done = cl.live(
+    [roomId],
+    (room, f) => {
+      expect(room).toBe(roomId);
+      frames.push(f);
+      for (const w of waiters) if (frames.length >= w.n) w.resolve();
+    },
+    {
+      signal: stop.signal,
+      pollMs: 100,
+      ...o,
+      onStatus: (s) => (s.state === "connected" ? (connects++, connected(s.via)) : retries++),
+    },
+  );
+  const count = (n: number) =>
+    new Promise<void>((resolve) => (frames.length >= n ? resolve() : waiters.push({ n, resolve })));
+  return {
+    frames,
+    ready,
+    count,
+    stats: () => ({ connects, retries }),
+    stop: async () => (stop.abort(), await done),
+  };
 }
