@@ -8,6 +8,7 @@ import { PhantomError } from "../lib/errors.ts";
 import { filePathOf, type WsFrame } from "../lib/wire.ts";
 import { blockedChange, labelOf } from "./contacts.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext, rowId } from "./conversation.ts";
+import { DeliveryLog } from "./delivery-log.ts";
 import { saveReceivedFile, targetPath } from "./files.ts";
 import type { LiveStatus } from "./relay-live.ts";
 import type { Session } from "./session.ts";
@@ -61,13 +62,14 @@ export async function listen(
 ): Promise<void> {
   const only = o.only === undefined ? null : s.contact(o.only).uid;
   const relay = await s.relay();
-  // After a restart (new contacts), stored rows are fetched again from when listening
-  // began: a room we already listened to gets only what it missed meanwhile (rows
-  // delivered before are remembered), a new contact's room also its last minute, so
-  // a first message sent right after adding us is not lost.
-  const startTs = Math.floor(Date.now() / 1000);
-  const delivered = new Set<string>();
-  const known = new Set<string>();
+  // After a restart (new contacts), each room is fetched again from its resume point
+  // (client/delivery-log.ts): a room we already listened to gets what it missed
+  // meanwhile, rows delivered before are remembered until they are older than that
+  // point. A new contact's room starts a minute before the last inbox read that did
+  // not know them, so a first message sent right after adding us is not lost.
+  const startTs = nowS();
+  const log = new DeliveryLog();
+  let inboxReadTs = startTs;
   for (let rounds = 0; ; rounds++) {
     if (o.signal.aborted) return;
     const rooms = new Map<string, RoomContext>();
@@ -79,6 +81,9 @@ export async function listen(
       }
       const { roomId, sessionKey } = s.keys(uid);
       rooms.set(roomId, { me: s.uid, peer: uid, sessionKey });
+      // The first round delivers only rows newer than its silent baseline (§7.9), whatever their ts.
+      if (rounds === 0) log.follow(roomId, startTs, -Infinity);
+      else log.follow(roomId, inboxReadTs - 60);
     }
     const round = new AbortController();
     const stop = () => round.abort();
@@ -88,25 +93,23 @@ export async function listen(
     const timer = only
       ? null
       : setInterval(() => {
+          const at = nowS();
           s.processInbox().then(
             (changed) => {
               if (changed.length > 0) {
                 restart = true;
                 round.abort();
+              } else if (!restart) {
+                // Whoever adds us after this read is noticed by a later one (§7.5 pops the inbox).
+                inboxReadTs = Math.max(inboxReadTs, at);
               }
             },
             (e: unknown) => s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`),
           );
         }, o.inboxPollMs ?? INBOX_POLL_MS);
-    const wasKnown = new Set(known);
-    for (const r of rooms.keys()) known.add(r);
     const onFrame = (roomId: string, frame: WsFrame) => {
       const ctx = rooms.get(roomId);
-      if (!ctx || "event" in frame) return;
-      const id = rowId(frame);
-      const minTs = rounds === 0 ? 0 : wasKnown.has(roomId) ? startTs : startTs - 60;
-      if (delivered.has(id) || frame.ts < minTs) return;
-      delivered.add(id);
+      if (!ctx || "event" in frame || !log.accept(roomId, rowId(frame), frame.ts)) return;
       queue = queue
         .then(() => deliver(s, ctx, frame, onMessage))
         .catch((e: unknown) => {
@@ -124,8 +127,8 @@ export async function listen(
         o.onReady?.(0);
         await new Promise((r) => round.signal.addEventListener("abort", r, { once: true }));
       } else {
-        const sinceTs = rounds > 0 ? startTs - 60 : undefined;
-        await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus, sinceTs });
+        const since = new Map(rounds > 0 ? [...rooms.keys()].map((r) => [r, log.resume(r)]) : []);
+        await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus, sinceTs: (r) => since.get(r) });
       }
     } finally {
       if (timer) clearInterval(timer);
@@ -135,6 +138,10 @@ export async function listen(
     await queue;
     if (!restart) return;
   }
+}
+
+function nowS(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 async function deliver(

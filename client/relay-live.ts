@@ -24,8 +24,11 @@ export interface LiveOptions {
   pollMs?: number;
   /** auto: WebSocket when direct, polling through Tor. A WebSocket is never opened through Tor. */
   mode?: "auto" | "websocket" | "poll";
-  /** Also deliver stored messages with ts ≥ sinceTs first; by default only messages newer than the start. */
-  sinceTs?: number;
+  /**
+   * Also deliver stored messages with ts ≥ sinceTs first (one value, or one per room);
+   * by default only messages newer than the start.
+   */
+  sinceTs?: number | ((roomId: string) => number | undefined);
   onStatus?: (s: LiveStatus) => void;
   /** Reconnect backoff bounds (default 500 ms … 30 s). */
   backoffMs?: { min: number; max: number };
@@ -91,7 +94,9 @@ class Room {
   ) {}
 
   async run(useWs: boolean): Promise<void> {
-    if (!(await this.sync(this.opts.sinceTs !== undefined, this.opts.sinceTs))) return;
+    const s = this.opts.sinceTs;
+    const since = typeof s === "function" ? s(this.id) : s;
+    if (!(await this.sync(since !== undefined, since))) return;
     if (useWs) await this.websocketLoop();
     if (!this.signal.aborted) await this.pollLoop();
   }
