@@ -14,6 +14,7 @@ import * as w from "../lib/wire.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const VECTORS = join(ROOT, "tests/vectors/v2.json");
 const SHARED_VECTORS = resolve(ROOT, "../shared/vectors/v2.json");
+const SHARED_PROTOCOL = resolve(ROOT, "../shared/PROTOCOL.md");
 // Leaves that describe the file rather than the protocol.
 const METADATA = new Set(["description"]);
 
@@ -229,6 +230,10 @@ describe("PROTOCOL §7.7 burn authorisation", () => {
 describe("vector file", () => {
   test.skipIf(!existsSync(SHARED_VECTORS))("is byte-identical to ../shared/vectors/v2.json", () => {
     expect(readFileSync(VECTORS).equals(readFileSync(SHARED_VECTORS))).toBe(true);
+  });
+
+  test.skipIf(!existsSync(SHARED_PROTOCOL))("PROTOCOL.md is byte-identical to ../shared/PROTOCOL.md", () => {
+    expect(readFileSync(join(ROOT, "PROTOCOL.md")).equals(readFileSync(SHARED_PROTOCOL))).toBe(true);
   });
 
   // Must stay the last test of this file: it needs the tests above to have run.
