@@ -2,7 +2,7 @@
 # Phantom build entry point.
 #   ./build.sh              install dependencies (npm ci) if needed, build dist/phantom and dist/phantom-relay
 #   ./build.sh test         build, then type-check, format check and every test (unit + end-to-end)
-#   ./build.sh bench [relay|crypto]   run the benchmarks (not tests)
+#   ./build.sh bench [relay|crypto|abuse]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,9 +52,10 @@ case "${1:-build}" in
     what=${1:-all}
     case "$what" in
       relay) build; "$BUN" bench/relay.ts ;;
+      abuse) build; shift; "$BUN" bench/abuse.ts "$@" ;;
       crypto) "$BUN" bench/crypto.ts ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, abuse)" >&2; exit 2 ;;
     esac
     ;;
   format)
@@ -62,7 +63,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test|bench [relay|crypto]|format]" >&2
+    echo "usage: ./build.sh [build|test|bench [relay|crypto|abuse]|format]" >&2
     exit 2
     ;;
 esac

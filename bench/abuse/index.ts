@@ -1,0 +1,4 @@
+// Every attack of `./build.sh bench abuse`, in the order they run. One line each.
+import type { Attack } from "./attack.ts";
+
+export const attacks: Attack[] = [];
