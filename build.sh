@@ -26,6 +26,12 @@ build() {
   # out of the startup path, and bytecode skips parsing: `--version` and `--help` then
   # start in about the time of an empty program.
   local flags=(--compile --minify --sourcemap=none --splitting --bytecode --format=esm "${target_flag[@]}")
+  # A binary reads nothing from the folder it is started in: no bunfig.toml (its preload
+  # would run code inside Phantom), no .env* (it would change PHANTOM_RELAY, PHANTOM_TOR or
+  # NODE_TLS_REJECT_UNAUTHORIZED), no tsconfig.json or package.json (off by default; stated so
+  # that a change of Bun's default cannot turn them on). tests/hostile-cwd.test.ts checks it.
+  flags+=(--no-compile-autoload-bunfig --no-compile-autoload-dotenv)
+  flags+=(--no-compile-autoload-tsconfig --no-compile-autoload-package-json)
   "$BUN" build "${flags[@]}" phantom.ts --outfile dist/phantom
   "$BUN" build "${flags[@]}" relay.ts --outfile dist/phantom-relay
   rm -f ./*.bun-build 2>/dev/null || true

@@ -7,6 +7,7 @@
 import { writeSync } from "node:fs";
 import { protectUids, restoreUids } from "./client/argv.ts";
 import { reportError } from "./client/cli-errors.ts";
+import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 
 type Opts = Record<string, unknown>;
@@ -125,6 +126,7 @@ async function buildProgram() {
 }
 
 async function main(argv: string[]): Promise<number> {
+  warnAboutEnv("phantom", process.env, out.writeErr); // SECURITY.md "Environment variables"
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     writeSync(1, `phantom ${VERSION}\n`);
     return 0;

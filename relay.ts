@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 // phantom-relay: relay entry. Reads flags/env into a config, starts the server.
 // --help and --version answer before anything heavy (sqlite, the server) loads.
+import { writeSync } from "node:fs";
+import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 import { parseConfig } from "./relay/config.ts";
 import { ConfigError } from "./relay/errors.ts";
@@ -35,6 +37,7 @@ function fail(message: string, code: number): number {
 }
 
 async function main(argv: string[]): Promise<number | null> {
+  warnAboutEnv("phantom-relay", process.env, (s) => void writeSync(2, s)); // SECURITY.md "Environment variables"
   let parsed;
   try {
     parsed = parseConfig(argv, process.env);

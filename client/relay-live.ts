@@ -3,6 +3,7 @@
 // while it was down is missed. Through Tor: /fetch polling (every 3 s by default),
 // never a WebSocket. Messages are deduplicated by (ts, ciphertext).
 
+import { tlsOptions } from "../lib/transport.ts";
 import { parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
 import { isPermanent, RelayError } from "./relay-error.ts";
 import type { RelayClient } from "./relay-client.ts";
@@ -151,8 +152,8 @@ class Room {
       let opened = false;
       let fatal: unknown = null;
       let alive = true;
-      const ca = this.client.transport.tls.ca;
-      const ws = new WebSocket(url, ca ? { headers, tls: { ca } } : { headers });
+      // Certificates always checked, whatever NODE_TLS_REJECT_UNAUTHORIZED says (lib/transport.ts).
+      const ws = new WebSocket(url, { headers, tls: tlsOptions(this.client.transport.tls) });
       const close = () => ws.close();
       const pinger = setInterval(() => {
         if (ws.readyState !== WebSocket.OPEN) return;

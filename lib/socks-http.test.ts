@@ -37,3 +37,24 @@ test("the certificate must name the relay's host, whether a name or an IP addres
   expect(await tlsAs("10.9.9.9")).toBe("refused");
   expect(await tlsAs("::2")).toBe("refused");
 });
+
+test("certificates are checked whatever NODE_TLS_REJECT_UNAUTHORIZED or the caller's options say", async () => {
+  const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  try {
+    for (const extra of [{}, { rejectUnauthorized: false }]) {
+      const sock = net.connect({ host: "127.0.0.1", port: server.port! });
+      await new Promise<void>((r, j) => (sock.once("connect", () => r()), sock.once("error", j)));
+      // No ca: the test certificate is trusted by nobody, so the handshake must fail.
+      const e = await startTls(sock, "localhost", extra).then(
+        (t) => (t.destroy(), null),
+        (err: unknown) => err,
+      );
+      sock.destroy();
+      expect(e).toBeInstanceOf(TransportError);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+  }
+});

@@ -88,6 +88,8 @@ export function startTls(
       ...extra,
       socket,
       ALPNProtocols: ["http/1.1"],
+      // Always, whatever `extra` or NODE_TLS_REJECT_UNAUTHORIZED says (SECURITY.md "Environment variables").
+      rejectUnauthorized: true,
       // Checked against the relay's host. Left to itself, TLS checks an IP-literal host (no SNI)
       // against the address the socket is connected to: the SOCKS proxy's, not the relay's.
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(servername, cert),

@@ -176,7 +176,13 @@ export class Transport {
         body: sendBody,
         signal,
         redirect: "manual",
-        ...(this.tls.ca ? { tls: { ca: this.tls.ca } } : {}),
+        // Explicit, so that no environment variable changes them (SECURITY.md "Environment
+        // variables"): certificates are always checked (NODE_TLS_REJECT_UNAUTHORIZED), "direct"
+        // never goes through an HTTP proxy (HTTP(S)_PROXY, ALL_PROXY), headers are never
+        // printed (BUN_CONFIG_VERBOSE_FETCH).
+        tls: tlsOptions(this.tls),
+        proxy: false,
+        verbose: false,
         // Bun needs this to stream a request body.
         duplex: "half",
       } as RequestInit);
@@ -206,6 +212,11 @@ export class Transport {
       throw fetchError(cause, u, signal, opts.timeoutMs, true);
     }
   }
+}
+
+/** TLS options of every connection to a relay: certificate checks on, whatever the environment says. */
+export function tlsOptions(t: TransportTls): { rejectUnauthorized: true; ca?: string | string[] } {
+  return t.ca ? { rejectUnauthorized: true, ca: t.ca } : { rejectUnauthorized: true };
 }
 
 function chunkStream(body: Uint8Array, progress: Progress): ReadableStream<Uint8Array> {
