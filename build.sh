@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Phantom build entry point.
 #   ./build.sh              install dependencies (npm ci) if needed, build dist/phantom and dist/phantom-relay
-#   ./build.sh test         build, then type-check, format check and every test (unit + end-to-end)
+#   ./build.sh test         install the tools the tests drive if missing (tmux, microsocks, python3 with
+#                           cryptography and requests: apt-get or brew), build, then type-check, format
+#                           check and every test (unit + end-to-end)
+#   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
 set -euo pipefail
@@ -15,6 +18,89 @@ install() {
   if [ ! -x "$BUN" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
+}
+
+# What the tests drive besides node_modules: tmux (tests/tmux-*.test.ts), microsocks (a real
+# SOCKS5 proxy standing in for Tor: tests/tor-transport.test.ts, tests/cli-tor.test.ts) and a
+# python3 that imports cryptography and requests (tests/interop.test.ts). `./build.sh test`
+# installs the missing ones with apt-get (Debian, Ubuntu; sudo when not root) or brew (macOS);
+# when everything is there it installs nothing.
+PY_VENV=node_modules/.cache/phantom-test-python
+
+# The first python3 that imports cryptography and requests (the candidates of tests/interop.test.ts).
+find_python() {
+  local py
+  for py in "${PHANTOM_PYTHON:-}" python3 /usr/bin/python3 /usr/local/bin/python3 "$PY_VENV/bin/python3"; do
+    if [ -n "$py" ] && "$py" -c "import cryptography, requests" >/dev/null 2>&1; then
+      command -v "$py"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The missing tools, as words: tmux, microsocks, python.
+missing_test_tools() {
+  local m=()
+  command -v tmux >/dev/null 2>&1 || m+=(tmux)
+  command -v microsocks >/dev/null 2>&1 || m+=(microsocks)
+  find_python >/dev/null || m+=(python)
+  echo "${m[*]}"
+}
+
+describe_tools() { echo "$1" | sed 's/python/python3 with cryptography and requests/'; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "build.sh: error: installing $(describe_tools "$missing") needs root or sudo" >&2
+    exit 1
+  fi
+}
+
+install_test_tools() {
+  missing=$(missing_test_tools)
+  if [ -n "$missing" ]; then
+    echo "== installing what the tests need: $(describe_tools "$missing")"
+    local t pkgs=()
+    if command -v apt-get >/dev/null 2>&1; then
+      for t in $missing; do
+        case $t in
+          python) pkgs+=(python3 python3-cryptography python3-requests) ;;
+          *) pkgs+=("$t") ;;
+        esac
+      done
+      as_root apt-get update -qq &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" ||
+        { echo "build.sh: error: apt-get could not install ${pkgs[*]}" >&2; exit 1; }
+    elif command -v brew >/dev/null 2>&1; then
+      for t in $missing; do
+        case $t in
+          # Homebrew's python refuses pip installs (PEP 668): a private venv, found by find_python.
+          python)
+            { command -v python3 >/dev/null 2>&1 || brew install python; } &&
+              python3 -m venv "$PY_VENV" && "$PY_VENV/bin/pip" install --quiet cryptography requests ||
+              { echo "build.sh: error: could not make a python3 with cryptography and requests in $PY_VENV" >&2; exit 1; }
+            ;;
+          *) brew install "$t" || { echo "build.sh: error: brew could not install $t" >&2; exit 1; } ;;
+        esac
+      done
+    else
+      echo "build.sh: error: the tests need $(describe_tools "$missing"): install them (found neither apt-get nor brew)" >&2
+      exit 1
+    fi
+    missing=$(missing_test_tools)
+    if [ -n "$missing" ]; then
+      echo "build.sh: error: still missing after installing: $(describe_tools "$missing")" >&2
+      exit 1
+    fi
+  fi
+  # tests/interop.test.ts looks here first (the venv is not on PATH).
+  PHANTOM_PYTHON=$(find_python)
+  export PHANTOM_PYTHON
 }
 
 build() {
@@ -42,6 +128,7 @@ case "${1:-build}" in
     build
     ;;
   test)
+    install_test_tools
     build
     echo "== type-check"
     node_modules/.bin/tsc --noEmit -p .
@@ -51,6 +138,12 @@ case "${1:-build}" in
     shift
     # bunfig.toml [test] timeout is not read by this Bun; give end-to-end tests room here.
     "$BUN" test --timeout 60000 "$@"
+    ;;
+  tools)
+    install_test_tools
+    echo "tmux: $(command -v tmux)"
+    echo "microsocks: $(command -v microsocks)"
+    echo "python3 with cryptography and requests: $PHANTOM_PYTHON"
     ;;
   bench)
     install
@@ -69,7 +162,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test|bench [relay|crypto|abuse]|format]" >&2
+    echo "usage: ./build.sh [build|test|tools|bench [relay|crypto|abuse]|format]" >&2
     exit 2
     ;;
 esac
