@@ -32,8 +32,8 @@ function findPython(): string | null {
 }
 const PYTHON = findPython();
 const NO_PYTHON =
-  "no python3 that imports both cryptography and requests: run .ci/run (it installs python3-cryptography " +
-  "and python3-requests) or set PHANTOM_PYTHON";
+  "no python3 that imports both cryptography and requests: run ./build.sh tools (it installs them) " +
+  "or set PHANTOM_PYTHON";
 
 // The Python client answers with plain JSON objects; the assertions below check their shape.
 type Json = Record<string, any>;

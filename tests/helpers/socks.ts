@@ -1,4 +1,4 @@
-// Test helper: a real SOCKS5 proxy (Debian's microsocks, installed by .ci/run) on a
+// Test helper: a real SOCKS5 proxy (microsocks, installed by ./build.sh tools) on a
 // free loopback port, with the "connected to host:port" lines it logs per connection.
 import * as net from "node:net";
 import type { Subprocess } from "bun";
@@ -21,7 +21,7 @@ export function requireMicrosocks(): string {
   const bin = Bun.which("microsocks");
   if (!bin) {
     throw new Error(
-      "microsocks is not installed: the Tor tests need a real SOCKS5 proxy. Run .ci/run (it installs it), or apt-get install -y microsocks",
+      "microsocks is not installed: the Tor tests need a real SOCKS5 proxy. Run ./build.sh tools (it installs it)",
     );
   }
   return bin;
