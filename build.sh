@@ -128,6 +128,7 @@ case "${1:-build}" in
     build
     ;;
   test)
+    install # first: npm ci would delete a Python venv made under node_modules
     install_test_tools
     build
     echo "== type-check"
@@ -140,6 +141,7 @@ case "${1:-build}" in
     "$BUN" test --timeout 60000 "$@"
     ;;
   tools)
+    install
     install_test_tools
     echo "tmux: $(command -v tmux)"
     echo "microsocks: $(command -v microsocks)"
