@@ -94,3 +94,11 @@ export const wsBackpressure: Attack = {
   what: `one identity: ${SOCKETS} live sockets that never read over ${ROOMS} rooms, then ${SENDS_PER_ROOM} maximum-size sends per room`,
   run,
 };
+
+/** The same with the live-socket caps raised so every socket is accepted: the send-buffer bound alone. */
+export const wsBackpressureUncapped: Attack = {
+  ...wsBackpressure,
+  name: "ws-uncapped",
+  what: `${wsBackpressure.what}; relay caps raised to ${SOCKETS} (the send-buffer bound alone)`,
+  relayEnv: { PHANTOM_WS_MAX_PER_UID: String(SOCKETS), PHANTOM_WS_MAX_PER_ROOM: String(SOCKETS) },
+};
