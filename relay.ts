@@ -19,6 +19,8 @@ Options (each also an environment variable):
   --tls-key FILE         TLS private key, PEM (PHANTOM_RELAY_TLS_KEY)
   --log-level LEVEL      error, warn, info or debug (PHANTOM_RELAY_LOG_LEVEL, default info)
   --purge-interval S     seconds between retention purges (PHANTOM_PURGE_INTERVAL_S, default 300)
+  --ws-max-per-uid N     live sockets one user may hold (PHANTOM_WS_MAX_PER_UID, default 256)
+  --ws-max-per-room N    live sockets one room may hold (PHANTOM_WS_MAX_PER_ROOM, default 8)
   -V, --version          print the version
   -h, --help             print this help
 

@@ -1,6 +1,7 @@
 // Benchmark of live delivery (PROTOCOL §7.9): many signed room sockets, the
 // server's memory per idle socket, and the time from /send to the frame at
 // the other member's socket.
+import { DEFAULTS } from "../relay/config.ts";
 import { ciphertext, postPrepared, prepareSend, runLimited, sign, type Pair } from "./relay-load.ts";
 import { percentile, rssBytes } from "./relay-proc.ts";
 
@@ -58,10 +59,15 @@ async function settledRss(pid: number): Promise<number> {
   return samples.sort((x, y) => x - y)[samples.length >> 1]!;
 }
 
+/** The relay's default cap of live sockets per room (PROTOCOL §7.10); the idle sockets respect it. */
+export const SOCKETS_PER_ROOM = DEFAULTS.wsMaxPerRoom;
+
 /**
  * Server RSS before and after opening `total` idle sockets: one per member of
  * every pair (kept open for the latency run), and extra sockets of the same
- * members to reach `total`, closed again afterwards.
+ * members to reach `total`, closed again afterwards. The extra sockets fill the
+ * pairs' rooms up to SOCKETS_PER_ROOM (SOCKETS_PER_ROOM / 2 per member, within the
+ * per-UID cap too), then rooms of `spare` pairs.
  */
 export async function idleSocketMemory(
   base: string,
@@ -69,22 +75,29 @@ export async function idleSocketMemory(
   pairs: Pair[],
   pending: Pending,
   total: number,
+  spare: Pair[] = [],
 ): Promise<{ mem: IdleMemory; sockets: RoomSocket[] }> {
   const before = await settledRss(pid);
   const sockets = await openSockets(base, pairs, pending);
-  const extra: RoomSocket[] = [];
-  while (sockets.length + extra.length < total) {
-    const more = await openSockets(
-      base,
-      pairs.slice(0, Math.ceil((total - sockets.length - extra.length) / 2)),
-      new Map(),
+  const slots: Pair[] = [];
+  for (let round = 1; round < SOCKETS_PER_ROOM / 2; round++) slots.push(...pairs);
+  for (let round = 0; round < SOCKETS_PER_ROOM / 2; round++) slots.push(...spare);
+  const want = Math.ceil((total - sockets.length) / 2);
+  if (want > slots.length) {
+    throw new Error(
+      `${total} idle sockets need ${Math.ceil(total / SOCKETS_PER_ROOM)} rooms (${SOCKETS_PER_ROOM} per room)`,
     );
-    extra.push(...more);
   }
+  const extra = want > 0 ? await openSockets(base, slots.slice(0, want), new Map()) : [];
   const after = await settledRss(pid);
   closeAll(extra);
   const n = sockets.length + extra.length;
   return { mem: { sockets: n, before, after, perSocket: (after - before) / n }, sockets };
+}
+
+/** Pairs beyond `pairs` that `total` idle sockets need at SOCKETS_PER_ROOM per room. */
+export function sparePairsFor(total: number, pairs: number): number {
+  return Math.max(0, Math.ceil(total / SOCKETS_PER_ROOM) - pairs);
 }
 
 export interface Delivery {

@@ -3,7 +3,7 @@
 // each number printed beside the same measurement of the floor (bench/floor.ts,
 // a bare Bun.serve that only parses the JSON). Not a test: it prints, it does
 // not assert. Environment: BENCH_SECONDS (5), BENCH_CLIENTS (64), BENCH_PAIRS (500),
-// BENCH_IDLE_SOCKETS (4000), BENCH_RATE (2000).
+// BENCH_IDLE_SOCKETS (4000), BENCH_RATE (2000); PHANTOM_BENCH_RELAY names another relay binary.
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../lib/version.ts";
@@ -14,6 +14,7 @@ import {
   deliveryAtRate,
   deliverySequential,
   idleSocketMemory,
+  sparePairsFor,
   type Delivery,
   type IdleMemory,
 } from "./relay-ws.ts";
@@ -25,6 +26,8 @@ const IDLE_SOCKETS = Number(process.env.BENCH_IDLE_SOCKETS ?? "4000");
 const SEQUENTIAL_MESSAGES = 1000;
 const RATE = Number(process.env.BENCH_RATE ?? "2000"); // sends per second in the open-loop latency run
 const RATE_SECONDS = 3;
+/** Another relay binary (an older build, for before/after figures). */
+const RELAY = process.env.PHANTOM_BENCH_RELAY ?? join(ROOT, "dist/phantom-relay");
 
 interface Result {
   fresh: Throughput;
@@ -38,12 +41,14 @@ async function measure(server: Server, register: boolean): Promise<Result> {
   const log = (what: string) => process.stderr.write(`  ${server.name}: ${what}\n`);
   log(`${PAIRS} pairs (${register ? "registered and joined by /ke/push" : "no setup needed"})`);
   const pairs = await makePairs(server.url, PAIRS, register);
+  // More rooms only when BENCH_IDLE_SOCKETS exceeds the relay's 8 sockets per room (not by default).
+  const spare = await makePairs(server.url, sparePairsFor(IDLE_SOCKETS, PAIRS), register);
   log("warm-up");
   await sendThroughput(server.url, server.pid, pairs, CLIENTS, 1, 0);
   // Sockets first, while the server's heap has not yet grown from the throughput runs.
   log(`(c) opening ${IDLE_SOCKETS} sockets`);
   const pending = new Map();
-  const { mem, sockets } = await idleSocketMemory(server.url, server.pid, pairs, pending, IDLE_SOCKETS);
+  const { mem, sockets } = await idleSocketMemory(server.url, server.pid, pairs, pending, IDLE_SOCKETS, spare);
   log("(b) delivery latency");
   const sequential = await deliverySequential(server.url, pairs, pending, SEQUENTIAL_MESSAGES);
   const loaded = await deliveryAtRate(server.url, pairs, pending, RATE, RATE_SECONDS);
@@ -118,7 +123,7 @@ console.log(
 console.log(`load average at start: ${load()}`);
 console.log("The load client, the server and any other work on this machine share its cores: numbers are noisy.");
 console.log(
-  "relay: dist/phantom-relay, temp data dir, --port 0, --log-level warn (signed requests, SQLite, live sockets)",
+  `relay: ${RELAY === join(ROOT, "dist/phantom-relay") ? "dist/phantom-relay" : RELAY}, temp data dir, --port 0, --log-level warn (signed requests, SQLite, live sockets)`,
 );
 console.log("floor: bench/floor.ts on the same bun — bare Bun.serve: JSON.parse the body, publish to the room topic");
 console.log(
@@ -132,16 +137,12 @@ console.log(
 );
 console.log(
   `(c) server VmRSS (median of 10 samples over 2 s) before and after opening ${IDLE_SOCKETS} signed sockets\n` +
-    `    (the ${2 * PAIRS} room sockets plus more of the same members), divided by their number, while they sit idle.`,
+    `    (the ${2 * PAIRS} room sockets plus more of the same members, at most 8 per room), divided by their number, while they sit idle.`,
 );
 
 const results: Result[] = [];
 for (const [name, argv, register] of [
-  [
-    "relay",
-    [join(ROOT, "dist/phantom-relay"), "--host", "127.0.0.1", "--port", "0", "--data", "data", "--log-level", "warn"],
-    true,
-  ],
+  ["relay", [RELAY, "--host", "127.0.0.1", "--port", "0", "--data", "data", "--log-level", "warn"], true],
   ["floor", [BUN, join(ROOT, "bench/floor.ts")], false],
 ] as const) {
   process.stderr.write(`starting ${name}\n`);

@@ -1,14 +1,15 @@
 // RelayClient.live (PROTOCOL §7.9) against the real compiled relay: WebSocket and
 // polling delivery, burn events, reconnect after a restart, refusals, https/wss.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import type { WsFrame } from "../lib/wire.ts";
 import { client, fails, listenLive, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
-import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "../tests/helpers/relay.ts";
-import { makeUser } from "../tests/helpers/signer.ts";
+import { RELAY_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
+import { openNonReader } from "../tests/helpers/live-sockets.ts";
+import { makeUser, signHeaders } from "../tests/helpers/signer.ts";
 import { RelayClient } from "./relay-client.ts";
 
 setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun
@@ -84,6 +85,67 @@ describe("live", () => {
     } finally {
       await again.stop();
       again.cleanup();
+    }
+  });
+
+  test("a socket the relay closes with 1013 (fell behind) reconnects and re-syncs with /fetch: nothing lost or doubled", async () => {
+    const { a, cb, roomId, sessionKey } = await pairUp(relay.url);
+    const l = await listenLive(cb, roomId, { backoffMs: { min: 50, max: 200 } });
+    expect(await l.ready).toBe("websocket");
+    // Large messages (~64 KB frames), signed now and sent by a child process while this process's event
+    // loop is blocked, so our socket reads nothing: the kernel buffers fill, then the relay's.
+    const N = 120;
+    const dir = tempDir();
+    const sent = Array.from({ length: N }, () => c.encryptMessage(sessionKey, "x".repeat(48_000)));
+    const prepared = sent.map((ciphertext) => {
+      const body = JSON.stringify({ room_id: roomId, ciphertext });
+      const headers = signHeaders(a, "POST", "/send", new TextEncoder().encode(body));
+      return { url: `${relay.url}/send`, headers: { ...headers, "content-type": "application/json" }, body };
+    });
+    writeFileSync(join(dir, "in.json"), JSON.stringify(prepared));
+    const out = join(dir, "out.json");
+    const child = Bun.spawn(
+      [process.execPath, join(ROOT, "tests/helpers/post-prepared.ts"), join(dir, "in.json"), out],
+      {
+        stdout: "ignore",
+        stderr: "inherit",
+      },
+    );
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(out) && Date.now() < deadline) Bun.sleepSync(50); // blocks our event loop
+    await child.exited;
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(Array(N).fill(200));
+    await l.count(N);
+    await Bun.sleep(300); // a doubled frame would show up here
+    await l.stop();
+    expect(l.frames.map((f) => ("ciphertext" in f ? f.ciphertext : f))).toEqual(sent);
+    expect(l.retryErrors).toContain("live connection closed (1013)");
+    expect(l.stats().connects).toBeGreaterThanOrEqual(2);
+  });
+
+  test("an upgrade refused at the room's cap (429) retries, then polls: nothing lost", async () => {
+    const capped = await startRelay({ args: ["--ws-max-per-room", "1"] });
+    try {
+      const { a, ca, cb, roomId, sessionKey } = await pairUp(capped.url);
+      const squatter = await openNonReader(capped.url, a, roomId); // the room's one place
+      expect(squatter.status).toBe(101);
+      const m1 = c.encryptMessage(sessionKey, "while refused");
+      const ts1 = await ca.send(roomId, m1);
+      const l = await listenLive(cb, roomId, { sinceTs: ts1, backoffMs: { min: 50, max: 200 } });
+      expect(await l.ready).toBe("poll"); // after 3 refused upgrades
+      const m2 = c.encryptMessage(sessionKey, "polled");
+      const ts2 = await ca.send(roomId, m2);
+      await l.count(2);
+      await l.stop();
+      squatter.socket.destroy();
+      expect(l.frames).toEqual([
+        { ts: ts1, ciphertext: m1 },
+        { ts: ts2, ciphertext: m2 },
+      ]);
+      expect(l.retryErrors.slice(0, 2)).toEqual(["live connection refused", "live connection refused"]);
+    } finally {
+      await capped.stop();
+      capped.cleanup();
     }
   });
 

@@ -136,14 +136,15 @@ class Room {
       if (r.fatal) throw r.fatal;
       if (this.signal.aborted) return;
       wsFailures = r.opened ? 0 : wsFailures + 1;
-      // Re-sync through /fetch: catches up on the gap and surfaces 401/403 that an upgrade cannot report.
+      // Re-sync through /fetch: catches up on the gap (a relay closes a socket that fell behind
+      // with 1013, §7.9) and surfaces 401/403/429 that an upgrade cannot report.
       if (!(await this.sync(true))) return;
       if (wsFailures >= WS_GIVE_UP) return;
-      await this.backoff(new Error(r.opened ? "live connection closed" : "live connection refused"));
+      await this.backoff(new Error(r.opened ? `live connection closed (${r.code})` : "live connection refused"));
     }
   }
 
-  private connectOnce(): Promise<{ opened: boolean; fatal: unknown }> {
+  private connectOnce(): Promise<{ opened: boolean; fatal: unknown; code: number }> {
     return new Promise((resolve) => {
       const path = `/ws/${encodeURIComponent(this.id)}`;
       // PROTOCOL §7.9: signed like a GET with an empty body.
@@ -190,16 +191,16 @@ class Room {
         }
       });
       let finished = false;
-      const finish = () => {
+      const finish = (code: number) => {
         if (finished) return;
         finished = true;
         clearInterval(pinger);
         this.signal.removeEventListener("abort", close);
-        resolve({ opened, fatal });
+        resolve({ opened, fatal, code });
       };
-      ws.addEventListener("close", finish);
+      ws.addEventListener("close", (ev) => finish(ev.code));
       // "close" follows "error"; should it ever not, do not hang.
-      ws.addEventListener("error", () => setTimeout(finish, 2000).unref());
+      ws.addEventListener("error", () => setTimeout(() => finish(1006), 2000).unref());
     });
   }
 

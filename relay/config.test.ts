@@ -107,6 +107,18 @@ describe("parseConfig", () => {
     expect(() => run([], { [name]: value })).toThrow(ConfigError);
   });
 
+  test("live-socket caps (PROTOCOL §7.10): defaults 256 per UID and 8 per room, flag or variable, 1 … 1,000,000", () => {
+    expect([run([]).wsMaxPerUid, run([]).wsMaxPerRoom]).toEqual([256, 8]);
+    const c = run(["--ws-max-per-uid", "3"], { PHANTOM_WS_MAX_PER_UID: "9", PHANTOM_WS_MAX_PER_ROOM: "2" });
+    expect([c.wsMaxPerUid, c.wsMaxPerRoom]).toEqual([3, 2]);
+    expect(run(["--ws-max-per-room=1"]).wsMaxPerRoom).toBe(1);
+    expect(run(["--ws-max-per-uid", "1000000"]).wsMaxPerUid).toBe(1_000_000);
+    for (const bad of ["0", "1000001", "1.5", "-1", "x"]) {
+      expect(() => run(["--ws-max-per-uid", bad])).toThrow(ConfigError);
+      expect(() => run([], { PHANTOM_WS_MAX_PER_ROOM: bad })).toThrow(ConfigError);
+    }
+  });
+
   test("port edges: 0 and 65535 are fine", () => {
     expect(run(["--port", "0"]).port).toBe(0);
     expect(run(["--port", "65535"]).port).toBe(65535);

@@ -25,6 +25,9 @@ export interface RelayConfig {
   authPriv: Uint8Array | null;
   /** §7.8: null → generated once and kept in the data folder. */
   fileIdKey: Uint8Array | null;
+  /** PROTOCOL §7.9, §7.10: live sockets one UID may hold at once, and one room. */
+  wsMaxPerUid: number;
+  wsMaxPerRoom: number;
 }
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
@@ -39,7 +42,12 @@ export const DEFAULTS = {
   keRetentionHours: 24,
   fileRetentionHours: 24,
   maxFileSizeBytes: 52_428_800,
+  wsMaxPerUid: 256,
+  wsMaxPerRoom: 8,
 };
+
+/** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
+const WS_MAX_CAP = 1_000_000;
 
 // flag → environment variable
 const FLAGS = {
@@ -50,6 +58,8 @@ const FLAGS = {
   "--tls-key": "PHANTOM_RELAY_TLS_KEY",
   "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
   "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
+  "--ws-max-per-uid": "PHANTOM_WS_MAX_PER_UID",
+  "--ws-max-per-room": "PHANTOM_WS_MAX_PER_ROOM",
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -118,6 +128,10 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
   const purgeText = get("--purge-interval");
   const purgeIntervalS =
     purgeText === undefined ? DEFAULTS.purgeIntervalS : positiveNumber(purgeText, "--purge-interval");
+  const cap = (flag: "--ws-max-per-uid" | "--ws-max-per-room", dflt: number) => {
+    const text = get(flag);
+    return text === undefined ? dflt : integer(text, flag, 1, WS_MAX_CAP);
+  };
 
   // PROTOCOL §9
   const num = (name: string, dflt: number) => (env[name] ? positiveNumber(env[name]!, name) : dflt);
@@ -142,6 +156,8 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       maxFileSizeBytes,
       authPriv: env.PHANTOM_AUTH_PRIV_B64 ? key32(env.PHANTOM_AUTH_PRIV_B64, "PHANTOM_AUTH_PRIV_B64") : null,
       fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
+      wsMaxPerUid: cap("--ws-max-per-uid", DEFAULTS.wsMaxPerUid),
+      wsMaxPerRoom: cap("--ws-max-per-room", DEFAULTS.wsMaxPerRoom),
     },
   };
 }

@@ -1,58 +1,153 @@
 // PROTOCOL §7.9 GET /ws/{room_id}: live delivery. The upgrade is signed like a
 // GET and membership is checked before upgrading (401/403 are plain HTTP
-// answers). Each room is a Bun pub/sub topic; Bun answers pings itself.
-import type { Server, WebSocketHandler } from "bun";
+// answers), then the live-socket caps (§7.10: 429 before upgrading). Each room
+// is a set of sockets of our own, not a Bun pub/sub topic, so every frame is
+// sent to one socket at a time under our send-buffer bound. Bun answers pings.
+import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Handler } from "./context.ts";
-import { badRequest, forbidden } from "./errors.ts";
+import { badRequest, forbidden, RelayError } from "./errors.ts";
 import { signedEmpty } from "./http.ts";
 import { isMember } from "./routes/messages.ts";
 
+/**
+ * Most bytes a socket may have waiting in the relay's send buffer (bytes the kernel did not
+ * take yet) when a frame is queued behind them. A frame is always sent to an empty buffer,
+ * however large (a §7.6 maximum, 64 KiB of ciphertext, is an ~87 KB frame), so a socket holds
+ * at most max(this, one frame). A socket that would need more has fallen behind: it is closed
+ * with WS_CLOSE_TRY_AGAIN and never left silently short of a frame; its client re-syncs with
+ * /fetch.
+ */
+export const WS_SEND_BUFFER_BYTES = 64 * 1024;
+/** RFC 6455 §7.4.1 "try again later": the close code of a socket that fell behind. */
+export const WS_CLOSE_TRY_AGAIN = 1013;
+const FELL_BEHIND_REASON = "fell behind: fetch to catch up";
+/** Retry-After (seconds) of an upgrade refused by a live-socket cap. */
+export const WS_REFUSED_RETRY_AFTER_S = 30;
+/**
+ * Bun's own limit, a backstop only: our bound keeps every buffer far below it. Past it Bun drops
+ * frames (send returns 0) and, with closeOnBackpressureLimit, shuts the socket without a close
+ * frame and without the rest of its buffer (the client sees 1006). A frame is checked against
+ * it before it is queued, so one frame larger than the limit still goes to an emptier buffer.
+ */
+const BUN_BACKPRESSURE_LIMIT = 1024 * 1024;
+
 export interface WsData {
   roomId: string;
+  uid: string;
+  /** True while the socket is counted in its room and UID (open → close). */
+  counted: boolean;
+}
+
+type Socket = ServerWebSocket<WsData>;
+
+export interface LiveLimits {
+  /** Live sockets one UID may hold at once (PROTOCOL §7.10). */
+  perUid: number;
+  /** Live sockets one room may hold at once. */
+  perRoom: number;
 }
 
 const BURNED = JSON.stringify({ event: "burned" });
 
 export class Live {
-  private server: Server<WsData> | null = null;
+  private readonly rooms = new Map<string, Set<Socket>>();
+  private readonly perUid = new Map<string, number>();
 
-  attach(server: Server<WsData>): void {
-    this.server = server;
+  constructor(private readonly limits: LiveLimits) {}
+
+  /** PROTOCOL §7.10: a 429 with Retry-After when the UID or the room is at its cap. */
+  admit(uid: string, roomId: string): void {
+    if ((this.perUid.get(uid) ?? 0) >= this.limits.perUid) throw capReached("too many live sockets for this user");
+    if ((this.rooms.get(roomId)?.size ?? 0) >= this.limits.perRoom)
+      throw capReached("too many live sockets for this room");
   }
 
   /** PROTOCOL §7.9: {"ts","ciphertext"} to every live socket of the room. */
   message(roomId: string, ts: number, ciphertext: string): void {
-    const s = this.server;
-    if (s && s.subscriberCount(roomId) > 0) s.publish(roomId, JSON.stringify({ ts, ciphertext }));
+    this.deliver(roomId, JSON.stringify({ ts, ciphertext }));
   }
 
   /** PROTOCOL §7.9: {"event":"burned"} after a burn. */
   burned(roomId: string): void {
-    const s = this.server;
-    if (s && s.subscriberCount(roomId) > 0) s.publish(roomId, BURNED);
+    this.deliver(roomId, BURNED);
+  }
+
+  private deliver(roomId: string, frame: string): void {
+    const sockets = this.rooms.get(roomId);
+    if (!sockets) return;
+    // A copy: closing a socket that fell behind removes it from the set.
+    for (const ws of [...sockets]) sendOrClose(ws, frame);
+  }
+
+  private add(ws: Socket): void {
+    const { uid, roomId } = ws.data;
+    // Bun runs open() inside server.upgrade(), right after admit(); should that ever change,
+    // the caps still hold.
+    const inRoom = this.rooms.get(roomId)?.size ?? 0;
+    if ((this.perUid.get(uid) ?? 0) >= this.limits.perUid || inRoom >= this.limits.perRoom) {
+      ws.close(WS_CLOSE_TRY_AGAIN, "too many live sockets");
+      return;
+    }
+    ws.data.counted = true;
+    this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
+    let sockets = this.rooms.get(roomId);
+    if (!sockets) this.rooms.set(roomId, (sockets = new Set()));
+    sockets.add(ws);
+  }
+
+  /** Every close path ends here: the client's close, ours, a timeout, a reset, the relay stopping. */
+  private remove(ws: Socket): void {
+    if (!ws.data.counted) return;
+    ws.data.counted = false;
+    const { uid, roomId } = ws.data;
+    const n = (this.perUid.get(uid) ?? 1) - 1;
+    if (n > 0) this.perUid.set(uid, n);
+    else this.perUid.delete(uid);
+    const sockets = this.rooms.get(roomId);
+    sockets?.delete(ws);
+    if (sockets?.size === 0) this.rooms.delete(roomId);
   }
 
   readonly handler: WebSocketHandler<WsData> = {
-    open(ws) {
-      ws.subscribe(ws.data.roomId);
-    },
+    open: (ws) => this.add(ws),
+    close: (ws) => this.remove(ws),
     message() {
       // Clients have nothing to say on this socket; protocol pings are answered by Bun.
     },
     idleTimeout: 120,
     sendPings: true,
     maxPayloadLength: 4 * 1024,
-    backpressureLimit: 1024 * 1024,
+    backpressureLimit: BUN_BACKPRESSURE_LIMIT,
     closeOnBackpressureLimit: true,
     perMessageDeflate: false,
   };
 }
 
-// PROTOCOL §7.9: 401/403 before the upgrade.
+/**
+ * Queue one frame, or close the socket with 1013 if it has fallen behind. Frames are JSON of
+ * base64, digits and ASCII names, so their length is their size in bytes. The close frame goes
+ * behind what is buffered: a client that reads again gets every frame queued before it, then 1013.
+ */
+function sendOrClose(ws: Socket, frame: string): void {
+  const buffered = ws.getBufferedAmount();
+  if (buffered > 0 && buffered + frame.length > WS_SEND_BUFFER_BYTES) {
+    ws.close(WS_CLOSE_TRY_AGAIN, FELL_BEHIND_REASON);
+    return;
+  }
+  // 0: Bun dropped it (its backstop limit, or a socket already closing): never leave a gap.
+  if (ws.send(frame) === 0) ws.close(WS_CLOSE_TRY_AGAIN, FELL_BEHIND_REASON);
+}
+
+const capReached = (message: string) =>
+  new RelayError(429, "rate_limited", message, { "retry-after": String(WS_REFUSED_RETRY_AFTER_S) });
+
+// PROTOCOL §7.9: 401/403 before the upgrade; §7.10: 429 at a live-socket cap, before the upgrade.
 export const wsUpgrade: Handler = (req, ctx) => {
   const auth = signedEmpty(req, ctx);
   const roomId = ctx.params[0]!;
   if (!isMember(ctx.relay, roomId, auth.uid)) throw forbidden("not a member of this room");
-  if (!ctx.server.upgrade(req, { data: { roomId } })) throw badRequest("expected a WebSocket upgrade");
+  ctx.relay.live.admit(auth.uid, roomId);
+  const data: WsData = { roomId, uid: auth.uid, counted: false };
+  if (!ctx.server.upgrade(req, { data })) throw badRequest("expected a WebSocket upgrade");
   return undefined;
 };

@@ -61,7 +61,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const writes = new WriteQueue(store);
   const blobs = new BlobStore(config.dataDir);
   blobs.removeOrphans((id) => store.hasBlob(id));
-  const live = new Live();
+  const live = new Live({ perUid: config.wsMaxPerUid, perRoom: config.wsMaxPerRoom });
   const relay: Relay = {
     config,
     store,
@@ -118,7 +118,6 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       return sendError(e, log);
     },
   });
-  live.attach(server);
   const retention = new Retention(relay);
   void retention.run();
   retention.start();

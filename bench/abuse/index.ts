@@ -1,4 +1,5 @@
 // Every attack of `./build.sh bench abuse`, in the order they run. One line each.
 import type { Attack } from "./attack.ts";
+import { wsBackpressure, wsBackpressureUncapped } from "./ws-backpressure.ts";
 
-export const attacks: Attack[] = [];
+export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped];

@@ -62,6 +62,8 @@ export async function listenLive(cl: RelayClient, roomId: string, o: Partial<Liv
   let connected!: (via: string) => void;
   let connects = 0;
   let retries = 0;
+  /** The error of each retry, in order (e.g. "live connection closed (1013)"). */
+  const retryErrors: string[] = [];
   const ready = new Promise<string>((r) => (connected = r));
   const done = cl.live(
     [roomId],
@@ -74,7 +76,8 @@ export async function listenLive(cl: RelayClient, roomId: string, o: Partial<Liv
       signal: stop.signal,
       pollMs: 100,
       ...o,
-      onStatus: (s) => (s.state === "connected" ? (connects++, connected(s.via)) : retries++),
+      onStatus: (s) =>
+        s.state === "connected" ? (connects++, connected(s.via)) : (retries++, retryErrors.push(s.error)),
     },
   );
   const count = (n: number) =>
@@ -84,6 +87,7 @@ export async function listenLive(cl: RelayClient, roomId: string, o: Partial<Liv
     ready,
     count,
     stats: () => ({ connects, retries }),
+    retryErrors,
     stop: async () => (stop.abort(), await done),
   };
 }
