@@ -52,6 +52,7 @@ export class Retention {
     try {
       const limits = purgeLimits(relay, Date.now() / 1000);
       relay.auth.replay.sweep(Date.now() / 1000);
+      relay.quotas.sweep();
       for (;;) {
         const { rows, blobIds } = relay.store.purgeStep(limits, STEP_ROWS);
         await relay.blobs.remove(blobIds);
