@@ -37,7 +37,14 @@ export const upload: Handler = async (req, ctx) => {
   const spool = declared ?? cap;
   relay.disk.check(spool); // 507, the same for everyone
   const fileAtLeast = declared === null ? 0 : Math.max(0, declared - MULTIPART_OVERHEAD_BYTES);
-  let release = quotas.uploadSlots.acquire(auth.uid, spool); // 503 when all slots are taken
+  const unhold = relay.auth.hold(auth);
+  let release: (() => void) | null;
+  try {
+    release = quotas.uploadSlots.acquire(auth.uid, spool); // 503 when all slots are taken
+  } catch (e) {
+    unhold();
+    throw e;
+  }
   let discard =
     release === null || quotas.uploads.wait(auth.uid, 1) > 0 || quotas.sentBytes.wait(auth.uid, fileAtLeast) > 0;
 
@@ -112,6 +119,7 @@ export const upload: Handler = async (req, ctx) => {
     if (isDiskFull(e)) throw insufficientStorage();
     throw e;
   } finally {
+    unhold();
     release?.();
     release = null;
     if (handle !== null) await (handle as FileHandle).close().catch(() => {});
