@@ -56,8 +56,11 @@ function multipart(roomId: string, uid: string, file: Uint8Array): { body: Uint8
   return { body: new Uint8Array(body), type: `multipart/form-data; boundary=${boundary}` };
 }
 
-type Tally = Map<string, number>;
-const count = (t: Tally, k: string) => t.set(k, (t.get(k) ?? 0) + 1);
+type Tally = Map<string, number> & { onRefusal?: () => void };
+const count = (t: Tally, k: string) => {
+  if (k !== "200") t.onRefusal?.();
+  return t.set(k, (t.get(k) ?? 0) + 1);
+};
 const show = (t: Tally) => [...t].map(([k, n]) => `${k}×${n}`).join(" ") || "none";
 
 async function request(url: string, init: RequestInit, t: Tally, signal: AbortSignal): Promise<void> {
@@ -75,15 +78,19 @@ interface Half {
   wcharBefore: number;
   peak: number;
   t0: number;
+  /** Seconds into the half and data-folder bytes when the first refusal came back. */
+  refusedAt?: { s: number; bytes: number };
 }
 
 async function half(
   ctx: AttackContext,
   seconds: number,
+  t: Tally,
   loops: (() => Promise<void>)[],
 ): Promise<Half & { end: number }> {
   const dataDir = join(`/proc/${ctx.pid}/cwd`, "phantom-relay-data");
   const h: Half = { bytesBefore: du(dataDir), wcharBefore: wchar(ctx.pid), peak: 0, t0: performance.now() };
+  t.onRefusal = () => (h.refusedAt ??= { s: (performance.now() - h.t0) / 1000, bytes: du(dataDir) });
   const stop = AbortSignal.any([ctx.signal, AbortSignal.timeout(seconds * 1000)]);
   const sampler = setInterval(() => (h.peak = Math.max(h.peak, du(dataDir))), SAMPLE_MS);
   await Promise.all(
@@ -101,18 +108,29 @@ function report(ctx: AttackContext, label: string, h: Half & { end: number }, pi
   const s = (performance.now() - h.t0) / 1000;
   const grew = (h.end - h.bytesBefore) / MiB;
   const written = (wchar(pid) - h.wcharBefore) / MiB;
+  const peak = (h.peak - h.bytesBefore) / MiB;
   ctx.note(
-    `${label}: data folder +${grew.toFixed(0)} MiB kept (${(grew / s).toFixed(1)} MiB/s), peak ` +
-      `${(h.peak / MiB).toFixed(0)} MiB; relay wrote ${(written / s).toFixed(1)} MiB/s; answers ${show(t)}`,
+    `${label}: data folder +${grew.toFixed(0)} MiB kept (${(grew / s).toFixed(1)} MiB/s), peak +` +
+      `${peak.toFixed(0)} MiB; relay wrote ${(written / s).toFixed(1)} MiB/s; answers ${show(t)}`,
   );
+  if (h.refusedAt) {
+    const r = h.refusedAt;
+    const after = (h.end - r.bytes) / MiB / Math.max(0.001, s - r.s);
+    ctx.note(
+      `    first refusal after ${r.s.toFixed(1)} s at +${((r.bytes - h.bytesBefore) / MiB).toFixed(0)} MiB; ` +
+        `from then on ${after.toFixed(1)} MiB/s kept`,
+    );
+  }
 }
 
 export const diskFlood: Attack = {
   name: "disk-flood",
   what: "(a) 1 client: max-size /send ×4 and 50 MiB uploads ×2 in a loop; (b) 50 MiB uploads ×8, victim UID + garbage sig",
   async run(ctx) {
-    const [pair] = await makePairs(ctx.url, 1, true);
+    // (b)'s victim is another user than (a)'s client, so the quotas (a) used up play no part.
+    const [pair, victimPair] = await makePairs(ctx.url, 2, true);
     const [a] = pair!.members as [BenchUser, BenchUser];
+    const [victim] = victimPair!.members as [BenchUser, BenchUser];
     const sendBody = new TextEncoder().encode(
       JSON.stringify({ room_id: pair!.roomId, ciphertext: b64encode(c.randomBytes(MAX_CIPHERTEXT)) }),
     );
@@ -138,7 +156,7 @@ export const diskFlood: Attack = {
       const headers = { "content-type": type, ...sign(a, "POST", "/file/upload", body) };
       await request(`${ctx.url}/file/upload`, { method: "POST", headers, body }, ta, stop);
     };
-    const ha = await half(ctx, each, [
+    const ha = await half(ctx, each, ta, [
       ...Array.from({ length: SENDERS }, () => sendLoop),
       ...Array.from({ length: UPLOADERS }, () => uploadLoop),
     ]);
@@ -147,11 +165,11 @@ export const diskFlood: Attack = {
 
     // (b) only the victim's UID: fresh ts and nonce, a signature of random bytes
     const tb: Tally = new Map();
-    const { body, type } = multipart(pair!.roomId, a.uid, file);
+    const { body, type } = multipart(victimPair!.roomId, victim.uid, file);
     const garbageLoop = async () => {
       const headers = {
         "content-type": type,
-        [H_UID]: a.uid,
+        [H_UID]: victim.uid,
         [H_TS]: String(Math.floor(Date.now() / 1000)),
         [H_NONCE]: b64uencode(c.randomBytes(12)),
         [H_SIG]: b64uencode(c.randomBytes(64)),
@@ -161,6 +179,7 @@ export const diskFlood: Attack = {
     const hb = await half(
       ctx,
       each,
+      tb,
       Array.from({ length: GARBAGE_UPLOADERS }, () => garbageLoop),
     );
     report(ctx, "(b) garbage sig", hb, ctx.pid, tb);
