@@ -88,6 +88,22 @@ describe("uploads with only a victim's UID and a garbage signature", () => {
     expect((await upload(relay.url, a, roomId, c.randomBytes(10))).status).toBe(200); // slots released
   });
 
+  test("uploads cut off mid-body leave no spool file and give their slot back", async () => {
+    const relay = await relayWith({ MAX_FILE_SIZE_BYTES: String(FILE) });
+    const blobs = join(relay.dataDir, "blobs");
+    const { a, roomId } = await pair(relay.url);
+    for (let i = 0; i < 3; i++) {
+      // Signed properly: only the connection's end stops it.
+      const { body, contentType } = multipart(roomId, a.uid, c.randomBytes(FILE));
+      const headers = { ...signHeaders(a, "POST", "/file/upload", body), "content-type": contentType };
+      const h = await rawPost(relay.port, "/file/upload", headers, body, FIRST);
+      expect(await settled(blobs)).toBeGreaterThan(0);
+      h.sock.destroy();
+      expect(await settled(blobs)).toBe(0);
+    }
+    expect((await upload(relay.url, a, roomId, c.randomBytes(10))).status).toBe(200); // 3 > 2 slots: all released
+  });
+
   test("naming a room the victim is not in: nothing is spooled at all", async () => {
     const relay = await relayWith({ MAX_FILE_SIZE_BYTES: String(FILE) });
     const blobs = join(relay.dataDir, "blobs");
@@ -250,6 +266,8 @@ describe.skipIf(!root)("a completely full disk (tmpfs, as root)", () => {
       const burn = await signed(relay.url, a, "POST", "/burn", { room_id: roomId });
       expect(burn.status).toBe(200);
       expect(((await burn.json()) as { deleted: number }).deleted).toBe(accepted);
+      // It was a full disk indeed: the delete could only run once the ballast was freed.
+      expect(relay.logs).toContain("warn: disk full: ballast freed for a burn");
       expect((await fetch(`${relay.url}/health`)).status).toBe(200);
       expect(await relay.stop()).toBe(0);
     } finally {
