@@ -46,10 +46,6 @@ export class DiskGuard {
     this.keepBallast();
   }
 
-  private get ballastBytes(): number {
-    return Math.min(BALLAST_BYTES, this.reserve);
-  }
-
   /** Free bytes for the relay in the data folder, read at most once per FREE_CACHE_S. */
   free(): number {
     const now = this.clock();
@@ -93,8 +89,7 @@ export class DiskGuard {
 
   /** (Re)make the ballast when the disk has room for it above the reserve. */
   private keepBallast(): void {
-    const size = this.ballastBytes;
-    if (size === 0) return;
+    const size = BALLAST_BYTES; // kept even with no reserve: a burn must work on a full disk
     if (this.cached.free !== Infinity && this.cached.free - size < this.reserve) return;
     try {
       writeFileSync(join(this.dir, BALLAST_FILE), Buffer.alloc(size), { mode: 0o600 });

@@ -228,13 +228,16 @@ describe("the free-disk reserve", () => {
 // A real full disk needs a file system of our own: a small tmpfs, which only root can mount.
 const root = process.getuid?.() === 0;
 describe.skipIf(!root)("a completely full disk (tmpfs, as root)", () => {
-  test("after the relay stopped at its reserve and something else filled the rest, /fetch and /burn work", async () => {
+  // With no reserve the relay fills the disk itself, as the relay before issue 8 did: SQLite then
+  // cannot even delete (a delete goes to the WAL, and a checkpoint must grow the database file),
+  // and /burn answered 500. The reserve normally stops short of this; the ballast is for when it did not.
+  test("the relay filled the disk: new data is 507 (was 500), /fetch works, /burn frees the ballast and works", async () => {
     const mnt = tempDir("phantom-full-");
     const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt]).status === 0;
     if (!mounted) return; // a container without mount rights: nothing to test here
     try {
       const dataDir = join(mnt, "data");
-      const relay = await relayWith({ PHANTOM_RELAY_DISK_RESERVE_BYTES: String(8 * MiB) }, dataDir);
+      const relay = await relayWith({ PHANTOM_RELAY_DISK_RESERVE_BYTES: "0" }, dataDir);
       const { a, b, roomId } = await pair(relay.url);
       let accepted = 0;
       for (;;) {
@@ -250,16 +253,6 @@ describe.skipIf(!root)("a completely full disk (tmpfs, as root)", () => {
         expect(accepted).toBeLessThan(1000);
       }
       expect(accepted).toBeGreaterThan(0);
-      // Something else takes every byte that is left.
-      mkdirSync(join(mnt, "other"));
-      const fd = openSync(join(mnt, "other", "filler"), "w");
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(64 * 1024));
-      } catch {
-        // ENOSPC: the disk is full
-      } finally {
-        closeSync(fd);
-      }
       const f = await signed(relay.url, b, "POST", "/fetch", { room_id: roomId, limit: 200 });
       expect(f.status).toBe(200);
       expect(FetchResponse.parse(await f.json()).messages.length).toBe(Math.min(accepted, 200));
@@ -267,6 +260,7 @@ describe.skipIf(!root)("a completely full disk (tmpfs, as root)", () => {
       expect(burn.status).toBe(200);
       expect(((await burn.json()) as { deleted: number }).deleted).toBe(accepted);
       // It was a full disk indeed: the delete could only run once the ballast was freed.
+      console.log("burned", JSON.stringify(relay.logs.slice(-3)));
       const line = "warn: disk full: ballast freed for a burn";
       for (let i = 0; i < 50 && !relay.logs.includes(line); i++) await Bun.sleep(100); // the log is written after the answer
       expect(relay.logs).toContain(line);
