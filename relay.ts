@@ -19,10 +19,21 @@ Options (each also an environment variable):
   --tls-key FILE         TLS private key, PEM (PHANTOM_RELAY_TLS_KEY)
   --log-level LEVEL      error, warn, info or debug (PHANTOM_RELAY_LOG_LEVEL, default info)
   --purge-interval S     seconds between retention purges (PHANTOM_PURGE_INTERVAL_S, default 300)
-  --ws-max-per-uid N     live sockets one user may hold (PHANTOM_WS_MAX_PER_UID, default 256)
-  --ws-max-per-room N    live sockets one room may hold (PHANTOM_WS_MAX_PER_ROOM, default 8)
   -V, --version          print the version
   -h, --help             print this help
+
+Limits (PROTOCOL §7.10, README "Running a relay"; whole numbers, a quota of 0 means no limit):
+  --ws-max-per-uid N          live sockets one user may hold (PHANTOM_RELAY_WS_MAX_PER_UID, default 256)
+  --ws-max-per-room N         live sockets one room may hold (PHANTOM_RELAY_WS_MAX_PER_ROOM, default 8)
+  --sent-bytes-per-day N      bytes a signer stores per day (PHANTOM_RELAY_SENT_BYTES_PER_DAY, default 1 GiB)
+  --uploads-per-hour N        uploads per signer (PHANTOM_RELAY_UPLOADS_PER_HOUR, default 60)
+  --rooms-per-hour N          rooms a signer creates (PHANTOM_RELAY_ROOMS_PER_HOUR, default 60)
+  --room-bytes N              bytes one room holds (PHANTOM_RELAY_ROOM_BYTES, default 1 GiB)
+  --registrations-per-hour N  per client address (PHANTOM_RELAY_REGISTRATIONS_PER_HOUR, default 30)
+  --trusted-proxy LIST        proxies whose X-Forwarded-For counts (PHANTOM_RELAY_TRUSTED_PROXIES, default loopback)
+  --uploads-in-flight N       uploads of one UID spooled at once (PHANTOM_RELAY_UPLOADS_IN_FLIGHT, default 2)
+  --upload-spool-bytes N      all uploads in flight (PHANTOM_RELAY_UPLOAD_SPOOL_BYTES, default 256 MiB)
+  --disk-reserve-bytes N      free disk kept; below it 507 (PHANTOM_RELAY_DISK_RESERVE_BYTES, default 256 MiB)
 
 Environment (PROTOCOL §9):
   MESSAGE_RETENTION_DAYS   default 7     (decimals accepted)

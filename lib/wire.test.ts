@@ -132,13 +132,18 @@ describe("PROTOCOL §7 request bodies", () => {
 
 describe("PROTOCOL §7 responses", () => {
   test("health", () => {
-    edges(w.HealthResponse, { status: "ok", version: "0.1.0", auth_required: true, auth_pub: b64(32) }, [
+    const ok = { status: "ok" as const, version: "0.1.0", auth_required: true, auth_pub: b64(32) };
+    for (const patch of [
       { status: "OK" },
       { version: "v".repeat(65) },
       { auth_required: "yes" },
       { auth_pub: b64u(32) },
       { auth_pub: b64(31) },
-    ]);
+    ]) {
+      expectWireError(() => w.check(w.HealthResponse, { ...ok, ...patch }, "h"), "bad-request");
+    }
+    // PROTOCOL §7.10: fields a relay adds are ignored, not refused.
+    expect(w.check(w.HealthResponse, { ...ok, max_file_size: 1, limits: { x: 1 } }, "h")).toEqual(ok);
     expect(
       w.check(w.HealthResponse, { status: "ok", version: "1", auth_required: false, auth_pub: null }, "h"),
     ).toBeTruthy();

@@ -92,7 +92,8 @@ export type BurnBody = z.infer<typeof BurnBody>;
 // ---- responses (PROTOCOL §7) -----------------------------------------------
 
 export const ErrorBody = z.strictObject({ error: z.string().max(64), message: z.string().max(1024) }); // §7
-export const HealthResponse = z.strictObject({
+// PROTOCOL §7.10: /health may gain fields (max_file_size, retention, limits); they are ignored.
+export const HealthResponse = z.object({
   status: z.literal("ok"),
   version: z.string().max(64),
   auth_required: z.boolean(),

@@ -72,6 +72,8 @@ const USER_CACHE_MAX = 100_000;
 export class Authenticator {
   private readonly users = new Map<string, KnownUser>();
   readonly replay = new ReplayCache();
+  /** Nonces of requests whose body is still arriving (uploads): a copy of one is a replay at once. */
+  private readonly held = new Set<string>();
   private readonly store: Store;
   private readonly writes: WriteQueue;
 
@@ -109,6 +111,18 @@ export class Authenticator {
     if (!user) throw unauthorized("unknown uid");
     if (this.replay.has(ReplayCache.key(h[H_UID], h[H_NONCE]), now)) throw unauthorized("replayed nonce");
     return { user, uid: h[H_UID], ts: h[H_TS], tsNum, nonce: h[H_NONCE], sig: b64udecode(h[H_SIG]) };
+  }
+
+  /**
+   * PROTOCOL §6 for a request whose body takes long (an upload): its nonce is held from now until
+   * the returned function is called, so a copy sent meanwhile is refused (401) before its body is
+   * read, and cannot take the original's upload slot (relay/quota.ts UploadSlots).
+   */
+  hold(p: PendingAuth): () => void {
+    const key = ReplayCache.key(p.uid, p.nonce);
+    if (this.held.has(key)) throw unauthorized("replayed nonce");
+    this.held.add(key);
+    return () => this.held.delete(key);
   }
 
   /** PROTOCOL §6: verify the signature over the canonical string, then remember the nonce. */

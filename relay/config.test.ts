@@ -109,13 +109,13 @@ describe("parseConfig", () => {
 
   test("live-socket caps (PROTOCOL §7.10): defaults 256 per UID and 8 per room, flag or variable, 1 … 1,000,000", () => {
     expect([run([]).wsMaxPerUid, run([]).wsMaxPerRoom]).toEqual([256, 8]);
-    const c = run(["--ws-max-per-uid", "3"], { PHANTOM_WS_MAX_PER_UID: "9", PHANTOM_WS_MAX_PER_ROOM: "2" });
+    const c = run(["--ws-max-per-uid", "3"], { PHANTOM_RELAY_WS_MAX_PER_UID: "9", PHANTOM_RELAY_WS_MAX_PER_ROOM: "2" });
     expect([c.wsMaxPerUid, c.wsMaxPerRoom]).toEqual([3, 2]);
     expect(run(["--ws-max-per-room=1"]).wsMaxPerRoom).toBe(1);
     expect(run(["--ws-max-per-uid", "1000000"]).wsMaxPerUid).toBe(1_000_000);
     for (const bad of ["0", "1000001", "1.5", "-1", "x"]) {
       expect(() => run(["--ws-max-per-uid", bad])).toThrow(ConfigError);
-      expect(() => run([], { PHANTOM_WS_MAX_PER_ROOM: bad })).toThrow(ConfigError);
+      expect(() => run([], { PHANTOM_RELAY_WS_MAX_PER_ROOM: bad })).toThrow(ConfigError);
     }
   });
 
@@ -133,4 +133,44 @@ describe("parseConfig", () => {
 test("listenUrl brackets IPv6", () => {
   expect(listenUrl("127.0.0.1", 80, false)).toBe("http://127.0.0.1:80");
   expect(listenUrl("::1", 443, true)).toBe("https://[::1]:443");
+});
+
+describe("quota flags (issue 8 item 2)", () => {
+  const fields = [
+    ["--sent-bytes-per-day", "PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay", 1024 ** 3],
+    ["--uploads-per-hour", "PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour", 60],
+    ["--rooms-per-hour", "PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour", 60],
+    ["--room-bytes", "PHANTOM_RELAY_ROOM_BYTES", "roomBytes", 1024 ** 3],
+    ["--registrations-per-hour", "PHANTOM_RELAY_REGISTRATIONS_PER_HOUR", "registrationsPerHour", 30],
+    ["--uploads-in-flight", "PHANTOM_RELAY_UPLOADS_IN_FLIGHT", "uploadsInFlightPerUid", 2],
+    ["--upload-spool-bytes", "PHANTOM_RELAY_UPLOAD_SPOOL_BYTES", "uploadSpoolBytes", 256 * 1024 ** 2],
+    ["--disk-reserve-bytes", "PHANTOM_RELAY_DISK_RESERVE_BYTES", "diskReserveBytes", 256 * 1024 ** 2],
+  ] as const;
+
+  test("each has its default, a flag and a variable (flag wins); 0 is accepted", () => {
+    for (const [flag, env, field, dflt] of fields) {
+      expect(run([])[field]).toBe(dflt);
+      expect(run([], { [env]: "7" })[field]).toBe(7);
+      expect(run([flag, "0"], { [env]: "7" })[field]).toBe(0);
+    }
+  });
+
+  test("a negative, fractional or non-numeric value is a config error", () => {
+    for (const [flag] of fields) {
+      for (const bad of ["-1", "1.5", "lots"]) expect(() => run([`${flag}=${bad}`])).toThrow(ConfigError);
+    }
+  });
+
+  test("--trusted-proxy: loopback by default; addresses, CIDR ranges, none; garbage refused", () => {
+    expect(run([]).trustedProxies).toEqual(["loopback"]);
+    expect(run(["--trusted-proxy", "10.0.0.0/8, ::1,loopback"]).trustedProxies).toEqual([
+      "10.0.0.0/8",
+      "::1",
+      "loopback",
+    ]);
+    expect(run([], { PHANTOM_RELAY_TRUSTED_PROXIES: "none" }).trustedProxies).toEqual([]);
+    for (const bad of ["10.0.0.0/33", "example.com", "1.2.3.4/8/1", "::1/129"]) {
+      expect(() => run(["--trusted-proxy", bad])).toThrow(ConfigError);
+    }
+  });
 });

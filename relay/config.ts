@@ -1,5 +1,6 @@
 // Command line and environment → RelayConfig (PROTOCOL §9, issue 3 item 5).
 // Pure: no file system, no sqlite, so --help and --version stay fast.
+import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -28,6 +29,23 @@ export interface RelayConfig {
   /** PROTOCOL §7.9, §7.10: live sockets one UID may hold at once, and one room. */
   wsMaxPerUid: number;
   wsMaxPerRoom: number;
+  // Quotas (PROTOCOL §7.10, relay/quota.ts); 0 means no limit.
+  /** Bytes one signer may store per day (/send ciphertext + uploaded files). */
+  sentBytesPerDay: number;
+  uploadsPerHour: number;
+  roomsPerHour: number;
+  /** Bytes of messages and files one room may hold. */
+  roomBytes: number;
+  /** Registrations per client address per hour (never for a trusted proxy without X-Forwarded-For). */
+  registrationsPerHour: number;
+  /** Uploads of one UID whose bodies are still arriving. */
+  uploadsInFlightPerUid: number;
+  /** Bytes of all uploads still arriving, reserved by their Content-Length. */
+  uploadSpoolBytes: number;
+  /** Below this many free bytes in the data folder the relay refuses new data (507). */
+  diskReserveBytes: number;
+  /** Peers whose X-Forwarded-For is believed: addresses, CIDR ranges, "loopback" or "none". */
+  trustedProxies: string[];
 }
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
@@ -44,10 +62,33 @@ export const DEFAULTS = {
   maxFileSizeBytes: 52_428_800,
   wsMaxPerUid: 256,
   wsMaxPerRoom: 8,
+  // Quotas (issue 8 item 2). Why these numbers: README "Running a relay".
+  sentBytesPerDay: 1024 ** 3,
+  uploadsPerHour: 60,
+  roomsPerHour: 60,
+  roomBytes: 1024 ** 3,
+  registrationsPerHour: 30,
+  uploadsInFlightPerUid: 2,
+  uploadSpoolBytes: 256 * 1024 ** 2,
+  diskReserveBytes: 256 * 1024 ** 2,
+  trustedProxies: ["loopback"],
 };
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
 const WS_MAX_CAP = 1_000_000;
+
+/** Quota flags: flag → [environment variable, config field]. Each takes an integer ≥ 0 (0: no limit). */
+const QUOTA_FLAGS = {
+  "--sent-bytes-per-day": ["PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay"],
+  "--uploads-per-hour": ["PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour"],
+  "--rooms-per-hour": ["PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour"],
+  "--room-bytes": ["PHANTOM_RELAY_ROOM_BYTES", "roomBytes"],
+  "--registrations-per-hour": ["PHANTOM_RELAY_REGISTRATIONS_PER_HOUR", "registrationsPerHour"],
+  "--uploads-in-flight": ["PHANTOM_RELAY_UPLOADS_IN_FLIGHT", "uploadsInFlightPerUid"],
+  "--upload-spool-bytes": ["PHANTOM_RELAY_UPLOAD_SPOOL_BYTES", "uploadSpoolBytes"],
+  "--disk-reserve-bytes": ["PHANTOM_RELAY_DISK_RESERVE_BYTES", "diskReserveBytes"],
+} as const;
+type QuotaField = (typeof QUOTA_FLAGS)[keyof typeof QUOTA_FLAGS][1];
 
 // flag → environment variable
 const FLAGS = {
@@ -58,8 +99,12 @@ const FLAGS = {
   "--tls-key": "PHANTOM_RELAY_TLS_KEY",
   "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
   "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
-  "--ws-max-per-uid": "PHANTOM_WS_MAX_PER_UID",
-  "--ws-max-per-room": "PHANTOM_WS_MAX_PER_ROOM",
+  "--ws-max-per-uid": "PHANTOM_RELAY_WS_MAX_PER_UID",
+  "--ws-max-per-room": "PHANTOM_RELAY_WS_MAX_PER_ROOM",
+  "--trusted-proxy": "PHANTOM_RELAY_TRUSTED_PROXIES",
+  ...(Object.fromEntries(Object.entries(QUOTA_FLAGS).map(([f, [env]]) => [f, env])) as {
+    [F in keyof typeof QUOTA_FLAGS]: (typeof QUOTA_FLAGS)[F][0];
+  }),
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -88,6 +133,24 @@ function key32(text: string, name: string): Uint8Array {
   }
   if (bytes.length !== 32) throw new ConfigError(`${name} must be base64 of 32 bytes`);
   return bytes;
+}
+
+/** --trusted-proxy: comma-separated addresses, CIDR ranges, "loopback", or "none". */
+function proxyList(text: string): string[] {
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  for (const item of items) {
+    if (item === "loopback" || item === "none") continue;
+    const [addr, bits, extra] = item.split("/");
+    const family = isIP(addr ?? "");
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !okBits || extra !== undefined) {
+      throw new ConfigError(`--trusted-proxy: '${item}' is not an address, a CIDR range, 'loopback' or 'none'`);
+    }
+  }
+  return items.includes("none") ? [] : items;
 }
 
 /** Parse argv (without the program name) and the environment. Flags win over the environment. */
@@ -140,9 +203,19 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
     ? integer(maxText, "MAX_FILE_SIZE_BYTES", 1, 4 * 1024 ** 3)
     : DEFAULTS.maxFileSizeBytes;
 
+  const quotas = {} as Record<QuotaField, number>;
+  for (const [flag, [, field]] of Object.entries(QUOTA_FLAGS)) {
+    const text = get(flag as Flag);
+    quotas[field] = text === undefined ? DEFAULTS[field] : integer(text, flag, 0, Number.MAX_SAFE_INTEGER);
+  }
+  const proxyText = get("--trusted-proxy");
+  const trustedProxies = proxyText === undefined ? DEFAULTS.trustedProxies : proxyList(proxyText);
+
   return {
     kind: "run",
     config: {
+      ...quotas,
+      trustedProxies,
       host,
       port,
       dataDir,

@@ -2,9 +2,12 @@
 import type { Server } from "bun";
 import type { Authenticator } from "./auth.ts";
 import type { BlobStore } from "./blobs.ts";
+import type { ProxySet } from "./client-address.ts";
 import type { RelayConfig } from "./config.ts";
 import type { Live, WsData } from "./live.ts";
+import type { DiskGuard } from "./disk.ts";
 import type { Log } from "./log.ts";
+import type { Quotas } from "./quota.ts";
 import type { Store } from "./store.ts";
 import type { WriteQueue } from "./writes.ts";
 
@@ -19,6 +22,10 @@ export interface Relay {
   fileIdKey: Uint8Array;
   /** b64 X25519 auth public key (PROTOCOL §7.1), or null. */
   authPub: string | null;
+  /** Issue 8 item 2: rates and upload slots, the free-disk reserve, the proxies whose X-Forwarded-For counts. */
+  quotas: Quotas;
+  disk: DiskGuard;
+  proxies: ProxySet;
 }
 
 export interface RequestContext {

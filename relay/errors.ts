@@ -28,8 +28,13 @@ export const conflict = (message: string) => new RelayError(409, "conflict", mes
 export const tooLarge = (message: string) => new RelayError(413, "too_large", message);
 export const methodNotAllowed = (allow: string) =>
   new RelayError(405, "method_not_allowed", "method not allowed", { allow });
-export const rateLimited = (retryAfterS: number) =>
-  new RelayError(429, "rate_limited", "too many requests", { "retry-after": String(retryAfterS) });
+// PROTOCOL §7.10: 429 (a rate or quota), 503 (busy), 507 (the free-disk reserve is reached).
+export const rateLimited = (retryAfterS: number, message = "too many requests") =>
+  new RelayError(429, "rate_limited", message, { "retry-after": String(retryAfterS) });
+export const busy = (retryAfterS: number, message = "the relay is busy, try again") =>
+  new RelayError(503, "busy", message, { "retry-after": String(retryAfterS) });
+export const insufficientStorage = (message = "the relay is short of disk space; reads and burns still work") =>
+  new RelayError(507, "insufficient_storage", message);
 
 const JSON_HEADERS = { "content-type": "application/json" };
 

@@ -7,12 +7,23 @@ import { b64encode } from "../lib/encoding.ts";
 import { PhantomError, WireError } from "../lib/errors.ts";
 import { Authenticator } from "./auth.ts";
 import { BlobStore } from "./blobs.ts";
+import { ProxySet } from "./client-address.ts";
 import { listenUrl, type RelayConfig } from "./config.ts";
 import type { Relay } from "./context.ts";
 import { DB_FILE, fileIdKey, prepareDataDir } from "./data.ts";
-import { badRequest, errorResponse, internalError, methodNotAllowed, notFound, RelayError } from "./errors.ts";
+import { DiskGuard, isDiskFull } from "./disk.ts";
+import {
+  badRequest,
+  errorResponse,
+  insufficientStorage,
+  internalError,
+  methodNotAllowed,
+  notFound,
+  RelayError,
+} from "./errors.ts";
 import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
+import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
@@ -24,6 +35,7 @@ const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", 
 function toResponse(e: unknown, log: Log): Response {
   if (e instanceof RelayError) return errorResponse(e);
   if (e instanceof WireError) return errorResponse(badRequest(e.message));
+  if (isDiskFull(e)) return errorResponse(insufficientStorage()); // PROTOCOL §7.10
   // Not the client's fault: the details stay out of the answer and out of the log line.
   log.error(`internal: ${e instanceof Error ? e.name : typeof e}`);
   if (log.enabled("debug") && e instanceof Error && e.stack) log.error(e.stack);
@@ -72,6 +84,9 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     log,
     fileIdKey: fileIdKey(config.dataDir, config.fileIdKey),
     authPub: config.authPriv ? b64encode(x25519Public(config.authPriv)) : null,
+    quotas: new Quotas(config),
+    disk: new DiskGuard(config.dataDir, config.diskReserveBytes),
+    proxies: new ProxySet(config.trustedProxies),
   };
   const router = new Router(routes);
   const tls =

@@ -37,6 +37,8 @@ const ROOM_CACHE_MAX = 100_000;
 export class SqliteStore implements Store {
   private readonly db: Database;
   private readonly rooms = new Map<string, readonly [string, string]>();
+  /** roomBytes() of rooms asked about, kept exact by every write below. */
+  private readonly usage = new Map<string, number>();
   private readonly s: ReturnType<typeof prepare>;
 
   constructor(path: string) {
@@ -102,6 +104,26 @@ export class SqliteStore implements Store {
 
   addMessage(roomId: string, ciphertext: string, ts: number): void {
     this.s.addMessage.run(roomId, ts, ciphertext);
+    this.used(roomId, ciphertext.length); // base64: one byte per character
+  }
+
+  roomBytes(roomId: string): number {
+    let n = this.usage.get(roomId);
+    if (n === undefined) {
+      // octet_length reads the stored size from the row header, not the ciphertext itself.
+      const m = this.s.roomMessageBytes.get(roomId) as { n: number };
+      const f = this.s.roomFileBytes.get(roomId) as { n: number };
+      n = m.n + f.n;
+      if (this.usage.size >= ROOM_CACHE_MAX) this.usage.clear();
+      this.usage.set(roomId, n);
+    }
+    return n;
+  }
+
+  /** Adjust a remembered roomBytes(); rooms not remembered are summed when asked. */
+  private used(roomId: string, delta: number): void {
+    const n = this.usage.get(roomId);
+    if (n !== undefined) this.usage.set(roomId, n + delta);
   }
 
   fetchMessages(roomId: string, sinceTs: number, limit: number): MessageRow[] {
@@ -111,6 +133,7 @@ export class SqliteStore implements Store {
 
   addFile(f: FileRecord, createdAt: number): void {
     this.s.addFile.run(f.blobId, f.roomId, f.size, Math.floor(createdAt), f.expires);
+    this.used(f.roomId, f.size);
   }
 
   getFile(blobId: string): FileRecord | null {
@@ -126,6 +149,7 @@ export class SqliteStore implements Store {
     const blobIds = (this.s.roomBlobs.all(roomId) as { blob_id: string }[]).map((r) => r.blob_id);
     this.s.burnFiles.run(roomId);
     const messages = this.s.burnMessages.run(roomId).changes;
+    this.usage.delete(roomId);
     return { messages, blobIds };
   }
 
@@ -148,12 +172,20 @@ export class SqliteStore implements Store {
 
   purgeStep(l: PurgeLimits, maxRows: number): PurgeResult {
     return this.transaction(() => {
-      let rows = this.s.purgeMessages.run(l.messagesBefore, maxRows).changes;
+      const purged = this.s.purgeMessages.all(l.messagesBefore, maxRows) as { room_id: string; n: number }[];
+      for (const m of purged) this.used(m.room_id, -m.n);
+      let rows = purged.length;
       rows += this.s.purgeInbox.run(l.inboxBefore, maxRows).changes;
-      const blobIds = (this.s.expiredFiles.all(l.filesExpiredBy, maxRows) as { blob_id: string }[]).map(
-        (r) => r.blob_id,
-      );
-      for (const id of blobIds) this.s.deleteFile.run(id);
+      const files = this.s.expiredFiles.all(l.filesExpiredBy, maxRows) as {
+        blob_id: string;
+        room_id: string;
+        size: number;
+      }[];
+      const blobIds = files.map((r) => r.blob_id);
+      for (const f of files) {
+        this.s.deleteFile.run(f.blob_id);
+        this.used(f.room_id, -f.size);
+      }
       rows += blobIds.length;
       rows += this.s.purgeNonces.run(l.noncesUntil, maxRows).changes;
       rows += this.s.purgeBurns.run(l.burnsBefore, maxRows).changes;
@@ -166,6 +198,7 @@ export class SqliteStore implements Store {
       return this.db.transaction(fn)();
     } catch (e) {
       this.rooms.clear(); // a rolled-back addRoom must not stay cached
+      this.usage.clear(); // nor a rolled-back change of a room's bytes
       throw e;
     }
   }
@@ -198,11 +231,15 @@ function prepare(db: Database) {
     // so it is appended in time order with no key index.
     addNonce: q("INSERT INTO nonces (key, expires) VALUES (?, ?)"),
     liveNonces: q("SELECT key, expires FROM nonces WHERE expires > ?"),
-    purgeMessages: q("DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? LIMIT ?)"),
+    purgeMessages: q(
+      "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? LIMIT ?) RETURNING room_id, octet_length(ciphertext) AS n",
+    ),
+    roomMessageBytes: q("SELECT coalesce(sum(octet_length(ciphertext)), 0) AS n FROM messages WHERE room_id = ?"),
+    roomFileBytes: q("SELECT coalesce(sum(size), 0) AS n FROM files WHERE room_id = ?"),
     purgeInbox: q(
       "DELETE FROM inbox WHERE (to_uid, from_uid) IN (SELECT to_uid, from_uid FROM inbox WHERE ts < ? LIMIT ?)",
     ),
-    expiredFiles: q("SELECT blob_id FROM files WHERE expires <= ? LIMIT ?"),
+    expiredFiles: q("SELECT blob_id, room_id, size FROM files WHERE expires <= ? LIMIT ?"),
     purgeNonces: q("DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces WHERE expires <= ? LIMIT ?)"),
     purgeBurns: q("DELETE FROM burns WHERE rowid IN (SELECT rowid FROM burns WHERE ts < ? LIMIT ?)"),
   };

@@ -69,6 +69,9 @@ export interface Store {
   getFile(blobId: string): FileRecord | null;
   hasBlob(blobId: string): boolean;
 
+  /** Bytes the room holds: stored ciphertext (base64 text) plus file sizes (issue 8 room quota). */
+  roomBytes(roomId: string): number;
+
   // burn (PROTOCOL §7.7): deletes messages and files of the room
   burnRoom(roomId: string): { messages: number; blobIds: string[] };
   /** Burns by this UID at or after `since`: count and the oldest time. */

@@ -36,7 +36,13 @@ describe("§7.1 health", () => {
   test("GET /health", async () => {
     const r = await fetch(`${base}/health`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ status: "ok", version: expect.any(String), auth_required: false, auth_pub: null });
+    // PROTOCOL §7.10 adds max_file_size, retention and limits (tests/relay-quota.test.ts).
+    expect(await r.json()).toMatchObject({
+      status: "ok",
+      version: expect.any(String),
+      auth_required: false,
+      auth_pub: null,
+    });
   });
 });
 

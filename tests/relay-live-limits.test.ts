@@ -125,8 +125,8 @@ describe("caps on live sockets", () => {
     expectRefused(await open(relay.url, rooms[0]!.partner, rooms[0]!.roomId), "room"); // that room is full
   });
 
-  test("--ws-max-per-uid and PHANTOM_WS_MAX_PER_ROOM set the caps: edge and one past", async () => {
-    const relay = await relayWith(["--ws-max-per-uid", "3"], { PHANTOM_WS_MAX_PER_ROOM: "2" });
+  test("--ws-max-per-uid and PHANTOM_RELAY_WS_MAX_PER_ROOM set the caps: edge and one past", async () => {
+    const relay = await relayWith(["--ws-max-per-uid", "3"], { PHANTOM_RELAY_WS_MAX_PER_ROOM: "2" });
     const { user: a, rooms } = await userWithRooms(relay.url, 2);
     const [r1, r2] = [rooms[0]!.roomId, rooms[1]!.roomId];
     expect((await open(relay.url, a, r1)).status).toBe(101);

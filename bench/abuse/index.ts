@@ -1,5 +1,6 @@
 // Every attack of `./build.sh bench abuse`, in the order they run. One line each.
 import type { Attack } from "./attack.ts";
+import { diskFlood } from "./disk-flood.ts";
 import { wsBackpressure, wsBackpressureUncapped } from "./ws-backpressure.ts";
 
-export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped];
+export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped, diskFlood];

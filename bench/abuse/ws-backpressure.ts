@@ -100,5 +100,5 @@ export const wsBackpressureUncapped: Attack = {
   ...wsBackpressure,
   name: "ws-uncapped",
   what: `${wsBackpressure.what}; relay caps raised to ${SOCKETS} (the send-buffer bound alone)`,
-  relayEnv: { PHANTOM_WS_MAX_PER_UID: String(SOCKETS), PHANTOM_WS_MAX_PER_ROOM: String(SOCKETS) },
+  relayEnv: { PHANTOM_RELAY_WS_MAX_PER_UID: String(SOCKETS), PHANTOM_RELAY_WS_MAX_PER_ROOM: String(SOCKETS) },
 };

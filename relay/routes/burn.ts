@@ -4,6 +4,7 @@ import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
 import { utf8 } from "../../lib/encoding.ts";
 import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
 import type { Handler, Relay } from "../context.ts";
+import { isDiskFull } from "../disk.ts";
 import { forbidden, rateLimited, unauthorized } from "../errors.ts";
 import { ok, seconds, signedJson } from "../http.ts";
 import type { PendingAuth } from "../auth.ts";
@@ -39,14 +40,23 @@ export const burn: Handler = async (req, ctx) => {
   if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
   if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
   const now = seconds(ctx.now);
-  const result = await relay.writes.run(() => {
+  const job = () => {
     const recent = relay.store.burnsSince(auth.uid, now - BURN_WINDOW_S + 1);
     if (recent.count >= BURN_LIMIT) {
       throw rateLimited(Math.max(1, (recent.oldest ?? now) + BURN_WINDOW_S - now));
     }
     relay.store.addBurn(auth.uid, now);
     return relay.store.burnRoom(body.room_id);
-  });
+  };
+  let result: ReturnType<typeof job>;
+  try {
+    result = await relay.writes.run(job);
+  } catch (e) {
+    // A full disk (relay/disk.ts): a burn is what frees it, so free the ballast and burn again.
+    if (!isDiskFull(e) || !relay.disk.releaseBallast()) throw e;
+    relay.log.warn("disk full: ballast freed for a burn");
+    result = await relay.writes.run(job);
+  }
   await relay.blobs.remove(result.blobIds);
   relay.live.burned(body.room_id);
   return ok({ ok: true, deleted: result.messages });

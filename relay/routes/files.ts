@@ -3,10 +3,12 @@ import type { FileHandle } from "node:fs/promises";
 import { UploadFields } from "../../lib/wire.ts";
 import { check } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
-import { badRequest, forbidden, notFound, tooLarge } from "../errors.ts";
+import { isDiskFull } from "../disk.ts";
+import { badRequest, busy, forbidden, insufficientStorage, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
 import { contentLength, ok, signedEmpty } from "../http.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
+import { checkRoomSpace, refuse, roomHas, UPLOAD_BUSY_RETRY_S } from "../quota.ts";
 import { isMember } from "./messages.ts";
 
 /** Room for the multipart framing around the file: boundaries, part headers, room_id and sender_id. */
@@ -16,7 +18,9 @@ export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 // while they stream in; the file part goes straight to its blob file.
 export const upload: Handler = async (req, ctx) => {
   const { relay } = ctx;
+  const { quotas } = relay;
   const limit = relay.config.maxFileSizeBytes;
+  // Everything the headers alone can refuse is refused before a byte of the body is read.
   const auth = relay.auth.precheck(req.headers, ctx.now);
   const cap = limit + MULTIPART_OVERHEAD_BYTES;
   const declared = contentLength(req);
@@ -24,6 +28,25 @@ export const upload: Handler = async (req, ctx) => {
   const boundary = boundaryOf(req.headers.get("content-type"));
   if (!boundary) throw badRequest("expected multipart/form-data with a boundary");
   if (!req.body) throw badRequest("empty body");
+  // The body is spooled to disk before its signature can be checked (it covers the body's hash),
+  // so what unverified uploads may spool at once is reserved and bounded (relay/quota.ts UploadSlots).
+  // An upload that could not be stored anyway (the claimed signer is out of quota or has its
+  // uploads in flight, the room is not theirs or is full) is read and hashed but never spooled,
+  // and refused only after its signature is checked: the answer tells someone without the key
+  // nothing about the UID they name.
+  const spool = declared ?? cap;
+  relay.disk.check(spool); // 507, the same for everyone
+  const fileAtLeast = declared === null ? 0 : Math.max(0, declared - MULTIPART_OVERHEAD_BYTES);
+  const unhold = relay.auth.hold(auth);
+  let release: (() => void) | null;
+  try {
+    release = quotas.uploadSlots.acquire(auth.uid, spool); // 503 when all slots are taken
+  } catch (e) {
+    unhold();
+    throw e;
+  }
+  let discard =
+    release === null || quotas.uploads.wait(auth.uid, 1) > 0 || quotas.sentBytes.wait(auth.uid, fileAtLeast) > 0;
 
   const blobId = newBlobId();
   let handle: FileHandle | null = null;
@@ -33,9 +56,15 @@ export const upload: Handler = async (req, ctx) => {
     const reader = new MultipartReader(boundary, {
       fileSink(part) {
         if (part.name !== "file") return null;
+        // The fields before the file (both clients send room_id first) are checked before it is spooled.
+        const roomId = reader.fields.get("room_id");
+        if (roomId !== undefined && !(isMember(relay, roomId, auth.uid) && roomHas(relay, roomId, fileAtLeast))) {
+          discard = true;
+        }
         return async (bytes) => {
           size += bytes.length;
           if (size > limit) throw tooLarge(`file larger than ${limit} bytes`); // while reading
+          if (discard) return;
           handle ??= await relay.blobs.create(blobId);
           await handle.write(bytes);
         };
@@ -63,20 +92,36 @@ export const upload: Handler = async (req, ctx) => {
     );
     if (fields.sender_id != null && fields.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
     if (!isMember(relay, fields.room_id, auth.uid)) throw forbidden("not a member of this room");
+    // Signed: now the signer's quotas are checked and spent (PROTOCOL §7.10).
+    if (release === null) throw busy(UPLOAD_BUSY_RETRY_S, "too many uploads in progress");
+    refuse(quotas.uploads, auth.uid, 1, "uploads per hour");
+    refuse(quotas.sentBytes, auth.uid, size, "bytes sent per day");
+    checkRoomSpace(relay, fields.room_id, size);
+    // Quotas refilled while it streamed in, or the room was burned: it was not kept, so ask again.
+    if (discard) throw busy(UPLOAD_BUSY_RETRY_S, "the upload could not be kept, try again");
 
     if (handle === null) handle = await relay.blobs.create(blobId); // an empty file
     await (handle as FileHandle).close();
     handle = null;
     // PROTOCOL §8: the file's age counts from when it is stored, not from when its upload began.
     const expires = await relay.writes.run(() => {
+      checkRoomSpace(relay, fields.room_id, size);
       const expires = Math.ceil(Date.now() / 1000 + relay.config.fileRetentionS);
       relay.store.addFile({ blobId, roomId: fields.room_id, size, expires }, relay.writes.ts);
       return expires;
     });
     stored = true;
+    quotas.uploads.charge(auth.uid, 1);
+    quotas.sentBytes.charge(auth.uid, size);
     const fileId = encodeFileId(relay.fileIdKey, { roomId: fields.room_id, blobId, expires });
     return ok({ url: `/file/${fileId}`, size, expires_at: expires });
+  } catch (e) {
+    if (isDiskFull(e)) throw insufficientStorage();
+    throw e;
   } finally {
+    unhold();
+    release?.();
+    release = null;
     if (handle !== null) await (handle as FileHandle).close().catch(() => {});
     if (!stored) await relay.blobs.remove([blobId]);
   }

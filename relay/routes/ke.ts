@@ -3,12 +3,13 @@
 import { b64encode } from "../../lib/encoding.ts";
 import { KePushBody } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
-import { badRequest, forbidden, notFound } from "../errors.ts";
+import { badRequest, forbidden, notFound, rateLimited } from "../errors.ts";
 import { ok, signedEmpty, signedJson } from "../http.ts";
 
 // PROTOCOL §7.4
 export const kePush: Handler = async (req, ctx) => {
   const { relay } = ctx;
+  relay.disk.check(0); // PROTOCOL §7.10: 507 below the free-disk reserve
   const { auth, body } = await signedJson(req, ctx, KePushBody, "ke/push");
   if (body.from_uid !== auth.uid) throw forbidden("from_uid is not the signer");
   if (body.pub_key !== b64encode(auth.user.record.encPub)) throw badRequest("pub_key is not the signer's key");
@@ -17,8 +18,12 @@ export const kePush: Handler = async (req, ctx) => {
   await relay.writes.run(() => {
     // Checked inside the write batch, so two pushes for a new room cannot both create it.
     const members = relay.store.getRoom(body.room_id);
-    if (!members) relay.store.addRoom(body.room_id, body.from_uid, body.to_uid);
-    else if (!members.includes(auth.uid) || !members.includes(body.to_uid)) {
+    if (!members) {
+      // Rooms are never purged (a purged room could be squatted), so their creation is rate-limited.
+      const wait = relay.quotas.roomsCreated.take(auth.uid, 1);
+      if (wait > 0) throw rateLimited(wait, "rooms created per hour limit reached");
+      relay.store.addRoom(body.room_id, body.from_uid, body.to_uid);
+    } else if (!members.includes(auth.uid) || !members.includes(body.to_uid)) {
       throw forbidden("not a member of this room");
     }
     relay.store.putInbox(body.to_uid, {

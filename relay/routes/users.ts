@@ -4,15 +4,50 @@ import { b64decode, b64encode, b64udecode } from "../../lib/encoding.ts";
 import { MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../lib/wire.ts";
 import { VERSION } from "../../lib/version.ts";
 import type { Handler } from "../context.ts";
-import { badRequest, conflict, notFound } from "../errors.ts";
+import { addressKey, clientAddress } from "../client-address.ts";
+import { badRequest, conflict, notFound, rateLimited } from "../errors.ts";
+import { BURN_LIMIT } from "./burn.ts";
 import { ok, readBody, seconds } from "../http.ts";
 
-// PROTOCOL §7.1
-export const health: Handler = (_req, { relay }) =>
-  ok({ status: "ok", version: VERSION, auth_required: relay.authPub !== null, auth_pub: relay.authPub });
+// PROTOCOL §7.1, with the optional fields of §7.10 (0 in `limits` means no limit).
+export const health: Handler = (_req, { relay }) => {
+  const c = relay.config;
+  return ok({
+    status: "ok",
+    version: VERSION,
+    auth_required: relay.authPub !== null,
+    auth_pub: relay.authPub,
+    max_file_size: c.maxFileSizeBytes,
+    retention: {
+      messages_days: c.messageRetentionS / 86_400,
+      ke_hours: c.keRetentionS / 3600,
+      files_hours: c.fileRetentionS / 3600,
+    },
+    limits: {
+      sent_bytes_per_day: c.sentBytesPerDay,
+      uploads_per_hour: c.uploadsPerHour,
+      rooms_per_hour: c.roomsPerHour,
+      room_bytes: c.roomBytes,
+      registrations_per_hour: c.registrationsPerHour,
+      burns_per_10_minutes: BURN_LIMIT,
+    },
+  });
+};
 
 // PROTOCOL §7.2: create-only; the UID must be the UID of the key.
-export const register: Handler = async (req, { relay, now }) => {
+export const register: Handler = async (req, { relay, now, server }) => {
+  relay.disk.check(0); // PROTOCOL §7.10: 507 below the free-disk reserve
+  // Registrations are never purged (§7.2 is create-only), so each client address gets a rate;
+  // behind Tor or a proxy without X-Forwarded-For there is no address (relay/client-address.ts).
+  const address = clientAddress(
+    server.requestIP(req)?.address ?? null,
+    req.headers.get("x-forwarded-for"),
+    relay.proxies,
+  );
+  if (address !== null) {
+    const wait = relay.quotas.registrations.take(addressKey(address), 1);
+    if (wait > 0) throw rateLimited(wait, "registrations per hour limit reached");
+  }
   const body = parseJsonBytes(RegisterBody, await readBody(req, MAX_JSON_BODY_BYTES), "register");
   const encPub = b64decode(body.pub_key);
   const signPub = b64udecode(body.sign_pub);

@@ -1,0 +1,177 @@
+// Per-signer and per-address rates (issue 8 item 2, PROTOCOL §7.10). Counters live in
+// memory only and are keyed by the signer's UID or the client address, never by a stored
+// row: the relay does not store senders (PROTOCOL §7.6), and nothing here links a UID to
+// a message, file or room. A restart forgets them.
+import type { RelayConfig } from "./config.ts";
+import type { Relay } from "./context.ts";
+import { busy, rateLimited, tooLarge } from "./errors.ts";
+
+/** Keys a limiter remembers at most; past it, full buckets are forgotten first. */
+const MAX_KEYS = 100_000;
+
+/**
+ * A token bucket per key: `capacity` units, refilled at capacity per `windowS` seconds. In
+ * any window a key spends at most twice its capacity, and capacity per window in the long run.
+ * A capacity of 0 means no limit.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  readonly capacity: number;
+  private readonly rate: number; // units per second
+  private readonly clock: () => number;
+
+  constructor(capacity: number, windowS: number, clock: () => number) {
+    this.capacity = capacity;
+    this.rate = capacity / windowS;
+    this.clock = clock;
+  }
+
+  get unlimited(): boolean {
+    return this.capacity === 0;
+  }
+
+  private level(key: string, now: number): number {
+    const b = this.buckets.get(key);
+    if (!b) return this.capacity;
+    return Math.min(this.capacity, b.tokens + (now - b.at) * this.rate);
+  }
+
+  /** Whole seconds until `cost` units are there for `key`; 0 when they are there now. */
+  wait(key: string, cost: number): number {
+    if (this.unlimited) return 0;
+    if (cost > this.capacity) return Infinity;
+    const missing = cost - this.level(key, this.clock());
+    return missing <= 0 ? 0 : Math.max(1, Math.ceil(missing / this.rate - 1e-9)); // 1e-9: float error
+  }
+
+  /** Spend `cost` units even if that takes the bucket below empty (a cost known only afterwards). */
+  charge(key: string, cost: number): void {
+    if (this.unlimited) return;
+    const now = this.clock();
+    const tokens = this.level(key, now) - cost;
+    if (!this.buckets.has(key) && this.buckets.size >= MAX_KEYS) this.sweep(now);
+    this.buckets.set(key, { tokens, at: now });
+  }
+
+  /** Spend `cost` units if they are there: 0, or the whole seconds to wait (nothing spent). */
+  take(key: string, cost: number): number {
+    const wait = this.wait(key, cost);
+    if (wait === 0) this.charge(key, cost);
+    return wait;
+  }
+
+  /** Forget buckets that have refilled (they hold nothing a fresh one would not). */
+  sweep(now = this.clock()): void {
+    for (const [key, b] of this.buckets)
+      if (b.tokens + (now - b.at) * this.rate >= this.capacity) this.buckets.delete(key);
+    // Still full of keys that are all spending: the oldest go (they may spend again).
+    if (this.buckets.size >= MAX_KEYS) {
+      for (const key of this.buckets.keys()) {
+        this.buckets.delete(key);
+        if (this.buckets.size < MAX_KEYS / 2) break;
+      }
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+/** Throw the §7.10 answer for a refused `cost`: 413 when it can never fit, else 429 with Retry-After. */
+export function refuse(limiter: RateLimiter, key: string, cost: number, what: string): void {
+  const wait = limiter.wait(key, cost);
+  if (wait === 0) return;
+  if (wait === Infinity) throw tooLarge(`${what}: larger than the limit of ${limiter.capacity}`);
+  throw rateLimited(wait, `${what} limit reached`);
+}
+
+export const DAY_S = 86_400;
+export const HOUR_S = 3600;
+/** Seconds a client is told to wait when every upload slot is taken (503). */
+export const UPLOAD_BUSY_RETRY_S = 5;
+
+/** Uploads whose bodies are still arriving, before their signature could be checked. */
+export class UploadSlots {
+  private readonly perUid = new Map<string, number>();
+  private bytes = 0;
+  private readonly maxPerUid: number;
+  private readonly maxBytes: number;
+
+  constructor(maxPerUid: number, maxBytes: number) {
+    this.maxPerUid = maxPerUid;
+    this.maxBytes = maxBytes;
+  }
+
+  /**
+   * Reserve `bytes` of spool for an upload of `uid`; the caller must call the release.
+   * 503 when the spool of all uploads is full; null when `uid` has its uploads in flight.
+   */
+  acquire(uid: string, bytes: number): (() => void) | null {
+    const n = this.perUid.get(uid) ?? 0;
+    if (this.maxPerUid > 0 && n >= this.maxPerUid) return null;
+    if (this.maxBytes > 0 && this.bytes + bytes > this.maxBytes) {
+      throw busy(UPLOAD_BUSY_RETRY_S, "too many uploads in progress");
+    }
+    this.perUid.set(uid, n + 1);
+    this.bytes += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.bytes -= bytes;
+      const left = (this.perUid.get(uid) ?? 1) - 1;
+      if (left > 0) this.perUid.set(uid, left);
+      else this.perUid.delete(uid);
+    };
+  }
+
+  get inFlightBytes(): number {
+    return this.bytes;
+  }
+}
+
+/** Every quota of the relay, built from its configuration. */
+export class Quotas {
+  /** Bytes a signer stores per day: /send ciphertext and uploaded files. */
+  readonly sentBytes: RateLimiter;
+  readonly uploads: RateLimiter;
+  readonly roomsCreated: RateLimiter;
+  /** Keyed by client address (relay/client-address.ts). */
+  readonly registrations: RateLimiter;
+  readonly uploadSlots: UploadSlots;
+  readonly roomBytes: number;
+
+  constructor(c: RelayConfig, clock: () => number = () => Date.now() / 1000) {
+    this.sentBytes = new RateLimiter(c.sentBytesPerDay, DAY_S, clock);
+    this.uploads = new RateLimiter(c.uploadsPerHour, HOUR_S, clock);
+    this.roomsCreated = new RateLimiter(c.roomsPerHour, HOUR_S, clock);
+    this.registrations = new RateLimiter(c.registrationsPerHour, HOUR_S, clock);
+    this.uploadSlots = new UploadSlots(c.uploadsInFlightPerUid, c.uploadSpoolBytes);
+    this.roomBytes = c.roomBytes;
+  }
+
+  /** Forget refilled buckets (called with the retention purge). */
+  sweep(): void {
+    for (const l of [this.sentBytes, this.uploads, this.roomsCreated, this.registrations]) l.sweep();
+  }
+}
+
+type RoomRelay = Pick<Relay, "store" | "quotas" | "config">;
+
+/** Whether the room can store `bytes` more within its quota. */
+export function roomHas(relay: RoomRelay, roomId: string, bytes: number): boolean {
+  const cap = relay.quotas.roomBytes;
+  return cap === 0 || relay.store.roomBytes(roomId) + bytes <= cap;
+}
+
+/**
+ * 429 when `bytes` more would take the room past its stored-bytes quota. The room frees space
+ * when its oldest data is purged (§8) or a member burns it (§7.7): retry after a purge.
+ */
+export function checkRoomSpace(relay: RoomRelay, roomId: string, bytes: number): void {
+  if (roomHas(relay, roomId, bytes)) return;
+  const cap = relay.quotas.roomBytes;
+  if (bytes > cap) throw tooLarge(`larger than the room's limit of ${cap} bytes`);
+  throw rateLimited(Math.max(1, Math.ceil(relay.config.purgeIntervalS)), "the room's storage quota is reached");
+}
