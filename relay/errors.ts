@@ -31,6 +31,10 @@ export const methodNotAllowed = (allow: string) =>
 export const rateLimited = (retryAfterS: number) =>
   new RelayError(429, "rate_limited", "too many requests", { "retry-after": String(retryAfterS) });
 
+/** PROTOCOL §7.10: 503, the database is locked or the connection limit is reached. */
+export const busy = (retryAfterS: number) =>
+  new RelayError(503, "busy", "the relay is busy, try again later", { "retry-after": String(retryAfterS) });
+
 const JSON_HEADERS = { "content-type": "application/json" };
 
 export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
