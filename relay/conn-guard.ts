@@ -20,6 +20,13 @@ export const FD_SAMPLE_MS = 250;
 const FD_SAMPLE_COST_RATIO = 20;
 /** Under pressure, a connection silent in both directions this long is shut down. */
 export const STALLED_AFTER_MS = 2000;
+/**
+ * At the limit itself (accept failing, the loop spinning, honest clients shut out) the wait is
+ * shorter: an honest client sends its request right after connecting, even over Tor.
+ */
+export const STALLED_AT_LIMIT_MS = 500;
+/** "At the limit": fewer than this many descriptors free. */
+const AT_LIMIT_MARGIN = 8;
 /** Bun closes a connection without a complete request after this long (not configurable). */
 export const NO_REQUEST_TIMEOUT_S = 10;
 /** Retry-After of the 503 answered under descriptor pressure. */
@@ -28,6 +35,7 @@ export const FD_BUSY_RETRY_AFTER_S = 5;
 export class ConnGuard {
   private readonly log: Log;
   private readonly threshold: number | null;
+  private readonly limit: number;
   private server: Server<unknown> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private pressured = false;
@@ -40,6 +48,7 @@ export class ConnGuard {
     if (warning) log.warn(warning);
     const soft = limit?.soft ?? null;
     this.threshold = soft !== null && Number.isFinite(soft) ? Math.floor(soft * FD_BUSY_FRACTION) : null;
+    this.limit = soft ?? Infinity;
     if (this.threshold !== null && countOpenFds() === null) {
       log.warn("cannot count open descriptors: no 503 under descriptor pressure");
       this.threshold = null;
@@ -83,12 +92,12 @@ export class ConnGuard {
     // Counting worked at start (constructor): failing now means no descriptor was free.
     const now = open === null || open >= this.threshold;
     if (now && !this.pressured) {
-      const limit = Math.ceil(this.threshold / FD_BUSY_FRACTION);
-      this.log.warn(`descriptor pressure: ${open ?? limit} of ${limit} open; refusing new work`);
+      this.log.warn(`descriptor pressure: ${open ?? this.limit} of ${this.limit} open; refusing new work`);
     }
     if (now) {
       this.server.closeIdleConnections();
-      if (canShutDownStalled()) this.shut += shutDownStalled(STALLED_AFTER_MS);
+      const atLimit = open === null || open >= this.limit - AT_LIMIT_MARGIN;
+      if (canShutDownStalled()) this.shut += shutDownStalled(atLimit ? STALLED_AT_LIMIT_MS : STALLED_AFTER_MS);
     } else if (this.pressured) {
       this.log.warn(`descriptor pressure over: ${this.refused} requests refused, ${this.shut} silent connections shut`);
       this.refused = this.shut = 0;
