@@ -14,10 +14,12 @@ import type { Log } from "./log.ts";
 
 /** Share of the descriptor limit from which the relay refuses new work. */
 export const FD_BUSY_FRACTION = 0.8;
-/** How often descriptors are counted; longer when counting itself is slow (many descriptors). */
+/** How often descriptors are counted from half the busy threshold on. */
 export const FD_SAMPLE_MS = 250;
+/** … and below it: a count blocks the event loop ~1 µs per descriptor (5 ms at 5,000). */
+export const FD_CALM_SAMPLE_MS = 1000;
 /** Counting may use at most 1/FD_SAMPLE_COST_RATIO of the time. */
-const FD_SAMPLE_COST_RATIO = 20;
+const FD_SAMPLE_COST_RATIO = 50;
 /** Under pressure, a connection silent in both directions this long is shut down. */
 export const STALLED_AFTER_MS = 2000;
 /**
@@ -104,6 +106,7 @@ export class ConnGuard {
     }
     this.pressured = now;
     const cost = performance.now() - started;
-    this.schedule(Math.max(FD_SAMPLE_MS, cost * FD_SAMPLE_COST_RATIO));
+    const calm = open !== null && open < this.threshold / 2;
+    this.schedule(Math.max(calm ? FD_CALM_SAMPLE_MS : FD_SAMPLE_MS, cost * FD_SAMPLE_COST_RATIO));
   }
 }

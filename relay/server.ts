@@ -107,7 +107,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     } catch (e) {
       res = toResponse(e, log);
     }
-    // Under descriptor pressure every answer frees its connection.
+    // Under descriptor pressure every answer frees its connection (our answers' headers are mutable).
     if (res && guard.busy) res.headers.set("connection", "close");
     log.request(method, template, res?.status ?? 101, started);
     return res;
