@@ -80,6 +80,8 @@ async function main(argv: string[]): Promise<number | null> {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  // A write to a closed stdout pipe is EPIPE for the log to count, never a fatal signal.
+  process.on("SIGPIPE", () => {});
   const { startRelay } = await import("./relay/server.ts");
   try {
     relay = await startRelay(parsed.config);
@@ -87,7 +89,8 @@ async function main(argv: string[]): Promise<number | null> {
     const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
     return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);
   }
-  process.stdout.write(`phantom-relay ${VERSION} listening on ${relay.url}\n`);
+  // Through the relay's log: a closed or full stdout must not stop it (issue 8 item 2).
+  relay.announce(`phantom-relay ${VERSION} listening on ${relay.url}`);
   if (stopping) shutdown();
   return null; // keep serving
 }

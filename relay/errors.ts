@@ -31,7 +31,8 @@ export const methodNotAllowed = (allow: string) =>
 // PROTOCOL §7.10: 429 (a rate or quota), 503 (busy), 507 (the free-disk reserve is reached).
 export const rateLimited = (retryAfterS: number, message = "too many requests") =>
   new RelayError(429, "rate_limited", message, { "retry-after": String(retryAfterS) });
-export const busy = (retryAfterS: number, message = "the relay is busy, try again") =>
+/** 503: the database is locked, the connection limit or the upload spool is reached. */
+export const busy = (retryAfterS: number, message = "the relay is busy, try again later") =>
   new RelayError(503, "busy", message, { "retry-after": String(retryAfterS) });
 export const insufficientStorage = (message = "the relay is short of disk space; reads and burns still work") =>
   new RelayError(507, "insufficient_storage", message);

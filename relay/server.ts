@@ -1,5 +1,6 @@
 // Starts the relay: data folder, store, keys, HTTP + WebSocket server,
 // retention, and a clean shutdown on SIGINT/SIGTERM (issue 3 item 5).
+import type { Server } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { x25519Public } from "../lib/crypto.ts";
@@ -9,11 +10,13 @@ import { Authenticator } from "./auth.ts";
 import { BlobStore } from "./blobs.ts";
 import { ProxySet } from "./client-address.ts";
 import { listenUrl, type RelayConfig } from "./config.ts";
+import { ConnGuard, FD_BUSY_RETRY_AFTER_S } from "./conn-guard.ts";
 import type { Relay } from "./context.ts";
 import { DB_FILE, fileIdKey, prepareDataDir } from "./data.ts";
 import { DiskGuard, isDiskFull } from "./disk.ts";
 import {
   badRequest,
+  busy,
   errorResponse,
   insufficientStorage,
   internalError,
@@ -25,10 +28,11 @@ import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
 import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
-import { rawPath, Router } from "./router.ts";
+import { rawPath, Router, sentAsTemplate } from "./router.ts";
 import { routes } from "./routes/index.ts";
-import { SqliteStore } from "./sqlite-store.ts";
-import { WriteQueue } from "./writes.ts";
+import { isSqliteBusy, SqliteStore } from "./sqlite-store.ts";
+import { StoreBusyError } from "./store.ts";
+import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
 
@@ -36,6 +40,8 @@ function toResponse(e: unknown, log: Log): Response {
   if (e instanceof RelayError) return errorResponse(e);
   if (e instanceof WireError) return errorResponse(badRequest(e.message));
   if (isDiskFull(e)) return errorResponse(insufficientStorage()); // PROTOCOL §7.10
+  // PROTOCOL §7.10: a lock held by another process (a read that met it; writes retry first).
+  if (e instanceof StoreBusyError || isSqliteBusy(e)) return errorResponse(busy(BUSY_RETRY_AFTER_S));
   // Not the client's fault: the details stay out of the answer and out of the log line.
   log.error(`internal: ${e instanceof Error ? e.name : typeof e}`);
   if (log.enabled("debug") && e instanceof Error && e.stack) log.error(e.stack);
@@ -63,12 +69,15 @@ function readPem(path: string): string {
 
 export interface StartedRelay {
   url: string;
+  /** Write the first line of stdout, ahead of anything logged while starting. */
+  announce(line: string): void;
   stop(): Promise<void>;
 }
 
 export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   prepareDataDir(config.dataDir);
   const log = new Log(config.logLevel);
+  const guard = new ConnGuard(log);
   const store = new SqliteStore(join(config.dataDir, DB_FILE));
   const writes = new WriteQueue(store);
   const blobs = new BlobStore(config.dataDir);
@@ -92,6 +101,34 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const tls =
     config.tlsCert && config.tlsKey ? { cert: readPem(config.tlsCert), key: readPem(config.tlsKey) } : undefined;
 
+  async function handle(req: Request, server: Server<WsData>, sent: string | null): Promise<Response | undefined> {
+    const started = performance.now();
+    const method = KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
+    let template = "(unmatched)";
+    let res: Response | undefined;
+    try {
+      const path = rawPath(req.url);
+      const match = router.match(path);
+      if (!match) throw notFound();
+      template = match.route.template;
+      if (!sentAsTemplate(match, sent)) throw badRequest("the request path is not in normal form");
+      // PROTOCOL §7.10: descriptors nearly exhausted; /health still answers.
+      if (guard.busy && template !== "/health") {
+        guard.noteRefused();
+        throw busy(FD_BUSY_RETRY_AFTER_S);
+      }
+      const handler = match.route.methods[req.method];
+      if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
+      res = await handler(req, { relay, path, params: match.params, server, now: Date.now() / 1000 });
+    } catch (e) {
+      res = toResponse(e, log);
+    }
+    // Under descriptor pressure every answer frees its connection (our answers' headers are mutable).
+    if (res && guard.busy) res.headers.set("connection", "close");
+    log.request(method, template, res?.status ?? 101, started);
+    return res;
+  }
+
   const server = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
@@ -104,35 +141,17 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     idleTimeout: 60,
     development: false,
     websocket: live.handler,
-    async fetch(req, server) {
-      const started = performance.now();
-      const method = KNOWN_METHODS.has(req.method) ? req.method : "OTHER";
-      let template = "(unmatched)";
-      let res: Response | undefined;
-      try {
-        const path = rawPath(req.url);
-        const match = router.match(path);
-        if (!match) throw notFound();
-        template = match.route.template;
-        const handler = match.route.methods[req.method];
-        if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
-        res = await handler(req, {
-          relay,
-          path,
-          params: match.params,
-          server,
-          now: Date.now() / 1000,
-        });
-      } catch (e) {
-        res = toResponse(e, log);
-      }
-      log.request(method, template, res?.status ?? 101, started);
-      return res;
-    },
+    // PROTOCOL §6: Bun matches `routes` on the request target as sent, while req.url (and
+    // so the path we sign-check and route on) is normalised. See sentAsTemplate.
+    routes: Object.fromEntries(
+      routes.map((r) => [r.template, (req: Request, server: Server<WsData>) => handle(req, server, r.template)]),
+    ),
+    fetch: (req, server) => handle(req, server, null),
     error(e) {
       return sendError(e, log);
     },
   });
+  guard.start(server as Server<unknown>);
   const retention = new Retention(relay);
   void retention.run();
   retention.start();
@@ -146,10 +165,12 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       const deadline = Date.now() + 5000;
       while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(10);
       await server.stop(true);
+      guard.stop();
       await retention.stop();
-      writes.flush();
+      writes.close();
       store.close();
-      log.flush();
+      await log.close();
     })());
-  return { url: listenUrl(config.host, server.port ?? config.port, tls !== undefined), stop };
+  const url = listenUrl(config.host, server.port ?? config.port, tls !== undefined);
+  return { url, announce: (line) => log.announce(line), stop };
 }

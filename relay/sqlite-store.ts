@@ -1,9 +1,22 @@
 // Store on bun:sqlite (issue 3 item 2): WAL, synchronous=NORMAL, busy_timeout,
 // prepared statements, schema versioned with PRAGMA user_version.
+// busy_timeout waits synchronously, freezing the whole event loop, so once the store is
+// open it is bounded by BUSY_TIMEOUT_MS (issue 8 item 2): a lock held longer by another
+// process is a StoreBusyError, which relay/writes.ts retries without blocking and then answers
+// 503. WAL readers do not wait for a writer, so reads go on while another process writes.
 // With WAL + synchronous=NORMAL a committed transaction survives a crash of the
 // process (kill -9); only a power loss can lose the last commits.
 import { Database, type Statement } from "bun:sqlite";
-import type { FileRecord, InboxEntry, MessageRow, PurgeLimits, PurgeResult, Store, UserRecord } from "./store.ts";
+import {
+  type FileRecord,
+  type InboxEntry,
+  type MessageRow,
+  type PurgeLimits,
+  type PurgeResult,
+  type Store,
+  StoreBusyError,
+  type UserRecord,
+} from "./store.ts";
 
 /** Each entry migrates from version i to i + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -33,6 +46,16 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 const ROOM_CACHE_MAX = 100_000;
+/** Longest synchronous wait for a lock held by another process, once the store is open. */
+export const BUSY_TIMEOUT_MS = 100;
+/** Opening (journal mode, migrations) may wait longer: nothing is being served yet. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, …): another connection holds the lock. */
+export function isSqliteBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+}
 
 export class SqliteStore implements Store {
   private readonly db: Database;
@@ -43,11 +66,12 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.db = new Database(path, { create: true, readwrite: true });
+    this.db.run(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA synchronous = NORMAL");
-    this.db.run("PRAGMA busy_timeout = 5000");
     this.db.run("PRAGMA foreign_keys = OFF");
     this.migrate();
+    this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.s = prepare(this.db);
   }
 
@@ -199,6 +223,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       this.rooms.clear(); // a rolled-back addRoom must not stay cached
       this.usage.clear(); // nor a rolled-back change of a room's bytes
+      if (isSqliteBusy(e)) throw new StoreBusyError();
       throw e;
     }
   }

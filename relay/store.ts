@@ -46,6 +46,18 @@ export interface PurgeResult {
   blobIds: string[];
 }
 
+/**
+ * The store is locked by someone else (another process holding the SQLite write lock) and
+ * stayed locked for the store's bounded wait. Nothing of the failed call was written; the
+ * relay answers 503 busy (PROTOCOL §7.10) rather than waiting longer.
+ */
+export class StoreBusyError extends Error {
+  constructor() {
+    super("the store is locked");
+    this.name = "StoreBusyError";
+  }
+}
+
 export interface Store {
   // users (PROTOCOL §7.2, §7.3) — create-only
   addUser(user: UserRecord, registeredAt: number): boolean;
@@ -86,7 +98,7 @@ export interface Store {
   // retention (PROTOCOL §8): one bounded step
   purgeStep(limits: PurgeLimits, maxRows: number): PurgeResult;
 
-  /** Run `fn` in one transaction: all of it commits or none. */
+  /** Run `fn` in one transaction: all of it commits or none. A lock held elsewhere: StoreBusyError. */
   transaction<T>(fn: () => T): T;
   close(): void;
 }

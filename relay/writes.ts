@@ -1,18 +1,32 @@
 // Groups the writes of many requests into one SQLite transaction per event-loop
 // turn. A request is answered only after the transaction holding its write has
 // committed, so an acknowledged /send survives kill -9 (issue 3 item 2).
-import { RelayError } from "./errors.ts";
-import type { Store } from "./store.ts";
+// A store locked by another process (issue 8 item 2) rolls the batch back; its jobs are tried
+// again every BUSY_RETRY_MS, the event loop free in between, and a job still not committed
+// BUSY_GIVE_UP_MS after its first try is refused 503 busy (PROTOCOL §7.10): never acknowledged,
+// never half written.
+import { busy, RelayError } from "./errors.ts";
+import { type Store, StoreBusyError } from "./store.ts";
+
+/** Pause between two tries of a batch that found the store locked. */
+export const BUSY_RETRY_MS = 250;
+/** A write not committed this long after its first try is answered 503. */
+export const BUSY_GIVE_UP_MS = 2000;
+/** Retry-After of that 503. */
+export const BUSY_RETRY_AFTER_S = 1;
 
 interface Job {
   fn: () => unknown;
   resolve?: (value: unknown) => void;
   reject?: (error: unknown) => void;
+  /** performance.now() of the first try that found the store locked. */
+  lockedSince?: number;
 }
 
 export class WriteQueue {
   private jobs: Job[] = [];
   private scheduled = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private batchTs = 0;
   private readonly store: Store;
 
@@ -45,9 +59,39 @@ export class WriteQueue {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.retryTimer) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
+  }
+
+  /** Put jobs that met a locked store back in front, or refuse those that waited long enough. */
+  private locked(jobs: Job[]): void {
+    const now = performance.now();
+    const again: Job[] = [];
+    for (const job of jobs) {
+      job.lockedSince ??= now;
+      if (now - job.lockedSince < BUSY_GIVE_UP_MS) again.push(job);
+      else job.reject?.(busy(BUSY_RETRY_AFTER_S));
+    }
+    if (again.length === 0) return;
+    this.jobs = again.concat(this.jobs);
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.flush();
+    }, BUSY_RETRY_MS);
+  }
+
+  /** At shutdown: one last try; what the lock still keeps out is refused (503), never left waiting. */
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.flush();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const left = this.jobs;
+    this.jobs = [];
+    for (const job of left) job.reject?.(busy(BUSY_RETRY_AFTER_S));
   }
 
   /**
@@ -75,7 +119,8 @@ export class WriteQueue {
           }
         }
       });
-    } catch {
+    } catch (error) {
+      if (error instanceof StoreBusyError) return this.locked(jobs);
       for (let i = 0; i < jobs.length; i++) {
         try {
           results[i] = { ok: true, value: this.store.transaction(jobs[i]!.fn) };
@@ -84,10 +129,13 @@ export class WriteQueue {
         }
       }
     }
+    const relocked: Job[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const r = results[i]!;
       if (r.ok) jobs[i]!.resolve?.(r.value);
+      else if (r.value instanceof StoreBusyError) relocked.push(jobs[i]!);
       else jobs[i]!.reject?.(r.value);
     }
+    if (relocked.length > 0) this.locked(relocked);
   }
 }

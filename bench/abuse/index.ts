@@ -1,6 +1,7 @@
 // Every attack of `./build.sh bench abuse`, in the order they run. One line each.
 import type { Attack } from "./attack.ts";
 import { diskFlood } from "./disk-flood.ts";
+import { fdExhaust } from "./fd-exhaust.ts";
 import { wsBackpressure, wsBackpressureUncapped } from "./ws-backpressure.ts";
 
-export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped, diskFlood];
+export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped, diskFlood, fdExhaust];

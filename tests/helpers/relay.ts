@@ -16,6 +16,11 @@ export interface RelayOptions {
   args?: string[];
   /** Reuse an existing data folder (restart tests). */
   dataDir?: string;
+  /**
+   * A command the relay is started through, e.g. ["prlimit", "--nofile=512"]. It must exec
+   * the relay (so proc.pid is the relay's) and leave stdout alone.
+   */
+  wrapper?: string[];
 }
 
 export interface RunningRelay {
@@ -62,7 +67,8 @@ async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) =
 /** Start dist/phantom-relay --port 0 and wait for its "listening on <url>" line. */
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const dataDir = opts.dataDir ?? join(tempDir("phantom-relay-"), "data");
-  const proc = Bun.spawn([RELAY_BIN, "--host", "127.0.0.1", "--port", "0", "--data", dataDir, ...(opts.args ?? [])], {
+  const argv = [RELAY_BIN, "--host", "127.0.0.1", "--port", "0", "--data", dataDir, ...(opts.args ?? [])];
+  const proc = Bun.spawn([...(opts.wrapper ?? []), ...argv], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
     stdin: "ignore",
     stdout: "pipe",

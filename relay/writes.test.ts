@@ -1,0 +1,64 @@
+// relay/writes.ts against a real SQLite store whose write lock another connection holds
+// (as another process would): a lock released within BUSY_GIVE_UP_MS lets the write commit;
+// one held past it refuses the write 503 busy and stores nothing; the event loop runs meanwhile.
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RelayError } from "./errors.ts";
+import { SqliteStore } from "./sqlite-store.ts";
+import { BUSY_GIVE_UP_MS, WriteQueue } from "./writes.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "phantom-writes-"));
+  dirs.push(dir);
+  const path = join(dir, "relay.db");
+  const store = new SqliteStore(path);
+  const other = new Database(path);
+  return { store, writes: new WriteQueue(store), other };
+}
+
+const count = (store: SqliteStore) => store.fetchMessages("room", 0, 100).length;
+
+test("a lock released before BUSY_GIVE_UP_MS: the write waits for it without blocking, then commits", async () => {
+  const { store, writes, other } = setup();
+  other.run("BEGIN EXCLUSIVE");
+  const done = writes.run(() => store.addMessage("room", "c1", 1));
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 20);
+  await Bun.sleep(BUSY_GIVE_UP_MS / 2);
+  clearInterval(ticker);
+  expect(ticks).toBeGreaterThan(5); // the event loop ran while the write waited
+  expect(count(store)).toBe(0);
+  other.run("ROLLBACK");
+  await done;
+  expect(count(store)).toBe(1);
+  writes.close();
+  other.close();
+  store.close();
+});
+
+test("a lock held past BUSY_GIVE_UP_MS: the write is refused 503 busy with Retry-After and nothing is stored", async () => {
+  const { store, writes, other } = setup();
+  other.run("BEGIN EXCLUSIVE");
+  const t0 = performance.now();
+  const err = await writes.run(() => store.addMessage("room", "c1", 1)).catch((e: unknown) => e);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(BUSY_GIVE_UP_MS - 50);
+  expect(err).toBeInstanceOf(RelayError);
+  expect((err as RelayError).status).toBe(503);
+  expect((err as RelayError).code).toBe("busy");
+  expect((err as RelayError).headers?.["retry-after"]).toMatch(/^\d+$/);
+  other.run("ROLLBACK");
+  expect(count(store)).toBe(0);
+  await writes.run(() => store.addMessage("room", "c2", 2)); // and the queue works again
+  expect(count(store)).toBe(1);
+  writes.close();
+  other.close();
+  store.close();
+});
