@@ -2,6 +2,7 @@
 // Pure: no file system, no sqlite, so --help and --version stay fast.
 import { b64decode } from "../lib/encoding.ts";
 import { ConfigError } from "./errors.ts";
+import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,6 +26,10 @@ export interface RelayConfig {
   authPriv: Uint8Array | null;
   /** §7.8: null → generated once and kept in the data folder. */
   fileIdKey: Uint8Array | null;
+  /** §7.10: signed requests of one UID in flight at once (relay/inflight.ts); more get 429. */
+  maxInflightPerUid: number;
+  /** Seconds an answer may wait for its reader to take more before it is dropped. */
+  stallTimeoutS: number;
 }
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
@@ -50,6 +55,8 @@ const FLAGS = {
   "--tls-key": "PHANTOM_RELAY_TLS_KEY",
   "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
   "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
+  "--max-inflight-per-uid": "PHANTOM_MAX_INFLIGHT_PER_UID",
+  "--stall-timeout": "PHANTOM_STALL_TIMEOUT_S",
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -119,6 +126,12 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
   const purgeIntervalS =
     purgeText === undefined ? DEFAULTS.purgeIntervalS : positiveNumber(purgeText, "--purge-interval");
 
+  const inflightText = get("--max-inflight-per-uid");
+  const maxInflightPerUid =
+    inflightText === undefined ? MAX_INFLIGHT_PER_UID : integer(inflightText, "--max-inflight-per-uid", 1, 100_000);
+  const stallText = get("--stall-timeout");
+  const stallTimeoutS = stallText === undefined ? STALL_TIMEOUT_S : positiveNumber(stallText, "--stall-timeout");
+
   // PROTOCOL §9
   const num = (name: string, dflt: number) => (env[name] ? positiveNumber(env[name]!, name) : dflt);
   const maxText = env.MAX_FILE_SIZE_BYTES;
@@ -142,6 +155,8 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       maxFileSizeBytes,
       authPriv: env.PHANTOM_AUTH_PRIV_B64 ? key32(env.PHANTOM_AUTH_PRIV_B64, "PHANTOM_AUTH_PRIV_B64") : null,
       fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
+      maxInflightPerUid,
+      stallTimeoutS,
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Handler } from "./context.ts";
 import { badRequest, forbidden } from "./errors.ts";
 import { signedEmpty } from "./http.ts";
 import { isMember } from "./routes/messages.ts";
+import type { MessageRow } from "./store.ts";
 
 export interface WsData {
   roomId: string;
@@ -20,10 +21,10 @@ export class Live {
     this.server = server;
   }
 
-  /** PROTOCOL §7.9: {"ts","ciphertext"} to every live socket of the room. */
-  message(roomId: string, ts: number, ciphertext: string): void {
+  /** PROTOCOL §7.9: {"ts","ciphertext","seq"} (§7.6.1) to every live socket of the room. */
+  message(roomId: string, row: MessageRow): void {
     const s = this.server;
-    if (s && s.subscriberCount(roomId) > 0) s.publish(roomId, JSON.stringify({ ts, ciphertext }));
+    if (s && s.subscriberCount(roomId) > 0) s.publish(roomId, JSON.stringify(row));
   }
 
   /** PROTOCOL §7.9: {"event":"burned"} after a burn. */

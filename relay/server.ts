@@ -11,6 +11,7 @@ import { listenUrl, type RelayConfig } from "./config.ts";
 import type { Relay } from "./context.ts";
 import { DB_FILE, fileIdKey, prepareDataDir } from "./data.ts";
 import { badRequest, errorResponse, internalError, methodNotAllowed, notFound, RelayError } from "./errors.ts";
+import { InFlight } from "./inflight.ts";
 import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
 import { Retention } from "./retention.ts";
@@ -20,6 +21,7 @@ import { SqliteStore } from "./sqlite-store.ts";
 import { WriteQueue } from "./writes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
+const IDLE_TIMEOUT_S = 60;
 
 function toResponse(e: unknown, log: Log): Response {
   if (e instanceof RelayError) return errorResponse(e);
@@ -69,6 +71,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     auth: new Authenticator(store, writes, Date.now() / 1000),
     blobs,
     live,
+    inflight: new InFlight(config.maxInflightPerUid, config.stallTimeoutS * 1000, IDLE_TIMEOUT_S),
     log,
     fileIdKey: fileIdKey(config.dataDir, config.fileIdKey),
     authPub: config.authPriv ? b64encode(x25519Public(config.authPriv)) : null,
@@ -86,7 +89,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     // before reading and enforced while reading, so an oversized request gets the §7 error JSON
     // rather than Bun's plain-text 413.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 60,
+    idleTimeout: IDLE_TIMEOUT_S,
     development: false,
     websocket: live.handler,
     async fetch(req, server) {
@@ -101,13 +104,8 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
         template = match.route.template;
         const handler = match.route.methods[req.method];
         if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
-        res = await handler(req, {
-          relay,
-          path,
-          params: match.params,
-          server,
-          now: Date.now() / 1000,
-        });
+        const ctx = { relay, path, params: match.params, server, now: Date.now() / 1000 };
+        res = await relay.inflight.serve(req, ctx, handler); // answers count until sent (relay/inflight.ts)
       } catch (e) {
         res = toResponse(e, log);
       }

@@ -1,4 +1,5 @@
 // Every attack of `./build.sh bench abuse`, in the order they run. One line each.
 import type { Attack } from "./attack.ts";
+import { fetchUnread } from "./fetch-unread.ts";
 
-export const attacks: Attack[] = [];
+export const attacks: Attack[] = [fetchUnread];
