@@ -18,7 +18,7 @@ Options (each also an environment variable):
   --log-level LEVEL      error, warn, info or debug (PHANTOM_RELAY_LOG_LEVEL, default info)
   --purge-interval S     seconds between retention purges (PHANTOM_PURGE_INTERVAL_S, default 300)
   --max-inflight-per-uid N  signed requests of one identity in flight at once, more get 429
-                         (PHANTOM_MAX_INFLIGHT_PER_UID, default 16)
+                         (PHANTOM_MAX_INFLIGHT_PER_UID, default 32)
   --stall-timeout S      drop an answer whose reader takes nothing for S seconds
                          (PHANTOM_STALL_TIMEOUT_S, default 20)
   -V, --version          print the version

@@ -10,7 +10,7 @@ import type { Handler, RequestContext } from "./context.ts";
 import { RelayError } from "./errors.ts";
 
 /** Default concurrent signed requests per UID (flag --max-inflight-per-uid). */
-export const MAX_INFLIGHT_PER_UID = 16;
+export const MAX_INFLIGHT_PER_UID = 32;
 /** Default seconds an answer may wait for its reader to take more (flag --stall-timeout). */
 export const STALL_TIMEOUT_S = 20;
 /** Answers are handed to the socket in pieces of this size, one when the socket asks for it. */

@@ -11,6 +11,7 @@ import type { Handler } from "../context.ts";
 import { forbidden, tooLarge } from "../errors.ts";
 import { ok, signedJson } from "../http.ts";
 import type { Relay } from "../context.ts";
+import { messagesAnswer } from "../json-stream.ts";
 import type { MessageRow } from "../store.ts";
 
 export function isMember(relay: Relay, roomId: string, uid: string): boolean {
@@ -64,7 +65,7 @@ export const fetchMessages: Handler = async (req, ctx) => {
   const take = answerBudget(FETCH_MAX_ANSWER_BYTES);
   if (body.after_seq != null) {
     const { rows, more } = relay.store.fetchAfter(body.room_id, body.after_seq, limit, take);
-    return ok({ messages: rows, more });
+    return messagesAnswer(rows, { more });
   }
-  return ok({ messages: relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, limit, take) });
+  return messagesAnswer(relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, limit, take));
 };
