@@ -12,6 +12,7 @@ type Answer = TransportResponse | TransportError;
 
 class CannedTransport extends Transport {
   calls: string[] = [];
+  bodies: string[] = [];
   constructor(private readonly answer: (n: number, path: string) => Answer) {
     super({ via: "direct" });
   }
@@ -19,7 +20,9 @@ class CannedTransport extends Transport {
     method: string,
     url: string | URL,
     headers: Record<string, string>,
+    body?: Uint8Array,
   ): Promise<TransportResponse> {
+    this.bodies.push(body ? new TextDecoder().decode(body) : "");
     this.calls.push(`${method} ${new URL(url).pathname} ${headers["x-phantom-nonce"] ?? ""}`);
     const a = this.answer(this.calls.length, new URL(url).pathname);
     if (a instanceof TransportError) throw a;
@@ -141,6 +144,38 @@ describe("answers with fields this client does not know are accepted", () => {
   test("a missing or mistyped known field is still refused", async () => {
     const bad = setup(() => json(200, { ts: "9", extra: true }));
     expect((await error(bad.client.send(ROOM, "AAAA"))).code).toBe("bad-response");
+  });
+});
+
+// PROTOCOL §7.6.1 is optional: a 2.2.x relay refuses after_seq (its schema is strict), so the
+// live catch-up pages with it only once the relay's rows carry seq.
+describe("live catch-up against relays with and without seq", () => {
+  async function pollTwice(rows: (n: number) => unknown[]): Promise<string[]> {
+    const { client, transport } = setup((n) => json(200, { messages: rows(n), more: false }));
+    const stop = new AbortController();
+    const done = client.live([ROOM], () => {}, { signal: stop.signal, mode: "poll", pollMs: 1 });
+    while (transport.bodies.length < 3) await Bun.sleep(5);
+    stop.abort();
+    await done;
+    return transport.bodies.slice(0, 3);
+  }
+
+  test("rows without seq: since_ts only, never after_seq", async () => {
+    const bodies = await pollTwice(() => [{ ts: 5, ciphertext: "AAAA" }]);
+    expect(bodies.map((b) => JSON.parse(b))).toEqual([
+      { room_id: ROOM, limit: 200 },
+      { room_id: ROOM, limit: 200, since_ts: 5 },
+      { room_id: ROOM, limit: 200, since_ts: 5 },
+    ]);
+  });
+
+  test("rows with seq: after the first answer, after_seq from the last seq", async () => {
+    const bodies = await pollTwice((n) => (n === 1 ? [{ ts: 5, ciphertext: "AAAA", seq: 41 }] : []));
+    expect(bodies.map((b) => JSON.parse(b))).toEqual([
+      { room_id: ROOM, limit: 200 },
+      { room_id: ROOM, after_seq: 41, limit: 200 },
+      { room_id: ROOM, after_seq: 41, limit: 200 },
+    ]);
   });
 });
 

@@ -1,7 +1,10 @@
 // PROTOCOL §7.9 live delivery. Direct: one signed WebSocket per room, re-signed on
 // every reconnect, with a /fetch catch-up after each (re)connect so nothing sent
 // while it was down is missed. Through Tor: /fetch polling (every 3 s by default),
-// never a WebSocket. Messages are deduplicated by (ts, ciphertext).
+// never a WebSocket. Messages are deduplicated by (ts, ciphertext), and by seq.
+// Catch-ups page forward with after_seq (§7.6.1) once the relay's rows carry seq, so rows
+// that share one second or exceed one answer are never skipped; against a relay without
+// seq (2.2.x) they ask for ts ≥ the newest ts seen, as v2 (§7.6) allows.
 
 import { parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
 import { isPermanent, RelayError } from "./relay-error.ts";
@@ -12,6 +15,8 @@ const FETCH_LIMIT = 200;
 const PING_MS = 25_000;
 /** After this many failed WebSocket connections while /fetch works, poll that room instead. */
 const WS_GIVE_UP = 3;
+/** Live frames remembered above the seq cursor before a /fetch moves the cursor past them. */
+const SEQ_PENDING_MAX = 1000;
 
 export type LiveStatus =
   | { state: "connected"; roomId: string; via: "websocket" | "poll" }
@@ -36,15 +41,26 @@ export interface LiveOptions {
 
 type Emit = (roomId: string, frame: WsFrame) => void;
 
-/** What a room has delivered: the newest ts and the messages at or after it. */
-class Seen {
+/** What a room has delivered: the newest ts and the messages at or after it; the seq cursor. */
+export class Seen {
   maxTs = -1;
+  /**
+   * PROTOCOL §7.6.1: every row with seq ≤ cursor has been seen (set from /fetch answers only,
+   * which are contiguous); null until the relay has shown that its rows carry seq.
+   */
+  cursor: number | null = null;
   private keys = new Map<string, number>();
+  /** Seqs seen above the cursor (live frames), forgotten once the cursor passes them. */
+  private seqs = new Set<number>();
 
   /** True when the message is new (and records it). */
   add(m: StoredMessage): boolean {
+    if (m.seq !== undefined) {
+      if ((this.cursor !== null && m.seq <= this.cursor) || this.seqs.has(m.seq)) return false;
+    }
     const key = `${m.ts}:${m.ciphertext}`;
     if (this.keys.has(key)) return false;
+    if (m.seq !== undefined) this.seqs.add(m.seq);
     this.keys.set(key, m.ts);
     if (m.ts > this.maxTs) {
       this.maxTs = m.ts;
@@ -52,6 +68,18 @@ class Seen {
       for (const [k, ts] of this.keys) if (ts < this.maxTs) this.keys.delete(k);
     }
     return true;
+  }
+
+  /** Seqs remembered above the cursor. */
+  get pending(): number {
+    return this.seqs.size;
+  }
+
+  /** Every row up to `seq` has been seen (a /fetch answer ended there). */
+  advance(seq: number): void {
+    if (this.cursor !== null && seq <= this.cursor) return;
+    this.cursor = seq;
+    for (const s of this.seqs) if (s <= seq) this.seqs.delete(s);
   }
 }
 
@@ -101,14 +129,12 @@ class Room {
     if (!this.signal.aborted) await this.pollLoop();
   }
 
-  /** Fetch what is new since the last seen ts; deliver it unless this is the silent baseline. False when stopped. */
+  /** Fetch what is new since the last seen row; deliver it unless this is the silent baseline. False when stopped. */
   private async sync(deliver: boolean, sinceTs?: number): Promise<boolean> {
     for (;;) {
       if (this.signal.aborted) return false;
       try {
-        const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
-        const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
-        for (const m of msgs) if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
+        await this.catchUp(deliver, sinceTs);
         this.failures = 0;
         return true;
       } catch (e) {
@@ -116,6 +142,40 @@ class Room {
         if (isPermanent(e)) throw e;
         await this.backoff(e);
       }
+    }
+  }
+
+  private async catchUp(deliver: boolean, sinceTs?: number): Promise<void> {
+    const take = (m: StoredMessage) => {
+      if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
+    };
+    if (this.seen.cursor === null || sinceTs !== undefined) {
+      const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
+      const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
+      const last = msgs.at(-1)?.seq;
+      if (last === undefined) {
+        for (const m of msgs) take(m); // a relay without seq (2.2.x), or nothing stored yet
+        return;
+      }
+      if (since !== undefined || !deliver) {
+        for (const m of msgs) take(m);
+        this.seen.advance(last);
+        return;
+      }
+      // Asked for the whole room (nothing seen yet): page it from the start rather than
+      // take the newest rows of an answer that may have been cut.
+      this.seen.advance(0);
+    }
+    // PROTOCOL §7.6.1: page forward from the cursor until the relay says there is no more.
+    for (;;) {
+      const page = await this.client.fetchAfter(this.id, this.seen.cursor ?? 0, {
+        limit: FETCH_LIMIT,
+        signal: this.signal,
+      });
+      for (const m of page.messages) take(m);
+      const last = page.messages.at(-1)?.seq;
+      if (last !== undefined) this.seen.advance(last);
+      if (!page.more || last === undefined || this.signal.aborted) return;
     }
   }
 
@@ -149,6 +209,7 @@ class Room {
       const headers = this.client.signHeaders("GET", path, new Uint8Array(0));
       const url = this.client.urlOf(path).replace(/^http/, "ws");
       let opened = false;
+      let catchingUp = false;
       let fatal: unknown = null;
       let alive = true;
       const ca = this.client.transport.tls.ca;
@@ -186,6 +247,13 @@ class Room {
           if ("event" in frame || this.seen.add(frame)) this.onFrame(this.id, frame);
         } catch (e) {
           fail(e);
+        }
+        if (this.seen.pending >= SEQ_PENDING_MAX && !catchingUp) {
+          // Move the cursor past the frames so far, so the seqs remembered stay few.
+          catchingUp = true;
+          this.sync(true)
+            .catch((e: unknown) => (isPermanent(e) ? fail(e) : undefined))
+            .finally(() => (catchingUp = false));
         }
       });
       let finished = false;

@@ -4,23 +4,34 @@
 // the handler returned: an answer nobody reads is memory the relay still holds. Over the
 // limit the relay answers 429 with Retry-After (PROTOCOL §7.10). An answer whose reader
 // takes nothing for `stallMs` is dropped (connection reset). The timeout is on progress,
-// not on total time, so a 50 MB download by a slow Tor client still completes.
+// not on total time. File downloads are sent from disk by Bun (sendfile, with their
+// Content-Length): they hold no answer in memory, so they count only while their handler
+// runs, and are left to Bun's own idle timeout.
 import type { Server } from "bun";
 import type { Handler, RequestContext } from "./context.ts";
 import { RelayError } from "./errors.ts";
+import { PIECE_BYTES, piecesOf } from "./json-stream.ts";
 
 /** Default concurrent signed requests per UID (flag --max-inflight-per-uid). */
 export const MAX_INFLIGHT_PER_UID = 32;
 /** Default seconds an answer may wait for its reader to take more (flag --stall-timeout). */
 export const STALL_TIMEOUT_S = 20;
-/** Answers are handed to the socket in pieces of this size, one when the socket asks for it. */
-export const ANSWER_CHUNK_BYTES = 64 * 1024;
+/** Answers are handed to the socket in pieces of about this size, one when the socket asks for it. */
+export const ANSWER_CHUNK_BYTES = PIECE_BYTES;
 export const INFLIGHT_RETRY_AFTER_S = 1;
 
 export const tooManyInFlight = () =>
   new RelayError(429, "rate_limited", "too many requests in flight for this identity", {
     "retry-after": String(INFLIGHT_RETRY_AFTER_S),
   });
+
+const fromDisk = new WeakSet<Response>();
+
+/** Marks an answer whose body Bun sends from a file (relay/routes/files.ts download). */
+export function sentFromDisk(res: Response): Response {
+  fromDisk.add(res);
+  return res;
+}
 
 export class InFlight {
   private readonly counts = new Map<string, number>();
@@ -58,11 +69,11 @@ export class InFlight {
       throw e;
     }
     if (uid === null) return res;
-    if (!res?.body) {
-      this.release(uid); // a WebSocket upgrade or an empty answer: nothing left to send
+    if (!res || fromDisk.has(res) || !res.body) {
+      this.release(uid); // a WebSocket upgrade, a file, or an empty answer: nothing held in memory
       return res;
     }
-    return this.track(req, ctx.server, res, uid);
+    return await this.track(req, ctx.server, res, uid);
   }
 
   private release(uid: string): void {
@@ -71,18 +82,31 @@ export class InFlight {
     else this.counts.delete(uid);
   }
 
-  /** The same answer, streamed one chunk per pull of the socket, with the stall watchdog. */
-  private track(req: Request, server: Server<unknown>, res: Response, uid: string): Response {
-    const source = res.body!.getReader();
-    let chunk: Uint8Array | null = null;
-    let offset = 0;
+  /**
+   * The same answer, one piece per pull of the socket, with the stall watchdog. Pieces are
+   * produced synchronously in pull(): Bun then asks for the next one only when the socket
+   * has taken the last (with an asynchronous pull it may read a whole answer ahead).
+   */
+  private async track(req: Request, server: Server<unknown>, res: Response, uid: string): Promise<Response> {
+    let next = piecesOf(res);
+    if (!next) {
+      // Any other answer is small JSON, already whole in memory.
+      const bytes = await res.bytes();
+      let offset = 0;
+      next = () => {
+        if (offset >= bytes.length) return null;
+        const piece = bytes.subarray(offset, offset + ANSWER_CHUNK_BYTES);
+        offset += piece.length;
+        return piece;
+      };
+    }
+    const pieces = next;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      chunk = null;
       this.release(uid);
       try {
         server.timeout(req, this.idleTimeoutS);
@@ -90,7 +114,7 @@ export class InFlight {
         // the connection is already gone
       }
     };
-    let stalled = () => {};
+    let stalled = finish;
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => stalled(), this.stallMs);
@@ -99,43 +123,27 @@ export class InFlight {
     // Bun's idle timeout counts from the start of the answer, not from the last progress:
     // the watchdog below replaces it while the answer is being sent.
     server.timeout(req, 0);
-    arm(); // also when the socket never asks for the first chunk
+    arm(); // also when the socket never asks for the first piece
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           stalled = () => {
             finish();
-            source.cancel().catch(() => {});
             c.error(); // without a reason: Bun resets the connection and logs nothing
           };
         },
-        pull: async (c) => {
+        pull: (c) => {
           clearTimeout(timer);
-          try {
-            while (chunk === null || offset >= chunk.length) {
-              const r = await source.read();
-              if (r.done) {
-                finish();
-                c.close();
-                return;
-              }
-              chunk = r.value;
-              offset = 0;
-            }
-          } catch {
+          const piece = pieces();
+          if (piece === null) {
             finish();
-            c.error();
+            c.close();
             return;
           }
-          const end = Math.min(offset + ANSWER_CHUNK_BYTES, chunk.length);
-          c.enqueue(chunk.subarray(offset, end));
-          offset = end;
+          c.enqueue(piece);
           arm();
         },
-        cancel: async (reason) => {
-          finish();
-          await source.cancel(reason).catch(() => {});
-        },
+        cancel: () => finish(),
       },
       { highWaterMark: 0 },
     );

@@ -1,8 +1,9 @@
 // Issue 8 §2 "Unread /fetch answers" against the real compiled relay: answers nobody reads
 // cannot hold much memory (RSS ≤ 600 MB, /health within 5 s, nothing accepted lost), a
 // signer has at most --max-inflight-per-uid requests in flight until their answers are sent
-// (429 past it, PROTOCOL §7.10), a reader that takes nothing for --stall-timeout is dropped,
-// and one that keeps taking is not, however long its download lasts. Build first: ./build.sh
+// (429 past it, PROTOCOL §7.10), a reader that takes nothing for --stall-timeout is dropped
+// and one that closes frees its slot, and a slow download (sent from disk) is never cut
+// short by the stall timeout. Build first: ./build.sh
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -12,6 +13,7 @@ import { FETCH_LIMIT_MAX } from "../lib/wire.ts";
 import { fillRoom, openUnread } from "../bench/abuse/fetch-unread.ts";
 import { startRelay, type RunningRelay } from "./helpers/relay.ts";
 import { pair, signed, signHeaders, type TestUser } from "./helpers/signer.ts";
+import { holdUnread, rawSignedPost } from "./helpers/unread.ts";
 
 const MB = 1024 * 1024;
 const RSS_BOUND = 600 * MB; // issue 8 §2: at least 4× below today's figure
@@ -81,31 +83,14 @@ function rawGet(port: number, u: TestUser, path: string, onData: (s: Socket, chu
   return s;
 }
 
-/** A download whose first bytes arrived and whose rest is never read. */
-async function stuckDownload(port: number, u: TestUser, path: string): Promise<Socket> {
-  let started!: () => void;
-  const first = new Promise<void>((r) => (started = r));
-  const s = rawGet(port, u, path, (sock, chunk) => {
-    expect(chunk.subarray(0, 12).toString("latin1")).toBe("HTTP/1.1 200");
-    sock.pause();
-    sock.removeAllListeners("data");
-    started();
-  });
-  await first;
-  return s;
-}
-
-/** The body of a chunked HTTP/1.1 answer. */
-function dechunk(raw: Buffer): Buffer {
-  let at = raw.indexOf("\r\n\r\n") + 4;
-  const parts: Buffer[] = [];
-  for (;;) {
-    const eol = raw.indexOf("\r\n", at);
-    const size = parseInt(raw.subarray(at, eol).toString("latin1"), 16);
-    if (size === 0) return Buffer.concat(parts);
-    parts.push(raw.subarray(eol + 2, eol + 2 + size));
-    at = eol + 2 + size + 2;
-  }
+/** The body of an HTTP/1.1 answer with a Content-Length, or null while it is incomplete. */
+function completeBody(raw: Buffer): Buffer | null {
+  const end = raw.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const m = /\r\ncontent-length: (\d+)\r\n/i.exec(raw.subarray(0, end + 2).toString("latin1"));
+  if (!m) throw new Error("no Content-Length");
+  const body = raw.subarray(end + 4);
+  return body.length >= Number(m[1]) ? body : null;
 }
 
 describe("unread /fetch answers", () => {
@@ -140,34 +125,56 @@ describe("unread /fetch answers", () => {
 describe("--max-inflight-per-uid and --stall-timeout", () => {
   test("an answer counts until sent: at the limit 200, past it 429 with Retry-After; a stalled reader frees its slot", async () => {
     const relay = await relayWith(["--max-inflight-per-uid", "2", "--stall-timeout", "5"]);
-    const { a, b, roomId } = await pair(relay.url);
-    // 24 MB: far more than the socket buffers take, so an unread download stays in flight.
-    const url = await uploadFile(relay.url, a, roomId, c.randomBytes(24 * MB));
-    const fetchAs = (u: TestUser) => signed(relay.url, u, "POST", "/fetch", { room_id: roomId });
+    // ~4 MiB answers: more than a tiny-window socket and the relay's send buffer take.
+    const room = await fillRoom(relay.url, 60, 1); // one send at a time: under the limit
+    expect(room.accepted).toHaveLength(60);
+    const fetchAs = (u: TestUser) => signed(relay.url, u, "POST", "/fetch", { room_id: room.roomId, limit: 1 });
+    const big = () => rawSignedPost(room.a, "/fetch", { room_id: room.roomId, limit: FETCH_LIMIT_MAX });
 
-    const held = [await stuckDownload(relay.port, a, url)];
-    expect((await fetchAs(a)).status).toBe(200); // 1 held + this one: at the limit
-    held.push(await stuckDownload(relay.port, a, url));
-    const refused = await fetchAs(a); // 2 held + this one: past it
+    const one = await holdUnread(relay.port, [big()]);
+    expect(one.statuses).toEqual({ "200": 1 });
+    expect((await fetchAs(room.a)).status).toBe(200); // 1 unsent + this one: at the limit
+    const two = await holdUnread(relay.port, [big()]);
+    expect(two.statuses).toEqual({ "200": 1 });
+    const refused = await fetchAs(room.a); // 2 unsent + this one: past it
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("1");
     expect(((await refused.json()) as { error: string }).error).toBe("rate_limited");
-    expect((await fetchAs(b)).status).toBe(200); // the limit is per signer
+    expect((await fetchAs(room.b)).status).toBe(200); // the limit is per signer
 
-    // Nobody reads the two downloads: after the stall timeout they are dropped and a's slots are free.
+    // Nobody reads the two answers: after the stall timeout they are dropped and a's slots are free.
     const deadline = Date.now() + 30_000;
     let status = 429;
     while (status === 429 && Date.now() < deadline) {
       await Bun.sleep(500);
-      const r = await fetchAs(a);
+      const r = await fetchAs(room.a);
       status = r.status;
       await r.arrayBuffer();
     }
     expect(status).toBe(200);
-    for (const s of held) s.destroy();
+    await one.close();
+    await two.close();
+    expect((await everyRow(relay.url, room.a, room.roomId)).sort()).toEqual([...room.accepted].sort());
   }, 60_000);
 
-  test("a slow reader that keeps taking is not dropped, though its download lasts past the stall timeout", async () => {
+  test("closing the connection frees the slot at once", async () => {
+    const relay = await relayWith(["--max-inflight-per-uid", "1", "--stall-timeout", "600"]);
+    const room = await fillRoom(relay.url, 60, 1);
+    expect(room.accepted).toHaveLength(60);
+    const held = await holdUnread(relay.port, [rawSignedPost(room.a, "/fetch", { room_id: room.roomId, limit: 200 })]);
+    const fetchA = () => signed(relay.url, room.a, "POST", "/fetch", { room_id: room.roomId, limit: 1 });
+    expect((await fetchA()).status).toBe(429);
+    await held.close();
+    const deadline = Date.now() + 15_000;
+    let status = 429;
+    while (status === 429 && Date.now() < deadline) {
+      await Bun.sleep(200);
+      status = (await fetchA()).status;
+    }
+    expect(status).toBe(200); // long before the 600 s stall timeout
+  }, 60_000);
+
+  test("a slow 24 MB download outlives the stall timeout, with its Content-Length (sent from disk)", async () => {
     const relay = await relayWith(["--stall-timeout", "3"]);
     const { a, b, roomId } = await pair(relay.url);
     const data = c.randomBytes(24 * MB);
@@ -185,21 +192,20 @@ describe("--max-inflight-per-uid and --stall-timeout", () => {
           setTimeout(() => sock.resume(), 1000);
         }
       });
-      s.on("end", () => resolve(Buffer.concat(parts)));
-      s.on("close", () => resolve(Buffer.concat(parts)));
+      s.on("close", () => reject(new Error("the relay closed the download")));
       s.setTimeout(30_000, () => reject(new Error("download did not finish")));
-      // The answer is complete when the final chunk arrived; the connection may stay open.
+      // The answer is complete when Content-Length bytes arrived; the connection may stay open.
       const check = setInterval(() => {
         const all = Buffer.concat(parts);
-        if (all.subarray(-5).toString("latin1") === "0\r\n\r\n") {
+        if (completeBody(all)) {
           clearInterval(check);
-          s.destroy();
           resolve(all);
+          s.destroy();
         }
       }, 100);
     });
     expect(Date.now() - started).toBeGreaterThan(3000 * 1.5); // it outlived the stall timeout
     expect(raw.subarray(0, 12).toString("latin1")).toBe("HTTP/1.1 200");
-    expect(c.sha256(dechunk(raw))).toEqual(c.sha256(data));
+    expect(c.sha256(completeBody(raw)!)).toEqual(c.sha256(data));
   }, 60_000);
 });

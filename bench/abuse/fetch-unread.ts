@@ -21,8 +21,8 @@ export interface FilledRoom {
   accepted: string[];
 }
 
-/** A pair room holding `rows` messages of MAX_CIPHERTEXT_BYTES each. */
-export async function fillRoom(url: string, rows = ROWS): Promise<FilledRoom> {
+/** A pair room holding `rows` messages of MAX_CIPHERTEXT_BYTES each, sent `concurrency` at a time. */
+export async function fillRoom(url: string, rows = ROWS, concurrency = SEND_CONCURRENCY): Promise<FilledRoom> {
   const { a, b, roomId } = await pair(url);
   const accepted: string[] = [];
   let next = 0;
@@ -35,7 +35,7 @@ export async function fillRoom(url: string, rows = ROWS): Promise<FilledRoom> {
       if (r.status === 200) accepted.push(ciphertext);
     }
   };
-  await Promise.all(Array.from({ length: SEND_CONCURRENCY }, worker));
+  await Promise.all(Array.from({ length: concurrency }, worker));
   return { a, b, roomId, accepted };
 }
 
