@@ -4,34 +4,24 @@
 // the handler returned: an answer nobody reads is memory the relay still holds. Over the
 // limit the relay answers 429 with Retry-After (PROTOCOL §7.10). An answer whose reader
 // takes nothing for `stallMs` is dropped (connection reset). The timeout is on progress,
-// not on total time. File downloads are sent from disk by Bun (sendfile, with their
-// Content-Length): they hold no answer in memory, so they count only while their handler
-// runs, and are left to Bun's own idle timeout.
+// not on total time. Only /fetch answers (relay/json-stream.ts) are held that way; file
+// downloads are sent from disk by Bun (sendfile, with their Content-Length) and other answers
+// are small JSON sent at once, so those count only while their handler runs.
 import type { Server } from "bun";
 import type { Handler, RequestContext } from "./context.ts";
 import { RelayError } from "./errors.ts";
-import { PIECE_BYTES, piecesOf } from "./json-stream.ts";
+import { type Pieces, piecesOf } from "./json-stream.ts";
 
 /** Default concurrent signed requests per UID (flag --max-inflight-per-uid). */
 export const MAX_INFLIGHT_PER_UID = 32;
 /** Default seconds an answer may wait for its reader to take more (flag --stall-timeout). */
 export const STALL_TIMEOUT_S = 20;
-/** Answers are handed to the socket in pieces of about this size, one when the socket asks for it. */
-export const ANSWER_CHUNK_BYTES = PIECE_BYTES;
 export const INFLIGHT_RETRY_AFTER_S = 1;
 
 export const tooManyInFlight = () =>
   new RelayError(429, "rate_limited", "too many requests in flight for this identity", {
     "retry-after": String(INFLIGHT_RETRY_AFTER_S),
   });
-
-const fromDisk = new WeakSet<Response>();
-
-/** Marks an answer whose body Bun sends from a file (relay/routes/files.ts download). */
-export function sentFromDisk(res: Response): Response {
-  fromDisk.add(res);
-  return res;
-}
 
 export class InFlight {
   private readonly counts = new Map<string, number>();
@@ -69,11 +59,14 @@ export class InFlight {
       throw e;
     }
     if (uid === null) return res;
-    if (!res || fromDisk.has(res) || !res.body) {
-      this.release(uid); // a WebSocket upgrade, a file, or an empty answer: nothing held in memory
+    const pieces = res ? piecesOf(res) : undefined;
+    if (!res || !pieces) {
+      // A WebSocket upgrade, a file sent from disk, or a small JSON answer that Bun sends
+      // at once with its Content-Length: no answer of size is held in memory.
+      this.release(uid);
       return res;
     }
-    return await this.track(req, ctx.server, res, uid);
+    return this.track(req, ctx.server, res, pieces, uid);
   }
 
   private release(uid: string): void {
@@ -87,20 +80,7 @@ export class InFlight {
    * produced synchronously in pull(): Bun then asks for the next one only when the socket
    * has taken the last (with an asynchronous pull it may read a whole answer ahead).
    */
-  private async track(req: Request, server: Server<unknown>, res: Response, uid: string): Promise<Response> {
-    let next = piecesOf(res);
-    if (!next) {
-      // Any other answer is small JSON, already whole in memory.
-      const bytes = await res.bytes();
-      let offset = 0;
-      next = () => {
-        if (offset >= bytes.length) return null;
-        const piece = bytes.subarray(offset, offset + ANSWER_CHUNK_BYTES);
-        offset += piece.length;
-        return piece;
-      };
-    }
-    const pieces = next;
+  private track(req: Request, server: Server<unknown>, res: Response, pieces: Pieces, uid: string): Response {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
     const finish = () => {

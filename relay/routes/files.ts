@@ -6,7 +6,6 @@ import type { Handler } from "../context.ts";
 import { badRequest, forbidden, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
 import { contentLength, ok, signedEmpty } from "../http.ts";
-import { sentFromDisk } from "../inflight.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
 import { isMember } from "./messages.ts";
 
@@ -93,6 +92,5 @@ export const download: Handler = async (req, ctx) => {
   if (!record || record.roomId !== ref.roomId) throw notFound();
   const file = Bun.file(relay.blobs.path(ref.blobId));
   if (!(await file.exists())) throw notFound();
-  // Sent from disk, with its Content-Length: no copy in memory (relay/inflight.ts).
-  return sentFromDisk(new Response(file, { status: 200, headers: { "content-type": "application/octet-stream" } }));
+  return new Response(file, { status: 200, headers: { "content-type": "application/octet-stream" } });
 };
