@@ -83,16 +83,19 @@ export class InFlight {
   private track(req: Request, server: Server<unknown>, res: Response, pieces: Pieces, uid: string): Response {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
+    const idle = (seconds: number) => {
+      try {
+        server.timeout(req, seconds);
+      } catch {
+        // the connection is already gone
+      }
+    };
     const finish = () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       this.release(uid);
-      try {
-        server.timeout(req, this.idleTimeoutS);
-      } catch {
-        // the connection is already gone
-      }
+      idle(this.idleTimeoutS);
     };
     let stalled = finish;
     const arm = () => {
@@ -102,7 +105,7 @@ export class InFlight {
     };
     // Bun's idle timeout counts from the start of the answer, not from the last progress:
     // the watchdog below replaces it while the answer is being sent.
-    server.timeout(req, 0);
+    idle(0);
     arm(); // also when the socket never asks for the first piece
     const body = new ReadableStream<Uint8Array>(
       {
