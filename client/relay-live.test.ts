@@ -156,6 +156,16 @@ describe("cursor paging", () => {
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.seq).toBeGreaterThan(rows[i - 1]!.seq);
   });
 
+  test("sinceTs replays every stored row though one answer holds only the newest 200", async () => {
+    const { a, cb, roomId } = await pairUp(relay.url);
+    const sent = await sendMany(relay.url, a, roomId, 260);
+    const l = await listenLive(cb, roomId, { mode: "poll", pollMs: 3000, sinceTs: 0 });
+    await l.count(260);
+    await Bun.sleep(300);
+    await l.stop();
+    expect(l.frames.map((f) => ("ciphertext" in f ? f.ciphertext : "")).sort()).toEqual([...sent].sort());
+  });
+
   test("an empty room at the start is paged from its first row", async () => {
     const { a, cb, roomId } = await pairUp(relay.url);
     const l = await listenLive(cb, roomId, { mode: "poll", pollMs: 3000 });

@@ -6,7 +6,8 @@
 // that share one second or exceed one answer are never skipped; against a relay without
 // seq (2.2.x) they ask for ts ≥ the newest ts seen, as v2 (§7.6) allows.
 
-import { parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
+import { FETCH_MAX_ANSWER_BYTES, MAX_CIPHERTEXT_BYTES, parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
+import { Seen } from "./live-seen.ts";
 import { isPermanent, RelayError } from "./relay-error.ts";
 import type { RelayClient } from "./relay-client.ts";
 
@@ -41,46 +42,15 @@ export interface LiveOptions {
 
 type Emit = (roomId: string, frame: WsFrame) => void;
 
-/** What a room has delivered: the newest ts and the messages at or after it; the seq cursor. */
-export class Seen {
-  maxTs = -1;
-  /**
-   * PROTOCOL §7.6.1: every row with seq ≤ cursor has been seen (set from /fetch answers only,
-   * which are contiguous); null until the relay has shown that its rows carry seq.
-   */
-  cursor: number | null = null;
-  private keys = new Map<string, number>();
-  /** Seqs seen above the cursor (live frames), forgotten once the cursor passes them. */
-  private seqs = new Set<number>();
+/** Room for one more row of the largest size in a /fetch answer (PROTOCOL §7.6, §7.6.1). */
+const MAX_ROW_JSON = Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4 + 64;
 
-  /** True when the message is new (and records it). */
-  add(m: StoredMessage): boolean {
-    if (m.seq !== undefined) {
-      if ((this.cursor !== null && m.seq <= this.cursor) || this.seqs.has(m.seq)) return false;
-    }
-    const key = `${m.ts}:${m.ciphertext}`;
-    if (this.keys.has(key)) return false;
-    if (m.seq !== undefined) this.seqs.add(m.seq);
-    this.keys.set(key, m.ts);
-    if (m.ts > this.maxTs) {
-      this.maxTs = m.ts;
-      // A catch-up asks for ts ≥ maxTs: older keys can never come back.
-      for (const [k, ts] of this.keys) if (ts < this.maxTs) this.keys.delete(k);
-    }
-    return true;
-  }
-
-  /** Seqs remembered above the cursor. */
-  get pending(): number {
-    return this.seqs.size;
-  }
-
-  /** Every row up to `seq` has been seen (a /fetch answer ended there). */
-  advance(seq: number): void {
-    if (this.cursor !== null && seq <= this.cursor) return;
-    this.cursor = seq;
-    for (const s of this.seqs) if (s <= seq) this.seqs.delete(s);
-  }
+/** Whether a since_ts answer may hold only the newest of its rows: at the limit or near 4 MiB. */
+function mayBeCut(rows: StoredMessage[]): boolean {
+  if (rows.length >= FETCH_LIMIT) return true;
+  let bytes = 0;
+  for (const r of rows) bytes += r.ciphertext.length + 64;
+  return bytes > FETCH_MAX_ANSWER_BYTES - MAX_ROW_JSON;
 }
 
 export async function runLive(client: RelayClient, roomIds: string[], onFrame: Emit, opts: LiveOptions): Promise<void> {
@@ -149,6 +119,7 @@ class Room {
     const take = (m: StoredMessage) => {
       if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
     };
+    let floor = -1;
     if (this.seen.cursor === null || sinceTs !== undefined) {
       const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
       const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
@@ -157,13 +128,14 @@ class Room {
         for (const m of msgs) take(m); // a relay without seq (2.2.x), or nothing stored yet
         return;
       }
-      if (since !== undefined || !deliver) {
+      if (!deliver || (since !== undefined && !mayBeCut(msgs))) {
         for (const m of msgs) take(m);
         this.seen.advance(last);
         return;
       }
-      // Asked for the whole room (nothing seen yet): page it from the start rather than
-      // take the newest rows of an answer that may have been cut.
+      // Asked for the whole room (nothing seen yet), or an answer that may have been cut
+      // (only its newest rows): page the room from the start, keeping the rows asked for.
+      floor = since ?? -1;
       this.seen.advance(0);
     }
     // PROTOCOL §7.6.1: page forward from the cursor until the relay says there is no more.
@@ -172,7 +144,7 @@ class Room {
         limit: FETCH_LIMIT,
         signal: this.signal,
       });
-      for (const m of page.messages) take(m);
+      for (const m of page.messages) if (m.ts >= floor) take(m);
       const last = page.messages.at(-1)?.seq;
       if (last !== undefined) this.seen.advance(last);
       if (!page.more || last === undefined || this.signal.aborted) return;
