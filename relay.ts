@@ -19,6 +19,10 @@ Options (each also an environment variable):
   --tls-key FILE         TLS private key, PEM (PHANTOM_RELAY_TLS_KEY)
   --log-level LEVEL      error, warn, info or debug (PHANTOM_RELAY_LOG_LEVEL, default info)
   --purge-interval S     seconds between retention purges (PHANTOM_PURGE_INTERVAL_S, default 300)
+  --max-inflight-per-uid N  signed requests of one identity in flight at once, more get 429
+                         (PHANTOM_RELAY_MAX_INFLIGHT_PER_UID, default 32)
+  --stall-timeout S      drop an answer whose reader takes nothing for S seconds
+                         (PHANTOM_RELAY_STALL_TIMEOUT_S, default 20)
   -V, --version          print the version
   -h, --help             print this help
 

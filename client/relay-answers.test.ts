@@ -4,7 +4,7 @@
 // relay can produce is tested against one in relay-client.test.ts.
 import { describe, expect, test } from "bun:test";
 import * as c from "../lib/crypto.ts";
-import { b64encode, utf8 } from "../lib/encoding.ts";
+import { b64encode, b64uencode, utf8 } from "../lib/encoding.ts";
 import { Transport, TransportError, type TransportResponse } from "../lib/transport.ts";
 import { RelayClient, RelayError } from "./relay-client.ts";
 
@@ -12,16 +12,19 @@ type Answer = TransportResponse | TransportError;
 
 class CannedTransport extends Transport {
   calls: string[] = [];
-  constructor(private readonly answer: (n: number) => Answer) {
+  bodies: string[] = [];
+  constructor(private readonly answer: (n: number, path: string) => Answer) {
     super({ via: "direct" });
   }
   override async request(
     method: string,
     url: string | URL,
     headers: Record<string, string>,
+    body?: Uint8Array,
   ): Promise<TransportResponse> {
+    this.bodies.push(body ? new TextDecoder().decode(body) : "");
     this.calls.push(`${method} ${new URL(url).pathname} ${headers["x-phantom-nonce"] ?? ""}`);
-    const a = this.answer(this.calls.length);
+    const a = this.answer(this.calls.length, new URL(url).pathname);
     if (a instanceof TransportError) throw a;
     return a;
   }
@@ -37,7 +40,7 @@ const id = c.generateIdentity();
 const signer = { uid: c.uidOf(id.encPub), signSeed: id.signSeed, encPriv: id.encPriv };
 const ROOM = "A".repeat(22);
 
-function setup(answer: (n: number) => Answer) {
+function setup(answer: (n: number, path: string) => Answer) {
   const transport = new CannedTransport(answer);
   return { transport, client: new RelayClient({ baseUrl: "http://relay.test", transport, signer, retryDelayMs: 1 }) };
 }
@@ -60,9 +63,7 @@ describe("invalid answers are one-line RelayErrors", () => {
     expect(e.message).toMatch(/^relay sent an invalid answer: version: .+ \(GET \/health\)$/);
   });
 
-  test("unknown keys and non-JSON", async () => {
-    const extra = await error(setup(() => json(200, { ts: 1, extra: true })).client.send(ROOM, "AAAA"));
-    expect(extra.code).toBe("bad-response");
+  test("non-JSON", async () => {
     const html = await error(setup(() => json(200, "<html>")).client.fetch(ROOM));
     expect(html.message).toBe("relay sent an invalid answer: not valid JSON (POST /fetch)");
   });
@@ -86,6 +87,95 @@ describe("invalid answers are one-line RelayErrors", () => {
     const e = await error(client.kePop(signer.uid));
     expect(e.message).toBe("relay refused: not found (404, GET /ke/pop)");
     expect(e.relayCode).toBeNull();
+  });
+});
+
+// PROTOCOL §7.10: every client ignores keys it does not know in every answer, so a relay
+// can add fields (to /health, to rows…) without breaking this client.
+describe("answers with fields this client does not know are accepted", () => {
+  const other = c.generateIdentity();
+  const otherUid = c.uidOf(other.encPub);
+  const otherPub = b64encode(other.encPub);
+  const extra = { added_later: { nested: [1, 2] }, note: "x" };
+  const row = { ts: 5, ciphertext: "AAAA", seq: 7, ...extra };
+  const answers: Record<string, unknown> = {
+    "/health": {
+      status: "ok",
+      version: "9.9.9",
+      auth_required: false,
+      auth_pub: null,
+      // §7.10's optional fields, and one nobody has defined yet
+      max_file_size: 52_428_800,
+      retention: { messages_days: 7, ke_hours: 24, files_hours: 24 },
+      limits: { send_bytes_per_day: 1 << 30 },
+      protocols: ["v2"],
+      origins: [],
+      ...extra,
+    },
+    "/register": { ok: true, ...extra },
+    [`/pubkey/${otherUid}`]: { uid: otherUid, pub_key: otherPub, ...extra },
+    "/ke/push": { ok: true, ...extra },
+    [`/ke/pop/${signer.uid}`]: {
+      entries: [{ from_uid: otherUid, pub_key: otherPub, room_id: ROOM, ts: 3, ...extra }],
+      ...extra,
+    },
+    "/send": { ts: 9, ...extra },
+    "/fetch": { messages: [row], more: false, ...extra },
+    "/burn": { ok: true, deleted: 2, ...extra },
+    "/file/upload": { url: "/file/abc", size: 3, expires_at: 11, ...extra },
+  };
+  const { client } = setup((_n, path) => json(200, answers[path] ?? { error: "not_found", message: path }));
+
+  test("health, register, pubkey, ke/push, ke/pop", async () => {
+    expect(await client.health()).toEqual({ status: "ok", version: "9.9.9", auth_required: false, auth_pub: null });
+    expect(await client.register(otherUid, otherPub, b64uencode(other.signPub))).toBe("created");
+    expect(await client.pubkey(otherUid)).toEqual(other.encPub);
+    await client.kePush({ from_uid: signer.uid, to_uid: otherUid, pub_key: otherPub, room_id: ROOM });
+    expect(await client.kePop(signer.uid)).toEqual([{ from_uid: otherUid, pub_key: otherPub, room_id: ROOM, ts: 3 }]);
+  });
+
+  test("send, fetch (rows too), burn, upload", async () => {
+    expect(await client.send(ROOM, "AAAA")).toBe(9);
+    expect(await client.fetch(ROOM)).toEqual([{ ts: 5, ciphertext: "AAAA", seq: 7 }]);
+    expect(await client.burn(ROOM)).toBe(2);
+    expect(await client.upload(ROOM, new Uint8Array(3))).toEqual({ url: "/file/abc", size: 3, expires_at: 11 });
+  });
+
+  test("a missing or mistyped known field is still refused", async () => {
+    const bad = setup(() => json(200, { ts: "9", extra: true }));
+    expect((await error(bad.client.send(ROOM, "AAAA"))).code).toBe("bad-response");
+  });
+});
+
+// PROTOCOL §7.6.1 is optional: a 2.2.x relay refuses after_seq (its schema is strict), so the
+// live catch-up pages with it only once the relay's rows carry seq.
+describe("live catch-up against relays with and without seq", () => {
+  async function pollTwice(rows: (n: number) => unknown[]): Promise<string[]> {
+    const { client, transport } = setup((n) => json(200, { messages: rows(n), more: false }));
+    const stop = new AbortController();
+    const done = client.live([ROOM], () => {}, { signal: stop.signal, mode: "poll", pollMs: 1 });
+    while (transport.bodies.length < 3) await Bun.sleep(5);
+    stop.abort();
+    await done;
+    return transport.bodies.slice(0, 3);
+  }
+
+  test("rows without seq: since_ts only, never after_seq", async () => {
+    const bodies = await pollTwice(() => [{ ts: 5, ciphertext: "AAAA" }]);
+    expect(bodies.map((b) => JSON.parse(b))).toEqual([
+      { room_id: ROOM, limit: 200 },
+      { room_id: ROOM, limit: 200, since_ts: 5 },
+      { room_id: ROOM, limit: 200, since_ts: 5 },
+    ]);
+  });
+
+  test("rows with seq: after the first answer, after_seq from the last seq", async () => {
+    const bodies = await pollTwice((n) => (n === 1 ? [{ ts: 5, ciphertext: "AAAA", seq: 41 }] : []));
+    expect(bodies.map((b) => JSON.parse(b))).toEqual([
+      { room_id: ROOM, limit: 200 },
+      { room_id: ROOM, after_seq: 41, limit: 200 },
+      { room_id: ROOM, after_seq: 41, limit: 200 },
+    ]);
   });
 });
 

@@ -70,16 +70,19 @@ describe("endpoints", () => {
     expect(e.message).toMatch(/^relay refused: .+ \(404, POST \/ke\/push\)$/);
   });
 
-  test("send and fetch with limit and since", async () => {
+  test("send and fetch with limit and since, and fetchAfter (§7.6.1)", async () => {
     const { ca, cb, roomId, sessionKey } = await pairUp(relay.url);
-    const sent: { ts: number; ciphertext: string }[] = [];
+    const sent: { ts: number; ciphertext: string; seq: number }[] = [];
     for (const text of ["one", "two", "three"]) {
       const ciphertext = c.encryptMessage(sessionKey, text);
-      sent.push({ ts: await ca.send(roomId, ciphertext), ciphertext });
+      sent.push({ ts: await ca.send(roomId, ciphertext), ciphertext, seq: expect.any(Number) as number });
     }
-    expect(await cb.fetch(roomId)).toEqual(sent);
+    const rows = await cb.fetch(roomId);
+    expect(rows).toEqual(sent);
     expect(await cb.fetch(roomId, { limit: 2 })).toEqual(sent.slice(1));
     expect(await cb.fetch(roomId, { sinceTs: sent[2]!.ts + 1 })).toEqual([]);
+    expect(await cb.fetchAfter(roomId, 0, { limit: 2 })).toEqual({ messages: rows.slice(0, 2), more: true });
+    expect(await cb.fetchAfter(roomId, rows[1]!.seq!)).toEqual({ messages: rows.slice(2), more: false });
     const tooLong = b64encode(new Uint8Array(65_537));
     await expect(ca.send(roomId, tooLong)).rejects.toMatchObject({ code: "too-large" });
   });

@@ -184,6 +184,25 @@ export class RelayClient {
     return (await this.json(call, w.BurnResponse)).deleted;
   }
 
+  /**
+   * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, and whether more follow.
+   * Only for a relay whose rows carry `seq` (a 2.2.x relay refuses after_seq with 400).
+   */
+  async fetchAfter(
+    roomId: string,
+    afterSeq: number,
+    o: { limit?: number; signal?: AbortSignal } = {},
+  ): Promise<{ messages: w.StoredMessage[]; more: boolean }> {
+    const fields: w.FetchBody = { room_id: roomId, after_seq: afterSeq };
+    if (o.limit !== undefined) fields.limit = o.limit;
+    const body = jsonBytes(w.FetchBody, fields, "fetch");
+    const call: Call = { ...post("/fetch", body), idempotent: true, signal: o.signal };
+    const r = await this.json(call, w.FetchResponse);
+    if (r.more === undefined)
+      throw new RelayError("bad-response", "relay sent an invalid answer: more: missing (POST /fetch)");
+    return { messages: r.messages, more: r.more };
+  }
+
   /** PROTOCOL §7.8: multipart upload; progress counts the blob's bytes. */
   async upload(
     roomId: string,

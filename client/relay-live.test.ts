@@ -8,8 +8,9 @@ import { Transport } from "../lib/transport.ts";
 import type { WsFrame } from "../lib/wire.ts";
 import { client, fails, listenLive, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
 import { RELAY_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
+import { b64encode } from "../lib/encoding.ts";
 import { openNonReader } from "../tests/helpers/live-sockets.ts";
-import { makeUser, signHeaders } from "../tests/helpers/signer.ts";
+import { makeUser, signed, signHeaders } from "../tests/helpers/signer.ts";
 import { RelayClient } from "./relay-client.ts";
 
 setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun
@@ -37,7 +38,7 @@ describe("live", () => {
     await ca.burn(roomId);
     await l.count(2);
     await l.stop();
-    expect(l.frames).toEqual([{ ts, ciphertext }, { event: "burned" }]);
+    expect(l.frames).toEqual([{ ts, ciphertext, seq: expect.any(Number) }, { event: "burned" }]); // §7.6.1 seq
   });
 
   test("polling receives it too, once, and sinceTs replays stored messages first", async () => {
@@ -51,8 +52,8 @@ describe("live", () => {
     await l.count(2);
     await l.stop();
     expect(l.frames).toEqual([
-      { ts: ts1, ciphertext: first },
-      { ts: ts2, ciphertext: second },
+      { ts: ts1, ciphertext: first, seq: expect.any(Number) },
+      { ts: ts2, ciphertext: second, seq: expect.any(Number) },
     ]);
   });
 
@@ -76,9 +77,9 @@ describe("live", () => {
       await l.count(3);
       await l.stop();
       expect(l.frames).toEqual([
-        { ts: ts1, ciphertext: m1 },
-        { ts: ts2, ciphertext: m2 },
-        { ts: ts3, ciphertext: m3 },
+        { ts: ts1, ciphertext: m1, seq: expect.any(Number) },
+        { ts: ts2, ciphertext: m2, seq: expect.any(Number) },
+        { ts: ts3, ciphertext: m3, seq: expect.any(Number) },
       ]);
       expect(l.stats().connects).toBeGreaterThanOrEqual(2);
       expect(l.stats().retries).toBeGreaterThan(0);
@@ -138,7 +139,7 @@ describe("live", () => {
       await l.count(2);
       await l.stop();
       squatter.socket.destroy();
-      expect(l.frames).toEqual([
+      expect(l.frames).toMatchObject([
         { ts: ts1, ciphertext: m1 },
         { ts: ts2, ciphertext: m2 },
       ]);
@@ -188,6 +189,57 @@ describe("live", () => {
   });
 });
 
+// PROTOCOL §7.6.1: catch-ups page forward with after_seq, so no row is skipped however many
+// arrive between two polls or share one second (since_ts with limit 200 kept only the newest 200).
+describe("cursor paging", () => {
+  async function sendMany(base: string, u: ReturnType<typeof makeUser>, roomId: string, n: number) {
+    const sent: string[] = [];
+    for (let i = 0; i < n; i += 16) {
+      const batch = Array.from({ length: Math.min(16, n - i) }, () => b64encode(c.randomBytes(32)));
+      const rs = await Promise.all(
+        batch.map((ciphertext) => signed(base, u, "POST", "/send", { room_id: roomId, ciphertext })),
+      );
+      for (const r of rs) expect(r.status).toBe(200);
+      sent.push(...batch);
+    }
+    return sent;
+  }
+
+  test("330 rows stored between two polls all arrive, once, oldest first", async () => {
+    const { a, cb, roomId } = await pairUp(relay.url);
+    const l = await listenLive(cb, roomId, { mode: "poll", pollMs: 3000 });
+    expect(await l.ready).toBe("poll");
+    const sent = await sendMany(relay.url, a, roomId, 330);
+    await l.count(330);
+    await Bun.sleep(300);
+    await l.stop();
+    const rows = l.frames as { ts: number; ciphertext: string; seq: number }[];
+    expect(rows.map((f) => f.ciphertext).sort()).toEqual([...sent].sort()); // each once, none skipped
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.seq).toBeGreaterThan(rows[i - 1]!.seq);
+  });
+
+  test("sinceTs replays every stored row though one answer holds only the newest 200", async () => {
+    const { a, cb, roomId } = await pairUp(relay.url);
+    const sent = await sendMany(relay.url, a, roomId, 260);
+    const l = await listenLive(cb, roomId, { mode: "poll", pollMs: 3000, sinceTs: 0 });
+    await l.count(260);
+    await Bun.sleep(300);
+    await l.stop();
+    expect(l.frames.map((f) => ("ciphertext" in f ? f.ciphertext : "")).sort()).toEqual([...sent].sort());
+  });
+
+  test("an empty room at the start is paged from its first row", async () => {
+    const { a, cb, roomId } = await pairUp(relay.url);
+    const l = await listenLive(cb, roomId, { mode: "poll", pollMs: 3000 });
+    expect(await l.ready).toBe("poll");
+    const sent = await sendMany(relay.url, a, roomId, 250);
+    await l.count(250);
+    await Bun.sleep(300);
+    await l.stop();
+    expect(l.frames.map((f) => ("ciphertext" in f ? f.ciphertext : "")).sort()).toEqual([...sent].sort());
+  });
+});
+
 describe("https relay, direct", () => {
   const TLS = join(ROOT, "tests/fixtures/tls");
   let tlsRelay: RunningRelay;
@@ -229,7 +281,7 @@ describe("https relay, direct", () => {
     expect(await ready).toBe("websocket");
     const ciphertext = c.encryptMessage(sessionKey, "over wss");
     const ts = await ca1.send(roomId, ciphertext);
-    expect(await frame).toEqual({ ts, ciphertext });
+    expect(await frame).toEqual({ ts, ciphertext, seq: expect.any(Number) });
     stop.abort();
     await live;
 

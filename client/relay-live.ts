@@ -1,10 +1,14 @@
 // PROTOCOL §7.9 live delivery. Direct: one signed WebSocket per room, re-signed on
 // every reconnect, with a /fetch catch-up after each (re)connect so nothing sent
 // while it was down is missed. Through Tor: /fetch polling (every 3 s by default),
-// never a WebSocket. Messages are deduplicated by (ts, ciphertext).
+// never a WebSocket. Messages are deduplicated by (ts, ciphertext), and by seq.
+// Catch-ups page forward with after_seq (§7.6.1) once the relay's rows carry seq, so rows
+// that share one second or exceed one answer are never skipped; against a relay without
+// seq (2.2.x) they ask for ts ≥ the newest ts seen, as v2 (§7.6) allows.
 
 import { tlsOptions } from "../lib/transport.ts";
-import { parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
+import { FETCH_MAX_ANSWER_BYTES, MAX_CIPHERTEXT_BYTES, parseJson, WsFrame, type StoredMessage } from "../lib/wire.ts";
+import { Seen } from "./live-seen.ts";
 import { isPermanent, RelayError } from "./relay-error.ts";
 import type { RelayClient } from "./relay-client.ts";
 
@@ -13,6 +17,8 @@ const FETCH_LIMIT = 200;
 const PING_MS = 25_000;
 /** After this many failed WebSocket connections while /fetch works, poll that room instead. */
 const WS_GIVE_UP = 3;
+/** Live frames remembered above the seq cursor before a /fetch moves the cursor past them. */
+const SEQ_PENDING_MAX = 1000;
 
 export type LiveStatus =
   | { state: "connected"; roomId: string; via: "websocket" | "poll" }
@@ -37,23 +43,15 @@ export interface LiveOptions {
 
 type Emit = (roomId: string, frame: WsFrame) => void;
 
-/** What a room has delivered: the newest ts and the messages at or after it. */
-class Seen {
-  maxTs = -1;
-  private keys = new Map<string, number>();
+/** Room for one more row of the largest size in a /fetch answer (PROTOCOL §7.6, §7.6.1). */
+const MAX_ROW_JSON = Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4 + 64;
 
-  /** True when the message is new (and records it). */
-  add(m: StoredMessage): boolean {
-    const key = `${m.ts}:${m.ciphertext}`;
-    if (this.keys.has(key)) return false;
-    this.keys.set(key, m.ts);
-    if (m.ts > this.maxTs) {
-      this.maxTs = m.ts;
-      // A catch-up asks for ts ≥ maxTs: older keys can never come back.
-      for (const [k, ts] of this.keys) if (ts < this.maxTs) this.keys.delete(k);
-    }
-    return true;
-  }
+/** Whether a since_ts answer may hold only the newest of its rows: at the limit or near 4 MiB. */
+function mayBeCut(rows: StoredMessage[]): boolean {
+  if (rows.length >= FETCH_LIMIT) return true;
+  let bytes = 0;
+  for (const r of rows) bytes += r.ciphertext.length + 64;
+  return bytes > FETCH_MAX_ANSWER_BYTES - MAX_ROW_JSON;
 }
 
 export async function runLive(client: RelayClient, roomIds: string[], onFrame: Emit, opts: LiveOptions): Promise<void> {
@@ -102,14 +100,12 @@ class Room {
     if (!this.signal.aborted) await this.pollLoop();
   }
 
-  /** Fetch what is new since the last seen ts; deliver it unless this is the silent baseline. False when stopped. */
+  /** Fetch what is new since the last seen row; deliver it unless this is the silent baseline. False when stopped. */
   private async sync(deliver: boolean, sinceTs?: number): Promise<boolean> {
     for (;;) {
       if (this.signal.aborted) return false;
       try {
-        const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
-        const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
-        for (const m of msgs) if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
+        await this.catchUp(deliver, sinceTs);
         this.failures = 0;
         return true;
       } catch (e) {
@@ -117,6 +113,42 @@ class Room {
         if (isPermanent(e)) throw e;
         await this.backoff(e);
       }
+    }
+  }
+
+  private async catchUp(deliver: boolean, sinceTs?: number): Promise<void> {
+    const take = (m: StoredMessage) => {
+      if (this.seen.add(m) && deliver) this.onFrame(this.id, m);
+    };
+    let floor = -1;
+    if (this.seen.cursor === null || sinceTs !== undefined) {
+      const since = sinceTs ?? (this.seen.maxTs >= 0 ? this.seen.maxTs : undefined);
+      const msgs = await this.client.fetch(this.id, { limit: FETCH_LIMIT, sinceTs: since, signal: this.signal });
+      const last = msgs.at(-1)?.seq;
+      if (last === undefined) {
+        for (const m of msgs) take(m); // a relay without seq (2.2.x), or nothing stored yet
+        return;
+      }
+      if (!deliver || (since !== undefined && !mayBeCut(msgs))) {
+        for (const m of msgs) take(m);
+        this.seen.advance(last);
+        return;
+      }
+      // Asked for the whole room (nothing seen yet), or an answer that may have been cut
+      // (only its newest rows): page the room from the start, keeping the rows asked for.
+      floor = since ?? -1;
+      this.seen.advance(0);
+    }
+    // PROTOCOL §7.6.1: page forward from the cursor until the relay says there is no more.
+    for (;;) {
+      const page = await this.client.fetchAfter(this.id, this.seen.cursor ?? 0, {
+        limit: FETCH_LIMIT,
+        signal: this.signal,
+      });
+      for (const m of page.messages) if (m.ts >= floor) take(m);
+      const last = page.messages.at(-1)?.seq;
+      if (last !== undefined) this.seen.advance(last);
+      if (!page.more || last === undefined || this.signal.aborted) return;
     }
   }
 
@@ -151,6 +183,7 @@ class Room {
       const headers = this.client.signHeaders("GET", path, new Uint8Array(0));
       const url = this.client.urlOf(path).replace(/^http/, "ws");
       let opened = false;
+      let catchingUp = false;
       let fatal: unknown = null;
       let alive = true;
       // Certificates always checked, whatever NODE_TLS_REJECT_UNAUTHORIZED says (lib/transport.ts).
@@ -188,6 +221,13 @@ class Room {
           if ("event" in frame || this.seen.add(frame)) this.onFrame(this.id, frame);
         } catch (e) {
           fail(e);
+        }
+        if (this.seen.pending >= SEQ_PENDING_MAX && !catchingUp) {
+          // Move the cursor past the frames so far, so the seqs remembered stay few.
+          catchingUp = true;
+          this.sync(true)
+            .catch((e: unknown) => (isPermanent(e) ? fail(e) : undefined))
+            .finally(() => (catchingUp = false));
         }
       });
       let finished = false;

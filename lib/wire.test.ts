@@ -1,5 +1,6 @@
-// lib/wire.ts: every schema refuses oversized, malformed and unknown fields with a
-// WireError; limits are tested at and one past each edge (STYLE habit 8).
+// lib/wire.ts: every schema refuses oversized and malformed fields with a WireError;
+// request schemas also refuse unknown fields, answer schemas ignore them (PROTOCOL §7.10);
+// limits are tested at and one past each edge (STYLE habit 8).
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { generateIdentity, randomBytes, sha256, uidOf } from "./crypto.ts";
@@ -16,7 +17,7 @@ const room = b64uencode(randomBytes(16));
 const b64 = (n: number) => b64encode(new Uint8Array(n).fill(7));
 const b64u = (n: number) => b64uencode(new Uint8Array(n).fill(7));
 
-/** Assert `value` passes `schema`, and that each variant is a WireError bad-request. */
+/** Assert `value` passes `schema`, and that each variant is a WireError bad-request; an unknown key too (requests). */
 function edges(schema: Parameters<typeof w.check>[0], value: object, bad: Record<string, unknown>[]) {
   expect(w.check(schema, value, "body")).toEqual(value);
   for (const patch of bad) {
@@ -25,6 +26,17 @@ function edges(schema: Parameters<typeof w.check>[0], value: object, bad: Record
   expectWireError(() => w.check(schema, { ...value, unknown: 1 }, "body"), "bad-request"); // .strict()
   expectWireError(() => w.check(schema, null, "body"), "bad-request");
   expectWireError(() => w.check(schema, [], "body"), "bad-request");
+}
+
+/** Like edges, for an answer: unknown keys are accepted and dropped (PROTOCOL §7.10). */
+function answerEdges(schema: Parameters<typeof w.check>[0], value: object, bad: Record<string, unknown>[]) {
+  expect(w.check(schema, value, "answer")).toEqual(value);
+  for (const patch of bad) {
+    expectWireError(() => w.check(schema, { ...value, ...patch }, "answer"), "bad-request");
+  }
+  expect(w.check(schema, { ...value, unknown: 1, limits: { x: 1 } }, "answer")).toEqual(value);
+  expectWireError(() => w.check(schema, null, "answer"), "bad-request");
+  expectWireError(() => w.check(schema, [], "answer"), "bad-request");
 }
 
 const badUid = [{ x: "" }, { x: A.slice(1) }, { x: `${A}A` }, { x: `${A.slice(1)}+` }, { x: 5 }, { x: null }];
@@ -122,6 +134,21 @@ describe("PROTOCOL §7 request bodies", () => {
     ]);
   });
 
+  test("§7.6.1 fetch: after_seq a non-negative integer, not together with since_ts", () => {
+    edges(w.FetchBody, { room_id: room, limit: 200, after_seq: 0 }, [
+      { after_seq: -1 },
+      { after_seq: 1.5 },
+      { after_seq: 2 ** 53 },
+      { after_seq: "0" },
+      { since_ts: 0 },
+    ]);
+    expect(w.check(w.FetchBody, { room_id: room, after_seq: 2 ** 53 - 1 }, "b").after_seq).toBe(2 ** 53 - 1);
+    expect(w.check(w.FetchBody, { room_id: room, after_seq: null, since_ts: 5 }, "b").since_ts).toBe(5);
+    expect(() => w.check(w.FetchBody, { room_id: room, after_seq: 1, since_ts: 1 }, "fetch")).toThrow(
+      /^fetch: after_seq: give since_ts or after_seq, not both$/,
+    );
+  });
+
   test("§7.7 burn", () => {
     edges(w.BurnBody, { room_id: room, sender_id: A }, [
       ...as("room_id", badRoom),
@@ -132,25 +159,20 @@ describe("PROTOCOL §7 request bodies", () => {
 
 describe("PROTOCOL §7 responses", () => {
   test("health", () => {
-    const ok = { status: "ok" as const, version: "0.1.0", auth_required: true, auth_pub: b64(32) };
-    for (const patch of [
+    answerEdges(w.HealthResponse, { status: "ok", version: "0.1.0", auth_required: true, auth_pub: b64(32) }, [
       { status: "OK" },
       { version: "v".repeat(65) },
       { auth_required: "yes" },
       { auth_pub: b64u(32) },
       { auth_pub: b64(31) },
-    ]) {
-      expectWireError(() => w.check(w.HealthResponse, { ...ok, ...patch }, "h"), "bad-request");
-    }
-    // PROTOCOL §7.10: fields a relay adds are ignored, not refused.
-    expect(w.check(w.HealthResponse, { ...ok, max_file_size: 1, limits: { x: 1 } }, "h")).toEqual(ok);
+    ]);
     expect(
       w.check(w.HealthResponse, { status: "ok", version: "1", auth_required: false, auth_pub: null }, "h"),
     ).toBeTruthy();
   });
 
   test("error body", () => {
-    edges(w.ErrorBody, { error: "bad-request", message: "room_id: invalid" }, [
+    answerEdges(w.ErrorBody, { error: "bad-request", message: "room_id: invalid" }, [
       { error: "e".repeat(65) },
       { message: "m".repeat(1025) },
       { message: 1 },
@@ -159,33 +181,44 @@ describe("PROTOCOL §7 responses", () => {
 
   test("ke/pop, send, fetch, burn, upload, pubkey", () => {
     const entry = { from_uid: A, pub_key: b64(32), room_id: room, ts: 1 };
-    edges(w.KeEntry, entry, [{ from_uid: "x" }, { ts: -1 }, { pub_key: b64(16) }]);
+    answerEdges(w.KeEntry, entry, [{ from_uid: "x" }, { ts: -1 }, { pub_key: b64(16) }]);
     expect(w.check(w.KePopResponse, { entries: [entry] }, "r").entries).toHaveLength(1);
     const flood = Array.from({ length: 20_001 }, () => entry); // popped entries are gone from the relay
     expect(w.check(w.KePopResponse, { entries: flood }, "r").entries).toHaveLength(20_001);
-    expectWireError(() => w.check(w.KePopResponse, { entries: [{ ...entry, to_uid: B }] }, "r"), "bad-request");
-    edges(w.SendResponse, { ts: 1 }, [{ ts: 1.5 }, { ts: "1" }]);
+    // A key the relay adds to an entry is ignored (§7.10); a missing one is still refused.
+    expect(w.check(w.KePopResponse, { entries: [{ ...entry, to_uid: B }] }, "r").entries).toEqual([entry]);
+    expectWireError(() => w.check(w.KePopResponse, { entries: [{ ...entry, ts: undefined }] }, "r"), "bad-request");
+    answerEdges(w.SendResponse, { ts: 1 }, [{ ts: 1.5 }, { ts: "1" }]);
     const msg = { ts: 1, ciphertext: b64(40) };
     const many = (n: number) => Array.from({ length: n }, () => msg);
     expect(w.check(w.FetchResponse, { messages: many(200) }, "r").messages).toHaveLength(200);
     expectWireError(() => w.check(w.FetchResponse, { messages: many(201) }, "r"), "bad-request");
-    // A relay that supplies the row's sender (§5.2 legacy rows) is understood; nothing else extra is.
-    edges(w.StoredMessage, { ts: 1, ciphertext: b64(40), sender_id: A }, [{ sender_id: "x" }, { from: A }]);
-    edges(w.BurnResponse, { ok: true, deleted: 0 }, [{ ok: false }, { deleted: -1 }]);
-    edges(w.UploadResponse, { url: "/file/abc_-1", size: 10, expires_at: 5 }, [
+    // A relay that supplies the row's sender (§5.2 legacy rows) is understood; §7.6.1 seq too.
+    answerEdges(w.StoredMessage, { ts: 1, ciphertext: b64(40), sender_id: A, seq: 3 }, [
+      { sender_id: "x" },
+      { seq: -1 },
+      { seq: 1.5 },
+      { seq: "3" },
+    ]);
+    answerEdges(w.FetchResponse, { messages: [msg], more: true }, [{ more: "yes" }, { messages: [{ ts: 1 }] }]);
+    answerEdges(w.BurnResponse, { ok: true, deleted: 0 }, [{ ok: false }, { deleted: -1 }]);
+    answerEdges(w.UploadResponse, { url: "/file/abc_-1", size: 10, expires_at: 5 }, [
       { url: "/file/../x" },
       { url: "http://evil.example/file/abc" },
       { url: `/file/${"a".repeat(513)}` },
       { size: -1 },
     ]);
-    edges(w.PubkeyResponse, { uid: A, pub_key: b64(32) }, [{ uid: "x" }, { pub_key: b64(33) }]);
-    edges(w.OkResponse, { ok: true }, [{ ok: 1 }]);
+    answerEdges(w.PubkeyResponse, { uid: A, pub_key: b64(32) }, [{ uid: "x" }, { pub_key: b64(33) }]);
+    answerEdges(w.OkResponse, { ok: true }, [{ ok: 1 }]);
   });
 
   test("§7.9 WebSocket frames", () => {
     expect(w.check(w.WsFrame, { event: "burned" }, "f")).toEqual({ event: "burned" });
     expect(w.check(w.WsFrame, { ts: 3, ciphertext: b64(40) }, "f")).toEqual({ ts: 3, ciphertext: b64(40) });
-    for (const bad of [{ event: "other" }, { event: "burned", ts: 1 }, { ts: 3, ciphertext: b64(40), x: 1 }, {}]) {
+    const seqFrame = { ts: 3, ciphertext: b64(40), seq: 9 };
+    expect(w.check(w.WsFrame, { ...seqFrame, x: 1 }, "f")).toEqual(seqFrame); // §7.10: unknown keys ignored
+    expect(w.check(w.WsFrame, { event: "burned", x: 1 }, "f")).toEqual({ event: "burned" });
+    for (const bad of [{ event: "other" }, { ts: 3 }, { ...seqFrame, seq: -1 }, {}]) {
       expectWireError(() => w.check(w.WsFrame, bad, "f"), "bad-request");
     }
   });
@@ -196,7 +229,11 @@ describe("parsing helpers", () => {
     expectWireError(() => w.parseJson(w.OkResponse, "{ok:true}", "r"), "bad-json");
     expectWireError(() => w.parseJson(w.OkResponse, "", "r"), "bad-json");
     expectWireError(() => w.parseJsonBytes(w.OkResponse, Uint8Array.of(0x7b, 0xff, 0x7d), "r"), "bad-utf8");
-    expectWireError(() => w.parseJson(w.OkResponse, '{"ok":true,"__proto__":{}}', "r"), "bad-request");
+    // An own "__proto__" key in an answer is dropped like any unknown key, never merged.
+    const proto = w.parseJson(w.OkResponse, '{"ok":true,"__proto__":{"polluted":1}}', "r");
+    expect(Object.keys(proto)).toEqual(["ok"]);
+    expect((proto as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(w.parseJsonBytes(w.OkResponse, utf8.encode(' { "ok" : true } '), "r")).toEqual({ ok: true });
   });
 

@@ -1,6 +1,7 @@
 // Every byte↔value boundary of PROTOCOL v2 (STYLE habit 4): strict schemas for
-// every request, response, envelope and file message, and the canonical
-// request string of §6. Nothing else in either binary parses untrusted input.
+// every request, envelope and file message we write, lenient ones for the relay's
+// answers (§7.10: unknown keys are ignored), and the canonical request string of §6.
+// Nothing else in either binary parses untrusted input.
 
 import { z } from "zod";
 import { WireError } from "./errors.ts";
@@ -11,6 +12,7 @@ export const MAX_CIPHERTEXT_BYTES = 65_536; // PROTOCOL §7.6
 export const MAX_JSON_BODY_BYTES = 256 * 1024; // relay: JSON body over this is 413
 export const FETCH_LIMIT_DEFAULT = 50; // PROTOCOL §7.6
 export const FETCH_LIMIT_MAX = 200; // PROTOCOL §7.6
+export const FETCH_MAX_ANSWER_BYTES = 4 * 1024 * 1024; // PROTOCOL §7.6.1: message JSON per /fetch answer
 export const SIGNATURE_WINDOW_S = 300; // PROTOCOL §6
 export const MAX_FILE_NAME = 255;
 export const MAX_MIME = 255;
@@ -62,6 +64,8 @@ export const Ts = z
   .int()
   .min(0)
   .max(2 ** 53 - 1);
+/** PROTOCOL §7.6.1 row cursor. */
+export const Seq = Ts;
 
 /** Decoded length of a well-formed b64 string, without decoding it. */
 export function b64DecodedLength(s: string): number {
@@ -74,11 +78,19 @@ export function b64DecodedLength(s: string): number {
 export const RegisterBody = z.strictObject({ uid: Uid, pub_key: EncPubB64, sign_pub: SignPubB64u }); // §7.2
 export const KePushBody = z.strictObject({ from_uid: Uid, to_uid: Uid, pub_key: EncPubB64, room_id: RoomId }); // §7.4
 export const SendBody = z.strictObject({ room_id: RoomId, ciphertext: CiphertextB64, sender_id: Uid.nullish() }); // §7.6
-export const FetchBody = z.strictObject({
-  room_id: RoomId,
-  limit: z.number().int().min(1).max(FETCH_LIMIT_MAX).nullish(),
-  since_ts: Ts.nullish(),
-}); // §7.6
+// §7.6.1: since_ts and after_seq together are refused (400): after_seq replaces since_ts, and
+// a relay silently preferring one would answer differently from one preferring the other.
+export const FetchBody = z
+  .strictObject({
+    room_id: RoomId,
+    limit: z.number().int().min(1).max(FETCH_LIMIT_MAX).nullish(),
+    since_ts: Ts.nullish(),
+    after_seq: Seq.nullish(),
+  })
+  .refine((b) => b.since_ts == null || b.after_seq == null, {
+    message: "give since_ts or after_seq, not both",
+    path: ["after_seq"],
+  }); // §7.6, §7.6.1
 export const BurnBody = z.strictObject({ room_id: RoomId, sender_id: Uid.nullish() }); // §7.7
 /** §7.8 text fields of the upload form (the relay reads the multipart framing itself). */
 export const UploadFields = z.strictObject({ room_id: RoomId, sender_id: Uid.nullish() });
@@ -90,8 +102,10 @@ export type FetchBody = z.infer<typeof FetchBody>;
 export type BurnBody = z.infer<typeof BurnBody>;
 
 // ---- responses (PROTOCOL §7) -----------------------------------------------
+// PROTOCOL §7.10: every answer ignores keys it does not know (z.object strips them), so a
+// relay can add fields (e.g. to /health) without breaking this client. Requests stay strict.
 
-export const ErrorBody = z.strictObject({ error: z.string().max(64), message: z.string().max(1024) }); // §7
+export const ErrorBody = z.object({ error: z.string().max(64), message: z.string().max(1024) }); // §7
 // PROTOCOL §7.10: /health may gain fields (max_file_size, retention, limits); they are ignored.
 export const HealthResponse = z.object({
   status: z.literal("ok"),
@@ -99,25 +113,34 @@ export const HealthResponse = z.object({
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
 }); // §7.1
-export const OkResponse = z.strictObject({ ok: z.literal(true) });
-export const PubkeyResponse = z.strictObject({ uid: Uid, pub_key: EncPubB64 }); // §7.3
-export const KeEntry = z.strictObject({ from_uid: Uid, pub_key: EncPubB64, room_id: RoomId, ts: Ts });
+export const OkResponse = z.object({ ok: z.literal(true) });
+export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3
+export const KeEntry = z.object({ from_uid: Uid, pub_key: EncPubB64, room_id: RoomId, ts: Ts });
 // No count limit: the relay deletes what it returns (§7.5), so refusing a long answer would
 // lose those notices for good (anyone could flood an inbox to make it long). Its size is
 // bounded by the transport's response cap instead.
-export const KePopResponse = z.strictObject({ entries: z.array(KeEntry) }); // §7.5
-export const SendResponse = z.strictObject({ ts: Ts }); // §7.6
+export const KePopResponse = z.object({ entries: z.array(KeEntry) }); // §7.5
+export const SendResponse = z.object({ ts: Ts }); // §7.6
 // `sender_id` is not sent by a v2 relay (§7.6 stores no sender); it is accepted so that a
-// relay which does supply it gives legacy rows their sender (§5.2).
-export const StoredMessage = z.strictObject({ ts: Ts, ciphertext: CiphertextB64, sender_id: Uid.nullish() });
-export const FetchResponse = z.strictObject({ messages: z.array(StoredMessage).max(FETCH_LIMIT_MAX) }); // §7.6
-export const BurnResponse = z.strictObject({ ok: z.literal(true), deleted: z.number().int().min(0) }); // §7.7
-export const UploadResponse = z.strictObject({
+// relay which does supply it gives legacy rows their sender (§5.2). `seq` is §7.6.1 (absent
+// from a 2.2.x relay's rows).
+export const StoredMessage = z.object({
+  ts: Ts,
+  ciphertext: CiphertextB64,
+  sender_id: Uid.nullish(),
+  seq: Seq.optional(),
+});
+export const FetchResponse = z.object({
+  messages: z.array(StoredMessage).max(FETCH_LIMIT_MAX),
+  more: z.boolean().optional(), // §7.6.1, only with after_seq
+}); // §7.6
+export const BurnResponse = z.object({ ok: z.literal(true), deleted: z.number().int().min(0) }); // §7.7
+export const UploadResponse = z.object({
   url: z.string().regex(/^\/file\/[A-Za-z0-9_-]{1,512}$/),
   size: z.number().int().min(0),
   expires_at: Ts,
 }); // §7.8
-export const WsFrame = z.union([StoredMessage, z.strictObject({ event: z.literal("burned") })]); // §7.9
+export const WsFrame = z.union([StoredMessage, z.object({ event: z.literal("burned") })]); // §7.9
 
 export type KeEntry = z.infer<typeof KeEntry>;
 export type StoredMessage = z.infer<typeof StoredMessage>;

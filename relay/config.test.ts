@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { b64encode } from "../lib/encoding.ts";
 import { listenUrl, parseConfig, type RelayConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
   const p = parseConfig(argv, env);
@@ -117,6 +118,20 @@ describe("parseConfig", () => {
       expect(() => run(["--ws-max-per-uid", bad])).toThrow(ConfigError);
       expect(() => run([], { PHANTOM_RELAY_WS_MAX_PER_ROOM: bad })).toThrow(ConfigError);
     }
+  });
+
+  test("in-flight limit and stall timeout (relay/inflight.ts): defaults, flag, variable, edges", () => {
+    expect([run([]).maxInflightPerUid, run([]).stallTimeoutS]).toEqual([MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S]);
+    const c = run(["--max-inflight-per-uid", "1"], {
+      PHANTOM_RELAY_MAX_INFLIGHT_PER_UID: "9",
+      PHANTOM_RELAY_STALL_TIMEOUT_S: "2.5",
+    });
+    expect([c.maxInflightPerUid, c.stallTimeoutS]).toEqual([1, 2.5]);
+    expect(run([], { PHANTOM_RELAY_MAX_INFLIGHT_PER_UID: "100000" }).maxInflightPerUid).toBe(100_000);
+    for (const bad of ["0", "100001", "1.5", "x"]) {
+      expect(() => run(["--max-inflight-per-uid", bad])).toThrow(ConfigError);
+    }
+    for (const bad of ["0", "-1", "x"]) expect(() => run(["--stall-timeout", bad])).toThrow(ConfigError);
   });
 
   test("port edges: 0 and 65535 are fine", () => {

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
 import { ConfigError } from "./errors.ts";
+import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,6 +47,10 @@ export interface RelayConfig {
   diskReserveBytes: number;
   /** Peers whose X-Forwarded-For is believed: addresses, CIDR ranges, "loopback" or "none". */
   trustedProxies: string[];
+  /** §7.10: signed requests of one UID in flight at once (relay/inflight.ts); more get 429. */
+  maxInflightPerUid: number;
+  /** Seconds an answer may wait for its reader to take more before it is dropped. */
+  stallTimeoutS: number;
 }
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
@@ -105,6 +110,8 @@ const FLAGS = {
   ...(Object.fromEntries(Object.entries(QUOTA_FLAGS).map(([f, [env]]) => [f, env])) as {
     [F in keyof typeof QUOTA_FLAGS]: (typeof QUOTA_FLAGS)[F][0];
   }),
+  "--max-inflight-per-uid": "PHANTOM_RELAY_MAX_INFLIGHT_PER_UID",
+  "--stall-timeout": "PHANTOM_RELAY_STALL_TIMEOUT_S",
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -196,6 +203,12 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
     return text === undefined ? dflt : integer(text, flag, 1, WS_MAX_CAP);
   };
 
+  const inflightText = get("--max-inflight-per-uid");
+  const maxInflightPerUid =
+    inflightText === undefined ? MAX_INFLIGHT_PER_UID : integer(inflightText, "--max-inflight-per-uid", 1, 100_000);
+  const stallText = get("--stall-timeout");
+  const stallTimeoutS = stallText === undefined ? STALL_TIMEOUT_S : positiveNumber(stallText, "--stall-timeout");
+
   // PROTOCOL §9
   const num = (name: string, dflt: number) => (env[name] ? positiveNumber(env[name]!, name) : dflt);
   const maxText = env.MAX_FILE_SIZE_BYTES;
@@ -231,6 +244,8 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
       wsMaxPerUid: cap("--ws-max-per-uid", DEFAULTS.wsMaxPerUid),
       wsMaxPerRoom: cap("--ws-max-per-room", DEFAULTS.wsMaxPerRoom),
+      maxInflightPerUid,
+      stallTimeoutS,
     },
   };
 }

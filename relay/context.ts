@@ -6,6 +6,7 @@ import type { ProxySet } from "./client-address.ts";
 import type { RelayConfig } from "./config.ts";
 import type { Live, WsData } from "./live.ts";
 import type { DiskGuard } from "./disk.ts";
+import type { InFlight } from "./inflight.ts";
 import type { Log } from "./log.ts";
 import type { Quotas } from "./quota.ts";
 import type { Store } from "./store.ts";
@@ -18,6 +19,8 @@ export interface Relay {
   auth: Authenticator;
   blobs: BlobStore;
   live: Live;
+  /** Signed requests in flight per UID, and slow readers (relay/inflight.ts). */
+  inflight: InFlight;
   log: Log;
   fileIdKey: Uint8Array;
   /** b64 X25519 auth public key (PROTOCOL §7.1), or null. */
@@ -37,6 +40,11 @@ export interface RequestContext {
   server: Server<WsData>;
   /** Unix seconds with a fraction, taken when the request arrived. */
   now: number;
+  /**
+   * Counts the request for its verified signer until its answer is sent; throws 429 over the
+   * limit (relay/inflight.ts). Set by InFlight.serve; called by the signed-request helpers.
+   */
+  admit?: (uid: string) => void;
 }
 
 /** Answers with a Response, or undefined after a WebSocket upgrade. */

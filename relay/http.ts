@@ -47,6 +47,7 @@ export async function signedJson<T extends z.ZodType>(
   const auth = ctx.relay.auth.precheck(req.headers, ctx.now);
   const bytes = await readBody(req, MAX_JSON_BODY_BYTES);
   ctx.relay.auth.finish(auth, req.method, ctx.path, sha256(bytes), ctx.now);
+  ctx.admit?.(auth.uid); // relay/inflight.ts: 429 when this signer has too many in flight
   return { auth, body: parseJsonBytes(schema, bytes, what) };
 }
 
@@ -54,6 +55,7 @@ export async function signedJson<T extends z.ZodType>(
 export function signedEmpty(req: Request, ctx: RequestContext): PendingAuth {
   const auth = ctx.relay.auth.precheck(req.headers, ctx.now);
   ctx.relay.auth.finish(auth, req.method, ctx.path, EMPTY_SHA256, ctx.now);
+  ctx.admit?.(auth.uid); // relay/inflight.ts
   return auth;
 }
 

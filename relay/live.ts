@@ -8,6 +8,7 @@ import type { Handler } from "./context.ts";
 import { badRequest, forbidden, RelayError } from "./errors.ts";
 import { signedEmpty } from "./http.ts";
 import { isMember } from "./routes/messages.ts";
+import type { MessageRow } from "./store.ts";
 
 /**
  * Most bytes a socket may have waiting in the relay's send buffer (bytes the kernel did not
@@ -62,9 +63,9 @@ export class Live {
       throw capReached("too many live sockets for this room");
   }
 
-  /** PROTOCOL §7.9: {"ts","ciphertext"} to every live socket of the room. */
-  message(roomId: string, ts: number, ciphertext: string): void {
-    this.deliver(roomId, JSON.stringify({ ts, ciphertext }));
+  /** PROTOCOL §7.9: {"ts","ciphertext","seq"} (§7.6.1) to every live socket of the room. */
+  message(roomId: string, row: MessageRow): void {
+    this.deliver(roomId, JSON.stringify(row));
   }
 
   /** PROTOCOL §7.9: {"event":"burned"} after a burn. */

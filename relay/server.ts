@@ -24,6 +24,7 @@ import {
   notFound,
   RelayError,
 } from "./errors.ts";
+import { InFlight } from "./inflight.ts";
 import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
 import { Quotas } from "./quota.ts";
@@ -35,6 +36,7 @@ import { StoreBusyError } from "./store.ts";
 import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
+const IDLE_TIMEOUT_S = 60;
 
 function toResponse(e: unknown, log: Log): Response {
   if (e instanceof RelayError) return errorResponse(e);
@@ -90,6 +92,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     auth: new Authenticator(store, writes, Date.now() / 1000),
     blobs,
     live,
+    inflight: new InFlight(config.maxInflightPerUid, config.stallTimeoutS * 1000, IDLE_TIMEOUT_S),
     log,
     fileIdKey: fileIdKey(config.dataDir, config.fileIdKey),
     authPub: config.authPriv ? b64encode(x25519Public(config.authPriv)) : null,
@@ -119,7 +122,8 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       }
       const handler = match.route.methods[req.method];
       if (!handler) throw methodNotAllowed(Object.keys(match.route.methods).join(", "));
-      res = await handler(req, { relay, path, params: match.params, server, now: Date.now() / 1000 });
+      const ctx = { relay, path, params: match.params, server, now: Date.now() / 1000 };
+      res = await relay.inflight.serve(req, ctx, handler); // answers count until sent (relay/inflight.ts)
     } catch (e) {
       res = toResponse(e, log);
     }
@@ -138,7 +142,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     // before reading and enforced while reading, so an oversized request gets the §7 error JSON
     // rather than Bun's plain-text 413.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 60,
+    idleTimeout: IDLE_TIMEOUT_S,
     development: false,
     websocket: live.handler,
     // PROTOCOL §6: Bun matches `routes` on the request target as sent, while req.url (and

@@ -19,7 +19,7 @@ import {
 } from "./store.ts";
 
 /** Each entry migrates from version i to i + 1. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE users (
      uid TEXT PRIMARY KEY, enc_pub BLOB NOT NULL, sign_pub BLOB NOT NULL, registered_day INTEGER NOT NULL
    ) WITHOUT ROWID;
@@ -42,6 +42,18 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX burns_uid_ts ON burns (uid, ts);
    CREATE TABLE nonces (key TEXT NOT NULL, expires INTEGER NOT NULL);
    CREATE INDEX nonces_expires ON nonces (expires);`,
+  // PROTOCOL §7.6.1: every row gets a seq that is never reused. A plain INTEGER PRIMARY KEY
+  // may hand out the rowid of a deleted newest row again; AUTOINCREMENT never does. Existing
+  // rows keep their id as their seq, so nothing stored is lost or reordered.
+  `CREATE TABLE messages_seq (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, room_id TEXT NOT NULL, ts INTEGER NOT NULL, ciphertext TEXT NOT NULL
+   );
+   INSERT INTO messages_seq (seq, room_id, ts, ciphertext) SELECT id, room_id, ts, ciphertext FROM messages ORDER BY id;
+   DROP TABLE messages;
+   ALTER TABLE messages_seq RENAME TO messages;
+   CREATE INDEX messages_room_ts ON messages (room_id, ts);
+   CREATE INDEX messages_room_seq ON messages (room_id, seq);
+   CREATE INDEX messages_ts ON messages (ts);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -126,9 +138,11 @@ export class SqliteStore implements Store {
     return this.s.popInbox.all(toUid) as InboxEntry[];
   }
 
-  addMessage(roomId: string, ciphertext: string, ts: number): void {
-    this.s.addMessage.run(roomId, ts, ciphertext);
+  addMessage(roomId: string, ciphertext: string, ts: number): number {
+    // lastInsertRowid is the seq (its rowid alias), and cheaper than RETURNING.
+    const seq = Number(this.s.addMessage.run(roomId, ts, ciphertext).lastInsertRowid);
     this.used(roomId, ciphertext.length); // base64: one byte per character
+    return seq;
   }
 
   roomBytes(roomId: string): number {
@@ -150,9 +164,29 @@ export class SqliteStore implements Store {
     if (n !== undefined) this.usage.set(roomId, n + delta);
   }
 
-  fetchMessages(roomId: string, sinceTs: number, limit: number): MessageRow[] {
-    const rows = this.s.fetch.all(roomId, sinceTs, limit) as MessageRow[];
+  // Rows are read one at a time and the caller's `take` stops the scan, so no more than
+  // what the answer may carry is ever held in memory (PROTOCOL §7.6.1, 4 MiB).
+  fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean): MessageRow[] {
+    const rows: MessageRow[] = [];
+    for (const row of this.s.fetch.iterate(roomId, sinceTs, limit) as Iterable<MessageRow>) {
+      if (!take(row)) break;
+      rows.push(row);
+    }
     return rows.reverse();
+  }
+
+  fetchAfter(
+    roomId: string,
+    afterSeq: number,
+    limit: number,
+    take: (row: MessageRow) => boolean,
+  ): { rows: MessageRow[]; more: boolean } {
+    const rows: MessageRow[] = [];
+    for (const row of this.s.fetchAfter.iterate(roomId, afterSeq, limit + 1) as Iterable<MessageRow>) {
+      if (rows.length === limit || !take(row)) return { rows, more: true };
+      rows.push(row);
+    }
+    return { rows, more: false };
   }
 
   addFile(f: FileRecord, createdAt: number): void {
@@ -243,7 +277,10 @@ function prepare(db: Database) {
     putInbox: q("INSERT OR REPLACE INTO inbox (to_uid, from_uid, pub_key, room_id, ts) VALUES (?, ?, ?, ?, ?)"),
     popInbox: q("DELETE FROM inbox WHERE to_uid = ? RETURNING from_uid, pub_key, room_id, ts"),
     addMessage: q("INSERT INTO messages (room_id, ts, ciphertext) VALUES (?, ?, ?)"),
-    fetch: q("SELECT ts, ciphertext FROM messages WHERE room_id = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?"),
+    fetch: q(
+      "SELECT ts, ciphertext, seq FROM messages WHERE room_id = ? AND ts >= ? ORDER BY ts DESC, seq DESC LIMIT ?",
+    ),
+    fetchAfter: q("SELECT ts, ciphertext, seq FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
     addFile: q("INSERT INTO files (blob_id, room_id, size, created, expires) VALUES (?, ?, ?, ?, ?)"),
     getFile: q("SELECT room_id, size, expires FROM files WHERE blob_id = ?"),
     deleteFile: q("DELETE FROM files WHERE blob_id = ?"),
@@ -257,7 +294,7 @@ function prepare(db: Database) {
     addNonce: q("INSERT INTO nonces (key, expires) VALUES (?, ?)"),
     liveNonces: q("SELECT key, expires FROM nonces WHERE expires > ?"),
     purgeMessages: q(
-      "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? LIMIT ?) RETURNING room_id, octet_length(ciphertext) AS n",
+      "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE ts < ? LIMIT ?) RETURNING room_id, octet_length(ciphertext) AS n",
     ),
     roomMessageBytes: q("SELECT coalesce(sum(octet_length(ciphertext)), 0) AS n FROM messages WHERE room_id = ?"),
     roomFileBytes: q("SELECT coalesce(sum(size), 0) AS n FROM files WHERE room_id = ?"),

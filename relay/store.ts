@@ -18,6 +18,8 @@ export interface InboxEntry {
 export interface MessageRow {
   ts: number;
   ciphertext: string;
+  /** PROTOCOL §7.6.1: assigned when stored, increasing across rooms, never reused. */
+  seq: number;
 }
 
 export interface FileRecord {
@@ -72,9 +74,23 @@ export interface Store {
   popInbox(toUid: string): InboxEntry[];
 
   // messages (PROTOCOL §7.6): the sender is never stored
-  addMessage(roomId: string, ciphertext: string, ts: number): void;
-  /** The newest `limit` rows with ts ≥ sinceTs, oldest first; stable within a second. */
-  fetchMessages(roomId: string, sinceTs: number, limit: number): MessageRow[];
+  /** Stores the row and returns its seq (PROTOCOL §7.6.1). */
+  addMessage(roomId: string, ciphertext: string, ts: number): number;
+  /**
+   * The newest `limit` rows with ts ≥ sinceTs, oldest first; stable within a second.
+   * Rows are offered newest first to `take`; the first it refuses ends the answer.
+   */
+  fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean): MessageRow[];
+  /**
+   * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, oldest first, offered in
+   * that order to `take`; `more` when rows are left (over `limit`, or refused by `take`).
+   */
+  fetchAfter(
+    roomId: string,
+    afterSeq: number,
+    limit: number,
+    take: (row: MessageRow) => boolean,
+  ): { rows: MessageRow[]; more: boolean };
 
   // files (PROTOCOL §7.8)
   addFile(file: FileRecord, createdAt: number): void;

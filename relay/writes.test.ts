@@ -24,7 +24,7 @@ function setup() {
   return { store, writes: new WriteQueue(store), other };
 }
 
-const count = (store: SqliteStore) => store.fetchMessages("room", 0, 100).length;
+const count = (store: SqliteStore) => store.fetchMessages("room", 0, 100, () => true).length;
 
 test("a lock released before BUSY_GIVE_UP_MS: the write waits for it without blocking, then commits", async () => {
   const { store, writes, other } = setup();

@@ -28,7 +28,7 @@ async function user(): Promise<TestUser> {
 }
 
 const ct = (n = 40) => b64encode(c.randomBytes(n));
-type Msgs = { messages: { ts: number; ciphertext: string }[] };
+type Msgs = { messages: { ts: number; ciphertext: string; seq: number }[] };
 
 async function fetchAll(u: TestUser, roomId: string, extra: object = {}): Promise<Msgs["messages"]> {
   const r = await signed(base, u, "POST", "/fetch", { room_id: roomId, ...extra });
@@ -100,7 +100,7 @@ describe("§7.4 ke/push and §7.5 ke/pop", () => {
 });
 
 describe("§7.6 send and fetch", () => {
-  test("send answers ts; fetch returns {ts, ciphertext} oldest first, stable within a second", async () => {
+  test("send answers ts; fetch returns {ts, ciphertext, seq} oldest first, stable within a second", async () => {
     const { a, b, roomId } = await pair(base);
     const sent: string[] = [];
     for (let i = 0; i < 12; i++) {
@@ -112,8 +112,14 @@ describe("§7.6 send and fetch", () => {
     }
     const msgs = await fetchAll(b, roomId);
     expect(msgs.map((m) => m.ciphertext)).toEqual(sent);
-    expect(Object.keys(msgs[0]!).sort()).toEqual(["ciphertext", "ts"]);
-    for (let i = 1; i < msgs.length; i++) expect(msgs[i]!.ts).toBeGreaterThanOrEqual(msgs[i - 1]!.ts);
+    // v2 rows plus §7.6.1 seq; `more` only answers after_seq.
+    expect(Object.keys(msgs[0]!).sort()).toEqual(["ciphertext", "seq", "ts"]);
+    const r = await signed(base, b, "POST", "/fetch", { room_id: roomId });
+    expect(Object.keys((await r.json()) as object)).toEqual(["messages"]);
+    for (let i = 1; i < msgs.length; i++) {
+      expect(msgs[i]!.ts).toBeGreaterThanOrEqual(msgs[i - 1]!.ts);
+      expect(msgs[i]!.seq).toBeGreaterThan(msgs[i - 1]!.seq);
+    }
   });
 
   test("limit returns the newest rows; 1 and 200 pass, 0 and 201 are 400", async () => {
@@ -240,14 +246,16 @@ describe("§7.9 live sockets", () => {
     return new Promise((resolve) => (ws.onmessage = (e) => resolve(JSON.parse(String(e.data)))));
   }
 
-  test("a member receives sends as {ts, ciphertext} and {event: burned} after a burn", async () => {
+  test("a member receives sends as {ts, ciphertext, seq} and {event: burned} after a burn", async () => {
     const { a, b, roomId } = await pair(base);
     const ws = open(b, roomId);
     await opened(ws);
     const x = ct();
     const frame = nextFrame(ws);
     const r = await signed(base, a, "POST", "/send", { room_id: roomId, ciphertext: x });
-    expect(await frame).toEqual({ ts: ((await r.json()) as { ts: number }).ts, ciphertext: x });
+    const { ts } = (await r.json()) as { ts: number };
+    const [row] = await fetchAll(b, roomId);
+    expect(await frame).toEqual({ ts, ciphertext: x, seq: row!.seq }); // §7.6.1: the row's seq
     const burned = nextFrame(ws);
     expect((await signed(base, a, "POST", "/burn", { room_id: roomId })).status).toBe(200);
     expect(await burned).toEqual({ event: "burned" });

@@ -91,7 +91,7 @@ describe("through microsocks with PHANTOM_TOR=always", () => {
     const ts = await ca.send(roomId, ciphertext);
     await l.count(1);
     await l.stop();
-    expect(l.frames).toEqual([{ ts, ciphertext }]);
+    expect(l.frames).toEqual([{ ts, ciphertext, seq: expect.any(Number) }]); // §7.6.1 seq
 
     const blob = c.randomBytes(200_000);
     const up: number[] = [];

@@ -2,6 +2,15 @@
 import type { Attack } from "./attack.ts";
 import { diskFlood } from "./disk-flood.ts";
 import { fdExhaust } from "./fd-exhaust.ts";
+import { fetchUnread } from "./fetch-unread.ts";
+import { fetchUnreadNarrow } from "./fetch-unread-narrow.ts";
 import { wsBackpressure, wsBackpressureUncapped } from "./ws-backpressure.ts";
 
-export const attacks: Attack[] = [wsBackpressure, wsBackpressureUncapped, diskFlood, fdExhaust];
+export const attacks: Attack[] = [
+  wsBackpressure,
+  wsBackpressureUncapped,
+  fetchUnread,
+  fetchUnreadNarrow,
+  diskFlood,
+  fdExhaust,
+];

@@ -1,10 +1,19 @@
-// PROTOCOL §7.6 POST /send and POST /fetch.
-import { b64DecodedLength, FETCH_LIMIT_DEFAULT, FetchBody, MAX_CIPHERTEXT_BYTES, SendBody } from "../../lib/wire.ts";
+// PROTOCOL §7.6 POST /send and POST /fetch, with §7.6.1 cursor paging.
+import {
+  b64DecodedLength,
+  FETCH_LIMIT_DEFAULT,
+  FETCH_MAX_ANSWER_BYTES,
+  FetchBody,
+  MAX_CIPHERTEXT_BYTES,
+  SendBody,
+} from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
 import { forbidden, rateLimited, tooLarge } from "../errors.ts";
 import { checkRoomSpace } from "../quota.ts";
 import { ok, signedJson } from "../http.ts";
 import type { Relay } from "../context.ts";
+import { messagesAnswer } from "../json-stream.ts";
+import type { MessageRow } from "../store.ts";
 
 export function isMember(relay: Relay, roomId: string, uid: string): boolean {
   const members = relay.store.getRoom(roomId);
@@ -27,21 +36,44 @@ export const send: Handler = async (req, ctx) => {
   const wait = relay.quotas.sentBytes.take(auth.uid, bytes);
   if (wait > 0) throw rateLimited(wait, "bytes sent per day limit reached");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
-  const ts = await relay.writes.run(() => {
+  const row = await relay.writes.run(() => {
     checkRoomSpace(relay, body.room_id, bytes); // again: another send may have filled it meanwhile
     const ts = relay.writes.ts;
-    relay.store.addMessage(body.room_id, body.ciphertext, ts);
-    return ts;
+    return { ts, seq: relay.store.addMessage(body.room_id, body.ciphertext, ts) };
   });
-  relay.live.message(body.room_id, ts, body.ciphertext); // PROTOCOL §7.9, after the commit
-  return ok({ ts });
+  relay.live.message(body.room_id, { ts: row.ts, ciphertext: body.ciphertext, seq: row.seq }); // §7.9, after the commit
+  return ok({ ts: row.ts });
 };
 
-// PROTOCOL §7.6: the newest `limit` rows with ts ≥ since_ts, oldest first.
+/**
+ * PROTOCOL §7.6.1: rows are taken while their JSON fits in `maxBytes`; the first row is
+ * always taken (a row is far smaller than the cap), so paging always moves forward.
+ */
+export function answerBudget(maxBytes: number): (row: MessageRow) => boolean {
+  let used = 2; // [ ]
+  let rows = 0;
+  return (row) => {
+    // The row's JSON is ASCII (b64 needs no escapes), so its length is its size in bytes;
+    // measured without the ciphertext so that no second copy of it is built.
+    const size = JSON.stringify({ ...row, ciphertext: "" }).length + row.ciphertext.length + (rows > 0 ? 1 : 0);
+    if (rows > 0 && used + size > maxBytes) return false;
+    used += size;
+    rows++;
+    return true;
+  };
+}
+
+// PROTOCOL §7.6: the newest `limit` rows with ts ≥ since_ts, oldest first; §7.6.1: with
+// after_seq, the oldest `limit` rows with seq > after_seq, plus `more`. Both at most 4 MiB.
 export const fetchMessages: Handler = async (req, ctx) => {
   const { relay } = ctx;
   const { auth, body } = await signedJson(req, ctx, FetchBody, "fetch");
   if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
-  const messages = relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, body.limit ?? FETCH_LIMIT_DEFAULT);
-  return ok({ messages });
+  const limit = body.limit ?? FETCH_LIMIT_DEFAULT;
+  const take = answerBudget(FETCH_MAX_ANSWER_BYTES);
+  if (body.after_seq != null) {
+    const { rows, more } = relay.store.fetchAfter(body.room_id, body.after_seq, limit, take);
+    return messagesAnswer(rows, { more });
+  }
+  return messagesAnswer(relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, limit, take));
 };
