@@ -10,6 +10,7 @@ import * as w from "../lib/wire.ts";
 import type { z } from "zod";
 import { multipartBody } from "./multipart.ts";
 import { failure, RelayError, refused } from "./relay-error.ts";
+import { RequestSlots } from "./request-slots.ts";
 import { runLive, type LiveOptions } from "./relay-live.ts";
 import { checkRelayUrl } from "./route.ts";
 
@@ -72,6 +73,7 @@ export class RelayClient {
   private readonly maxDownloadBytes: number;
   private lastHealth: w.HealthResponse | null = null;
   private burnKey: { authPub: string; key: Uint8Array } | null = null;
+  private readonly slots = new RequestSlots();
 
   constructor(o: RelayClientOptions) {
     this.baseUrl = checkRelayUrl(o.baseUrl);
@@ -302,19 +304,22 @@ export class RelayClient {
   private async exchange(call: Call): Promise<TransportResponse> {
     const body = call.body ?? new Uint8Array(0);
     for (let attempt = 1; ; attempt++) {
-      let headers: Record<string, string> = {};
-      if (call.signed) headers = this.signHeaders(call.method, call.path, body);
-      if (call.extraHeaders) headers = { ...headers, ...call.extraHeaders(headers) };
-      if (call.contentType) headers["content-type"] = call.contentType;
-      else if (call.body) headers["content-type"] = "application/json";
       try {
-        const res = await this.transport.request(call.method, this.urlOf(call.path), headers, call.body, {
-          timeoutMs: call.timeoutMs ?? this.timeoutMs,
-          idleTimeoutMs: call.idleTimeoutMs,
-          onUploadProgress: call.onUp,
-          onDownloadProgress: call.onDown,
-          maxResponseBytes: call.maxBytes ?? MAX_JSON_RESPONSE_BYTES,
-          signal: call.signal,
+        // Signed once a slot is free, so a request that waited is not stale (§6: 300 s window).
+        const res = await this.slots.run(() => {
+          let headers: Record<string, string> = {};
+          if (call.signed) headers = this.signHeaders(call.method, call.path, body);
+          if (call.extraHeaders) headers = { ...headers, ...call.extraHeaders(headers) };
+          if (call.contentType) headers["content-type"] = call.contentType;
+          else if (call.body) headers["content-type"] = "application/json";
+          return this.transport.request(call.method, this.urlOf(call.path), headers, call.body, {
+            timeoutMs: call.timeoutMs ?? this.timeoutMs,
+            idleTimeoutMs: call.idleTimeoutMs,
+            onUploadProgress: call.onUp,
+            onDownloadProgress: call.onDown,
+            maxResponseBytes: call.maxBytes ?? MAX_JSON_RESPONSE_BYTES,
+            signal: call.signal,
+          });
         });
         if (!(call.idempotent && RETRY_STATUS.has(res.status) && attempt <= this.retries)) return res;
       } catch (e) {

@@ -9,9 +9,10 @@ import type { WsFrame } from "../lib/wire.ts";
 import { client, fails, listenLive, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
 import { RELAY_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
 import { b64encode } from "../lib/encoding.ts";
-import { openNonReader } from "../tests/helpers/live-sockets.ts";
+import { openNonReader, roomsOf } from "../tests/helpers/live-sockets.ts";
 import { makeUser, signed, signHeaders } from "../tests/helpers/signer.ts";
 import { RelayClient } from "./relay-client.ts";
+import { MAX_CONCURRENT_REQUESTS } from "./request-slots.ts";
 
 setDefaultTimeout(30_000); // bunfig's [test] timeout is not applied by this Bun
 
@@ -147,6 +148,61 @@ describe("live", () => {
     } finally {
       await capped.stop();
       capped.cleanup();
+    }
+  });
+
+  test("polling 40 rooms keeps at most MAX_CONCURRENT_REQUESTS at the relay: none is refused for too many in flight", async () => {
+    // Each request takes 20 ms more on the way (as through Tor), so 40 rooms polled together would
+    // be 40 requests at once, over the relay's per-identity limit (here exactly the client's bound).
+    class SlowTransport extends Transport {
+      active = 0;
+      peak = 0;
+      override async request(...args: Parameters<Transport["request"]>) {
+        this.peak = Math.max(this.peak, ++this.active);
+        try {
+          await Bun.sleep(20);
+          return await super.request(...args);
+        } finally {
+          this.active--;
+        }
+      }
+    }
+    const limited = await startRelay({ args: ["--max-inflight-per-uid", String(MAX_CONCURRENT_REQUESTS)] });
+    try {
+      const bob = makeUser();
+      const transport = new SlowTransport({ via: "direct" });
+      const cb = client(limited.url, bob, { transport });
+      await cb.register(bob.uid, bob.pubB64, bob.signPubB64u);
+      const rooms = await roomsOf(limited.url, bob, 40);
+      for (const r of rooms) {
+        const body = { room_id: r.roomId, ciphertext: b64encode(c.randomBytes(100)) };
+        expect((await signed(limited.url, r.partner, "POST", "/send", body)).status).toBe(200);
+      }
+      const stop = new AbortController();
+      const got = new Map<string, number>();
+      const errors: string[] = [];
+      const done = cb.live(
+        rooms.map((r) => r.roomId),
+        (room) => got.set(room, (got.get(room) ?? 0) + 1),
+        {
+          signal: stop.signal,
+          mode: "poll",
+          pollMs: 50,
+          sinceTs: 0,
+          onStatus: (st) => void (st.state !== "connected" && errors.push(st.error)),
+        },
+      );
+      const deadline = Date.now() + 20_000;
+      while (got.size < rooms.length && Date.now() < deadline) await Bun.sleep(50);
+      await Bun.sleep(500); // more rounds of 40 polls
+      stop.abort();
+      await done;
+      expect(transport.peak).toBe(MAX_CONCURRENT_REQUESTS);
+      expect(errors).toEqual([]);
+      expect([...got.values()]).toEqual(rooms.map(() => 1));
+    } finally {
+      await limited.stop();
+      limited.cleanup();
     }
   });
 
