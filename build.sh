@@ -5,7 +5,7 @@
 #                           cryptography and requests: apt-get or brew), build, then type-check, format
 #                           check and every test (unit + end-to-end)
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
-#   ./build.sh bench [relay|crypto|abuse]   run the benchmarks (not tests)
+#   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -154,9 +154,10 @@ case "${1:-build}" in
     case "$what" in
       relay) build; "$BUN" bench/relay.ts ;;
       abuse) build; shift; "$BUN" bench/abuse.ts "$@" ;;
+      relay-ab) build; shift; "$BUN" bench/relay-ab.ts "$@" ;;
       crypto) "$BUN" bench/crypto.ts ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, abuse)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, abuse, relay-ab)" >&2; exit 2 ;;
     esac
     ;;
   format)
@@ -164,7 +165,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test|tools|bench [relay|crypto|abuse]|format]" >&2
+    echo "usage: ./build.sh [build|test|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
     exit 2
     ;;
 esac

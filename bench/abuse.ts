@@ -112,13 +112,13 @@ for (const name of wanted) {
 console.log(`relay: ${RELAY}`);
 console.log(`${SECONDS} s per attack; /health probed every ${PROBE_EVERY_MS} ms on a new connection`);
 console.log("");
-console.log("attack           base RSS  peak RSS   CPU   /health p50    p99    max  failed");
+console.log("attack               base RSS  peak RSS   CPU   /health p50    p99    max  failed");
 for (const attack of chosen) {
   const f = await runOne(attack);
   const s = [...f.probes].sort((a, b) => a - b);
   const ms = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(0)).padStart(6);
   console.log(
-    `${attack.name.padEnd(16)} ${(f.baseRss / MB).toFixed(0).padStart(6)} MB ${(f.peakRss / MB).toFixed(0).padStart(6)} MB` +
+    `${attack.name.padEnd(20)} ${(f.baseRss / MB).toFixed(0).padStart(6)} MB ${(f.peakRss / MB).toFixed(0).padStart(6)} MB` +
       ` ${f.cpuPercent.toFixed(0).padStart(4)}%  ${ms(pct(s, 0.5))} ms ${ms(pct(s, 0.99))} ${ms(s.at(-1) ?? NaN)}` +
       ` ${String(f.failed).padStart(7)}`,
   );

@@ -50,26 +50,17 @@ export class Router {
   }
 }
 
-/** The path of an absolute request URL, as sent, without the query string. */
+/**
+ * The path of a request URL without the query string. PROTOCOL §6: the relay routes, checks
+ * the signature and logs on this one path. Bun.serve normalises req.url before the handler
+ * sees it (`.`/`..` segments in any %2e spelling resolved, `\` read as `/`), so a request sent
+ * to `/a/../fetch` is checked and served as `/fetch`: a client must sign the normalised path.
+ * A front proxy must forward the target unchanged or normalised the same way (SECURITY.md).
+ */
 export function rawPath(url: string): string {
   // Absolute "http://host/path?q", or relative "/path?q" (a request without a Host header).
   const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const q = url.indexOf("?", start);
   return q < 0 ? url.slice(start) : url.slice(start, q);
-}
-
-/**
- * PROTOCOL §6: the signature covers the path, and the relay checks it and routes on one and
- * the same path: the normalised one of req.url (Bun resolves `.`/`..` segments, their `%2e`
- * spellings and backslashes before the handler sees the URL). A request whose target was not
- * already in that form (`/a/../fetch`, `/%2e%2e/fetch`, `/x\\..\\fetch`, `/file/%2e%2e`) is
- * refused (400), so what a front proxy or a log saw is what was signed and served.
- * Bun.serve gives no raw target, but matches its `routes` on it: `sent` is the template whose
- * route Bun matched (null: none), and a request is in normal form when that is the template
- * its normalised path matches. (If Bun ever matches routes on the normalised path, this
- * accepts what it accepted before; tests/relay-paths.test.ts then fails.)
- */
-export function sentAsTemplate(match: Match, sent: string | null): boolean {
-  return match.route.template === sent;
 }

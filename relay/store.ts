@@ -85,6 +85,8 @@ export interface Store {
    * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, oldest first, offered in
    * that order to `take`; `more` when rows are left (over `limit`, or refused by `take`).
    */
+  /** The greatest ts of any stored message, or 0: a restarted relay never stamps a row earlier. */
+  newestMessageTs(): number;
   fetchAfter(
     roomId: string,
     afterSeq: number,

@@ -62,3 +62,16 @@ test("a lock held past BUSY_GIVE_UP_MS: the write is refused 503 busy with Retry
   other.close();
   store.close();
 });
+
+test("a new WriteQueue stamps no row below a stored one's ts (the clock went back across a restart)", async () => {
+  const { store } = setup();
+  const future = Math.floor(Date.now() / 1000) + 3600;
+  store.transaction(() => store.addMessage("room", "c1", future));
+  const writes = new WriteQueue(store);
+  const ts = await writes.run(() => writes.ts);
+  expect(ts).toBe(future);
+  const seq = await writes.run(() => store.addMessage("room", "c2", writes.ts));
+  // after_seq paging from the first row finds the second (seq order is (ts, seq) order).
+  expect(store.fetchAfter("room", seq - 1, 10, () => true).rows.map((r) => r.ciphertext)).toEqual(["c2"]);
+  expect(store.fetchAfter("room", 0, 10, () => true).rows.map((r) => r.ciphertext)).toEqual(["c1", "c2"]);
+});

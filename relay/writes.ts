@@ -32,6 +32,9 @@ export class WriteQueue {
 
   constructor(store: Store) {
     this.store = store;
+    // Never below a stored row's ts, even when the clock went back across a restart: ts then
+    // never decreases as seq grows, which /fetch after_seq relies on (relay/sqlite-store.ts).
+    this.batchTs = store.newestMessageTs();
   }
 
   /**
