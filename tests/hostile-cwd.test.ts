@@ -10,11 +10,10 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { VERSION } from "../lib/version.ts";
 import { PASSWORD, phantom, runProgram, type Run } from "./helpers/cli.ts";
-import { lines, RELAY_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { lines, RELAY_BIN, startRelay, startTlsRelay, tempDir, TLS_DIR, type RunningRelay } from "./helpers/relay.ts";
 
 setDefaultTimeout(30_000);
 
-const TLS_DIR = join(ROOT, "tests/fixtures/tls");
 const PATH = process.env.PATH ?? "/usr/bin:/bin";
 
 let folder: string; // the hostile working directory
@@ -36,18 +35,7 @@ async function countingServer(): Promise<typeof proxy> {
 }
 
 beforeAll(async () => {
-  [relay, tlsRelay, proxy] = await Promise.all([
-    startRelay(),
-    startRelay({
-      args: [
-        "--tls-cert",
-        join(TLS_DIR, "localhost-test-cert.pem"),
-        "--tls-key",
-        join(TLS_DIR, "localhost-test-key.pem"),
-      ],
-    }),
-    countingServer(),
-  ]);
+  [relay, tlsRelay, proxy] = await Promise.all([startRelay(), startTlsRelay(), countingServer()]);
   folder = tempDir("phantom-hostile-");
   marker = join(folder, "MARKER");
   writeFileSync(

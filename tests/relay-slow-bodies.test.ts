@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import * as c from "../lib/crypto.ts";
-import { b64uencode } from "../lib/encoding.ts";
 import { FetchResponse, SendResponse, UploadResponse } from "../lib/wire.ts";
 import { startRelay, type RunningRelay } from "./helpers/relay.ts";
 import { pair, signed, signHeaders, type TestUser } from "./helpers/signer.ts";
+import { multipart } from "./helpers/raw-http.ts";
 
 const FILE_RETENTION_S = 0.36; // FILE_RETENTION_HOURS=0.0001
 let relay: RunningRelay;
@@ -57,19 +57,6 @@ async function held(u: TestUser, path: string, body: Uint8Array, contentType: st
 /** Wait (polling the clock) until the current Unix second is at least `second`. */
 async function untilSecond(second: number): Promise<void> {
   while (Math.floor(Date.now() / 1000) < second) await Bun.sleep(20);
-}
-
-function multipart(roomId: string, uid: string, file: Uint8Array) {
-  const boundary = "b" + b64uencode(c.randomBytes(12));
-  const body = Buffer.concat([
-    enc(`--${boundary}\r\nContent-Disposition: form-data; name="room_id"\r\n\r\n${roomId}\r\n`),
-    enc(`--${boundary}\r\nContent-Disposition: form-data; name="sender_id"\r\n\r\n${uid}\r\n`),
-    enc(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n`),
-    enc("Content-Type: application/octet-stream\r\n\r\n"),
-    file,
-    enc(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body: new Uint8Array(body), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 test("a slow /send gets the time of its write: no row appears behind one a poller has already seen", async () => {

@@ -10,11 +10,10 @@ import { RelayClient, RelayError } from "../client/relay-client.ts";
 import * as c from "../lib/crypto.ts";
 import { chooseRoute, torConfigFromEnv, TorError, Transport } from "../lib/tor.ts";
 import { listenLive } from "./helpers/clients.ts";
-import { RELAY_BIN, ROOT, startRelay, type RunningRelay } from "./helpers/relay.ts";
+import { RELAY_BIN, startRelay, startTlsRelay, TLS_DIR, type RunningRelay } from "./helpers/relay.ts";
 import { makeUser, type TestUser } from "./helpers/signer.ts";
 import { requireMicrosocks, startProxy, type RunningProxy } from "./helpers/socks.ts";
 
-const TLS_DIR = join(ROOT, "tests/fixtures/tls");
 // bunfig's [test] timeout is not applied by this Bun; relays and proxies need more than 5 s on a busy machine.
 setDefaultTimeout(30_000);
 
@@ -25,18 +24,7 @@ let proxy: RunningProxy;
 beforeAll(async () => {
   requireMicrosocks();
   if (!existsSync(RELAY_BIN)) throw new Error("dist/phantom-relay is missing: run ./build.sh first");
-  [relay, tlsRelay, proxy] = await Promise.all([
-    startRelay(),
-    startRelay({
-      args: [
-        "--tls-cert",
-        join(TLS_DIR, "localhost-test-cert.pem"),
-        "--tls-key",
-        join(TLS_DIR, "localhost-test-key.pem"),
-      ],
-    }),
-    startProxy(),
-  ]);
+  [relay, tlsRelay, proxy] = await Promise.all([startRelay(), startTlsRelay(), startProxy()]);
 });
 
 afterAll(async () => {

@@ -115,3 +115,17 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     },
   };
 }
+
+/** The test certificate for localhost/127.0.0.1 and its CA (tests/fixtures/tls). */
+export const TLS_DIR = join(ROOT, "tests/fixtures/tls");
+
+/** The real relay serving HTTPS with the test certificate. */
+export function startTlsRelay(o: RelayOptions = {}): Promise<RunningRelay> {
+  const tls = [
+    "--tls-cert",
+    join(TLS_DIR, "localhost-test-cert.pem"),
+    "--tls-key",
+    join(TLS_DIR, "localhost-test-key.pem"),
+  ];
+  return startRelay({ ...o, args: [...tls, ...(o.args ?? [])] });
+}
