@@ -77,23 +77,32 @@ export const DEFAULTS = {
   uploadSpoolBytes: 256 * 1024 ** 2,
   diskReserveBytes: 256 * 1024 ** 2,
   trustedProxies: ["loopback"],
+  maxInflightPerUid: MAX_INFLIGHT_PER_UID,
 };
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
 const WS_MAX_CAP = 1_000_000;
+const NO_LIMIT = 0; // a quota of 0 means no limit
+const ANY = Number.MAX_SAFE_INTEGER;
 
-/** Quota flags: flag → [environment variable, config field]. Each takes an integer ≥ 0 (0: no limit). */
-const QUOTA_FLAGS = {
-  "--sent-bytes-per-day": ["PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay"],
-  "--uploads-per-hour": ["PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour"],
-  "--rooms-per-hour": ["PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour"],
-  "--room-bytes": ["PHANTOM_RELAY_ROOM_BYTES", "roomBytes"],
-  "--registrations-per-hour": ["PHANTOM_RELAY_REGISTRATIONS_PER_HOUR", "registrationsPerHour"],
-  "--uploads-in-flight": ["PHANTOM_RELAY_UPLOADS_IN_FLIGHT", "uploadsInFlightPerUid"],
-  "--upload-spool-bytes": ["PHANTOM_RELAY_UPLOAD_SPOOL_BYTES", "uploadSpoolBytes"],
-  "--disk-reserve-bytes": ["PHANTOM_RELAY_DISK_RESERVE_BYTES", "diskReserveBytes"],
+/**
+ * Limits that take a whole number: flag → [environment variable, config field, min, max].
+ * Defaults are in DEFAULTS under the same field.
+ */
+const INTEGER_FLAGS = {
+  "--ws-max-per-uid": ["PHANTOM_RELAY_WS_MAX_PER_UID", "wsMaxPerUid", 1, WS_MAX_CAP],
+  "--ws-max-per-room": ["PHANTOM_RELAY_WS_MAX_PER_ROOM", "wsMaxPerRoom", 1, WS_MAX_CAP],
+  "--sent-bytes-per-day": ["PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay", NO_LIMIT, ANY],
+  "--uploads-per-hour": ["PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour", NO_LIMIT, ANY],
+  "--rooms-per-hour": ["PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour", NO_LIMIT, ANY],
+  "--room-bytes": ["PHANTOM_RELAY_ROOM_BYTES", "roomBytes", NO_LIMIT, ANY],
+  "--registrations-per-hour": ["PHANTOM_RELAY_REGISTRATIONS_PER_HOUR", "registrationsPerHour", NO_LIMIT, ANY],
+  "--uploads-in-flight": ["PHANTOM_RELAY_UPLOADS_IN_FLIGHT", "uploadsInFlightPerUid", NO_LIMIT, ANY],
+  "--upload-spool-bytes": ["PHANTOM_RELAY_UPLOAD_SPOOL_BYTES", "uploadSpoolBytes", NO_LIMIT, ANY],
+  "--disk-reserve-bytes": ["PHANTOM_RELAY_DISK_RESERVE_BYTES", "diskReserveBytes", NO_LIMIT, ANY],
+  "--max-inflight-per-uid": ["PHANTOM_RELAY_MAX_INFLIGHT_PER_UID", "maxInflightPerUid", 1, 100_000],
 } as const;
-type QuotaField = (typeof QUOTA_FLAGS)[keyof typeof QUOTA_FLAGS][1];
+type IntegerField = (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS][1];
 
 // flag → environment variable
 const FLAGS = {
@@ -104,14 +113,11 @@ const FLAGS = {
   "--tls-key": "PHANTOM_RELAY_TLS_KEY",
   "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
   "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
-  "--ws-max-per-uid": "PHANTOM_RELAY_WS_MAX_PER_UID",
-  "--ws-max-per-room": "PHANTOM_RELAY_WS_MAX_PER_ROOM",
   "--trusted-proxy": "PHANTOM_RELAY_TRUSTED_PROXIES",
-  ...(Object.fromEntries(Object.entries(QUOTA_FLAGS).map(([f, [env]]) => [f, env])) as {
-    [F in keyof typeof QUOTA_FLAGS]: (typeof QUOTA_FLAGS)[F][0];
-  }),
-  "--max-inflight-per-uid": "PHANTOM_RELAY_MAX_INFLIGHT_PER_UID",
   "--stall-timeout": "PHANTOM_RELAY_STALL_TIMEOUT_S",
+  ...(Object.fromEntries(Object.entries(INTEGER_FLAGS).map(([f, [env]]) => [f, env])) as {
+    [F in keyof typeof INTEGER_FLAGS]: (typeof INTEGER_FLAGS)[F][0];
+  }),
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -198,14 +204,6 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
   const purgeText = get("--purge-interval");
   const purgeIntervalS =
     purgeText === undefined ? DEFAULTS.purgeIntervalS : positiveNumber(purgeText, "--purge-interval");
-  const cap = (flag: "--ws-max-per-uid" | "--ws-max-per-room", dflt: number) => {
-    const text = get(flag);
-    return text === undefined ? dflt : integer(text, flag, 1, WS_MAX_CAP);
-  };
-
-  const inflightText = get("--max-inflight-per-uid");
-  const maxInflightPerUid =
-    inflightText === undefined ? MAX_INFLIGHT_PER_UID : integer(inflightText, "--max-inflight-per-uid", 1, 100_000);
   const stallText = get("--stall-timeout");
   const stallTimeoutS = stallText === undefined ? STALL_TIMEOUT_S : positiveNumber(stallText, "--stall-timeout");
 
@@ -216,10 +214,10 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
     ? integer(maxText, "MAX_FILE_SIZE_BYTES", 1, 4 * 1024 ** 3)
     : DEFAULTS.maxFileSizeBytes;
 
-  const quotas = {} as Record<QuotaField, number>;
-  for (const [flag, [, field]] of Object.entries(QUOTA_FLAGS)) {
+  const limits = {} as Record<IntegerField, number>;
+  for (const [flag, [, field, min, max]] of Object.entries(INTEGER_FLAGS)) {
     const text = get(flag as Flag);
-    quotas[field] = text === undefined ? DEFAULTS[field] : integer(text, flag, 0, Number.MAX_SAFE_INTEGER);
+    limits[field] = text === undefined ? DEFAULTS[field] : integer(text, flag, min, max);
   }
   const proxyText = get("--trusted-proxy");
   const trustedProxies = proxyText === undefined ? DEFAULTS.trustedProxies : proxyList(proxyText);
@@ -227,7 +225,7 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
   return {
     kind: "run",
     config: {
-      ...quotas,
+      ...limits,
       trustedProxies,
       host,
       port,
@@ -242,9 +240,6 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       maxFileSizeBytes,
       authPriv: env.PHANTOM_AUTH_PRIV_B64 ? key32(env.PHANTOM_AUTH_PRIV_B64, "PHANTOM_AUTH_PRIV_B64") : null,
       fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
-      wsMaxPerUid: cap("--ws-max-per-uid", DEFAULTS.wsMaxPerUid),
-      wsMaxPerRoom: cap("--ws-max-per-room", DEFAULTS.wsMaxPerRoom),
-      maxInflightPerUid,
       stallTimeoutS,
     },
   };

@@ -147,7 +147,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     // PROTOCOL §6: routed, sign-checked and logged on one path, the normalised one of req.url
     // (relay/router.ts rawPath). Bun's `routes` would show the target as sent, but cost ~10 %
     // of signed /send throughput (measured with bench/relay-ab.ts), so they are not used.
-    fetch: (req, server) => handle(req, server),
+    fetch: handle,
     error(e) {
       return sendError(e, log);
     },
