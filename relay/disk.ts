@@ -22,6 +22,25 @@ export function isDiskFull(e: unknown): boolean {
   return code === "SQLITE_FULL" || code === "ENOSPC" || code === "EDQUOT";
 }
 
+/**
+ * Run `fn`; when it fails for want of space, free the ballast (once: releaseBallast says whether
+ * there was one) and run it again. For what frees the disk itself: a burn, a retention purge.
+ */
+export async function freeingBallast<T>(
+  disk: DiskGuard,
+  warn: (message: string) => void,
+  what: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isDiskFull(e) || !disk.releaseBallast()) throw e;
+    warn(`disk full: ballast freed for ${what}`);
+    return await fn();
+  }
+}
+
 export class DiskGuard {
   private readonly dir: string;
   readonly reserve: number;

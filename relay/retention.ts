@@ -5,7 +5,7 @@
 import type { Relay } from "./context.ts";
 import type { PurgeLimits } from "./store.ts";
 import { BURN_WINDOW_S } from "./routes/burn.ts";
-import { isDiskFull } from "./disk.ts";
+import { freeingBallast } from "./disk.ts";
 
 const STEP_ROWS = 1000;
 
@@ -55,7 +55,12 @@ export class Retention {
       relay.auth.replay.sweep(Date.now() / 1000);
       relay.quotas.sweep();
       for (;;) {
-        const { rows, blobIds } = this.step(limits);
+        const { rows, blobIds } = await freeingBallast(
+          relay.disk,
+          (m) => relay.log.warn(m),
+          "a purge",
+          () => relay.store.purgeStep(limits, STEP_ROWS),
+        );
         await relay.blobs.remove(blobIds);
         total += rows;
         if (rows === 0) break;
@@ -66,17 +71,6 @@ export class Retention {
       relay.log.error(`purge failed: ${e instanceof Error ? e.name : "error"}`);
     }
     return total;
-  }
-
-  /** One purge step; on a full disk the ballast is freed once so the purge can free the disk. */
-  private step(limits: PurgeLimits): ReturnType<Relay["store"]["purgeStep"]> {
-    try {
-      return this.relay.store.purgeStep(limits, STEP_ROWS);
-    } catch (e) {
-      if (!isDiskFull(e) || !this.relay.disk.releaseBallast()) throw e;
-      this.relay.log.warn("disk full: ballast freed for a purge");
-      return this.relay.store.purgeStep(limits, STEP_ROWS);
-    }
   }
 
   /** Stop scheduling and wait for a purge in progress. */

@@ -4,7 +4,7 @@ import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
 import { utf8 } from "../../lib/encoding.ts";
 import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
 import type { Handler, Relay } from "../context.ts";
-import { isDiskFull } from "../disk.ts";
+import { freeingBallast } from "../disk.ts";
 import { forbidden, rateLimited, unauthorized } from "../errors.ts";
 import { ok, seconds, signedJson } from "../http.ts";
 import type { PendingAuth } from "../auth.ts";
@@ -48,15 +48,13 @@ export const burn: Handler = async (req, ctx) => {
     relay.store.addBurn(auth.uid, now);
     return relay.store.burnRoom(body.room_id);
   };
-  let result: ReturnType<typeof job>;
-  try {
-    result = await relay.writes.run(job);
-  } catch (e) {
-    // A full disk (relay/disk.ts): a burn is what frees it, so free the ballast and burn again.
-    if (!isDiskFull(e) || !relay.disk.releaseBallast()) throw e;
-    relay.log.warn("disk full: ballast freed for a burn");
-    result = await relay.writes.run(job);
-  }
+  // A full disk (relay/disk.ts): a burn is what frees it, so the ballast goes first if need be.
+  const result = await freeingBallast(
+    relay.disk,
+    (m) => relay.log.warn(m),
+    "a burn",
+    () => relay.writes.run(job),
+  );
   await relay.blobs.remove(result.blobIds);
   relay.live.burned(body.room_id);
   return ok({ ok: true, deleted: result.messages });
