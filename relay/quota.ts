@@ -86,6 +86,12 @@ export function refuse(limiter: RateLimiter, key: string, cost: number, what: st
   throw rateLimited(wait, `${what} limit reached`);
 }
 
+/** Spend `cost` units of `key`, or throw the §7.10 answer of refuse() and spend nothing. */
+export function spend(limiter: RateLimiter, key: string, cost: number, what: string): void {
+  refuse(limiter, key, cost, what);
+  limiter.charge(key, cost);
+}
+
 export const DAY_S = 86_400;
 export const HOUR_S = 3600;
 /** Seconds a client is told to wait when every upload slot is taken (503). */

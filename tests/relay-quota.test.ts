@@ -65,6 +65,15 @@ describe("bytes sent per day, per signer", () => {
     expect(await fetchAll(base, b, roomId)).toEqual([...sent, fromB]);
   });
 
+  test("one message larger than the whole budget is 413 (it can never pass), not a 429 to wait out", async () => {
+    const base = await relayWith({ PHANTOM_RELAY_SENT_BYTES_PER_DAY: String(CT_B64 - 1) });
+    const { a, roomId } = await pair(base);
+    const r = await signed(base, a, "POST", "/send", { room_id: roomId, ciphertext: ct() });
+    await expectRefused(r, 413, "too_large");
+    expect(r.headers.get("retry-after")).toBeNull();
+    expect((await signed(base, a, "POST", "/send", { room_id: roomId, ciphertext: "AAAA" })).status).toBe(200);
+  });
+
   test("uploaded file bytes count too", async () => {
     const base = await relayWith({ PHANTOM_RELAY_SENT_BYTES_PER_DAY: "5000", MAX_FILE_SIZE_BYTES: "5000" });
     const { a, roomId } = await pair(base);

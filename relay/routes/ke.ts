@@ -3,8 +3,9 @@
 import { b64encode } from "../../lib/encoding.ts";
 import { KePushBody } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
-import { badRequest, forbidden, notFound, rateLimited } from "../errors.ts";
+import { badRequest, forbidden, notFound } from "../errors.ts";
 import { ok, signedEmpty, signedJson } from "../http.ts";
+import { spend } from "../quota.ts";
 
 // PROTOCOL §7.4
 export const kePush: Handler = async (req, ctx) => {
@@ -20,8 +21,7 @@ export const kePush: Handler = async (req, ctx) => {
     const members = relay.store.getRoom(body.room_id);
     if (!members) {
       // Rooms are never purged (a purged room could be squatted), so their creation is rate-limited.
-      const wait = relay.quotas.roomsCreated.take(auth.uid, 1);
-      if (wait > 0) throw rateLimited(wait, "rooms created per hour limit reached");
+      spend(relay.quotas.roomsCreated, auth.uid, 1, "rooms created per hour");
       relay.store.addRoom(body.room_id, body.from_uid, body.to_uid);
     } else if (!members.includes(auth.uid) || !members.includes(body.to_uid)) {
       throw forbidden("not a member of this room");

@@ -8,8 +8,8 @@ import {
   SendBody,
 } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
-import { forbidden, rateLimited, tooLarge } from "../errors.ts";
-import { checkRoomSpace } from "../quota.ts";
+import { forbidden, tooLarge } from "../errors.ts";
+import { checkRoomSpace, spend } from "../quota.ts";
 import { ok, signedJson } from "../http.ts";
 import type { Relay } from "../context.ts";
 import { messagesAnswer } from "../json-stream.ts";
@@ -33,8 +33,7 @@ export const send: Handler = async (req, ctx) => {
   const bytes = body.ciphertext.length; // stored as base64 text
   relay.disk.check(bytes);
   checkRoomSpace(relay, body.room_id, bytes);
-  const wait = relay.quotas.sentBytes.take(auth.uid, bytes);
-  if (wait > 0) throw rateLimited(wait, "bytes sent per day limit reached");
+  spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
   const row = await relay.writes.run(() => {
     checkRoomSpace(relay, body.room_id, bytes); // again: another send may have filled it meanwhile

@@ -5,9 +5,10 @@ import { MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../li
 import { VERSION } from "../../lib/version.ts";
 import type { Handler } from "../context.ts";
 import { addressKey, clientAddress } from "../client-address.ts";
-import { badRequest, conflict, notFound, rateLimited } from "../errors.ts";
+import { badRequest, conflict, notFound } from "../errors.ts";
 import { BURN_LIMIT } from "./burn.ts";
 import { ok, readBody, seconds } from "../http.ts";
+import { spend } from "../quota.ts";
 
 // PROTOCOL §7.1, with the optional fields of §7.10 (0 in `limits` means no limit).
 export const health: Handler = (_req, { relay }) => {
@@ -45,8 +46,7 @@ export const register: Handler = async (req, { relay, now, server }) => {
     relay.proxies,
   );
   if (address !== null) {
-    const wait = relay.quotas.registrations.take(addressKey(address), 1);
-    if (wait > 0) throw rateLimited(wait, "registrations per hour limit reached");
+    spend(relay.quotas.registrations, addressKey(address), 1, "registrations per hour");
   }
   const body = parseJsonBytes(RegisterBody, await readBody(req, MAX_JSON_BODY_BYTES), "register");
   const encPub = b64decode(body.pub_key);
