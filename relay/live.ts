@@ -58,9 +58,15 @@ export class Live {
 
   /** PROTOCOL §7.10: a 429 with Retry-After when the UID or the room is at its cap. */
   admit(uid: string, roomId: string): void {
-    if ((this.perUid.get(uid) ?? 0) >= this.limits.perUid) throw capReached("too many live sockets for this user");
-    if ((this.rooms.get(roomId)?.size ?? 0) >= this.limits.perRoom)
-      throw capReached("too many live sockets for this room");
+    const full = this.full(uid, roomId);
+    if (full) throw capReached(`too many live sockets for this ${full}`);
+  }
+
+  /** Which cap one more socket of `uid` in `roomId` would pass, or null. */
+  private full(uid: string, roomId: string): "user" | "room" | null {
+    if ((this.perUid.get(uid) ?? 0) >= this.limits.perUid) return "user";
+    if ((this.rooms.get(roomId)?.size ?? 0) >= this.limits.perRoom) return "room";
+    return null;
   }
 
   /** PROTOCOL §7.9: {"ts","ciphertext","seq"} (§7.6.1) to every live socket of the room. */
@@ -84,8 +90,7 @@ export class Live {
     const { uid, roomId } = ws.data;
     // Bun runs open() inside server.upgrade(), right after admit(); should that ever change,
     // the caps still hold.
-    const inRoom = this.rooms.get(roomId)?.size ?? 0;
-    if ((this.perUid.get(uid) ?? 0) >= this.limits.perUid || inRoom >= this.limits.perRoom) {
+    if (this.full(uid, roomId)) {
       ws.close(WS_CLOSE_TRY_AGAIN, "too many live sockets");
       return;
     }
