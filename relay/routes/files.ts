@@ -3,8 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { UploadFields } from "../../lib/wire.ts";
 import { check } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
-import { isDiskFull } from "../disk.ts";
-import { badRequest, busy, forbidden, insufficientStorage, notFound, tooLarge } from "../errors.ts";
+import { badRequest, busy, forbidden, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
 import { contentLength, ok, signedEmpty } from "../http.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
@@ -115,9 +114,6 @@ export const upload: Handler = async (req, ctx) => {
     quotas.sentBytes.charge(auth.uid, size);
     const fileId = encodeFileId(relay.fileIdKey, { roomId: fields.room_id, blobId, expires });
     return ok({ url: `/file/${fileId}`, size, expires_at: expires });
-  } catch (e) {
-    if (isDiskFull(e)) throw insufficientStorage();
-    throw e;
   } finally {
     unhold();
     release?.();
