@@ -156,9 +156,7 @@ export class RelayClient {
     const fields: w.FetchBody = { room_id: roomId };
     if (o.limit !== undefined) fields.limit = o.limit;
     if (o.sinceTs !== undefined) fields.since_ts = o.sinceTs;
-    const body = jsonBytes(w.FetchBody, fields, "fetch");
-    const call: Call = { ...post("/fetch", body), idempotent: true, signal: o.signal };
-    return (await this.json(call, w.FetchResponse)).messages;
+    return (await this.fetchRows(fields, o.signal)).messages;
   }
 
   /** PROTOCOL §7.7: deletes the room's messages and files; adds the burn HMAC when the relay requires it. */
@@ -197,12 +195,17 @@ export class RelayClient {
   ): Promise<{ messages: w.StoredMessage[]; more: boolean }> {
     const fields: w.FetchBody = { room_id: roomId, after_seq: afterSeq };
     if (o.limit !== undefined) fields.limit = o.limit;
-    const body = jsonBytes(w.FetchBody, fields, "fetch");
-    const call: Call = { ...post("/fetch", body), idempotent: true, signal: o.signal };
-    const r = await this.json(call, w.FetchResponse);
+    const r = await this.fetchRows(fields, o.signal);
     if (r.more === undefined)
       throw new RelayError("bad-response", "relay sent an invalid answer: more: missing (POST /fetch)");
     return { messages: r.messages, more: r.more };
+  }
+
+  /** PROTOCOL §7.6 POST /fetch; it only reads, so it is retried like a GET. */
+  private async fetchRows(fields: w.FetchBody, signal?: AbortSignal) {
+    const body = jsonBytes(w.FetchBody, fields, "fetch");
+    const call: Call = { ...post("/fetch", body), idempotent: true, signal };
+    return await this.json(call, w.FetchResponse);
   }
 
   /** PROTOCOL §7.8: multipart upload; progress counts the blob's bytes. */
