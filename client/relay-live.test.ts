@@ -7,7 +7,15 @@ import * as c from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import type { WsFrame } from "../lib/wire.ts";
 import { client, fails, listenLive, pairUp, restartOnSamePort } from "../tests/helpers/clients.ts";
-import { RELAY_BIN, ROOT, startRelay, tempDir, type RunningRelay } from "../tests/helpers/relay.ts";
+import {
+  RELAY_BIN,
+  ROOT,
+  startRelay,
+  startTlsRelay,
+  tempDir,
+  TLS_DIR,
+  type RunningRelay,
+} from "../tests/helpers/relay.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { openNonReader, roomsOf } from "../tests/helpers/live-sockets.ts";
 import { makeUser, signed, signHeaders } from "../tests/helpers/signer.ts";
@@ -297,16 +305,9 @@ describe("cursor paging", () => {
 });
 
 describe("https relay, direct", () => {
-  const TLS = join(ROOT, "tests/fixtures/tls");
   let tlsRelay: RunningRelay;
   beforeAll(async () => {
-    const files = [
-      "--tls-cert",
-      join(TLS, "localhost-test-cert.pem"),
-      "--tls-key",
-      join(TLS, "localhost-test-key.pem"),
-    ];
-    tlsRelay = await startRelay({ args: files });
+    tlsRelay = await startTlsRelay();
   });
   afterAll(async () => {
     await tlsRelay.stop();
@@ -315,7 +316,7 @@ describe("https relay, direct", () => {
 
   test("requests and the live WebSocket trust the given CA, and only it", async () => {
     expect(tlsRelay.url).toStartWith("https://");
-    const ca = readFileSync(join(TLS, "localhost-test-cert.pem"), "utf8");
+    const ca = readFileSync(join(TLS_DIR, "localhost-test-cert.pem"), "utf8");
     const transport = new Transport({ via: "direct" }, { tls: { ca } });
     const a = makeUser();
     const b = makeUser();
