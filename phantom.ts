@@ -5,8 +5,8 @@
 // when that command runs, so `--version` and `--help` stay fast.
 
 import { writeSync } from "node:fs";
-import { protectUids, restoreUids } from "./client/argv.ts";
-import { reportError } from "./client/cli-errors.ts";
+import { protectUids, restoreUids } from "./client/cli/argv.ts";
+import { reportError } from "./client/cli/errors.ts";
 import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -63,65 +63,65 @@ async function buildProgram() {
   const cmd = (name: string, description: string) => program.command(name).description(description);
 
   cmd("init", "create your identity, register it with the relay, print your UID").action(
-    run(() => import("./client/commands/init.ts")),
+    run(() => import("./client/cli/commands/init.ts")),
   );
   cmd("whoami", "print your UID, fingerprint, relay and whether Tor is used").action(
-    run(() => import("./client/commands/whoami.ts")),
+    run(() => import("./client/cli/commands/whoami.ts")),
   );
   cmd("add", "add a contact by UID: fetch and show their key's fingerprint, tell them")
     .argument("<uid>", "their UID")
     .option("--trust", "mark the key as verified at once")
     .option("--nick <name>", "a nickname to use instead of the UID")
-    .action(run(() => import("./client/commands/add.ts")));
+    .action(run(() => import("./client/cli/commands/add.ts")));
   cmd("contacts", "list contacts (people who added you appear as new)").action(
-    run(() => import("./client/commands/contacts.ts")),
+    run(() => import("./client/cli/commands/contacts.ts")),
   );
   cmd("verify", "mark a contact's fingerprint as checked")
     .argument("<uid>", "UID or nickname")
     .option("--force", "accept a key that changed since you verified it")
-    .action(run(() => import("./client/commands/verify.ts")));
+    .action(run(() => import("./client/cli/commands/verify.ts")));
   cmd("nick", "set a contact's nickname")
     .argument("<uid>", "UID or nickname")
     .argument("<name>", "the new nickname")
-    .action(run(() => import("./client/commands/nick.ts")));
+    .action(run(() => import("./client/cli/commands/nick.ts")));
   cmd("remove", "burn the conversation, then remove the contact")
     .argument("<uid>", "UID or nickname")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(run(() => import("./client/commands/remove.ts")));
+    .action(run(() => import("./client/cli/commands/remove.ts")));
   cmd("send", "send a message (the text, or stdin when there is none) or a file")
     .argument("<uid>", "UID or nickname")
     .argument("[text...]", "the message")
     .option("--file <path>", "send this file, encrypted")
-    .action(run(() => import("./client/commands/send.ts")));
+    .action(run(() => import("./client/cli/commands/send.ts")));
   cmd("read", "print the conversation, oldest first")
     .argument("<uid>", "UID or nickname")
     .option("--limit <n>", "only the newest n messages")
     .option("--since <ts>", "only messages at or after this Unix time")
-    .action(run(() => import("./client/commands/read.ts")));
+    .action(run(() => import("./client/cli/commands/read.ts")));
   cmd("get", "download, decrypt and save file n of a conversation")
     .argument("<uid>", "UID or nickname")
     .argument("<n>", "the file number shown by 'read'")
     .argument("[path]", "a folder (the file keeps its name) or a file path; default the current folder")
     .option("--force", "overwrite an existing file")
-    .action(run(() => import("./client/commands/get.ts")));
+    .action(run(() => import("./client/cli/commands/get.ts")));
   cmd("chat", "open the live chat screen with a contact (needs a terminal)")
     .argument("<uid>", "UID or nickname")
-    .action(run(() => import("./client/commands/chat.ts")));
+    .action(run(() => import("./client/cli/commands/chat.ts")));
   cmd("listen", "print incoming messages from every contact until interrupted").action(
-    run(() => import("./client/commands/listen.ts")),
+    run(() => import("./client/cli/commands/listen.ts")),
   );
   cmd("burn", "delete a conversation's messages and files from the relay")
     .argument("<uid>", "UID or nickname")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(run(() => import("./client/commands/burn.ts")));
+    .action(run(() => import("./client/cli/commands/burn.ts")));
   cmd("panic", "burn every conversation, then delete all local Phantom data")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(run(() => import("./client/commands/panic.ts")));
-  cmd("tor", "show Tor status and how to set it up").action(run(() => import("./client/commands/tor.ts")));
+    .action(run(() => import("./client/cli/commands/panic.ts")));
+  cmd("tor", "show Tor status and how to set it up").action(run(() => import("./client/cli/commands/tor.ts")));
   cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
     .argument("[key]", "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay")
     .argument("[value...]", "the new value, e.g. 'theme amber', 'color accent #ffaa00', 'tor-warning off'")
-    .action(run(() => import("./client/commands/settings.ts")));
+    .action(run(() => import("./client/cli/commands/settings.ts")));
   return program;
 }
 
@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const program = await buildProgram();
     if (argv.length === 0) {
-      const { runInteractive } = await import("./client/interactive/index.ts");
+      const { runInteractive } = await import("./client/tui/index.ts");
       return await runInteractive();
     }
     await program.parseAsync(protectUids(argv), { from: "user" });

@@ -9,7 +9,7 @@ import { encryptFile, encryptMessage, fingerprintOf, pairKeys, randomBytes } fro
 import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
-import { RelayClient } from "../client/relay-client.ts";
+import { RelayClient } from "../client/net/relay-client.ts";
 import { expectOneLineError, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RelayClient, RelayError } from "../client/relay-client.ts";
+import { RelayClient, RelayError } from "../client/net/relay-client.ts";
 import * as c from "../lib/crypto.ts";
 import { chooseRoute, torConfigFromEnv, TorError, Transport } from "../lib/tor.ts";
 import { listenLive } from "./helpers/clients.ts";

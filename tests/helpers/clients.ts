@@ -3,7 +3,7 @@ import { expect } from "bun:test";
 import * as c from "../../lib/crypto.ts";
 import { Transport } from "../../lib/transport.ts";
 import type { WsFrame } from "../../lib/wire.ts";
-import { RelayClient, RelayError, type LiveOptions } from "../../client/relay-client.ts";
+import { RelayClient, RelayError, type LiveOptions } from "../../client/net/relay-client.ts";
 import { startRelay, type RunningRelay } from "./relay.ts";
 import { makeUser, type TestUser } from "./signer.ts";
 

@@ -2,7 +2,7 @@
 // captures used as README screenshots show the same UIDs on every run. The
 // identity file is written with the client's vault code and registered over HTTP.
 import * as c from "../../lib/crypto.ts";
-import { writeIdentity } from "../../client/vault.ts";
+import { writeIdentity } from "../../client/state/vault.ts";
 import { PASSWORD } from "./cli.ts";
 import { register, type TestUser } from "./signer.ts";
 import { b64encode, b64uencode } from "../../lib/encoding.ts";

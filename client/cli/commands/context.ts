@@ -1,0 +1,140 @@
+// What every command shares: global options, opening the session (password,
+// direct-connection consent, warnings), output (human or one JSON object per
+// line), and confirmations that become --yes in scripts.
+
+import { PhantomError } from "../../../lib/errors.ts";
+import { oneLine, printWarning } from "../errors.ts";
+import { homeDir } from "../../state/home.ts";
+import { readPassword } from "../password.ts";
+import { createProgress } from "../../tui/progress.ts";
+import { confirm } from "../prompt.ts";
+import { Session } from "../../core/session.ts";
+import { hasIdentity } from "../../state/vault.ts";
+
+export interface Globals {
+  json?: boolean;
+  relay?: string;
+  direct?: boolean;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export class Ctx {
+  readonly env: Env;
+  readonly home: string;
+  readonly json: boolean;
+  readonly relay: string | undefined;
+  readonly direct: boolean;
+
+  constructor(g: Globals, env: Env = process.env) {
+    this.env = env;
+    this.home = homeDir(env);
+    this.json = g.json === true;
+    this.relay = g.relay;
+    this.direct = g.direct === true || env.PHANTOM_DIRECT === "1";
+  }
+
+  get interactive(): boolean {
+    return process.stdin.isTTY === true && process.stderr.isTTY === true;
+  }
+
+  /** Asked at the first relay request when the route would show our IP address (lib/tor.ts plan). */
+  confirmDirect = async (reason: string): Promise<boolean> => {
+    if (this.direct) {
+      printWarning(`connecting to the relay directly: ${reason}`);
+      return true;
+    }
+    if (!this.interactive) return false;
+    printWarning(`no Tor route to the relay: ${reason}`);
+    return await confirm("Connect directly anyway?");
+  };
+
+  sessionOptions(password: string) {
+    return {
+      home: this.home,
+      password,
+      relayUrl: this.relay,
+      env: this.env,
+      confirmDirect: this.confirmDirect,
+      onWarning: printWarning,
+    };
+  }
+
+  async open(): Promise<Session> {
+    // Before asking for a password: there must be something to unlock.
+    if (!hasIdentity(this.home)) {
+      throw new PhantomError("no-identity", `no identity in ${this.home}: run 'phantom init' first`);
+    }
+    const password = await readPassword({ env: this.env });
+    return await Session.open(this.sessionOptions(password));
+  }
+
+  /** A destructive step: --yes, else a question on a terminal, else refuse. */
+  async confirmDestructive(yes: boolean | undefined, question: string, what: string): Promise<void> {
+    if (yes) return;
+    if (!this.interactive) {
+      throw new PhantomError("needs-yes", `${what} needs --yes when there is no terminal to confirm on`);
+    }
+    if (!(await confirm(question))) throw new PhantomError("cancelled", "cancelled, nothing was changed");
+  }
+
+  /** Human output line (stdout). Text from peers must go through safeText first. */
+  line(text = ""): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  /** One JSON object per line. Characters some terminals act on are escaped (still valid JSON). */
+  jsonLine(value: unknown): void {
+    process.stdout.write(`${jsonText(value)}\n`);
+  }
+}
+
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Text from a peer for a terminal: control characters shown as \xNN, never acted on; newlines kept. */
+export function safeText(s: string): string {
+  return s.replace(
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => (c === "\t" ? "    " : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+  );
+}
+
+/** A single-line label for a contact: nickname (uid) or uid, safe for the terminal. */
+export function who(c: { uid: string; nickname: string | null }): string {
+  return c.nickname ? `${oneLine(safeText(c.nickname))} (${c.uid})` : c.uid;
+}
+
+/** A positive integer option. */
+export function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new PhantomError("bad-option", `${name} must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+export function timeOf(ts: number): string {
+  const d = new Date(ts * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** A progress bar (percent, sizes, speed, ETA) on stderr when it is a terminal; undefined otherwise. */
+export function progressBar(label: string): ((done: number, total: number) => void) | undefined {
+  if (process.stderr.isTTY !== true) return undefined;
+  const bar = createProgress(label, { out: process.stderr });
+  let finished = false;
+  return (done, total) => {
+    if (finished) return;
+    bar.update(done, total);
+    if (done >= total) {
+      finished = true;
+      bar.finish();
+    }
+  };
+}

@@ -1,0 +1,31 @@
+// phantom send <uid> [text…] — text from the arguments or stdin (PROTOCOL §5.2);
+// phantom send <uid> --file PATH — an encrypted file (§5.3) with a progress bar on a terminal.
+import { PhantomError } from "../../../lib/errors.ts";
+import { formatBytes } from "../../tui/term.ts";
+import { Ctx, type Globals, progressBar, safeText } from "./context.ts";
+
+export async function run(g: Globals, uid: string, words: string[], o: { file?: string }): Promise<void> {
+  const ctx = new Ctx(g);
+  if (o.file !== undefined && words.length > 0) {
+    throw new PhantomError("bad-arguments", "give either a text or --file, not both");
+  }
+  let text: string | null = null;
+  if (o.file === undefined) {
+    if (words.length > 0) text = words.join(" ");
+    else if (process.stdin.isTTY) {
+      throw new PhantomError("bad-arguments", "nothing to send: give the text, or pipe it on stdin");
+    } else text = (await Bun.stdin.text()).replace(/\r?\n$/, "");
+    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+  }
+  const s = await ctx.open();
+  const c = s.contact(uid);
+  if (text !== null) {
+    const ts = await s.send(c.uid, text);
+    if (ctx.json) ctx.jsonLine({ ts });
+  } else {
+    const { ts, ...f } = await s.sendFile(c.uid, o.file!, progressBar("uploading"));
+    if (ctx.json) ctx.jsonLine({ ts, file: f });
+    else ctx.line(`sent file ${f.n}: ${safeText(f.name)} (${formatBytes(f.size)})`);
+  }
+  s.close();
+}

@@ -1,0 +1,53 @@
+// The one printer of the phantom binary (STYLE habit 6): every error becomes one
+// line `phantom: error: …` on stderr and an exit code; never a stack trace
+// (unless PHANTOM_DEBUG=1). Kept free of heavy imports: phantom.ts loads it eagerly.
+
+import { PhantomError } from "../../lib/errors.ts";
+
+/** One printable line: control characters (terminal escapes from a relay or a peer) become spaces. */
+export function oneLine(s: string): string {
+  return s
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+interface CommanderLike {
+  code: string;
+  exitCode: number;
+  message: string;
+}
+
+function isCommanderError(e: unknown): e is CommanderLike {
+  if (!(e instanceof Error)) return false;
+  const c = e as Partial<CommanderLike>;
+  return typeof c.code === "string" && c.code.startsWith("commander.") && typeof c.exitCode === "number";
+}
+
+/** The text after `phantom: error: `. */
+export function errorText(e: unknown): string {
+  if (isCommanderError(e)) return oneLine(e.message.replace(/^error:\s*/, ""));
+  if (e instanceof PhantomError) return oneLine(e.message);
+  if (e instanceof Error) return `unexpected error: ${oneLine(e.message || e.name)}`;
+  return `unexpected error: ${oneLine(String(e))}`;
+}
+
+/** Exit code for an error: 0 for commander's help/version exits, 130 when interrupted, else 1. */
+export function exitCodeOf(e: unknown): number {
+  if (isCommanderError(e)) return e.exitCode === 0 ? 0 : 1;
+  if (e instanceof PhantomError && e.code === "interrupted") return 130;
+  return 1;
+}
+
+/** Print the error (if it is one) and return the exit code. */
+export function reportError(e: unknown, env: Record<string, string | undefined> = process.env): number {
+  const code = exitCodeOf(e);
+  if (code === 0) return 0;
+  process.stderr.write(`phantom: error: ${errorText(e)}\n`);
+  if (env.PHANTOM_DEBUG === "1" && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return code;
+}
+
+export function printWarning(message: string): void {
+  process.stderr.write(`phantom: warning: ${oneLine(message)}\n`);
+}

@@ -1,0 +1,117 @@
+// A pair room's stored rows turned into chat messages: PROTOCOL §5.1 decryption,
+// the §5.2 envelope with its members check, and §5.3 file announcements.
+// A row that does not decrypt or parse is skipped and counted, never shown as text.
+
+import { decryptMessage } from "../../lib/crypto.ts";
+import {
+  cleanFileName,
+  decodeEnvelope,
+  decodeFileMessage,
+  type FileMessage,
+  type StoredMessage,
+} from "../../lib/wire.ts";
+
+export interface FileInfo {
+  /** 1-based position among the files of the conversation, oldest first. */
+  n: number;
+  /** The sender's name with folders and control characters removed (§5.3). */
+  name: string;
+  size: number;
+  mime: string;
+}
+
+export interface ChatMessage {
+  /** The stored row: two rows never share it, even with the same second and text (see rowId). */
+  id: string;
+  ts: number;
+  /** Sender UID; "" for a legacy row whose sender is unknown (§5.2). */
+  from: string;
+  mine: boolean;
+  /** The text; for a file, its cleaned name. */
+  body: string;
+  file?: FileInfo;
+}
+
+/** A decoded row with the secret parts of a file announcement, which never leave the session. */
+export interface DecodedMessage {
+  message: ChatMessage;
+  fileMessage: FileMessage | null;
+}
+
+export interface RoomContext {
+  me: string;
+  peer: string;
+  sessionKey: Uint8Array;
+}
+
+/**
+ * What tells two stored rows apart: the relay's ts and the start of the ciphertext, which
+ * holds the random 12-byte nonce of PROTOCOL §5.1 (24 base64 characters: version byte,
+ * nonce, 5 bytes of ciphertext).
+ */
+export function rowId(row: { ts: number; ciphertext: string }): string {
+  return `${row.ts}:${row.ciphertext.slice(0, 24)}`;
+}
+
+/** One stored row; null when it must be skipped (undecryptable, bad envelope, foreign sender, bad file message). */
+export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage | null {
+  let plaintext: string;
+  try {
+    plaintext = decryptMessage(ctx.sessionKey, row.ciphertext); // PROTOCOL §5.1
+  } catch {
+    return null;
+  }
+  let from: string | null;
+  let body: string;
+  try {
+    // PROTOCOL §5.2: `from` must be one of the two members. A legacy row's sender is the
+    // row's sender_id, which a v2 relay never supplies (§7.6), so it is usually unknown.
+    ({ from, body } = decodeEnvelope(plaintext, [ctx.me, ctx.peer], row.sender_id ?? null));
+  } catch {
+    return null;
+  }
+  const sender = from ?? "";
+  let fileMessage: FileMessage | null;
+  try {
+    fileMessage = decodeFileMessage(body); // PROTOCOL §5.3
+  } catch {
+    return null;
+  }
+  const message: ChatMessage = { id: rowId(row), ts: row.ts, from: sender, mine: sender === ctx.me, body };
+  if (fileMessage) {
+    const name = cleanFileName(fileMessage.name);
+    message.body = name;
+    message.file = { n: 0, name, size: fileMessage.size, mime: fileMessage.mime };
+  }
+  return { message, fileMessage };
+}
+
+/** Decode a room's rows (oldest first) and number its files 1.. in conversation order. */
+export function decodeRows(rows: StoredMessage[], ctx: RoomContext): { messages: DecodedMessage[]; skipped: number } {
+  const messages: DecodedMessage[] = [];
+  let skipped = 0;
+  let files = 0;
+  for (const row of rows) {
+    const d = decodeRow(row, ctx);
+    if (d === null) {
+      skipped++;
+      continue;
+    }
+    if (d.message.file) d.message.file.n = ++files;
+    messages.push(d);
+  }
+  return { messages, skipped };
+}
+
+/** A live row's file number: its place among the conversation's files (`all`, from decodeRows), 0 when absent. */
+export function fileNumberOf(all: DecodedMessage[], id: string): number {
+  return all.find((m) => m.message.id === id)?.message.file?.n ?? 0;
+}
+
+/** A copy safe to hand out: no keys, no URLs. */
+export function publicMessage(d: DecodedMessage): ChatMessage {
+  const { id, ts, from, mine, body } = d.message;
+  const m: ChatMessage = { id, ts, from, mine, body };
+  if (d.message.file) m.file = { ...d.message.file };
+  return m;
+}

@@ -1,0 +1,108 @@
+// The relay's directory and the key exchange for a Session: registration (PROTOCOL §7.2),
+// keys by UID (§7.3), key-exchange notices pushed (§7.4) and read from our inbox (§7.5).
+
+import { equalBytes, pairKeys } from "../../lib/crypto.ts";
+import { b64decode, b64encode, b64uencode } from "../../lib/encoding.ts";
+import { PhantomError } from "../../lib/errors.ts";
+import { Uid } from "../../lib/wire.ts";
+import * as book from "../state/contacts.ts";
+import type { Session } from "./session.ts";
+
+/** PROTOCOL §7.2 (create-only). "exists" (409) only when the relay's key for our UID (§7.3) is ours. */
+export async function register(s: Session): Promise<"created" | "exists"> {
+  const relay = await s.relay();
+  const r = await relay.register(s.uid, b64encode(s.id.encPub), b64uencode(s.id.signPub));
+  if (r === "exists") checkRegisteredKey(s.uid, s.id.encPub, await relay.pubkey(s.uid), s.relayUrl);
+  return r;
+}
+
+/** After a 409 from /register (§7.2): the key the relay holds for `uid` (§7.3) must be ours. */
+export function checkRegisteredKey(uid: string, ours: Uint8Array, registered: Uint8Array | null, relayUrl: string) {
+  if (registered === null) {
+    throw new PhantomError(
+      "register-failed",
+      `${relayUrl} says ${uid} is registered but has no key for it (POST /register 409, GET /pubkey 404)`,
+    );
+  }
+  if (!equalBytes(registered, ours)) {
+    throw new PhantomError(
+      "uid-taken",
+      `someone registered your UID ${uid} on ${relayUrl} with other keys; this relay cannot be used with your identity`,
+    );
+  }
+}
+
+function reportKeyEvent(s: Session, uid: string, ev: book.KeyEvent): void {
+  const label = book.labelOf(uid, s.book[uid]);
+  if (ev.kind === "changed") {
+    s.warn(`the key of ${label} changed (was ${ev.oldFp}, now ${ev.newFp}); verify it: phantom verify ${uid}`);
+  } else if (ev.kind === "blocked") {
+    s.warn(book.keyChangedError(label, uid, ev).message);
+  }
+}
+
+/** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
+export async function processInbox(s: Session): Promise<book.ContactView[]> {
+  const relay = await s.relay();
+  const entries = await relay.kePop(s.uid);
+  if (entries.length === 0) return []; // nothing to write: the menu reads the inbox every 5 s
+  const touched: [string, book.KeyEvent][] = [];
+  s.mutate((b) => {
+    for (const e of entries) {
+      if (e.from_uid === s.uid) continue;
+      // PROTOCOL §2: the UID commits to the key; anything else is forged.
+      if (!book.keyMatchesUid(e.from_uid, e.pub_key)) {
+        s.warn(`ignored a key-exchange notice for ${e.from_uid}: its key does not match the UID`);
+        continue;
+      }
+      // PROTOCOL §4.1: the room id needs one of the two private keys. Anyone can present
+      // a registered UID with its public key (the relay too); only its owner can name our room.
+      if (!roomIdMatches(s, e.pub_key, e.room_id)) {
+        s.warn(`ignored a key-exchange notice from ${e.from_uid}: its room id is not the one your keys give`);
+        continue;
+      }
+      touched.push([e.from_uid, book.observeKey(b, e.from_uid, e.pub_key)]);
+    }
+  });
+  const out: book.ContactView[] = [];
+  for (const [uid, ev] of touched) {
+    if (ev.kind === "new") s.newUids.add(uid);
+    reportKeyEvent(s, uid, ev);
+    if (ev.kind !== "same") out.push(book.viewOf(uid, s.book[uid]!, ev.kind === "new"));
+  }
+  return out;
+}
+
+function roomIdMatches(s: Session, pubB64: string, roomId: string): boolean {
+  try {
+    return pairKeys(s.id, b64decode(pubB64, "pub_key")).roomId === roomId;
+  } catch {
+    return false; // a key no X25519 exchange accepts
+  }
+}
+
+/** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */
+export async function addContact(
+  s: Session,
+  uid: string,
+  o: { trust?: boolean; nick?: string },
+): Promise<book.ContactView> {
+  if (!Uid.safeParse(uid).success) throw new PhantomError("bad-uid", "not a UID: expected 28 base64url characters");
+  if (uid === s.uid) throw new PhantomError("bad-uid", "that is your own UID");
+  if (o.nick !== undefined) book.checkNick(o.nick);
+  const relay = await s.relay();
+  const key = await relay.pubkey(uid);
+  if (key === null) throw new PhantomError("unknown-uid", `${uid} is not registered on ${s.relayUrl}`);
+  const ev = s.mutate((b) => {
+    const ev = book.observeKey(b, uid, b64encode(key));
+    if (o.nick !== undefined) book.setNickname(b, uid, o.nick);
+    if (o.trust && ev.kind !== "blocked") book.verifyRecord(uid, b[uid]!, false);
+    return ev;
+  });
+  reportKeyEvent(s, uid, ev);
+  book.assertUsable(uid, s.book[uid]!);
+  const { roomId } = s.keys(uid);
+  // PROTOCOL §7.4: announces our key to the peer and creates the two-member room.
+  await relay.kePush({ from_uid: s.uid, to_uid: uid, pub_key: b64encode(s.id.encPub), room_id: roomId });
+  return book.viewOf(uid, s.book[uid]!);
+}

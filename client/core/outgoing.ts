@@ -1,0 +1,50 @@
+// The sending side of a Session: PROTOCOL §5.1/§5.2 text messages and §5.3 files.
+
+import { encryptFile, encryptMessage, KEY_LEN, NONCE_LEN, randomBytes } from "../../lib/crypto.ts";
+import { b64encode } from "../../lib/encoding.ts";
+import { encodeEnvelope, encodeFileMessage } from "../../lib/wire.ts";
+import type { FileInfo } from "./conversation.ts";
+import { readLocalFile } from "../state/files.ts";
+import type { Session } from "./session.ts";
+
+/** Encrypt an envelope from us (§5.2) under the pair's session key (§5.1) and store it; the relay's ts. */
+export async function sendBody(s: Session, uid: string, body: string): Promise<number> {
+  const { roomId, sessionKey } = s.keys(uid);
+  const relay = await s.relay();
+  return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(s.uid, body)));
+}
+
+/** A file we sent: as `read` numbers it, and the relay's ts of its announcement. */
+export type SentFile = FileInfo & { ts: number };
+
+/** PROTOCOL §5.3: encrypt with a fresh key and nonce, upload the blob (§7.8), announce it. */
+export async function sendFile(
+  s: Session,
+  uid: string,
+  path: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<SentFile> {
+  const { roomId } = s.keys(uid);
+  const file = await readLocalFile(path);
+  const key = randomBytes(KEY_LEN);
+  const nonce = randomBytes(NONCE_LEN);
+  const blob = encryptFile(key, nonce, file.data);
+  const relay = await s.relay();
+  const up = await relay.upload(roomId, blob, onProgress);
+  const announce = encodeFileMessage({
+    type: "file",
+    name: file.name,
+    size: file.data.length,
+    cipher_size: blob.length,
+    mime: file.mime,
+    url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
+    key: b64encode(key),
+    nonce: b64encode(nonce),
+  });
+  key.fill(0);
+  const ts = await sendBody(s, uid, announce);
+  // Its number is its place among the conversation's files, as `read` shows it.
+  const same = (await s.files(uid)).filter((m) => m.mine && m.ts === ts && m.file);
+  const info = same.at(-1)?.file;
+  return { ts, n: info?.n ?? 0, name: info?.name ?? file.name, size: file.data.length, mime: file.mime };
+}

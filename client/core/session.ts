@@ -1,0 +1,275 @@
+// The client API every command and every interactive screen calls
+// (contract: /work/notes/client-contract.md, "client core").
+// Holds the unlocked identity, the contact book and a lazily connected relay client.
+// The work is done beside it, one concern a file: key-exchange.ts (register, add, inbox),
+// outgoing.ts (send), receive.ts (files, live), unread.ts, panic.ts.
+
+import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../../lib/crypto.ts";
+import { b64decode } from "../../lib/encoding.ts";
+import { PhantomError } from "../../lib/errors.ts";
+import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
+import * as book from "../state/contacts.ts";
+import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
+import { addContact, processInbox, register } from "./key-exchange.ts";
+import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
+import { type BurnAllResult, burnAll, wipeHome } from "./panic.ts";
+import { RelayClient } from "../net/relay-client.ts";
+import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "../net/route.ts";
+import { loadSettings, type Settings } from "../state/settings.ts";
+import { checkNewPassword } from "../cli/password.ts";
+import { hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
+import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
+import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
+
+export type { ContactView } from "../state/contacts.ts";
+export type { ChatMessage, FileInfo } from "./conversation.ts";
+export type { SentFile } from "./outgoing.ts";
+
+type Env = Record<string, string | undefined>;
+
+export interface SessionOptions {
+  home: string;
+  password: string;
+  relayUrl?: string;
+  env?: Env;
+  /** Asked once per run before a direct connection to a relay that is not on this machine. */
+  confirmDirect?: (reason: string) => Promise<boolean>;
+  /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
+  onWarning?: (message: string) => void;
+}
+
+export interface CreateOptions extends SessionOptions {
+  /** Write identity.json without contacting the relay; call register() once it answers. */
+  offline?: boolean;
+}
+
+export class Session {
+  readonly uid: string;
+  readonly fingerprint: string;
+  readonly relayUrl: string;
+  readonly viaTor: boolean;
+  readonly home: string;
+  readonly settings: Settings;
+  /** Rows skipped by the last history() call: undecryptable or not from a member (PROTOCOL §5.1, §5.2). */
+  skippedLast = 0;
+  /** @internal */ id: Identity;
+  /** @internal */ book: book.ContactBook;
+  private readonly route: Route;
+  private readonly opts: SessionOptions;
+  private relayP: Promise<RelayClient> | null = null;
+  private directConsent: boolean | null = null;
+  /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
+
+  private constructor(opts: SessionOptions, id: Identity, relayUrl: string, route: Route, settings: Settings) {
+    this.opts = opts;
+    this.home = opts.home;
+    this.id = id;
+    this.uid = uidOf(id.encPub);
+    this.fingerprint = fingerprintOf(id.encPub);
+    this.relayUrl = relayUrl;
+    this.route = route;
+    this.viaTor = route.viaTor;
+    this.settings = settings;
+    this.book = book.loadContacts(opts.home);
+  }
+
+  /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
+  static async open(opts: SessionOptions): Promise<Session> {
+    const env = opts.env ?? process.env;
+    const settings = loadSettings(opts.home);
+    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
+    const routeP = planRelayRoute(relayUrl, env);
+    routeP.catch(() => {});
+    const id = await openIdentity(opts.home, opts.password);
+    return new Session(opts, id, relayUrl, await routeP, settings);
+  }
+
+  /**
+   * `init` and the wizard: a new identity, registered with the relay (PROTOCOL §7.2) unless `offline`,
+   * then written to identity.json.
+   */
+  static async create(opts: CreateOptions): Promise<Session> {
+    const env = opts.env ?? process.env;
+    if (hasIdentity(opts.home)) throw new PhantomError("identity-exists", `an identity already exists in ${opts.home}`);
+    checkNewPassword(opts.password);
+    const settings = loadSettings(opts.home);
+    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
+    const session = new Session(opts, generateIdentity(), relayUrl, await planRelayRoute(relayUrl, env), settings);
+    if (!opts.offline) await session.register();
+    await writeIdentity(opts.home, session.id, opts.password);
+    return session;
+  }
+
+  /**
+   * PROTOCOL §7.2: register our keys (create-only). "exists" (409) only when the relay's key
+   * for our UID (§7.3) is ours; anything else is an error: someone registered our UID with other keys.
+   */
+  register(): Promise<"created" | "exists"> {
+    return register(this);
+  }
+
+  /** @internal The relay client; asks for direct-connection consent at first use. */
+  relay(): Promise<RelayClient> {
+    this.relayP ??= (async () => {
+      const transport = transportFor(this.route);
+      const plan = this.route.plan!;
+      if (plan.needsConsent && this.settings.torWarning !== false) {
+        // Asked once per run: a refusal is remembered too.
+        if (this.directConsent === null) {
+          const env = this.opts.env ?? process.env;
+          const ask = this.opts.confirmDirect;
+          this.directConsent = ask ? await ask(plan.reason) : env.PHANTOM_DIRECT === "1";
+        }
+        if (!this.directConsent) throw directRefused(this.relayUrl, plan);
+      }
+      const signer = { uid: this.uid, signSeed: this.id.signSeed, encPriv: this.id.encPriv };
+      return new RelayClient({ baseUrl: this.relayUrl, transport, signer });
+    })();
+    this.relayP.catch(() => (this.relayP = null));
+    return this.relayP;
+  }
+
+  /** @internal */ warn(message: string): void {
+    this.opts.onWarning?.(message);
+  }
+
+  contacts(): ContactViewList {
+    return Object.entries(this.book)
+      .map(([uid, rec]) => book.viewOf(uid, rec, this.newUids.has(uid)))
+      .sort((a, b) => (a.nickname ?? a.uid).localeCompare(b.nickname ?? b.uid));
+  }
+
+  contact(uidOrNick: string): book.ContactView {
+    const uid = book.resolveContact(this.book, uidOrNick);
+    return book.viewOf(uid, this.book[uid]!, this.newUids.has(uid));
+  }
+
+  /** Apply a change to the contact file (re-read first, so another process's change is kept). */
+  /** @internal */ mutate<T>(change: (b: book.ContactBook) => T): T {
+    const fresh = book.loadContacts(this.home);
+    const result = change(fresh);
+    book.saveContacts(this.home, fresh);
+    this.book = fresh;
+    return result;
+  }
+
+  /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
+  processInbox(): Promise<book.ContactView[]> {
+    return processInbox(this);
+  }
+
+  /** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */
+  addContact(uid: string, o: { trust?: boolean; nick?: string } = {}): Promise<book.ContactView> {
+    return addContact(this, uid, o);
+  }
+
+  verify(uid: string, o: { force?: boolean } = {}): book.ContactView {
+    const u = book.resolveContact(this.book, uid);
+    this.mutate((b) => book.verifyRecord(u, b[u] ?? throwUnknown(u), o.force === true));
+    return book.viewOf(u, this.book[u]!);
+  }
+
+  setNick(uid: string, nick: string): void {
+    const u = book.resolveContact(this.book, uid);
+    this.mutate((b) => book.setNickname(b, u, nick));
+  }
+
+  /** Burns the room first (like the original client), then forgets the contact. */
+  async removeContact(uid: string): Promise<void> {
+    const u = book.resolveContact(this.book, uid);
+    try {
+      await this.burn(u);
+    } catch (e) {
+      // The room was never created on this relay: there is nothing to burn.
+      if (!isNoRoom(e)) throw e;
+    }
+    this.mutate((b) => void delete b[u]);
+    markRead(this, u, null);
+  }
+
+  /** @internal PROTOCOL §4 pair keys of a contact (refuses a contact whose verified key changed). */
+  keys(uid: string, o: { allowBlocked?: boolean } = {}): { roomId: string; sessionKey: Uint8Array } {
+    const rec = this.book[uid] ?? throwUnknown(uid);
+    if (!o.allowBlocked) book.assertUsable(uid, rec);
+    return pairKeys(this.id, b64decode(rec.pub_key, "pub_key"));
+  }
+
+  /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
+  async send(uid: string, text: string): Promise<number> {
+    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+    return await sendBody(this, book.resolveContact(this.book, uid), text);
+  }
+
+  /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
+  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<SentFile> {
+    return sendFile(this, book.resolveContact(this.book, uid), path, onProgress);
+  }
+
+  /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
+  async decoded(uid: string): Promise<DecodedMessage[]> {
+    const { roomId, sessionKey } = this.keys(uid);
+    const relay = await this.relay();
+    const rows = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
+    this.skippedLast = skipped;
+    return messages;
+  }
+
+  /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
+  async history(uid: string, o: { limit?: number; sinceTs?: number } = {}): Promise<ChatMessage[]> {
+    const u = book.resolveContact(this.book, uid);
+    let list = (await this.decoded(u)).map(publicMessage);
+    if (o.sinceTs !== undefined) list = list.filter((m) => m.ts >= o.sinceTs!);
+    if (o.limit !== undefined) list = list.slice(Math.max(0, list.length - o.limit));
+    return list;
+  }
+
+  async files(uid: string): Promise<ChatMessage[]> {
+    return (await this.history(uid)).filter((m) => m.file !== undefined);
+  }
+
+  getFile(uid: string, n: number, dest?: string, o: GetFileOptions = {}): Promise<string> {
+    return getFile(this, book.resolveContact(this.book, uid), n, dest, o);
+  }
+
+  /** PROTOCOL §7.7: delete the room's messages and files on the relay. */
+  async burn(uid: string): Promise<number> {
+    const u = book.resolveContact(this.book, uid);
+    const { roomId } = this.keys(u, { allowBlocked: true });
+    return await (await this.relay()).burn(roomId);
+  }
+
+  /**
+   * Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME;
+   * `kept`: what was in it that is not Phantom's, left in place (see wipeHome).
+   */
+  async panic(): Promise<BurnAllResult & { kept: string[] }> {
+    const r = await burnAll(this);
+    this.close();
+    return { ...r, kept: wipeHome(this.home) };
+  }
+
+  listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {
+    return listen(this, onMessage, o);
+  }
+
+  unreadCounts(): Promise<Record<string, number>> {
+    return unreadCounts(this);
+  }
+
+  markRead(uid: string, ts: number): void {
+    markRead(this, book.resolveContact(this.book, uid), ts);
+  }
+
+  /** Forget the keys held in memory. */
+  close(): void {
+    this.id.encPriv.fill(0);
+    this.id.signSeed.fill(0);
+  }
+}
+
+type ContactViewList = book.ContactView[];
+
+function throwUnknown(uid: string): never {
+  throw book.unknownContact(uid);
+}

@@ -1,0 +1,348 @@
+// The client side of PROTOCOL §7: every relay endpoint, signed per §6, every
+// answer validated with lib/wire schemas, failures turned into one-line RelayErrors.
+// Bounded retries only for idempotent requests, or when nothing was sent.
+
+import { burnAuthKey, burnSignature, randomBytes, sha256, sign, uidOf } from "../../lib/crypto.ts";
+import { b64decode, b64uencode, utf8 } from "../../lib/encoding.ts";
+import { PhantomError, WireError } from "../../lib/errors.ts";
+import { TransportError, type Transport, type TransportResponse } from "../../lib/transport.ts";
+import * as w from "../../lib/wire.ts";
+import type { z } from "zod";
+import { multipartBody } from "./multipart.ts";
+import { failure, RelayError, refused } from "./relay-error.ts";
+import { RequestSlots } from "./request-slots.ts";
+import { runLive, type LiveOptions } from "./live.ts";
+import { checkRelayUrl } from "./route.ts";
+
+export { RelayError } from "./relay-error.ts";
+export type { LiveOptions, LiveStatus } from "./live.ts";
+
+export interface Signer {
+  uid: string;
+  signSeed: Uint8Array;
+  encPriv: Uint8Array;
+}
+
+export interface RelayClientOptions {
+  baseUrl: string;
+  transport: Transport;
+  signer?: Signer;
+  /** Per request (default 30 s); transfers get more, scaled by size, and fail after this long without progress. */
+  timeoutMs?: number;
+  /** Extra attempts for idempotent requests and for failures before sending (default 2). */
+  retries?: number;
+  /** First pause between attempts, doubled each time (default 250 ms). */
+  retryDelayMs?: number;
+  /** Largest file blob accepted from /file (default 1 GiB). */
+  maxDownloadBytes?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_RETRIES = 2;
+/** Transfers may take as long as this slow a link needs, on top of the base timeout. */
+export const MIN_TRANSFER_BYTES_PER_S = 50_000;
+const MAX_JSON_RESPONSE_BYTES = 32 * 1024 * 1024;
+const RETRY_STATUS = new Set([502, 503, 504]);
+const FILE_PATH_RE = /^\/file\/[A-Za-z0-9_-]{1,512}$/;
+
+interface Call {
+  method: "GET" | "POST";
+  path: string;
+  /** "POST /send", "GET /file": names the request in messages without ids. */
+  label: string;
+  body?: Uint8Array;
+  contentType?: string;
+  signed: boolean;
+  idempotent: boolean;
+  timeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxBytes?: number;
+  onUp?: (done: number, total: number) => void;
+  onDown?: (done: number, total: number) => void;
+  extraHeaders?: (signed: Record<string, string>) => Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export class RelayClient {
+  readonly baseUrl: string;
+  readonly transport: Transport;
+  readonly signer: Signer | null;
+  readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly maxDownloadBytes: number;
+  private lastHealth: w.HealthResponse | null = null;
+  private burnKey: { authPub: string; key: Uint8Array } | null = null;
+  private readonly slots = new RequestSlots();
+
+  constructor(o: RelayClientOptions) {
+    this.baseUrl = checkRelayUrl(o.baseUrl);
+    this.transport = o.transport;
+    this.signer = o.signer ?? null;
+    this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retries = o.retries ?? DEFAULT_RETRIES;
+    this.retryDelayMs = o.retryDelayMs ?? 250;
+    this.maxDownloadBytes = o.maxDownloadBytes ?? 1024 ** 3;
+  }
+
+  /** PROTOCOL §7.1 */
+  async health(): Promise<w.HealthResponse> {
+    const call: Call = { method: "GET", path: "/health", label: "GET /health", signed: false, idempotent: true };
+    this.lastHealth = await this.json(call, w.HealthResponse);
+    return this.lastHealth;
+  }
+
+  /** PROTOCOL §7.2: 409 means the UID is already registered (create-only). */
+  async register(uid: string, pubKeyB64: string, signPubB64u: string): Promise<"created" | "exists"> {
+    const body = jsonBytes(w.RegisterBody, { uid, pub_key: pubKeyB64, sign_pub: signPubB64u }, "register");
+    const call: Call = {
+      method: "POST",
+      path: "/register",
+      label: "POST /register",
+      body,
+      signed: false,
+      idempotent: true,
+    };
+    const res = await this.exchange(call);
+    if (res.status === 409) return "exists";
+    this.expectOk(call, res, w.OkResponse);
+    return "created";
+  }
+
+  /** PROTOCOL §7.3: the key, or null if the UID is unknown. The key must hash to the UID (§2). */
+  async pubkey(uid: string): Promise<Uint8Array | null> {
+    const path = `/pubkey/${encodeURIComponent(uid)}`;
+    const call: Call = { method: "GET", path, label: "GET /pubkey", signed: false, idempotent: true };
+    const res = await this.exchange(call);
+    if (res.status === 404) return null;
+    const r = this.expectOk(call, res, w.PubkeyResponse);
+    const key = b64decode(r.pub_key);
+    if (r.uid !== uid || uidOf(key) !== uid) {
+      throw new RelayError("bad-response", `relay sent a key that does not belong to ${uid}`, { status: res.status });
+    }
+    return key;
+  }
+
+  /** PROTOCOL §7.4 (replaces an earlier notice from us, so it is safe to repeat). */
+  async kePush(body: w.KePushBody): Promise<void> {
+    const bytes = jsonBytes(w.KePushBody, body, "ke/push");
+    await this.json({ ...post("/ke/push", bytes), idempotent: true }, w.OkResponse);
+  }
+
+  /** PROTOCOL §7.5: returns and deletes the inbox, so it is never repeated once sent. */
+  async kePop(uid: string): Promise<w.KeEntry[]> {
+    const path = `/ke/pop/${encodeURIComponent(uid)}`;
+    const call: Call = { method: "GET", path, label: "GET /ke/pop", signed: true, idempotent: false };
+    return (await this.json(call, w.KePopResponse)).entries;
+  }
+
+  /** PROTOCOL §7.6: the relay's timestamp of the stored message. */
+  async send(roomId: string, ciphertext: string): Promise<number> {
+    if (ciphertext.length > 0 && w.b64DecodedLength(ciphertext) > w.MAX_CIPHERTEXT_BYTES) {
+      throw new PhantomError(
+        "too-large",
+        `message too long: the relay accepts at most ${w.MAX_CIPHERTEXT_BYTES} bytes`,
+      );
+    }
+    const body = jsonBytes(w.SendBody, { room_id: roomId, ciphertext }, "send");
+    return (await this.json(post("/send", body), w.SendResponse)).ts;
+  }
+
+  /** PROTOCOL §7.6: newest `limit` messages with ts ≥ sinceTs, oldest first. */
+  async fetch(
+    roomId: string,
+    o: { limit?: number; sinceTs?: number; signal?: AbortSignal } = {},
+  ): Promise<w.StoredMessage[]> {
+    const fields: w.FetchBody = { room_id: roomId };
+    if (o.limit !== undefined) fields.limit = o.limit;
+    if (o.sinceTs !== undefined) fields.since_ts = o.sinceTs;
+    return (await this.fetchRows(fields, o.signal)).messages;
+  }
+
+  /** PROTOCOL §7.7: deletes the room's messages and files; adds the burn HMAC when the relay requires it. */
+  async burn(roomId: string): Promise<number> {
+    const signer = this.needSigner();
+    const health = this.lastHealth ?? (await this.health());
+    let key: Uint8Array | null = null;
+    if (health.auth_required) {
+      if (health.auth_pub === null)
+        throw new RelayError("bad-response", "relay requires burn auth but has no auth key");
+      if (this.burnKey?.authPub !== health.auth_pub) {
+        this.burnKey = {
+          authPub: health.auth_pub,
+          key: burnAuthKey(signer.encPriv, b64decode(health.auth_pub), signer.uid),
+        };
+      }
+      key = this.burnKey.key;
+    }
+    const body = jsonBytes(w.BurnBody, { room_id: roomId }, "burn");
+    const call: Call = {
+      ...post("/burn", body),
+      extraHeaders: (h): Record<string, string> =>
+        key ? { [w.H_BURN_SIG]: burnSignature(key, signer.uid, roomId, h[w.H_TS]!, h[w.H_NONCE]!) } : {},
+    };
+    return (await this.json(call, w.BurnResponse)).deleted;
+  }
+
+  /**
+   * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, and whether more follow.
+   * Only for a relay whose rows carry `seq` (a 2.2.x relay refuses after_seq with 400).
+   */
+  async fetchAfter(
+    roomId: string,
+    afterSeq: number,
+    o: { limit?: number; signal?: AbortSignal } = {},
+  ): Promise<{ messages: w.StoredMessage[]; more: boolean }> {
+    const fields: w.FetchBody = { room_id: roomId, after_seq: afterSeq };
+    if (o.limit !== undefined) fields.limit = o.limit;
+    const r = await this.fetchRows(fields, o.signal);
+    if (r.more === undefined)
+      throw new RelayError("bad-response", "relay sent an invalid answer: more: missing (POST /fetch)");
+    return { messages: r.messages, more: r.more };
+  }
+
+  /** PROTOCOL §7.6 POST /fetch; it only reads, so it is retried like a GET. */
+  private async fetchRows(fields: w.FetchBody, signal?: AbortSignal) {
+    const body = jsonBytes(w.FetchBody, fields, "fetch");
+    const call: Call = { ...post("/fetch", body), idempotent: true, signal };
+    return await this.json(call, w.FetchResponse);
+  }
+
+  /** PROTOCOL §7.8: multipart upload; progress counts the blob's bytes. */
+  async upload(
+    roomId: string,
+    blob: Uint8Array,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<w.UploadResponse> {
+    const signer = this.needSigner();
+    const mp = multipartBody(
+      [
+        ["room_id", roomId],
+        ["sender_id", signer.uid],
+      ],
+      { field: "file", filename: "blob.bin", type: "application/octet-stream", data: blob },
+    );
+    const call: Call = {
+      ...post("/file/upload", mp.body),
+      contentType: mp.contentType,
+      timeoutMs: this.transferTimeout(mp.body.length),
+      idleTimeoutMs: this.timeoutMs,
+      onUp: onProgress && ((sent) => onProgress(Math.min(Math.max(sent - mp.fileStart, 0), blob.length), blob.length)),
+    };
+    return await this.json(call, w.UploadResponse);
+  }
+
+  /** PROTOCOL §7.8: GET /file/<id>, only a path on our own relay (§5.3). */
+  async download(
+    path: string,
+    onProgress?: (got: number, total: number) => void,
+    o: { expectedBytes?: number } = {},
+  ): Promise<Uint8Array> {
+    if (!FILE_PATH_RE.test(path)) throw new PhantomError("bad-file-path", "file path must look like /file/<id>");
+    const max = Math.min(this.maxDownloadBytes, o.expectedBytes ?? this.maxDownloadBytes);
+    const call: Call = {
+      method: "GET",
+      path,
+      label: "GET /file",
+      signed: true,
+      idempotent: true,
+      timeoutMs: this.transferTimeout(o.expectedBytes ?? 64 * 1024 * 1024),
+      idleTimeoutMs: this.timeoutMs,
+      maxBytes: max,
+      onDown: onProgress,
+    };
+    const res = await this.exchange(call);
+    if (res.status !== 200) throw refused(call.label, res);
+    return res.body;
+  }
+
+  /** PROTOCOL §7.9 live delivery (WebSocket direct, /fetch polling through Tor); see client/net/live.ts. */
+  async live(roomIds: string[], onFrame: (roomId: string, frame: w.WsFrame) => void, opts: LiveOptions): Promise<void> {
+    await runLive(this, roomIds, onFrame, opts);
+  }
+
+  /** The four PROTOCOL §6 headers for one request (fresh ts and nonce each call). */
+  signHeaders(method: string, path: string, body: Uint8Array): Record<string, string> {
+    const signer = this.needSigner();
+    const ts = String(Math.floor(Date.now() / 1000));
+    const nonce = b64uencode(randomBytes(12));
+    const canonical = w.canonicalRequest(method, path, signer.uid, ts, nonce, sha256(body));
+    const sig = b64uencode(sign(signer.signSeed, canonical));
+    return { [w.H_UID]: signer.uid, [w.H_TS]: ts, [w.H_NONCE]: nonce, [w.H_SIG]: sig };
+  }
+
+  /** Absolute URL of a protocol path (a base URL's own path is kept as a prefix; the signed path is the protocol path). */
+  urlOf(path: string): string {
+    return this.baseUrl + path;
+  }
+
+  private needSigner(): Signer {
+    if (!this.signer)
+      throw new PhantomError("no-identity", "this request needs an identity (signed request, PROTOCOL §6)");
+    return this.signer;
+  }
+
+  private transferTimeout(bytes: number): number {
+    return this.timeoutMs + Math.ceil((bytes / MIN_TRANSFER_BYTES_PER_S) * 1000);
+  }
+
+  private async json<S extends z.ZodType>(call: Call, schema: S): Promise<z.infer<S>> {
+    return this.expectOk(call, await this.exchange(call), schema);
+  }
+
+  private expectOk<S extends z.ZodType>(call: Call, res: TransportResponse, schema: S): z.infer<S> {
+    if (res.status !== 200) throw refused(call.label, res);
+    try {
+      return w.parseJsonBytes(schema, res.body, "answer");
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      throw new RelayError("bad-response", `relay sent an invalid ${e.message} (${call.label})`, {
+        status: res.status,
+        cause: e,
+      });
+    }
+  }
+
+  /** Send with bounded retries; every attempt is signed afresh (new ts and nonce, §6). */
+  private async exchange(call: Call): Promise<TransportResponse> {
+    const body = call.body ?? new Uint8Array(0);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Signed once a slot is free, so a request that waited is not stale (§6: 300 s window).
+        const res = await this.slots.run(() => {
+          let headers: Record<string, string> = {};
+          if (call.signed) headers = this.signHeaders(call.method, call.path, body);
+          if (call.extraHeaders) headers = { ...headers, ...call.extraHeaders(headers) };
+          if (call.contentType) headers["content-type"] = call.contentType;
+          else if (call.body) headers["content-type"] = "application/json";
+          return this.transport.request(call.method, this.urlOf(call.path), headers, call.body, {
+            timeoutMs: call.timeoutMs ?? this.timeoutMs,
+            idleTimeoutMs: call.idleTimeoutMs,
+            onUploadProgress: call.onUp,
+            onDownloadProgress: call.onDown,
+            maxResponseBytes: call.maxBytes ?? MAX_JSON_RESPONSE_BYTES,
+            signal: call.signal,
+          });
+        });
+        if (!(call.idempotent && RETRY_STATUS.has(res.status) && attempt <= this.retries)) return res;
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        const retryable = !["timeout", "aborted", "too-large", "tls"].includes(e.code);
+        if (!(retryable && (call.idempotent || !e.sent) && attempt <= this.retries)) {
+          throw failure(call.label, e, attempt, this.transport.via === "tor");
+        }
+      }
+      if (call.signal?.aborted) throw new RelayError("aborted", `${call.label} cancelled`);
+      await Bun.sleep(this.retryDelayMs * 2 ** (attempt - 1));
+    }
+  }
+}
+
+function post(path: string, body: Uint8Array): Call {
+  return { method: "POST", path, label: `POST ${path}`, body, signed: true, idempotent: false };
+}
+
+/** Validate an outgoing body against its schema, then encode it (compact JSON, UTF-8). */
+function jsonBytes<S extends z.ZodType>(schema: S, value: z.infer<S>, what: string): Uint8Array {
+  return utf8.encode(JSON.stringify(w.check(schema, value, what)));
+}

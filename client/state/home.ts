@@ -1,0 +1,184 @@
+// Local state in $PHANTOM_HOME (default ~/.phantom): folder 0700, files 0600,
+// every write atomic (temp file + fsync + rename). A file that cannot be read or
+// parsed is an error naming the file: nothing is ever silently reset.
+
+import * as fs from "node:fs";
+import { homedir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
+import type { z } from "zod";
+import { PhantomError, WireError } from "../../lib/errors.ts";
+import { parseJson } from "../../lib/wire.ts";
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+type Env = Record<string, string | undefined>;
+
+/** $PHANTOM_HOME, else ~/.phantom, as an absolute path. */
+export function homeDir(env: Env = process.env): string {
+  const set = env.PHANTOM_HOME;
+  return resolve(set !== undefined && set !== "" ? set : join(homedir(), ".phantom"));
+}
+
+function fsError(what: string, path: string, cause: unknown): PhantomError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? "I/O error";
+  return new PhantomError("state-io", `cannot ${what} ${path}: ${code}`, { cause });
+}
+
+/** Create the home folder if needed (0700) and tighten its mode if it is looser. */
+export function ensureHome(home: string): void {
+  try {
+    fs.mkdirSync(home, { recursive: true, mode: DIR_MODE });
+    const st = fs.statSync(home);
+    if (!st.isDirectory()) throw new PhantomError("state-io", `${home} is not a folder`);
+    if ((st.mode & 0o777) !== DIR_MODE) fs.chmodSync(home, DIR_MODE);
+  } catch (e) {
+    if (e instanceof PhantomError) throw e;
+    throw fsError("create", home, e);
+  }
+}
+
+/**
+ * Take group and others' access away from an existing state file and its folder (a copy
+ * restored with `cp`, an old client): PROTOCOL §3 wants 0600 in 0700. Best effort: a file
+ * we may not chmod is left as it is (reading it works anyway).
+ */
+export function tightenModes(home: string, path: string): void {
+  for (const [p, mode] of [
+    [home, DIR_MODE],
+    [path, FILE_MODE],
+  ] as const) {
+    try {
+      const st = fs.statSync(p);
+      if ((st.mode & 0o077) !== 0) fs.chmodSync(p, mode);
+    } catch {
+      // not ours to change, or gone: nothing to tighten
+    }
+  }
+}
+
+export function statePath(home: string, name: string): string {
+  return join(home, name);
+}
+
+/** The text of a state file, or null when it does not exist. */
+export function readStateText(path: string): string | null {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw fsError("read", path, e);
+  }
+}
+
+/** Parse a state file with a schema; a bad file is "corrupt file <path>: <what is wrong>". */
+export function parseState<T extends z.ZodType>(schema: T, text: string, path: string): z.infer<T> {
+  try {
+    return parseJson(schema, text, path);
+  } catch (e) {
+    if (e instanceof WireError) {
+      throw new PhantomError("corrupt-file", `corrupt file ${e.message} (fix or move it away; nothing was changed)`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** Read and validate a JSON state file; null when it does not exist. */
+export function readState<T extends z.ZodType>(schema: T, path: string): z.infer<T> | null {
+  const text = readStateText(path);
+  return text === null ? null : parseState(schema, text, path);
+}
+
+/** Temp files of writeAtomic: hidden, in the target's folder, named `.phantom-<16 hex>.tmp`. */
+export const TEMP_FILE_RE = /^\.phantom-[0-9a-f]{16}\.tmp$/;
+
+/**
+ * A temp file beside `path` (same folder, so the rename is atomic). Its name does not grow
+ * with the target's: a received file may have a name of the full 255 bytes (PROTOCOL §5.3).
+ */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.phantom-${randomBytes(8).toString("hex")}.tmp`);
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a folder; the rename itself is still atomic.
+  }
+}
+
+function writeTemp(path: string, data: string | Uint8Array): string {
+  const tmp = tempPathFor(path);
+  const fd = fs.openSync(tmp, "wx", FILE_MODE);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return tmp;
+}
+
+/** link() errors of file systems without hard links (FAT and exFAT say EPERM, some shares ENOTSUP). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Put the finished temp file at `path` only if nothing is there: a hard link fails on an
+ * existing name. Where there are no hard links (a USB stick), the name is taken with an
+ * exclusive create first and the temp file renamed over that empty placeholder.
+ */
+export function installExclusive(tmp: string, path: string, testOnlyLink: typeof fs.linkSync = fs.linkSync): void {
+  try {
+    testOnlyLink(tmp, path);
+    fs.unlinkSync(tmp);
+    return;
+  } catch (e) {
+    if (!NO_HARD_LINKS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+  }
+  fs.closeSync(fs.openSync(path, "wx", FILE_MODE));
+  try {
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    fs.rmSync(path, { force: true }); // our empty placeholder
+    throw e;
+  }
+}
+
+/**
+ * Atomic write: temp file (0600) in the same folder, fsync, rename over `path`.
+ * With `exclusive`, never replaces an existing file (see installExclusive).
+ */
+export function writeAtomic(path: string, data: string | Uint8Array, o: { exclusive?: boolean } = {}): void {
+  let tmp: string | null = null;
+  try {
+    tmp = writeTemp(path, data);
+    if (o.exclusive) {
+      installExclusive(tmp, path);
+    } else {
+      fs.renameSync(tmp, path);
+    }
+    tmp = null;
+    fsyncDir(dirname(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new PhantomError("exists", `${path} already exists`, { cause: e });
+    }
+    throw fsError("write", path, e);
+  } finally {
+    if (tmp !== null) fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Write a JSON state file atomically (pretty-printed, 0600). */
+export function writeState(path: string, value: unknown): void {
+  writeAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,54 @@
+// The identity vault file: $PHANTOM_HOME/identity.json (PROTOCOL §3).
+// Sealing and opening are lib/crypto's; this file adds the file handling and
+// errors that name the file. A wrong password stays CryptoError("wrong-password").
+
+import { existsSync } from "node:fs";
+import { type Identity, openVault, sealVault } from "../../lib/crypto.ts";
+import { CryptoError, PhantomError } from "../../lib/errors.ts";
+import { VaultFile } from "../../lib/wire.ts";
+import { ensureHome, parseState, readStateText, statePath, tightenModes, writeAtomic } from "./home.ts";
+
+export const IDENTITY_FILE = "identity.json";
+
+export function identityPath(home: string): string {
+  return statePath(home, IDENTITY_FILE);
+}
+
+export function hasIdentity(home: string): boolean {
+  return existsSync(identityPath(home));
+}
+
+/** Seal `id` under `password` and write identity.json; refuses to replace an existing identity. */
+export async function writeIdentity(home: string, id: Identity, password: string): Promise<void> {
+  const path = identityPath(home);
+  if (hasIdentity(home)) throw new PhantomError("identity-exists", `an identity already exists in ${path}`);
+  ensureHome(home);
+  const vault = await sealVault(id, password);
+  // PROTOCOL §3: file 0600 in a 0700 folder, written atomically, never over another identity.
+  try {
+    writeAtomic(path, `${JSON.stringify(vault)}\n`, { exclusive: true });
+  } catch (e) {
+    if (e instanceof PhantomError && e.code === "exists") {
+      throw new PhantomError("identity-exists", `an identity already exists in ${path}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Open identity.json. Missing → "no identity"; corrupt → names the file; wrong password → "wrong password". */
+export async function openIdentity(home: string, password: string): Promise<Identity> {
+  const path = identityPath(home);
+  const text = readStateText(path);
+  if (text === null) throw new PhantomError("no-identity", `no identity in ${home}: run 'phantom init' first`);
+  tightenModes(home, path);
+  const vault = parseState(VaultFile, text, path);
+  try {
+    return await openVault(vault, password);
+  } catch (e) {
+    if (e instanceof CryptoError && e.code === "wrong-password") throw e;
+    if (e instanceof PhantomError) {
+      throw new PhantomError("corrupt-file", `corrupt file ${path}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+// Which rows the chat screen shows, and when: the stored history first, then live
+// messages (held until the history is on screen). Each stored row is shown once, told
+// apart by its id (the random nonce of PROTOCOL §5.1), never by its text and second:
+// two identical "ok" in the same second are two lines. Own messages are shown once
+// whether the send call or the relay's echo finishes first (echoes.ts).
+import type { ChatMessage } from "../core/conversation.ts";
+import { EchoTracker, echoKey } from "./echoes.ts";
+
+/** What the chat needs from a Session (a Session is one). */
+export interface ConversationSource {
+  history(uid: string, o?: { limit?: number; sinceTs?: number }): Promise<ChatMessage[]>;
+  listen(
+    onMessage: (peerUid: string, m: ChatMessage) => void,
+    o: { signal: AbortSignal; onReady?: (conversations: number) => void },
+  ): Promise<void>;
+}
+
+/** A message to print: a stored row, or one of ours printed when its send returned (no row id yet). */
+export type ShownMessage = Omit<ChatMessage, "id">;
+
+export interface FeedSink {
+  /** A message of this conversation to print. */
+  message(m: ShownMessage): void;
+  /** Another contact wrote. */
+  other(peerUid: string, m: ChatMessage): void;
+}
+
+export class ChatFeed {
+  private readonly seen = new Set<string>();
+  private readonly echoes = new EchoTracker();
+  private held: Array<[string, ChatMessage]> | null = [];
+
+  constructor(
+    private readonly peerUid: string,
+    private readonly sink: FeedSink,
+  ) {}
+
+  /** A stored row of this conversation (history or live): shown unless it was already. */
+  row(m: ChatMessage): void {
+    if (this.seen.has(m.id)) return;
+    this.seen.add(m.id);
+    if (m.mine && !this.echoes.onEcho(echoKey(m), m.ts)) return;
+    this.sink.message(m);
+  }
+
+  /** A live message of any conversation; held until release(). */
+  live(peerUid: string, m: ChatMessage): void {
+    if (this.held) return void this.held.push([peerUid, m]);
+    if (peerUid === this.peerUid) this.row(m);
+    else if (!m.mine) this.sink.other(peerUid, m);
+  }
+
+  /** The history is on screen: show what arrived meanwhile, and from now on at once. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const [peer, m] of held) this.live(peer, m);
+  }
+
+  /** Send one of our messages; it is printed when `send` returns unless the relay's echo was shown first. */
+  async sendOwn(key: string, send: () => Promise<ShownMessage>): Promise<void> {
+    this.echoes.expect(key);
+    let m: ShownMessage;
+    try {
+      m = await send();
+    } catch (e) {
+      this.echoes.onFailed(key);
+      throw e;
+    }
+    if (this.echoes.onSent(key, m.ts)) this.sink.message(m);
+  }
+}
+
+/**
+ * Start live delivery, then fetch the history (newest `limit` rows). Live delivery only
+ * brings rows stored after its own first fetch, which may come after the history's: a row
+ * stored in between would be in neither. So once live delivery is connected, the history
+ * is fetched once more from its newest row; rows seen twice are shown once (by id).
+ * `caughtUp` settles when that second fetch has been handed to the feed (or failed: `onError`).
+ */
+export function openConversation(
+  src: ConversationSource,
+  peerUid: string,
+  feed: ChatFeed,
+  o: { signal: AbortSignal; limit: number; onError?: (e: unknown) => void },
+): { listening: Promise<void>; history: Promise<ChatMessage[]>; caughtUp: Promise<void> } {
+  let connected!: () => void;
+  const ready = new Promise<void>((r) => (connected = r));
+  const listening = src.listen((peer, m) => feed.live(peer, m), { signal: o.signal, onReady: () => connected() });
+  listening.then(connected, connected); // stopped or failed: nothing to wait for
+  const history = src.history(peerUid, { limit: o.limit });
+  const caughtUp = (async () => {
+    const first = await history.catch(() => null);
+    if (first === null) return; // the screen reports that one
+    await ready;
+    if (o.signal.aborted) return;
+    const newest = first.at(-1)?.ts;
+    try {
+      const again = await src.history(peerUid, newest === undefined ? { limit: o.limit } : { sinceTs: newest });
+      if (o.signal.aborted) return; // the chat was left meanwhile
+      for (const m of again) feed.live(peerUid, m);
+    } catch (e) {
+      if (!o.signal.aborted) o.onError?.(e);
+    }
+  })();
+  return { listening, history, caughtUp };
+}

@@ -1,0 +1,42 @@
+// How chat lines look: `[HH:MM] name  text`, own messages in their own colour,
+// file messages with name, size and #n. Everything from the peer goes through
+// safeText first: a message can never move the cursor or change colours.
+import type { ChatMessage } from "../core/conversation.ts";
+import { clock, formatBytes, padEnd, safeText, width } from "./term.ts";
+import type { Theme } from "./themes.ts";
+
+export interface LineStyle {
+  theme: Theme;
+  peerName: string;
+  /** Column width for names so that texts line up. */
+  nameWidth: number;
+}
+
+export function lineStyle(theme: Theme, peerName: string): LineStyle {
+  return { theme, peerName, nameWidth: Math.max(width("you"), width(peerName)) };
+}
+
+export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string {
+  const t = s.theme;
+  const name = m.mine ? "you" : m.from === "" ? "?" : s.peerName;
+  const time = t.dim(`[${clock(m.ts)}]`);
+  const who = (m.mine ? t.mine : t.peer)(t.bold(padEnd(name, s.nameWidth)));
+  const indent = " ".repeat(8 + s.nameWidth + 2);
+  if (m.file) {
+    const f = m.file;
+    const desc = `${t.accent(`file #${f.n}`)}  ${safeText(f.name, true)}  ${t.dim(`(${formatBytes(f.size)})`)}`;
+    const hint = m.mine ? "" : t.dim(`  /get ${f.n}`);
+    return `${time} ${who}  ${desc}${hint}`;
+  }
+  const lines = safeText(m.body).split("\n");
+  const paint = m.mine ? t.mine : (x: string) => x;
+  return `${time} ${who}  ${lines.map(paint).join(`\n${indent}`)}`;
+}
+
+export function formatFileRow(m: ChatMessage, s: LineStyle): string {
+  const f = m.file!;
+  const who = m.mine ? "you" : s.peerName;
+  return `  ${s.theme.accent(`#${f.n}`.padEnd(4))} ${safeText(f.name, true)}  ${s.theme.dim(
+    `${formatBytes(f.size)} · from ${who} · ${clock(m.ts)}`,
+  )}`;
+}

@@ -1,0 +1,159 @@
+// The live chat screen: header, the last 200 messages, then live ones above a
+// one-row input line. Incoming messages are printed with LineEditor.printAbove,
+// so whatever is being typed stays intact. Slash commands live in chat-commands.ts.
+import type { ChatMessage } from "../core/conversation.ts";
+import type { Session } from "../core/session.ts";
+import { runChatCommand, type ChatContext } from "./chat-commands.ts";
+import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
+import { echoKey } from "./echoes.ts";
+import { formatMessage, lineStyle } from "./chat-format.ts";
+import { LineEditor } from "./line-editor.ts";
+import { ansi, truncate } from "./term.ts";
+import { contactName, errorText, type Ui } from "./ui.ts";
+
+export const HISTORY_LIMIT = 200;
+
+function header(ui: Ui, session: Session, peerUid: string): string {
+  const t = ui.theme;
+  const c = session.contact(peerUid);
+  const cols = Math.max(20, process.stdout.columns ?? 80);
+  const rule = t.dim("─".repeat(Math.min(cols - 1, 72)));
+  const trust = c.keyChanged
+    ? t.danger("key changed: /verify before you trust it")
+    : c.verified
+      ? t.ok("verified")
+      : t.warn("not verified (/verify)");
+  const route = session.viaTor ? t.ok("via Tor") : t.warn("direct");
+  return [
+    rule,
+    ` ${t.bold(t.peer(contactName(c)))}  ${t.dim(c.uid)}`,
+    ` ${trust} · ${route} · ${t.dim("/help for commands, Esc to leave")}`,
+    rule,
+  ].join("\n");
+}
+
+/** Run the chat with one contact until the user leaves. Never throws for network trouble. */
+export async function runChat(ui: Ui, session: Session, peerUid: string): Promise<void> {
+  const out = process.stdout;
+  const stdin = process.stdin;
+  const t = ui.theme;
+  const peerName = contactName(session.contact(peerUid));
+  const style = lineStyle(t, peerName);
+  const elsewhere = new Map<string, number>();
+  const ac = new AbortController();
+  let ready = false;
+
+  let leave: () => void = () => {};
+  const left = new Promise<void>((r) => (leave = r));
+
+  // After leaving, late output (a transfer finishing) must not draw over the menu.
+  let closed = false;
+  const screen = {
+    write: (s: string): boolean => (closed ? true : out.write(s)),
+    get columns(): number {
+      return out.columns ?? 80;
+    },
+  };
+  const editor = new LineEditor({ out: screen, prompt: `${t.accent("›")} ` });
+  const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
+
+  const message = (m: ShownMessage): void => {
+    print(formatMessage(m, style));
+    // The history is marked read once, below; each later message as it is shown.
+    if (ready) session.markRead(peerUid, m.ts);
+  };
+  const other = (peer: string): void => {
+    const n = (elsewhere.get(peer) ?? 0) + 1;
+    elsewhere.set(peer, n);
+    let who = `${peer.slice(0, 8)}…`;
+    try {
+      who = contactName(session.contact(peer));
+    } catch {
+      // a contact we do not know (yet): keep the UID prefix
+    }
+    print(t.dim(`  · ${who} wrote (${n} new) — leave with Esc and pick ${who} in the menu`));
+  };
+  const feed = new ChatFeed(peerUid, { message, other });
+
+  out.write(`${header(ui, session, peerUid)}\n`);
+  const conversation = openConversation(session, peerUid, feed, {
+    signal: ac.signal,
+    limit: HISTORY_LIMIT,
+    onError: (e) => print(t.danger(`could not catch up with the history: ${errorText(e)}`)),
+  });
+  const listening = conversation.listening.catch((e: unknown) => {
+    if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
+  });
+
+  try {
+    const history = await conversation.history;
+    if (history.length === 0) out.write(`${t.dim("  No messages yet. Say hello!")}\n`);
+    for (const m of history) feed.row(m);
+    const last = history[history.length - 1];
+    if (last) session.markRead(peerUid, last.ts);
+  } catch (e) {
+    out.write(`${t.danger(`could not load the history: ${errorText(e)}`)}\n`);
+  }
+
+  const ctx: ChatContext = {
+    ui,
+    session,
+    peerUid,
+    peerName,
+    style,
+    editor,
+    print: (text) => editor.printAbove(text),
+    sendOwn: (key, send) => feed.sendOwn(key, send),
+    leave: () => leave(),
+  };
+
+  // One task at a time (sends stay in order); typing continues meanwhile.
+  let chain: Promise<void> = Promise.resolve();
+  const enqueue = (task: () => Promise<void>): void => {
+    chain = chain.then(task).catch((e: unknown) => editor.printAbove(t.danger(`  ${errorText(e)}`)));
+  };
+  editor.onSubmit = (line) => {
+    if (line.trim() === "") return;
+    if (line.startsWith("/") && !line.startsWith("//")) return enqueue(() => runChatCommand(ctx, line));
+    const text = line.startsWith("//") ? line.slice(1) : line;
+    enqueue(() =>
+      ctx.sendOwn(echoKey({ body: text }), async () => {
+        const ts = await session.send(peerUid, text);
+        return { ts, from: session.uid, mine: true, body: text };
+      }),
+    );
+  };
+  // Ctrl-C / Esc: clear a half-typed line first; on an empty line, leave.
+  const back = (): void => {
+    if (editor.value !== "") {
+      editor.handle({ kind: "home" });
+      editor.handle({ kind: "kill-end" });
+    } else leave();
+  };
+  editor.onInterrupt = back;
+  editor.onEscape = back;
+  editor.onEof = () => leave();
+
+  const onData = (chunk: Buffer): void => editor.feed(chunk);
+  const onResize = (): void => editor.render();
+  ready = true;
+  feed.release();
+  stdin.setRawMode(true);
+  stdin.on("data", onData);
+  stdin.resume();
+  out.on("resize", onResize);
+  editor.render();
+  try {
+    await left;
+  } finally {
+    closed = true;
+    ac.abort();
+    stdin.off("data", onData);
+    out.off("resize", onResize);
+    editor.dispose();
+    stdin.setRawMode(false);
+    stdin.pause();
+    out.write(`\r${ansi.clearLine}${t.dim(truncate(`Left the chat with ${peerName}.`, 72))}\n`);
+    await Promise.race([listening, Bun.sleep(1000)]);
+  }
+}

@@ -1,0 +1,78 @@
+// `phantom` with no arguments: the first-run wizard or the unlock prompt, then the
+// menu. Errors that end the program reach phantom.ts's one printer as PhantomErrors;
+// errors inside an action are shown in the menu, which carries on.
+import * as p from "@clack/prompts";
+import { PhantomError } from "../../lib/errors.ts";
+import { VERSION } from "../../lib/version.ts";
+import { homeDir } from "../state/home.ts";
+import { loadSettings } from "../state/settings.ts";
+import type { Session } from "../core/session.ts";
+import { hasIdentity } from "../state/vault.ts";
+import { runMenu } from "./menu.ts";
+import { newMenuState, refreshState } from "./menu-state.ts";
+import { runChat } from "./chat-screen.ts";
+import { pickMotd } from "./motd.ts";
+import { safeText } from "./term.ts";
+import { makeUi, type Ui } from "./ui.ts";
+import { unlock } from "./unlock.ts";
+import { runWizard } from "./wizard.ts";
+
+function banner(ui: Ui): void {
+  const t = ui.theme;
+  p.intro(`${t.bold(t.accent("phantom"))} ${t.dim(VERSION)}`);
+  const motd = pickMotd(ui.settings.motd, ui.settings.motdCustom);
+  if (motd) p.log.message(t.dim(safeText(motd, true)));
+}
+
+function needTerminal(): void {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) {
+    throw new PhantomError(
+      "no-terminal",
+      "the interactive client needs a terminal; for scripts use the commands (phantom --help)",
+    );
+  }
+}
+
+export async function runInteractive(env: Record<string, string | undefined> = process.env): Promise<number> {
+  needTerminal();
+  const home = homeDir(env);
+  const ui = makeUi(home, env, loadSettings(home));
+  const st = newMenuState();
+  let session: Session | null;
+  if (!hasIdentity(home)) {
+    session = (await runWizard(ui))?.session ?? null;
+  } else {
+    banner(ui);
+    session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+  }
+  if (session === null) return 0;
+  try {
+    await runMenu(ui, session, st);
+    return 0;
+  } finally {
+    session.close();
+  }
+}
+
+/** The chat screen alone (for a `phantom chat <uid>` command): unlock, chat, exit. */
+export async function runChatOnly(
+  uidOrNick: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  needTerminal();
+  const home = homeDir(env);
+  if (!hasIdentity(home))
+    throw new PhantomError("no-identity", `no identity in ${home}: run 'phantom' or 'phantom init' first`);
+  const ui = makeUi(home, env, loadSettings(home));
+  banner(ui);
+  const st = newMenuState();
+  const session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+  if (session === null) return 0;
+  try {
+    await refreshState(session, st); // key-exchange inbox first: people who added us become contacts
+    await runChat(ui, session, session.contact(uidOrNick).uid);
+    return 0;
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,55 @@
+// What the menu knows between refreshes: unread counts, notices, relay trouble.
+import { RelayError } from "../net/relay-error.ts";
+import type { Session } from "../core/session.ts";
+import { contactName, errorText } from "./ui.ts";
+
+export interface MenuState {
+  counts: Record<string, number>;
+  /** Lines for the notice row (newest last): new contacts, warnings. */
+  notices: string[];
+  /** Why the relay could not be used at the last refresh, or null. */
+  offline: string | null;
+  /** When registration was last tried (ms), to try at most once a minute. */
+  registerTried: number;
+}
+
+export function newMenuState(): MenuState {
+  return { counts: {}, notices: [], offline: null, registerTried: 0 };
+}
+
+/**
+ * A relay that does not know our UID (401) gets it registered (PROTOCOL §7.2,
+ * create-only; "exists" with our key is fine): an identity made offline by the
+ * wizard, or a relay that lost its data.
+ */
+async function registerIfUnknown(session: Session, st: MenuState, e: unknown): Promise<boolean> {
+  if (!(e instanceof RelayError && e.status === 401) || Date.now() - st.registerTried < 60_000) return false;
+  st.registerTried = Date.now();
+  const r = await session.register();
+  if (r === "created") st.notices.push("Your identity is now registered with the relay.");
+  return true;
+}
+
+/** Read the key-exchange inbox and the unread counts; never throws. */
+export async function refreshState(session: Session, st: MenuState): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      for (const c of await session.processInbox()) {
+        st.notices.push(
+          c.isNew ? `${contactName(c)} added you: see Contacts, then verify` : `${contactName(c)}: key changed`,
+        );
+      }
+      st.counts = await session.unreadCounts();
+      st.offline = null;
+      return;
+    } catch (e) {
+      st.offline = errorText(e);
+      try {
+        if (attempt === 0 && (await registerIfUnknown(session, st, e))) continue;
+      } catch (again) {
+        st.offline = errorText(again);
+      }
+      return;
+    }
+  }
+}

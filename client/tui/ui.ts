@@ -1,0 +1,43 @@
+// What every interactive screen shares: the theme, the settings, and how names
+// and errors are shown.
+import { PhantomError } from "../../lib/errors.ts";
+import type { ContactView } from "../state/contacts.ts";
+import type { Settings } from "../state/settings.ts";
+import { safeText, truncate } from "./term.ts";
+import { colorAllowed, makeTheme, type Theme } from "./themes.ts";
+
+export interface Ui {
+  home: string;
+  env: Record<string, string | undefined>;
+  settings: Settings;
+  theme: Theme;
+}
+
+export function makeUi(home: string, env: Record<string, string | undefined>, settings: Settings): Ui {
+  return { home, env, settings, theme: themeFor(settings, env) };
+}
+
+export function themeFor(settings: Settings, env: Record<string, string | undefined>): Theme {
+  return makeTheme(settings.theme, settings.customTheme, colorAllowed(env));
+}
+
+/** A contact's display name: the nickname (made safe), else the start of the UID. */
+export function contactName(c: Pick<ContactView, "uid" | "nickname">): string {
+  const nick = c.nickname === null ? "" : safeText(c.nickname, true).trim();
+  return nick !== "" ? truncate(nick, 24) : `${c.uid.slice(0, 8)}…`;
+}
+
+/** A one-line, user-facing text for any error; never a stack trace. */
+export function errorText(e: unknown): string {
+  if (e instanceof PhantomError) return safeText(e.message, true);
+  if (e instanceof Error) return `unexpected error: ${safeText(e.message, true)}`;
+  return "unexpected error";
+}
+
+/** Fingerprint (13 groups of 4) as rows of `perRow` groups. */
+export function fingerprintRows(fp: string, perRow = 5): string[] {
+  const groups = fp.split(" ");
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += perRow) rows.push(groups.slice(i, i + perRow).join(" "));
+  return rows;
+}
