@@ -3,9 +3,9 @@
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PhantomError } from "../../lib/errors.ts";
+import { checkNewPassword, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
 import { askLine } from "./prompt.ts";
 
-export const MIN_PASSWORD_LENGTH = 8;
 /** A password file holds one line; anything longer (or endless, like /dev/zero) is refused. */
 export const MAX_PASSWORD_FILE_BYTES = 4096;
 
@@ -73,12 +73,6 @@ export function readPasswordFile(file: string): string {
     throw new PhantomError("password-file", `cannot read ${what}: ${code}`, { cause });
   } finally {
     closeSync(fd);
-  }
-}
-
-export function checkNewPassword(password: string): void {
-  if ([...password].length < MIN_PASSWORD_LENGTH) {
-    throw new PhantomError("weak-password", `the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   }
 }
 

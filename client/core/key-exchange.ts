@@ -6,10 +6,10 @@ import { b64decode, b64encode, b64uencode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { Uid } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
-import type { Session } from "./session.ts";
+import type { KeyExchangePort } from "./ports.ts";
 
 /** PROTOCOL §7.2 (create-only). "exists" (409) only when the relay's key for our UID (§7.3) is ours. */
-export async function register(s: Session): Promise<"created" | "exists"> {
+export async function register(s: KeyExchangePort): Promise<"created" | "exists"> {
   const relay = await s.relay();
   const r = await relay.register(s.uid, b64encode(s.id.encPub), b64uencode(s.id.signPub));
   if (r === "exists") checkRegisteredKey(s.uid, s.id.encPub, await relay.pubkey(s.uid), s.relayUrl);
@@ -32,7 +32,7 @@ export function checkRegisteredKey(uid: string, ours: Uint8Array, registered: Ui
   }
 }
 
-function reportKeyEvent(s: Session, uid: string, ev: book.KeyEvent): void {
+function reportKeyEvent(s: KeyExchangePort, uid: string, ev: book.KeyEvent): void {
   const label = book.labelOf(uid, s.book[uid]);
   if (ev.kind === "changed") {
     s.warn(`the key of ${label} changed (was ${ev.oldFp}, now ${ev.newFp}); verify it: phantom verify ${uid}`);
@@ -42,7 +42,7 @@ function reportKeyEvent(s: Session, uid: string, ev: book.KeyEvent): void {
 }
 
 /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
-export async function processInbox(s: Session): Promise<book.ContactView[]> {
+export async function processInbox(s: KeyExchangePort): Promise<book.ContactView[]> {
   const relay = await s.relay();
   const entries = await relay.kePop(s.uid);
   if (entries.length === 0) return []; // nothing to write: the menu reads the inbox every 5 s
@@ -73,7 +73,7 @@ export async function processInbox(s: Session): Promise<book.ContactView[]> {
   return out;
 }
 
-function roomIdMatches(s: Session, pubB64: string, roomId: string): boolean {
+function roomIdMatches(s: KeyExchangePort, pubB64: string, roomId: string): boolean {
   try {
     return pairKeys(s.id, b64decode(pubB64, "pub_key")).roomId === roomId;
   } catch {
@@ -83,7 +83,7 @@ function roomIdMatches(s: Session, pubB64: string, roomId: string): boolean {
 
 /** Add by UID: fetch and check the key (§7.3), pin it, push the key-exchange notice (§7.4). */
 export async function addContact(
-  s: Session,
+  s: KeyExchangePort,
   uid: string,
   o: { trust?: boolean; nick?: string },
 ): Promise<book.ContactView> {

@@ -5,10 +5,10 @@ import { b64encode } from "../../lib/encoding.ts";
 import { encodeEnvelope, encodeFileMessage } from "../../lib/wire.ts";
 import type { FileInfo } from "./conversation.ts";
 import { readLocalFile } from "../state/files.ts";
-import type { Session } from "./session.ts";
+import type { OutgoingPort } from "./ports.ts";
 
 /** Encrypt an envelope from us (§5.2) under the pair's session key (§5.1) and store it; the relay's ts. */
-export async function sendBody(s: Session, uid: string, body: string): Promise<number> {
+export async function sendBody(s: OutgoingPort, uid: string, body: string): Promise<number> {
   const { roomId, sessionKey } = s.keys(uid);
   const relay = await s.relay();
   return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(s.uid, body)));
@@ -19,7 +19,7 @@ export type SentFile = FileInfo & { ts: number };
 
 /** PROTOCOL §5.3: encrypt with a fresh key and nonce, upload the blob (§7.8), announce it. */
 export async function sendFile(
-  s: Session,
+  s: OutgoingPort,
   uid: string,
   path: string,
   onProgress?: (done: number, total: number) => void,

@@ -11,7 +11,7 @@ import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomCont
 import { DeliveryLog } from "./delivery-log.ts";
 import { saveReceivedFile, targetPath } from "../state/files.ts";
 import type { LiveStatus } from "../net/live.ts";
-import type { Session } from "./session.ts";
+import type { ReceivePort } from "./ports.ts";
 
 export interface GetFileOptions {
   force?: boolean;
@@ -32,7 +32,7 @@ export interface ListenOptions {
 export const INBOX_POLL_MS = 30_000;
 
 /** Download, decrypt and save file `n` of the conversation; returns the path written. */
-export async function getFile(s: Session, uid: string, n: number, dest: string | undefined, o: GetFileOptions) {
+export async function getFile(s: ReceivePort, uid: string, n: number, dest: string | undefined, o: GetFileOptions) {
   if (!Number.isSafeInteger(n) || n < 1) throw new PhantomError("bad-number", "a file number is 1 or more");
   const d = (await s.decoded(uid)).find((m) => m.message.file?.n === n);
   if (!d?.fileMessage || !d.message.file) {
@@ -56,7 +56,7 @@ export async function getFile(s: Session, uid: string, n: number, dest: string |
 
 /** Stream new messages of every contact (or one) until the signal aborts. Own messages are delivered too. */
 export async function listen(
-  s: Session,
+  s: ReceivePort,
   onMessage: (peerUid: string, m: ChatMessage) => void,
   o: ListenOptions,
 ): Promise<void> {
@@ -145,7 +145,7 @@ function nowS(): number {
 }
 
 async function deliver(
-  s: Session,
+  s: ReceivePort,
   ctx: RoomContext,
   frame: { ts: number; ciphertext: string },
   onMessage: (peerUid: string, m: ChatMessage) => void,

@@ -12,14 +12,15 @@ import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
 import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
-import { type BurnAllResult, burnAll, wipeHome } from "./panic.ts";
+import { type BurnAllResult, burnAll } from "./panic.ts";
+import { wipeHome } from "../state/wipe.ts";
 import { RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
-import { checkNewPassword } from "../cli/password.ts";
-import { hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
+import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
 import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
+import type { CorePort, KeyExchangePort, OutgoingPort, PanicPort, ReceivePort, UnreadPort } from "./ports.ts";
 
 export type { ContactView } from "../state/contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
@@ -43,7 +44,7 @@ export interface CreateOptions extends SessionOptions {
   offline?: boolean;
 }
 
-export class Session {
+export class Session implements CorePort, KeyExchangePort, OutgoingPort, ReceivePort, UnreadPort, PanicPort {
   readonly uid: string;
   readonly fingerprint: string;
   readonly relayUrl: string;

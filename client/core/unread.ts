@@ -4,14 +4,14 @@
 import { blockedChange } from "../state/contacts.ts";
 import { loadReadState, updateReadState } from "../state/read-state.ts";
 import { RelayError } from "../net/relay-error.ts";
-import type { Session } from "./session.ts";
+import type { UnreadPort } from "./ports.ts";
 
 /**
  * Messages from each contact newer than the last one read (read-state.json). A room the relay
  * does not have for us (403/404: never created there, or the relay lost its data) counts 0;
  * any other failure (relay unreachable…) is thrown, once.
  */
-export async function unreadCounts(s: Session): Promise<Record<string, number>> {
+export async function unreadCounts(s: UnreadPort): Promise<Record<string, number>> {
   const read = loadReadState(s.home);
   const out: Record<string, number> = {};
   for (const [uid, rec] of Object.entries(s.book)) {
@@ -33,7 +33,7 @@ export function isNoRoom(e: unknown): boolean {
 }
 
 /** Remember the newest ts read in a conversation (null forgets the contact). */
-export function markRead(s: Session, uid: string, ts: number | null): void {
+export function markRead(s: UnreadPort, uid: string, ts: number | null): void {
   updateReadState(s.home, (st) => {
     if (ts === null) delete st[uid];
     else st[uid] = Math.max(st[uid] ?? 0, ts);

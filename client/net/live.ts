@@ -6,8 +6,9 @@
 // that share one second or exceed one answer are never skipped; against a relay without
 // seq (2.2.x) they ask for ts ≥ the newest ts seen, as v2 (§7.6) allows.
 
-import { tlsOptions } from "../../lib/transport.ts";
+import { tlsOptions, type Transport } from "../../lib/transport.ts";
 import {
+  FETCH_LIMIT_MAX as FETCH_LIMIT,
   FETCH_MAX_ANSWER_BYTES,
   MAX_CIPHERTEXT_BYTES,
   parseJson,
@@ -16,10 +17,8 @@ import {
 } from "../../lib/wire.ts";
 import { Seen } from "./live-seen.ts";
 import { isPermanent, RelayError } from "./relay-error.ts";
-import type { RelayClient } from "./relay-client.ts";
 
 export const DEFAULT_POLL_MS = 3000;
-const FETCH_LIMIT = 200;
 const PING_MS = 25_000;
 /** After this many failed WebSocket connections while /fetch works, poll that room instead. */
 const WS_GIVE_UP = 3;
@@ -49,6 +48,23 @@ export interface LiveOptions {
 
 type Emit = (roomId: string, frame: WsFrame) => void;
 
+/** What live delivery needs from a relay client (net/relay-client.ts RelayClient is one). */
+export interface LiveRelay {
+  readonly transport: Transport;
+  /** PROTOCOL §7.6: newest `limit` messages with ts ≥ sinceTs, oldest first. */
+  fetch(roomId: string, o: { limit?: number; sinceTs?: number; signal?: AbortSignal }): Promise<StoredMessage[]>;
+  /** PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, and whether more follow. */
+  fetchAfter(
+    roomId: string,
+    afterSeq: number,
+    o: { limit?: number; signal?: AbortSignal },
+  ): Promise<{ messages: StoredMessage[]; more: boolean }>;
+  /** The four PROTOCOL §6 headers for one request. */
+  signHeaders(method: string, path: string, body: Uint8Array): Record<string, string>;
+  /** Absolute URL of a protocol path. */
+  urlOf(path: string): string;
+}
+
 /** Room for one more row of the largest size in a /fetch answer (PROTOCOL §7.6, §7.6.1). */
 const MAX_ROW_JSON = Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4 + 64;
 
@@ -60,7 +76,7 @@ function mayBeCut(rows: StoredMessage[]): boolean {
   return bytes > FETCH_MAX_ANSWER_BYTES - MAX_ROW_JSON;
 }
 
-export async function runLive(client: RelayClient, roomIds: string[], onFrame: Emit, opts: LiveOptions): Promise<void> {
+export async function runLive(client: LiveRelay, roomIds: string[], onFrame: Emit, opts: LiveOptions): Promise<void> {
   const mode = opts.mode ?? "auto";
   if (mode === "websocket" && client.transport.via === "tor") {
     throw new RelayError("tor-websocket", "live WebSocket is not used through Tor; use polling");
@@ -91,7 +107,7 @@ class Room {
   private failures = 0;
 
   constructor(
-    private readonly client: RelayClient,
+    private readonly client: LiveRelay,
     private readonly id: string,
     private readonly onFrame: Emit,
     private readonly opts: LiveOptions,

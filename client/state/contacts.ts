@@ -13,9 +13,8 @@ import { fingerprintOf, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { EncPubB64, Uid } from "../../lib/wire.ts";
-import { ensureHome, readState, statePath, writeState } from "./home.ts";
+import { CONTACTS_FILE, ensureHome, readState, statePath, writeState } from "./home.ts";
 
-export const CONTACTS_FILE = "contacts.json";
 export const MAX_NICK = 32;
 
 /** PROTOCOL §2 fingerprint; other spellings (lower case, no spaces) are read and normalised. */

@@ -10,6 +10,18 @@ import type { z } from "zod";
 import { PhantomError, WireError } from "../../lib/errors.ts";
 import { parseJson } from "../../lib/wire.ts";
 
+// The files of $PHANTOM_HOME, every one named here (ARCHITECTURE.md "state").
+/** The identity, sealed with the password (state/vault.ts). */
+export const IDENTITY_FILE = "identity.json";
+/** The contact book with pinned keys (state/contacts.ts). */
+export const CONTACTS_FILE = "contacts.json";
+/** The user's settings (state/settings.ts). */
+export const SETTINGS_FILE = "settings.json";
+/** The newest message read per contact, for unread counts (state/read-state.ts). */
+export const READ_STATE_FILE = "read-state.json";
+/** Every file Phantom writes in its home. A folder with none of them is not ours to delete (state/wipe.ts). */
+export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 

@@ -2,9 +2,8 @@
 
 import { z } from "zod";
 import { Ts, Uid } from "../../lib/wire.ts";
-import { ensureHome, readState, statePath, writeState } from "./home.ts";
+import { ensureHome, READ_STATE_FILE, readState, statePath, writeState } from "./home.ts";
 
-export const READ_STATE_FILE = "read-state.json";
 export const ReadStateFile = z.record(Uid, Ts);
 export type ReadState = Record<string, number>;
 

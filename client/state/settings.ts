@@ -4,15 +4,68 @@
 // client version is lost when we save.
 
 import { z } from "zod";
+import { PhantomError } from "../../lib/errors.ts";
 import { check } from "../../lib/wire.ts";
-import { ensureHome, readState, statePath, writeState } from "./home.ts";
+import { ensureHome, readState, SETTINGS_FILE, statePath, writeState } from "./home.ts";
 
-export const SETTINGS_FILE = "settings.json";
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
 
 export const THEMES = ["cyan", "matrix", "amber", "ocean", "custom"] as const;
 export const MASCOTS = ["none", "cat", "dog", "penguin", "bear", "ghost"] as const;
 export const MOTDS = ["off", "fun", "privacy", "hacker", "ops", "custom"] as const;
+
+/** The four user-chosen colours of the custom theme: names or "#rrggbb". */
+export interface CustomColors {
+  accent: string;
+  dim: string;
+  mine: string;
+  peer: string;
+}
+
+/** The colour names settings accept, with their SGR foreground codes. */
+export const COLOR_SGR: Record<string, string> = {
+  black: "30",
+  red: "31",
+  green: "32",
+  yellow: "33",
+  blue: "34",
+  magenta: "35",
+  cyan: "36",
+  white: "37",
+  gray: "90",
+  grey: "90",
+  brightred: "91",
+  brightgreen: "92",
+  brightyellow: "93",
+  brightblue: "94",
+  brightmagenta: "95",
+  brightcyan: "96",
+  brightwhite: "97",
+};
+
+export const COLOR_NAMES = Object.keys(COLOR_SGR);
+
+/**
+ * A colour as settings store it: a name in lower case without spaces, "-" or "_" ("Bright-Green"
+ * → "brightgreen"), or "#rrggbb" in lower case. Throws PhantomError("bad-color") for anything else.
+ */
+export function colorSpec(spec: string): string {
+  const s = spec
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, "");
+  if (COLOR_SGR[s] !== undefined || /^#[0-9a-f]{6}$/.test(s)) return s;
+  throw new PhantomError("bad-color", `unknown colour '${spec}' (use a name like cyan or brightgreen, or #rrggbb)`);
+}
+
+export const PRESETS: Record<Exclude<(typeof THEMES)[number], "custom">, CustomColors> = {
+  cyan: { accent: "cyan", dim: "gray", mine: "brightcyan", peer: "brightwhite" },
+  matrix: { accent: "brightgreen", dim: "#2e7d32", mine: "brightgreen", peer: "green" },
+  amber: { accent: "#ffb000", dim: "#8a6420", mine: "#ffcc66", peer: "#ffb000" },
+  ocean: { accent: "#3a9ad9", dim: "#456b87", mine: "#7fdbff", peer: "#a3c9e8" },
+};
+
+export const DEFAULT_CUSTOM: CustomColors = PRESETS.cyan;
 
 /** A color name ("cyan", "brightRed") or #rrggbb. */
 const Color = z

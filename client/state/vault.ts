@@ -6,9 +6,16 @@ import { existsSync } from "node:fs";
 import { type Identity, openVault, sealVault } from "../../lib/crypto.ts";
 import { CryptoError, PhantomError } from "../../lib/errors.ts";
 import { VaultFile } from "../../lib/wire.ts";
-import { ensureHome, parseState, readStateText, statePath, tightenModes, writeAtomic } from "./home.ts";
+import { ensureHome, IDENTITY_FILE, parseState, readStateText, statePath, tightenModes, writeAtomic } from "./home.ts";
 
-export const IDENTITY_FILE = "identity.json";
+/** The shortest password a new identity may be sealed with (in characters). */
+export const MIN_PASSWORD_LENGTH = 8;
+
+export function checkNewPassword(password: string): void {
+  if ([...password].length < MIN_PASSWORD_LENGTH) {
+    throw new PhantomError("weak-password", `the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+}
 
 export function identityPath(home: string): string {
   return statePath(home, IDENTITY_FILE);

@@ -7,7 +7,8 @@ import { MOTD_LISTS, pickMotd } from "./motd.ts";
 import { createProgress, progressLine } from "./progress.ts";
 import { renderQr } from "./qr.ts";
 import { safeText, sideBySide, stripAnsi, width } from "./term.ts";
-import { THEME_NAMES, colorAllowed, colorSpec, makeTheme, parseColor } from "./themes.ts";
+import { colorSpec } from "../state/settings.ts";
+import { THEME_NAMES, colorAllowed, makeTheme, parseColor } from "./themes.ts";
 
 describe("themes", () => {
   test("NO_COLOR and TERM=dumb turn colour off; an empty NO_COLOR does not", () => {

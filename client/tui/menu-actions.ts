@@ -8,7 +8,7 @@ import { burnFlow, confirmTwice, confirmVerify, type Dialog, showFingerprints, v
 import { identityCard } from "./identity-card.ts";
 import { liveSelect, type LiveOption } from "./live-select.ts";
 import { refreshState, type MenuState } from "./menu-state.ts";
-import { keptWarning } from "../core/panic.ts";
+import { keptWarning } from "../state/wipe.ts";
 import { safeText } from "./term.ts";
 import { contactName, type Ui } from "./ui.ts";
 

@@ -1,11 +1,10 @@
 // Settings from the menu: theme (and the custom colours), mascot, message of the
 // day, the no-Tor warning. The same changes as `phantom settings …`, saved the same way.
 import * as p from "@clack/prompts";
-import { applySetting } from "../cli/commands/settings.ts";
-import { MASCOTS, MOTDS, THEMES, type Settings } from "../state/settings.ts";
+import { applySetting } from "../core/settings.ts";
+import { colorSpec, DEFAULT_CUSTOM, MASCOTS, MOTDS, THEMES, type Settings } from "../state/settings.ts";
 import { mascot } from "./mascots.ts";
 import { MOTD_LISTS } from "./motd.ts";
-import { colorSpec, DEFAULT_CUSTOM } from "./themes.ts";
 import { errorText, themeFor, type Ui } from "./ui.ts";
 
 type Entry = "theme" | "mascot" | "motd" | "tor" | "back";

@@ -2,12 +2,11 @@
 // identity creation and registration, then the UID with its QR code.
 import * as p from "@clack/prompts";
 import { torStatus } from "../../lib/tor.ts";
-import { MIN_PASSWORD_LENGTH } from "../cli/password.ts";
 import { RelayClient } from "../net/relay-client.ts";
 import { planRelayRoute, relayUrlOf, transportFor, type Route } from "../net/route.ts";
 import { Session } from "../core/session.ts";
 import { updateSettings } from "../state/settings.ts";
-import { identityPath } from "../state/vault.ts";
+import { identityPath, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
 import { identityCard } from "./identity-card.ts";
 import { safeText } from "./term.ts";
 import { errorText, type Ui } from "./ui.ts";

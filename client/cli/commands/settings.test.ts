@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { errorOf } from "../../../tests/helpers/errors.ts";
 import { relayUrlOf } from "../../net/route.ts";
 import { loadSettings } from "../../state/settings.ts";
-import { applySetting, settingsCommand } from "./settings.ts";
+import { applySetting } from "../../core/settings.ts";
+import { settingsCommand } from "./settings.ts";
 
 const home = join(mkdtempSync(join(tmpdir(), "phantom-settings-")), "home");
 afterAll(() => rmSync(join(home, ".."), { recursive: true, force: true }));

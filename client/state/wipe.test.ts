@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { join } from "node:path";
 import { tempDir } from "../../tests/helpers/relay.ts";
 import { errorOf } from "../../tests/helpers/errors.ts";
-import { isPhantomEntry, wipeHome } from "./panic.ts";
+import { isPhantomEntry, wipeHome } from "./wipe.ts";
 
 const root = tempDir("phantom-panic-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
