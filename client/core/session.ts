@@ -1,15 +1,9 @@
-// The client API every command and every interactive screen calls
-// (contract: /work/notes/client-contract.md, "client core").
-// Holds the unlocked identity, the contact book and a lazily connected relay client.
-// The work is done beside it, one concern a file: key-exchange.ts (register, add, inbox),
-// outgoing.ts (send), receive.ts (files, live), unread.ts, panic.ts.
-
-import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
+
 import { addContact, processInbox, register } from "./key-exchange.ts";
 import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
