@@ -1,9 +1,15 @@
+// Session: the client's one public API, called by every command (cli/) and every interactive
+// screen (tui/). It holds the unlocked identity, the contact book and a lazily connected relay
+// client, and wires the actions, one concern a file, each through the narrow port it needs
+// (ports.ts): key-exchange.ts (register, add, inbox), outgoing.ts (send), receive.ts (files,
+// live), unread.ts, panic.ts. Nothing below core/ imports it.
+
+import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
-
 import { addContact, processInbox, register } from "./key-exchange.ts";
 import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
