@@ -24,6 +24,7 @@ export const SETTINGS_KEYS = [
   "tor-warning",
   "relay",
 ] as const;
+export type SettingKey = (typeof SETTINGS_KEYS)[number];
 const COLOR_SLOTS = ["accent", "dim", "mine", "peer"] as const;
 
 function oneOf<T extends string>(what: string, value: string | undefined, allowed: readonly T[]): T {

@@ -1,7 +1,7 @@
 // Settings from the menu: theme (and the custom colours), mascot, message of the
 // day, the no-Tor warning. The same changes as `phantom settings …`, saved the same way.
 import * as p from "@clack/prompts";
-import { applySetting } from "../core/settings.ts";
+import { applySetting, type SettingKey } from "../core/settings.ts";
 import { colorSpec, DEFAULT_CUSTOM, MASCOTS, MOTDS, THEMES, type Settings } from "../state/settings.ts";
 import { mascot } from "./mascots.ts";
 import { MOTD_LISTS } from "./motd.ts";
@@ -9,7 +9,7 @@ import { errorText, themeFor, type Ui } from "./ui.ts";
 
 type Entry = "theme" | "mascot" | "motd" | "tor" | "back";
 
-function apply(ui: Ui, key: string, values: string[]): void {
+function apply(ui: Ui, key: SettingKey, values: string[]): void {
   const s: Settings = applySetting(ui.home, key, values);
   ui.settings = s;
   ui.theme = themeFor(s, ui.env);
