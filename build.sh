@@ -4,6 +4,8 @@
 #   ./build.sh test         install the tools the tests drive if missing (tmux, microsocks, python3 with
 #                           cryptography and requests: apt-get or brew), build, then type-check, format
 #                           check and every test (unit + end-to-end)
+#   ./build.sh test fast    only the unit tests beside the code (lib/, client/, relay/), in seconds:
+#                           no build, no tools (the relay runs inside the test process); prints the time
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
@@ -128,6 +130,15 @@ case "${1:-build}" in
     build
     ;;
   test)
+    if [ "${2:-}" = fast ]; then
+      install
+      shift 2
+      SECONDS=0
+      rc=0
+      "$BUN" test --timeout 60000 ./lib ./client ./relay "$@" || rc=$?
+      echo "== unit tests took ${SECONDS} s"
+      exit "$rc"
+    fi
     install # first: npm ci would delete a Python venv made under node_modules
     install_test_tools
     build
@@ -165,7 +176,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
     exit 2
     ;;
 esac

@@ -1,4 +1,4 @@
-// Session against the real compiled relay: offline creation and later registration
+// Session against the relay (started in this process): offline creation and later registration
 // (PROTOCOL §7.2/§7.3), unread counts that survive a room the relay does not have.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, rmSync, statSync } from "node:fs";
@@ -7,7 +7,7 @@ import { encryptMessage, generateIdentity, pairKeys } from "../../lib/crypto.ts"
 import { encodeEnvelope } from "../../lib/wire.ts";
 import { client } from "../../tests/helpers/clients.ts";
 import { rejectionOf } from "../../tests/helpers/errors.ts";
-import { startRelay, tempDir, type RunningRelay } from "../../tests/helpers/relay.ts";
+import { startRelay, tempDir, type RunningRelay } from "../../tests/helpers/inproc-relay.ts";
 import { makeUser, register } from "../../tests/helpers/signer.ts";
 import { observeKey } from "../state/contacts.ts";
 import { RelayError } from "../net/relay-error.ts";

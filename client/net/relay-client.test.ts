@@ -1,12 +1,11 @@
-// RelayClient against the real compiled relay (dist/phantom-relay): every method,
-// §6 signing, §7.7 burn HMAC, one-line errors, bounded retries, timeouts, progress.
-// Live delivery is in relay-live.test.ts.
+// RelayClient against the relay (started in this process): every method, §6 signing,
+// §7.7 burn HMAC, one-line errors, bounded retries, progress. Live delivery is in live.test.ts;
+// the timeout against a relay that stops answering (SIGSTOP) is in tests/relay-client-timeout.test.ts.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
 import * as c from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
 import { PhantomError, WireError } from "../../lib/errors.ts";
-import { RELAY_BIN, startRelay, type RunningRelay } from "../../tests/helpers/relay.ts";
+import { startRelay, type RunningRelay } from "../../tests/helpers/inproc-relay.ts";
 import { client, fails, pairUp } from "../../tests/helpers/clients.ts";
 import { makeUser, signed } from "../../tests/helpers/signer.ts";
 import { RelayError } from "./relay-client.ts";
@@ -19,7 +18,6 @@ let relay: RunningRelay;
 let authRelay: RunningRelay;
 
 beforeAll(async () => {
-  if (!existsSync(RELAY_BIN)) throw new Error("dist/phantom-relay is missing: run ./build.sh first");
   [relay, authRelay] = await Promise.all([
     startRelay(),
     startRelay({ env: { PHANTOM_AUTH_PRIV_B64: b64encode(authPriv), MAX_FILE_SIZE_BYTES: String(MAX_FILE) } }),
@@ -165,27 +163,9 @@ describe("failures", () => {
   beforeAll(async () => {
     doomed = await startRelay();
   });
-  afterAll(() => doomed.cleanup());
-
-  test("a relay that does not answer times out, without retrying", async () => {
-    const u = makeUser();
-    await client(doomed.url).register(u.uid, u.pubB64, u.signPubB64u);
-    doomed.proc.kill("SIGSTOP");
-    try {
-      const e = await fails(client(doomed.url, u, { timeoutMs: 300 }).health());
-      expect(e.code).toBe("timeout");
-      expect(e.message).toBe("timed out: no complete answer within 0.3 s (GET /health)");
-      const s = await fails(client(doomed.url, u, { timeoutMs: 300 }).send("A".repeat(22), "AAAA"));
-      expect(s.message).toBe("timed out: no complete answer within 0.3 s (POST /send)");
-      // A transfer gets a deadline scaled by its size, but fails once nothing moves for the base timeout.
-      const up = await fails(
-        client(doomed.url, u, { timeoutMs: 300 }).upload("A".repeat(22), c.randomBytes(2_000_000)),
-      );
-      expect(up.message).toBe("timed out: no data moved for 0.3 s (POST /file/upload)");
-    } finally {
-      doomed.proc.kill("SIGCONT");
-    }
-    expect((await client(doomed.url).health()).status).toBe("ok");
+  afterAll(async () => {
+    await doomed.stop(); // once stopped, stopping again does nothing
+    doomed.cleanup();
   });
 
   test("a stopped relay: bounded retries, then one line", async () => {
