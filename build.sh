@@ -4,7 +4,7 @@
 #   ./build.sh test         install the tools the tests drive if missing (tmux, microsocks, python3 with
 #                           cryptography and requests: apt-get or brew), build, then type-check, format
 #                           check and every test (unit + end-to-end)
-#   ./build.sh test fast    only the unit tests beside the code (lib/, client/, relay/), in seconds:
+#   ./build.sh test fast    only the unit tests beside the code (lib/, client/, relay/) and tests/arch.test.ts, in seconds:
 #                           no build, no tools (the relay runs inside the test process); prints the time
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
@@ -135,7 +135,7 @@ case "${1:-build}" in
       shift 2
       SECONDS=0
       rc=0
-      "$BUN" test --timeout 60000 ./lib ./client ./relay "$@" || rc=$?
+      "$BUN" test --timeout 60000 ./lib ./client ./relay ./tests/arch.test.ts "$@" || rc=$?
       echo "== unit tests took ${SECONDS} s"
       exit "$rc"
     fi
