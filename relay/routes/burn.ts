@@ -2,16 +2,13 @@
 // 10 per UID per 10 minutes, with the HMAC check when the relay has an auth key.
 import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
 import { utf8 } from "../../lib/encoding.ts";
-import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
+import { BURN_LIMIT, BURN_WINDOW_S, BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
 import type { Handler, Relay } from "../context.ts";
 import { freeingBallast } from "../disk.ts";
 import { forbidden, rateLimited, unauthorized } from "../errors.ts";
 import { ok, seconds, signedJson } from "../http.ts";
 import type { PendingAuth } from "../auth.ts";
-import { isMember } from "./messages.ts";
-
-export const BURN_LIMIT = 10; // PROTOCOL §7.7
-export const BURN_WINDOW_S = 600; // PROTOCOL §7.7
+import { isMember } from "../rooms.ts";
 
 const burnKeys = new WeakMap<Relay, Map<string, Uint8Array>>();
 
