@@ -25,6 +25,17 @@ storeContract(
   "SQLite",
   () => new SqliteStore(dbPath()),
   (store) => store.close(),
+  {
+    // Another connection to the same file, as another process would hold it.
+    lockElsewhere: () => {
+      const other = new Database(join(dir, "relay.db"));
+      other.run("BEGIN EXCLUSIVE");
+      return () => {
+        other.run("ROLLBACK");
+        other.close();
+      };
+    },
+  },
 );
 
 test("a schema-1 database migrates to seq and keeps every row, in order", () => {

@@ -3,7 +3,14 @@
 // sees a store only through the interface, so it holds for any backend. Messages are added with
 // a ts that never decreases as seq grows, as the relay's WriteQueue guarantees.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { FileRecord, InboxEntry, PurgeLimits, Store, UserRecord } from "./store.ts";
+import {
+  type FileRecord,
+  type InboxEntry,
+  type PurgeLimits,
+  type Store,
+  StoreBusyError,
+  type UserRecord,
+} from "./store.ts";
 
 const ROOM_A = "A".repeat(22);
 const ROOM_B = "B".repeat(22);
@@ -32,11 +39,21 @@ const file = (blobId: string, roomId: string, size: number, expires: number): Fi
 /** Purge limits that delete nothing: every bound before any time used below. */
 const NOTHING: PurgeLimits = { messagesBefore: 0, inboxBefore: 0, filesExpiredBy: 0, noncesUntil: 0, burnsBefore: 0 };
 
+export interface ContractOptions {
+  /**
+   * Holds the store's write lock from elsewhere (as another process would), longer than the
+   * store waits; returns the release. Given, the suite checks the StoreBusyError contract.
+   */
+  lockElsewhere?: (store: Store) => () => void;
+}
+
 export function storeContract(
   name: string,
   open: () => Promise<Store> | Store,
   close: (store: Store) => Promise<void> | void,
+  options: ContractOptions = {},
 ): void {
+  const { lockElsewhere } = options;
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -290,6 +307,27 @@ export function storeContract(
         expect(store.hasBlob("blob")).toBe(false);
         expect(store.roomBytes(ROOM_A)).toBe(4);
       });
+
+      test.skipIf(!lockElsewhere)(
+        "a lock held elsewhere: StoreBusyError, nothing written, and the store works again",
+        () => {
+          store.addRoom(ROOM_A, UID_1, UID_2);
+          const release = lockElsewhere!(store);
+          let err: unknown;
+          try {
+            store.transaction(() => store.addMessage(ROOM_A, "gone", 1));
+          } catch (e) {
+            err = e;
+          } finally {
+            release();
+          }
+          expect(err).toBeInstanceOf(StoreBusyError);
+          expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);
+          store.transaction(() => store.addMessage(ROOM_A, "kept", 2));
+          expect(store.fetchMessages(ROOM_A, 0, 200, all).map((r) => r.ciphertext)).toEqual(["kept"]);
+          expect(store.getRoom(ROOM_A)).toEqual([UID_1, UID_2]);
+        },
+      );
     });
   });
 }
