@@ -55,6 +55,7 @@ export interface RelayConfig {
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
 
+/** The default values; OPTIONS below says which flag or variable sets each and how it is shown. */
 export const DEFAULTS = {
   host: "127.0.0.1",
   port: 8787,
@@ -78,6 +79,7 @@ export const DEFAULTS = {
   diskReserveBytes: 256 * 1024 ** 2,
   trustedProxies: ["loopback"],
   maxInflightPerUid: MAX_INFLIGHT_PER_UID,
+  stallTimeoutS: STALL_TIMEOUT_S,
 };
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
@@ -194,14 +196,14 @@ function limit(
 }
 
 /** A §9 retention period: a positive number of `unit`s (decimals accepted), kept in seconds. */
-function retention(env: string, field: keyof RelayConfig, days: number, unitS: number): Option {
+function retention(env: string, field: keyof RelayConfig, units: number, unitS: number): Option {
   return option({
     section: "environment",
     env,
     field,
     help: "(decimals accepted)",
-    value: days * unitS,
-    shown: String(days),
+    value: units * unitS,
+    shown: String(units),
     read: (text, name) => positiveNumber(text, name) * unitS,
   });
 }
@@ -300,8 +302,8 @@ export const OPTIONS: readonly Option[] = [
     field: "stallTimeoutS",
     arg: "S",
     help: "drop an answer whose reader takes nothing for S seconds",
-    value: STALL_TIMEOUT_S,
-    shown: String(STALL_TIMEOUT_S),
+    value: DEFAULTS.stallTimeoutS,
+    shown: String(DEFAULTS.stallTimeoutS),
     read: positiveNumber,
   }),
   limit(
