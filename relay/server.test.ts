@@ -4,8 +4,8 @@ import { expect, test } from "bun:test";
 import { generateIdentity, uidOf } from "../lib/crypto.ts";
 import { b64encode, b64uencode } from "../lib/encoding.ts";
 import { Log } from "./log.ts";
-import { sendError } from "./server.ts";
-import { startTestRelay } from "./test-relay.ts";
+import { sendError, startRelay } from "./server.ts";
+import { testRelayConfig } from "./test-relay.ts";
 
 test("a blob that vanished before Bun opened it (a burn or purge at that moment) is the §7.8 404, not a 500", async () => {
   const lines: string[] = [];
@@ -23,11 +23,13 @@ test("a blob that vanished before Bun opened it (a burn or purge at that moment)
 });
 
 test("two relays started in one process (startRelay) keep apart: own port, data folder, users and config", async () => {
-  const a = await startTestRelay();
-  const b = await startTestRelay({ args: ["--ws-max-per-room", "3"], env: { MAX_FILE_SIZE_BYTES: "1000" } });
+  const ca = testRelayConfig();
+  const cb = testRelayConfig({ args: ["--ws-max-per-room", "3"], env: { MAX_FILE_SIZE_BYTES: "1000" } });
+  const a = await startRelay(ca.config);
+  const b = await startRelay(cb.config);
   try {
     expect(a.url).not.toBe(b.url);
-    expect(a.dataDir).not.toBe(b.dataDir);
+    expect(ca.dataDir).not.toBe(cb.dataDir);
     const health = async (url: string) => (await fetch(`${url}/health`)).json() as Promise<{ max_file_size: number }>;
     expect((await health(a.url)).max_file_size).toBe(52_428_800);
     expect((await health(b.url)).max_file_size).toBe(1000);
@@ -42,5 +44,7 @@ test("two relays started in one process (startRelay) keep apart: own port, data 
   } finally {
     await a.stop();
     await b.stop();
+    ca.cleanup();
+    cb.cleanup();
   }
 });
