@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { b64encode } from "../lib/encoding.ts";
-import { listenUrl, parseConfig, type RelayConfig } from "./config.ts";
+import { listenUrl, OPTIONS, parseConfig, type RelayConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import { relayHelp } from "./help.ts";
 import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
@@ -186,6 +187,45 @@ describe("quota flags (issue 8 item 2)", () => {
     expect(run([], { PHANTOM_RELAY_TRUSTED_PROXIES: "none" }).trustedProxies).toEqual([]);
     for (const bad of ["10.0.0.0/33", "example.com", "1.2.3.4/8/1", "::1/129"]) {
       expect(() => run(["--trusted-proxy", bad])).toThrow(ConfigError);
+    }
+  });
+});
+
+describe("the help is the option table (relay/help.ts)", () => {
+  const help = relayHelp("0.0.0");
+  const helpFlags = new Set(help.match(/--[a-z][a-z-]*/g));
+  const helpVariables = new Set(help.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g));
+
+  test("every option parseConfig reads is in the help, with its variable and default", () => {
+    for (const o of OPTIONS) {
+      if (o.flag) expect(helpFlags).toContain(o.flag);
+      expect(helpVariables).toContain(o.env);
+      if (o.shown !== undefined) expect(help).toContain(o.shown);
+    }
+  });
+
+  test("every flag and variable in the help is one parseConfig reads", () => {
+    for (const flag of helpFlags) {
+      if (flag === "--help" || flag === "--version") continue;
+      const o = OPTIONS.find((x) => x.flag === flag);
+      expect(o?.flag).toBe(flag as `--${string}`);
+      // Accepted as a flag: a bad value is a value error, never "unknown option".
+      const message = (() => {
+        try {
+          parseConfig([flag, "-"], {});
+          return "";
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      expect(message).not.toContain("unknown option");
+    }
+    for (const name of helpVariables) expect(OPTIONS.map((o) => o.env)).toContain(name);
+  });
+
+  test("the variables without a flag (PROTOCOL §9) are read: a bad value is refused", () => {
+    for (const o of OPTIONS.filter((x) => x.flag === undefined)) {
+      expect(() => run([], { [o.env]: "not-a-value" })).toThrow(ConfigError);
     }
   });
 });

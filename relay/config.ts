@@ -55,6 +55,7 @@ export interface RelayConfig {
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
 
+/** The default values; OPTIONS below says which flag or variable sets each and how it is shown. */
 export const DEFAULTS = {
   host: "127.0.0.1",
   port: 8787,
@@ -78,48 +79,13 @@ export const DEFAULTS = {
   diskReserveBytes: 256 * 1024 ** 2,
   trustedProxies: ["loopback"],
   maxInflightPerUid: MAX_INFLIGHT_PER_UID,
+  stallTimeoutS: STALL_TIMEOUT_S,
 };
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
 const WS_MAX_CAP = 1_000_000;
 const NO_LIMIT = 0; // a quota of 0 means no limit
 const ANY = Number.MAX_SAFE_INTEGER;
-
-/**
- * Limits that take a whole number: flag → [environment variable, config field, min, max].
- * Defaults are in DEFAULTS under the same field.
- */
-const INTEGER_FLAGS = {
-  "--ws-max-per-uid": ["PHANTOM_RELAY_WS_MAX_PER_UID", "wsMaxPerUid", 1, WS_MAX_CAP],
-  "--ws-max-per-room": ["PHANTOM_RELAY_WS_MAX_PER_ROOM", "wsMaxPerRoom", 1, WS_MAX_CAP],
-  "--sent-bytes-per-day": ["PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay", NO_LIMIT, ANY],
-  "--uploads-per-hour": ["PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour", NO_LIMIT, ANY],
-  "--rooms-per-hour": ["PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour", NO_LIMIT, ANY],
-  "--room-bytes": ["PHANTOM_RELAY_ROOM_BYTES", "roomBytes", NO_LIMIT, ANY],
-  "--registrations-per-hour": ["PHANTOM_RELAY_REGISTRATIONS_PER_HOUR", "registrationsPerHour", NO_LIMIT, ANY],
-  "--uploads-in-flight": ["PHANTOM_RELAY_UPLOADS_IN_FLIGHT", "uploadsInFlightPerUid", NO_LIMIT, ANY],
-  "--upload-spool-bytes": ["PHANTOM_RELAY_UPLOAD_SPOOL_BYTES", "uploadSpoolBytes", NO_LIMIT, ANY],
-  "--disk-reserve-bytes": ["PHANTOM_RELAY_DISK_RESERVE_BYTES", "diskReserveBytes", NO_LIMIT, ANY],
-  "--max-inflight-per-uid": ["PHANTOM_RELAY_MAX_INFLIGHT_PER_UID", "maxInflightPerUid", 1, 100_000],
-} as const;
-type IntegerField = (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS][1];
-
-// flag → environment variable
-const FLAGS = {
-  "--host": "PHANTOM_RELAY_HOST",
-  "--port": "PHANTOM_RELAY_PORT",
-  "--data": "PHANTOM_RELAY_DATA",
-  "--tls-cert": "PHANTOM_RELAY_TLS_CERT",
-  "--tls-key": "PHANTOM_RELAY_TLS_KEY",
-  "--log-level": "PHANTOM_RELAY_LOG_LEVEL",
-  "--purge-interval": "PHANTOM_PURGE_INTERVAL_S",
-  "--trusted-proxy": "PHANTOM_RELAY_TRUSTED_PROXIES",
-  "--stall-timeout": "PHANTOM_RELAY_STALL_TIMEOUT_S",
-  ...(Object.fromEntries(Object.entries(INTEGER_FLAGS).map(([f, [env]]) => [f, env])) as {
-    [F in keyof typeof INTEGER_FLAGS]: (typeof INTEGER_FLAGS)[F][0];
-  }),
-} as const;
-type Flag = keyof typeof FLAGS;
 
 export type Env = Record<string, string | undefined>;
 
@@ -166,16 +132,297 @@ function proxyList(text: string): string[] {
   return items.includes("none") ? [] : items;
 }
 
+function logLevel(text: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) {
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${text}'`);
+  }
+  return text as LogLevel;
+}
+
+/** The help's spelling of a byte count: "1 GiB", "256 MiB", else the number. */
+const bytesText = (n: number) =>
+  n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2} MiB` : String(n);
+
+/** Where an option is listed in the help: flags, §7.10 limits, or variables without a flag (§9). */
+export type Section = "options" | "limits" | "environment";
+
+/**
+ * One option of the relay: how it is given, read and described. parseConfig reads exactly the
+ * options of OPTIONS and the help (relay/help.ts) lists exactly them, so an option cannot be
+ * added without its help line.
+ */
+export interface Option<K extends keyof RelayConfig = keyof RelayConfig> {
+  section: Section;
+  /** The command-line flag; absent for a variable without a flag (PROTOCOL §9). */
+  flag?: `--${string}`;
+  /** The environment variable; the flag wins over it, and an empty value counts as unset. */
+  env: string;
+  field: K;
+  /** The value's placeholder in the help (N, S, DIR…). */
+  arg?: string;
+  help: string;
+  /** The value when neither is given. */
+  value: RelayConfig[K];
+  /** The default as the help shows it; absent: the help names no default. */
+  shown?: string;
+  /** Text → value; throws ConfigError naming `name` (the flag, or the variable without one). */
+  read(text: string, name: string): RelayConfig[K];
+}
+
+const option = <K extends keyof RelayConfig>(o: Option<K>): Option => o as unknown as Option;
+
+/** A whole-number limit of PROTOCOL §7.10 with its flag and variable. */
+function limit(
+  flag: `--${string}`,
+  env: string,
+  field: keyof typeof DEFAULTS & keyof RelayConfig,
+  help: string,
+  min: number,
+  max: number,
+  bytes = false,
+): Option {
+  const value = DEFAULTS[field] as number;
+  return option({
+    section: "limits",
+    flag,
+    env,
+    field,
+    arg: "N",
+    help,
+    value,
+    shown: bytes ? bytesText(value) : String(value),
+    read: (text, name) => integer(text, name, min, max),
+  });
+}
+
+/** A §9 retention period: a positive number of `unit`s (decimals accepted), kept in seconds. */
+function retention(env: string, field: keyof RelayConfig, units: number, unitS: number): Option {
+  return option({
+    section: "environment",
+    env,
+    field,
+    help: "(decimals accepted)",
+    value: units * unitS,
+    shown: String(units),
+    read: (text, name) => positiveNumber(text, name) * unitS,
+  });
+}
+
+export const OPTIONS: readonly Option[] = [
+  option({
+    section: "options",
+    flag: "--host",
+    env: "PHANTOM_RELAY_HOST",
+    field: "host",
+    arg: "ADDR",
+    help: "listen address",
+    value: DEFAULTS.host,
+    shown: DEFAULTS.host,
+    read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--port",
+    env: "PHANTOM_RELAY_PORT",
+    field: "port",
+    arg: "N",
+    help: "listen port, 0 picks a free one",
+    value: DEFAULTS.port,
+    shown: String(DEFAULTS.port),
+    read: (text, name) => integer(text, name, 0, 65535),
+  }),
+  option({
+    section: "options",
+    flag: "--data",
+    env: "PHANTOM_RELAY_DATA",
+    field: "dataDir",
+    arg: "DIR",
+    help: "data folder",
+    value: DEFAULTS.dataDir,
+    shown: DEFAULTS.dataDir,
+    read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--tls-cert",
+    env: "PHANTOM_RELAY_TLS_CERT",
+    field: "tlsCert",
+    arg: "FILE",
+    help: "TLS certificate, PEM",
+    value: null,
+    read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--tls-key",
+    env: "PHANTOM_RELAY_TLS_KEY",
+    field: "tlsKey",
+    arg: "FILE",
+    help: "TLS private key, PEM",
+    value: null,
+    read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--log-level",
+    env: "PHANTOM_RELAY_LOG_LEVEL",
+    field: "logLevel",
+    arg: "LEVEL",
+    help: "error, warn, info or debug",
+    value: DEFAULTS.logLevel,
+    shown: DEFAULTS.logLevel,
+    read: logLevel,
+  }),
+  option({
+    section: "options",
+    flag: "--purge-interval",
+    env: "PHANTOM_PURGE_INTERVAL_S",
+    field: "purgeIntervalS",
+    arg: "S",
+    help: "seconds between retention purges",
+    value: DEFAULTS.purgeIntervalS,
+    shown: String(DEFAULTS.purgeIntervalS),
+    read: positiveNumber,
+  }),
+  option({
+    section: "options",
+    flag: "--max-inflight-per-uid",
+    env: "PHANTOM_RELAY_MAX_INFLIGHT_PER_UID",
+    field: "maxInflightPerUid",
+    arg: "N",
+    help: "signed requests of one identity in flight at once, more get 429",
+    value: DEFAULTS.maxInflightPerUid,
+    shown: String(DEFAULTS.maxInflightPerUid),
+    read: (text, name) => integer(text, name, 1, 100_000),
+  }),
+  option({
+    section: "options",
+    flag: "--stall-timeout",
+    env: "PHANTOM_RELAY_STALL_TIMEOUT_S",
+    field: "stallTimeoutS",
+    arg: "S",
+    help: "drop an answer whose reader takes nothing for S seconds",
+    value: DEFAULTS.stallTimeoutS,
+    shown: String(DEFAULTS.stallTimeoutS),
+    read: positiveNumber,
+  }),
+  limit(
+    "--ws-max-per-uid",
+    "PHANTOM_RELAY_WS_MAX_PER_UID",
+    "wsMaxPerUid",
+    "live sockets one user may hold",
+    1,
+    WS_MAX_CAP,
+  ),
+  limit(
+    "--ws-max-per-room",
+    "PHANTOM_RELAY_WS_MAX_PER_ROOM",
+    "wsMaxPerRoom",
+    "live sockets one room may hold",
+    1,
+    WS_MAX_CAP,
+  ),
+  limit(
+    "--sent-bytes-per-day",
+    "PHANTOM_RELAY_SENT_BYTES_PER_DAY",
+    "sentBytesPerDay",
+    "bytes a signer stores per day",
+    NO_LIMIT,
+    ANY,
+    true,
+  ),
+  limit("--uploads-per-hour", "PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour", "uploads per signer", NO_LIMIT, ANY),
+  limit("--rooms-per-hour", "PHANTOM_RELAY_ROOMS_PER_HOUR", "roomsPerHour", "rooms a signer creates", NO_LIMIT, ANY),
+  limit("--room-bytes", "PHANTOM_RELAY_ROOM_BYTES", "roomBytes", "bytes one room holds", NO_LIMIT, ANY, true),
+  limit(
+    "--registrations-per-hour",
+    "PHANTOM_RELAY_REGISTRATIONS_PER_HOUR",
+    "registrationsPerHour",
+    "per client address",
+    NO_LIMIT,
+    ANY,
+  ),
+  option({
+    section: "limits",
+    flag: "--trusted-proxy",
+    env: "PHANTOM_RELAY_TRUSTED_PROXIES",
+    field: "trustedProxies",
+    arg: "LIST",
+    help: "proxies whose X-Forwarded-For counts",
+    value: DEFAULTS.trustedProxies,
+    shown: DEFAULTS.trustedProxies.join(","),
+    read: proxyList,
+  }),
+  limit(
+    "--uploads-in-flight",
+    "PHANTOM_RELAY_UPLOADS_IN_FLIGHT",
+    "uploadsInFlightPerUid",
+    "uploads of one UID spooled at once",
+    NO_LIMIT,
+    ANY,
+  ),
+  limit(
+    "--upload-spool-bytes",
+    "PHANTOM_RELAY_UPLOAD_SPOOL_BYTES",
+    "uploadSpoolBytes",
+    "all uploads in flight",
+    NO_LIMIT,
+    ANY,
+    true,
+  ),
+  limit(
+    "--disk-reserve-bytes",
+    "PHANTOM_RELAY_DISK_RESERVE_BYTES",
+    "diskReserveBytes",
+    "free disk kept; below it 507",
+    NO_LIMIT,
+    ANY,
+    true,
+  ),
+  // PROTOCOL §9
+  retention("MESSAGE_RETENTION_DAYS", "messageRetentionS", DEFAULTS.messageRetentionDays, 86_400),
+  retention("KE_RETENTION_HOURS", "keRetentionS", DEFAULTS.keRetentionHours, 3600),
+  retention("FILE_RETENTION_HOURS", "fileRetentionS", DEFAULTS.fileRetentionHours, 3600),
+  option({
+    section: "environment",
+    env: "MAX_FILE_SIZE_BYTES",
+    field: "maxFileSizeBytes",
+    help: "",
+    value: DEFAULTS.maxFileSizeBytes,
+    shown: String(DEFAULTS.maxFileSizeBytes),
+    read: (text, name) => integer(text, name, 1, 4 * 1024 ** 3),
+  }),
+  option({
+    section: "environment",
+    env: "PHANTOM_AUTH_PRIV_B64",
+    field: "authPriv",
+    help: "b64 X25519 private key: enables burn authentication",
+    value: null,
+    read: key32,
+  }),
+  option({
+    section: "environment",
+    env: "PHANTOM_FILE_ID_KEY_B64",
+    field: "fileIdKey",
+    help: "b64 32-byte file-id key (default: generated once in the data folder)",
+    value: null,
+    read: key32,
+  }),
+];
+
+const BY_FLAG = new Map(OPTIONS.filter((o) => o.flag !== undefined).map((o) => [o.flag as string, o]));
+
 /** Parse argv (without the program name) and the environment. Flags win over the environment. */
 export function parseConfig(argv: readonly string[], env: Env): Parsed {
-  const given = new Map<Flag, string>();
+  const given = new Map<Option, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     if (arg === "-V" || arg === "--version") return { kind: "version" };
     const eq = arg.indexOf("=");
-    const name = (eq > 0 ? arg.slice(0, eq) : arg) as Flag;
-    if (!(name in FLAGS)) throw new ConfigError(`unknown option '${name}'`);
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const opt = BY_FLAG.get(name);
+    if (!opt) throw new ConfigError(`unknown option '${name}'`);
     let value: string | undefined;
     if (eq > 0) value = arg.slice(eq + 1);
     else {
@@ -183,66 +430,21 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       if (value === undefined || value.startsWith("--")) throw new ConfigError(`option '${name}' needs a value`);
       i++;
     }
-    given.set(name, value);
+    given.set(opt, value);
   }
-  const get = (flag: Flag): string | undefined => {
-    const v = given.get(flag) ?? env[FLAGS[flag]];
+  const text = (o: Option): string | undefined => {
+    const v = given.get(o) ?? env[o.env];
     return v === "" ? undefined : v;
   };
-
-  const host = get("--host") ?? DEFAULTS.host;
-  const portText = get("--port");
-  const port = portText === undefined ? DEFAULTS.port : integer(portText, "--port", 0, 65535);
-  const dataDir = get("--data") ?? DEFAULTS.dataDir;
-  const tlsCert = get("--tls-cert") ?? null;
-  const tlsKey = get("--tls-key") ?? null;
-  if ((tlsCert === null) !== (tlsKey === null)) throw new ConfigError("--tls-cert and --tls-key go together");
-  const level = get("--log-level") ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${level}'`);
+  const config = {} as Record<keyof RelayConfig, unknown>;
+  for (const o of OPTIONS) {
+    const t = text(o);
+    config[o.field] = t === undefined ? o.value : o.read(t, o.flag ?? o.env);
+    if (o.field === "tlsKey" && (config.tlsCert === null) !== (config.tlsKey === null)) {
+      throw new ConfigError("--tls-cert and --tls-key go together");
+    }
   }
-  const purgeText = get("--purge-interval");
-  const purgeIntervalS =
-    purgeText === undefined ? DEFAULTS.purgeIntervalS : positiveNumber(purgeText, "--purge-interval");
-  const stallText = get("--stall-timeout");
-  const stallTimeoutS = stallText === undefined ? STALL_TIMEOUT_S : positiveNumber(stallText, "--stall-timeout");
-
-  // PROTOCOL §9
-  const num = (name: string, dflt: number) => (env[name] ? positiveNumber(env[name]!, name) : dflt);
-  const maxText = env.MAX_FILE_SIZE_BYTES;
-  const maxFileSizeBytes = maxText
-    ? integer(maxText, "MAX_FILE_SIZE_BYTES", 1, 4 * 1024 ** 3)
-    : DEFAULTS.maxFileSizeBytes;
-
-  const limits = {} as Record<IntegerField, number>;
-  for (const [flag, [, field, min, max]] of Object.entries(INTEGER_FLAGS)) {
-    const text = get(flag as Flag);
-    limits[field] = text === undefined ? DEFAULTS[field] : integer(text, flag, min, max);
-  }
-  const proxyText = get("--trusted-proxy");
-  const trustedProxies = proxyText === undefined ? DEFAULTS.trustedProxies : proxyList(proxyText);
-
-  return {
-    kind: "run",
-    config: {
-      ...limits,
-      trustedProxies,
-      host,
-      port,
-      dataDir,
-      tlsCert,
-      tlsKey,
-      logLevel: level as LogLevel,
-      purgeIntervalS,
-      messageRetentionS: num("MESSAGE_RETENTION_DAYS", DEFAULTS.messageRetentionDays) * 86_400,
-      keRetentionS: num("KE_RETENTION_HOURS", DEFAULTS.keRetentionHours) * 3600,
-      fileRetentionS: num("FILE_RETENTION_HOURS", DEFAULTS.fileRetentionHours) * 3600,
-      maxFileSizeBytes,
-      authPriv: env.PHANTOM_AUTH_PRIV_B64 ? key32(env.PHANTOM_AUTH_PRIV_B64, "PHANTOM_AUTH_PRIV_B64") : null,
-      fileIdKey: env.PHANTOM_FILE_ID_KEY_B64 ? key32(env.PHANTOM_FILE_ID_KEY_B64, "PHANTOM_FILE_ID_KEY_B64") : null,
-      stallTimeoutS,
-    },
-  };
+  return { kind: "run", config: config as unknown as RelayConfig };
 }
 
 /** The URL printed in the first line of stdout. */

@@ -29,6 +29,8 @@ export interface Relay {
   quotas: Quotas;
   disk: DiskGuard;
   proxies: ProxySet;
+  /** PROTOCOL §7.7 burn HMAC keys by UID, computed once per UID (relay/routes/burn.ts). */
+  burnKeys: Map<string, Uint8Array>;
 }
 
 export interface RequestContext {

@@ -8,7 +8,6 @@
 // downloads are sent from disk by Bun (sendfile, with their Content-Length) and other answers
 // are small JSON sent at once, so those count only while their handler runs.
 import type { Server } from "bun";
-import type { Handler, RequestContext } from "./context.ts";
 import { RelayError } from "./errors.ts";
 import { type Pieces, piecesOf } from "./json-stream.ts";
 
@@ -22,6 +21,15 @@ export const tooManyInFlight = () =>
   new RelayError(429, "rate_limited", "too many requests in flight for this identity", {
     "retry-after": String(INFLIGHT_RETRY_AFTER_S),
   });
+
+/**
+ * What serve() needs of a request's context (relay/context.ts RequestContext is one): the
+ * server, to restore its idle timeout, and the `admit` slot it fills.
+ */
+export interface Admitting {
+  server: Server<unknown>;
+  admit?: (uid: string) => void;
+}
 
 export class InFlight {
   private readonly counts = new Map<string, number>();
@@ -42,7 +50,11 @@ export class InFlight {
    * Run `handler` with `ctx.admit` set: the signed-request helpers (relay/http.ts) call it with
    * the verified UID. The answer of an admitted request is counted until it has been sent.
    */
-  async serve(req: Request, ctx: RequestContext, handler: Handler): Promise<Response | undefined> {
+  async serve<C extends Admitting>(
+    req: Request,
+    ctx: C,
+    handler: (req: Request, ctx: C) => Response | undefined | Promise<Response | undefined>,
+  ): Promise<Response | undefined> {
     let uid: string | null = null;
     ctx.admit = (who) => {
       if (uid !== null) return;

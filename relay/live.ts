@@ -1,13 +1,9 @@
-// PROTOCOL §7.9 GET /ws/{room_id}: live delivery. The upgrade is signed like a
-// GET and membership is checked before upgrading (401/403 are plain HTTP
-// answers), then the live-socket caps (§7.10: 429 before upgrading). Each room
-// is a set of sockets of our own, not a Bun pub/sub topic, so every frame is
-// sent to one socket at a time under our send-buffer bound. Bun answers pings.
+// PROTOCOL §7.9 live delivery: the hub of live sockets (the upgrade route is
+// relay/routes/live.ts). Each room is a set of sockets of our own, not a Bun pub/sub
+// topic, so every frame is sent to one socket at a time under our send-buffer bound;
+// the §7.10 live-socket caps are counted here. Bun answers pings.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import type { Handler } from "./context.ts";
-import { badRequest, forbidden, RelayError } from "./errors.ts";
-import { signedEmpty } from "./http.ts";
-import { isMember } from "./routes/messages.ts";
+import { RelayError } from "./errors.ts";
 import type { MessageRow } from "./store.ts";
 
 /**
@@ -146,14 +142,3 @@ function sendOrClose(ws: Socket, frame: string): void {
 
 const capReached = (message: string) =>
   new RelayError(429, "rate_limited", message, { "retry-after": String(WS_REFUSED_RETRY_AFTER_S) });
-
-// PROTOCOL §7.9: 401/403 before the upgrade; §7.10: 429 at a live-socket cap, before the upgrade.
-export const wsUpgrade: Handler = (req, ctx) => {
-  const auth = signedEmpty(req, ctx);
-  const roomId = ctx.params[0]!;
-  if (!isMember(ctx.relay, roomId, auth.uid)) throw forbidden("not a member of this room");
-  ctx.relay.live.admit(auth.uid, roomId);
-  const data: WsData = { roomId, uid: auth.uid, counted: false };
-  if (!ctx.server.upgrade(req, { data })) throw badRequest("expected a WebSocket upgrade");
-  return undefined;
-};

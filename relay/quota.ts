@@ -3,7 +3,7 @@
 // row: the relay does not store senders (PROTOCOL §7.6), and nothing here links a UID to
 // a message, file or room. A restart forgets them.
 import type { RelayConfig } from "./config.ts";
-import type { Relay } from "./context.ts";
+import type { Store } from "./store.ts";
 import { busy, rateLimited, tooLarge } from "./errors.ts";
 
 /** Keys a limiter remembers at most; past it, full buckets are forgotten first. */
@@ -163,7 +163,12 @@ export class Quotas {
   }
 }
 
-type RoomRelay = Pick<Relay, "store" | "quotas" | "config">;
+/** What the room quota needs of the relay (relay/context.ts Relay has it). */
+interface RoomRelay {
+  store: Pick<Store, "roomBytes">;
+  quotas: Pick<Quotas, "roomBytes">;
+  config: Pick<RelayConfig, "purgeIntervalS">;
+}
 
 /** Whether the room can store `bytes` more within its quota. */
 export function roomHas(relay: RoomRelay, roomId: string, bytes: number): boolean {

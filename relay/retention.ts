@@ -4,7 +4,7 @@
 // never deletes anything younger than its limit.
 import type { Relay } from "./context.ts";
 import type { PurgeLimits } from "./store.ts";
-import { BURN_WINDOW_S } from "./routes/burn.ts";
+import { BURN_WINDOW_S } from "../lib/wire.ts";
 import { freeingBallast } from "./disk.ts";
 
 const STEP_ROWS = 1000;

@@ -99,6 +99,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
     quotas: new Quotas(config),
     disk: new DiskGuard(config.dataDir, config.diskReserveBytes),
     proxies: new ProxySet(config.trustedProxies),
+    burnKeys: new Map(),
   };
   const router = new Router(routes);
   const tls =

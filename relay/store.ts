@@ -1,6 +1,7 @@
 // The relay's storage interface: everything the routes keep, behind one small
 // surface, so a PostgreSQL/Redis/S3 backend can replace SQLite without touching
-// the routes. All methods are synchronous; writes are grouped by WriteQueue.
+// the routes. All methods are synchronous; writes are grouped by WriteQueue. Every
+// implementation runs the contract suite of relay/store-contract.ts.
 
 export interface UserRecord {
   uid: string;
@@ -81,12 +82,12 @@ export interface Store {
    * Rows are offered newest first to `take`; the first it refuses ends the answer.
    */
   fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean): MessageRow[];
+  /** The greatest ts of any stored message, or 0: a restarted relay never stamps a row earlier. */
+  newestMessageTs(): number;
   /**
    * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, oldest first, offered in
    * that order to `take`; `more` when rows are left (over `limit`, or refused by `take`).
    */
-  /** The greatest ts of any stored message, or 0: a restarted relay never stamps a row earlier. */
-  newestMessageTs(): number;
   fetchAfter(
     roomId: string,
     afterSeq: number,

@@ -2,18 +2,16 @@
 // 10 per UID per 10 minutes, with the HMAC check when the relay has an auth key.
 import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
 import { utf8 } from "../../lib/encoding.ts";
-import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
+import { BURN_LIMIT, BURN_WINDOW_S, BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
 import type { Handler, Relay } from "../context.ts";
 import { freeingBallast } from "../disk.ts";
 import { forbidden, rateLimited, unauthorized } from "../errors.ts";
 import { ok, seconds, signedJson } from "../http.ts";
 import type { PendingAuth } from "../auth.ts";
-import { isMember } from "./messages.ts";
+import { isMember } from "../rooms.ts";
 
-export const BURN_LIMIT = 10; // PROTOCOL §7.7
-export const BURN_WINDOW_S = 600; // PROTOCOL §7.7
-
-const burnKeys = new WeakMap<Relay, Map<string, Uint8Array>>();
+/** Cached burn keys past this many are dropped all at once (each is recomputed on demand). */
+const BURN_KEYS_MAX = 100_000;
 
 /** PROTOCOL §7.7: x-phantom-signature = hex(HMAC-SHA256(k, "burn:" uid ":" room_id ":" ts ":" nonce)). */
 function checkBurnHmac(relay: Relay, req: Request, auth: PendingAuth, roomId: string): void {
@@ -21,12 +19,11 @@ function checkBurnHmac(relay: Relay, req: Request, auth: PendingAuth, roomId: st
   if (!priv) return;
   const given = req.headers.get(H_BURN_SIG);
   if (!given) throw unauthorized("missing burn signature");
-  let keys = burnKeys.get(relay);
-  if (!keys) burnKeys.set(relay, (keys = new Map()));
+  const keys = relay.burnKeys;
   let k = keys.get(auth.uid);
   if (!k) {
     k = burnAuthKey(priv, auth.user.record.encPub, auth.uid);
-    if (keys.size > 100_000) keys.clear();
+    if (keys.size > BURN_KEYS_MAX) keys.clear();
     keys.set(auth.uid, k);
   }
   const want = burnSignature(k, auth.uid, roomId, auth.ts, auth.nonce);

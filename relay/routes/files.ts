@@ -8,7 +8,7 @@ import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
 import { contentLength, ok, signedEmpty } from "../http.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
 import { checkRoomSpace, refuse, roomHas, UPLOAD_BUSY_RETRY_S } from "../quota.ts";
-import { isMember } from "./messages.ts";
+import { isMember } from "../rooms.ts";
 
 /** Room for the multipart framing around the file: boundaries, part headers, room_id and sender_id. */
 export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;

@@ -1,9 +1,9 @@
 // The relay's route table (PROTOCOL §7). Literal paths come before parametric ones.
 import type { Route } from "../router.ts";
-import { wsUpgrade } from "../live.ts";
 import { burn } from "./burn.ts";
 import { download, upload } from "./files.ts";
 import { kePop, kePush } from "./ke.ts";
+import { wsUpgrade } from "./live.ts";
 import { fetchMessages, send } from "./messages.ts";
 import { health, pubkey, register } from "./users.ts";
 

@@ -11,14 +11,9 @@ import type { Handler } from "../context.ts";
 import { forbidden, tooLarge } from "../errors.ts";
 import { checkRoomSpace, spend } from "../quota.ts";
 import { ok, signedJson } from "../http.ts";
-import type { Relay } from "../context.ts";
 import { messagesAnswer } from "../json-stream.ts";
+import { isMember } from "../rooms.ts";
 import type { MessageRow } from "../store.ts";
-
-export function isMember(relay: Relay, roomId: string, uid: string): boolean {
-  const members = relay.store.getRoom(roomId);
-  return members !== null && (members[0] === uid || members[1] === uid);
-}
 
 // PROTOCOL §7.6: the relay stores (room_id, ciphertext, ts) only — never the sender.
 export const send: Handler = async (req, ctx) => {

@@ -1,12 +1,11 @@
 // PROTOCOL §7.1 GET /health, §7.2 POST /register, §7.3 GET /pubkey/{uid}: the unsigned routes.
 import { checkX25519Public, ed25519VerifyKey, uidOf } from "../../lib/crypto.ts";
 import { b64decode, b64encode, b64udecode } from "../../lib/encoding.ts";
-import { MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../lib/wire.ts";
+import { BURN_LIMIT, MAX_JSON_BODY_BYTES, parseJsonBytes, RegisterBody, Uid } from "../../lib/wire.ts";
 import { VERSION } from "../../lib/version.ts";
 import type { Handler } from "../context.ts";
 import { addressKey, clientAddress } from "../client-address.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
-import { BURN_LIMIT } from "./burn.ts";
 import { ok, readBody, seconds } from "../http.ts";
 import { spend } from "../quota.ts";
 

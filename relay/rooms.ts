@@ -1,0 +1,8 @@
+// PROTOCOL §7.4: a room has exactly two members, fixed when it is created. Every route that
+// touches a room (send, fetch, burn, files, live) answers only its members.
+import type { Relay } from "./context.ts";
+
+export function isMember(relay: Relay, roomId: string, uid: string): boolean {
+  const members = relay.store.getRoom(roomId);
+  return members !== null && (members[0] === uid || members[1] === uid);
+}

@@ -1,0 +1,333 @@
+// The contract of the relay's Store interface (relay/store.ts) as one bun:test suite that every
+// implementation runs: `storeContract("SQLite", open, close)` in that backend's test file. It
+// sees a store only through the interface, so it holds for any backend. Messages are added with
+// a ts that never decreases as seq grows, as the relay's WriteQueue guarantees.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import {
+  type FileRecord,
+  type InboxEntry,
+  type PurgeLimits,
+  type Store,
+  StoreBusyError,
+  type UserRecord,
+} from "./store.ts";
+
+const ROOM_A = "A".repeat(22);
+const ROOM_B = "B".repeat(22);
+const UID_1 = "1".repeat(28);
+const UID_2 = "2".repeat(28);
+const UID_3 = "3".repeat(28);
+const all = () => true;
+
+const user = (uid: string, fill: number): UserRecord => ({
+  uid,
+  encPub: new Uint8Array(32).fill(fill),
+  signPub: new Uint8Array(32).fill(fill + 1),
+});
+const entry = (from: string, room: string, ts: number): InboxEntry => ({
+  from_uid: from,
+  pub_key: "k".repeat(44),
+  room_id: room,
+  ts,
+});
+const file = (blobId: string, roomId: string, size: number, expires: number): FileRecord => ({
+  blobId,
+  roomId,
+  size,
+  expires,
+});
+/** Purge limits that delete nothing: every bound before any time used below. */
+const NOTHING: PurgeLimits = { messagesBefore: 0, inboxBefore: 0, filesExpiredBy: 0, noncesUntil: 0, burnsBefore: 0 };
+
+export interface ContractOptions {
+  /**
+   * Holds the store's write lock from elsewhere (as another process would), longer than the
+   * store waits; returns the release. Given, the suite checks the StoreBusyError contract.
+   */
+  lockElsewhere?: (store: Store) => () => void;
+}
+
+export function storeContract(
+  name: string,
+  open: () => Promise<Store> | Store,
+  close: (store: Store) => Promise<void> | void,
+  options: ContractOptions = {},
+): void {
+  const { lockElsewhere } = options;
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await close(store);
+    });
+
+    describe("users (PROTOCOL §7.2, §7.3)", () => {
+      test("create-only: the first registration of a UID is kept, a second is refused", () => {
+        expect(store.getUser(UID_1)).toBeNull();
+        expect(store.addUser(user(UID_1, 1), 1000)).toBe(true);
+        expect(store.addUser(user(UID_1, 9), 2000)).toBe(false);
+        expect(store.getUser(UID_1)).toEqual(user(UID_1, 1));
+        expect(store.getUser(UID_2)).toBeNull();
+      });
+    });
+
+    describe("rooms (PROTOCOL §7.4)", () => {
+      test("two members, never changed", () => {
+        expect(store.getRoom(ROOM_A)).toBeNull();
+        store.addRoom(ROOM_A, UID_1, UID_2);
+        expect(store.getRoom(ROOM_A)).toEqual([UID_1, UID_2]);
+        try {
+          store.addRoom(ROOM_A, UID_1, UID_3);
+        } catch {
+          // refusing the second creation is as good as ignoring it
+        }
+        expect(store.getRoom(ROOM_A)).toEqual([UID_1, UID_2]);
+        expect(store.getRoom(ROOM_B)).toBeNull();
+      });
+    });
+
+    describe("key-exchange inbox (PROTOCOL §7.4, §7.5)", () => {
+      test("pop returns the UID's entries once; one entry per sender, the newest push wins", () => {
+        store.putInbox(UID_1, entry(UID_2, ROOM_A, 10));
+        store.putInbox(UID_1, entry(UID_2, ROOM_B, 11)); // replaces the first
+        store.putInbox(UID_1, entry(UID_3, ROOM_A, 12));
+        store.putInbox(UID_2, entry(UID_1, ROOM_A, 13));
+        const popped = store.popInbox(UID_1).sort((a, b) => a.ts - b.ts);
+        expect(popped).toEqual([entry(UID_2, ROOM_B, 11), entry(UID_3, ROOM_A, 12)]);
+        expect(store.popInbox(UID_1)).toEqual([]);
+        expect(store.popInbox(UID_2)).toEqual([entry(UID_1, ROOM_A, 13)]);
+        expect(store.popInbox(UID_3)).toEqual([]);
+      });
+    });
+
+    describe("messages (PROTOCOL §7.6, §7.6.1)", () => {
+      test("seq increases across rooms and is never reused, even after the newest row is burned", () => {
+        const s1 = store.addMessage(ROOM_A, "AAAA", 5);
+        const s2 = store.addMessage(ROOM_B, "BBBB", 5);
+        expect(s2).toBeGreaterThan(s1);
+        store.burnRoom(ROOM_B); // deletes the row with the largest seq
+        const s3 = store.addMessage(ROOM_A, "CCCC", 5);
+        expect(s3).toBeGreaterThan(s2); // a counter taken from the largest stored seq would hand out s2 again
+      });
+
+      test("fetchMessages: the newest `limit` rows with ts ≥ since, oldest first, of that room only", () => {
+        const seqs = [1, 2, 2, 3, 4].map((ts, i) => store.addMessage(ROOM_A, `a${i}`, ts));
+        store.addMessage(ROOM_B, "b0", 4);
+        expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([
+          { ts: 1, ciphertext: "a0", seq: seqs[0]! },
+          { ts: 2, ciphertext: "a1", seq: seqs[1]! },
+          { ts: 2, ciphertext: "a2", seq: seqs[2]! },
+          { ts: 3, ciphertext: "a3", seq: seqs[3]! },
+          { ts: 4, ciphertext: "a4", seq: seqs[4]! },
+        ]);
+        expect(store.fetchMessages(ROOM_A, 2, 200, all).map((r) => r.ciphertext)).toEqual(["a1", "a2", "a3", "a4"]);
+        expect(store.fetchMessages(ROOM_A, 0, 2, all).map((r) => r.ciphertext)).toEqual(["a3", "a4"]);
+        expect(store.fetchMessages(ROOM_A, 5, 200, all)).toEqual([]);
+        expect(store.fetchMessages(ROOM_B, 0, 200, all).map((r) => r.ciphertext)).toEqual(["b0"]);
+      });
+
+      test("fetchMessages: rows are offered newest first and the first refused ends the answer", () => {
+        for (let i = 0; i < 4; i++) store.addMessage(ROOM_A, `r${i}`, 7);
+        const offered: string[] = [];
+        const rows = store.fetchMessages(ROOM_A, 0, 200, (row) => {
+          offered.push(row.ciphertext);
+          return offered.length <= 2;
+        });
+        expect(offered).toEqual(["r3", "r2", "r1"]);
+        expect(rows.map((r) => r.ciphertext)).toEqual(["r2", "r3"]);
+      });
+
+      test("fetchAfter: the oldest `limit` rows after the cursor, `more` at and past the limit and the budget", () => {
+        const seqs = Array.from({ length: 5 }, (_, i) => store.addMessage(ROOM_A, `row${i}`, 9)); // one second
+        expect(store.fetchAfter(ROOM_A, 0, 5, all).more).toBe(false); // exactly `limit` left
+        const page = store.fetchAfter(ROOM_A, 0, 4, all);
+        expect(page.rows.map((r) => r.seq)).toEqual(seqs.slice(0, 4));
+        expect(page.more).toBe(true);
+        expect(store.fetchAfter(ROOM_A, seqs[3]!, 4, all)).toEqual({
+          rows: [{ ts: 9, ciphertext: "row4", seq: seqs[4]! }],
+          more: false,
+        });
+        let n = 0;
+        const two = () => n++ < 2;
+        const capped = store.fetchAfter(ROOM_A, 0, 200, two);
+        expect(capped.rows.map((r) => r.ciphertext)).toEqual(["row0", "row1"]);
+        expect(capped.more).toBe(true);
+        n = 0;
+        // Without a cursor the newest rows that fit, oldest first (PROTOCOL §7.6.1).
+        expect(store.fetchMessages(ROOM_A, 0, 200, two).map((r) => r.ciphertext)).toEqual(["row3", "row4"]);
+      });
+
+      test("fetchAfter: rows of other rooms and a burned or purged cursor row do not stop paging", () => {
+        const a1 = store.addMessage(ROOM_A, "a1", 10);
+        const b1 = store.addMessage(ROOM_B, "b1", 11);
+        const a2 = store.addMessage(ROOM_A, "a2", 12);
+        expect(store.fetchAfter(ROOM_A, a1, 10, all)).toEqual({
+          rows: [{ ts: 12, ciphertext: "a2", seq: a2 }],
+          more: false,
+        });
+        store.burnRoom(ROOM_B);
+        expect(store.fetchAfter(ROOM_A, b1, 10, all).rows.map((r) => r.seq)).toEqual([a2]);
+        expect(store.fetchAfter(ROOM_A, a2, 10, all)).toEqual({ rows: [], more: false });
+      });
+
+      test("newestMessageTs: 0 when empty, then the greatest ts stored in any room", () => {
+        expect(store.newestMessageTs()).toBe(0);
+        store.addMessage(ROOM_A, "AAAA", 100);
+        store.addMessage(ROOM_B, "BBBB", 250);
+        expect(store.newestMessageTs()).toBe(250);
+      });
+    });
+
+    describe("files (PROTOCOL §7.8) and room bytes", () => {
+      test("a file is found by its blob id until burned", () => {
+        expect(store.getFile("blob1")).toBeNull();
+        expect(store.hasBlob("blob1")).toBe(false);
+        store.addFile(file("blob1", ROOM_A, 123, 5000), 1000);
+        expect(store.getFile("blob1")).toEqual(file("blob1", ROOM_A, 123, 5000));
+        expect(store.hasBlob("blob1")).toBe(true);
+        expect(store.hasBlob("blob2")).toBe(false);
+      });
+
+      test("roomBytes: stored ciphertext text plus file sizes, per room, kept exact by writes", () => {
+        expect(store.roomBytes(ROOM_A)).toBe(0);
+        store.addMessage(ROOM_A, "AAAA", 1);
+        expect(store.roomBytes(ROOM_A)).toBe(4);
+        store.addFile(file("blob1", ROOM_A, 100, 5000), 1);
+        store.addMessage(ROOM_A, "BBBBBBBB", 2);
+        store.addMessage(ROOM_B, "CC", 2);
+        expect(store.roomBytes(ROOM_A)).toBe(112);
+        expect(store.roomBytes(ROOM_B)).toBe(2);
+      });
+    });
+
+    describe("burn (PROTOCOL §7.7)", () => {
+      test("burnRoom deletes the room's messages and files, answers their count and blob ids, and leaves other rooms", () => {
+        store.addMessage(ROOM_A, "AAAA", 1);
+        store.addMessage(ROOM_A, "BBBB", 2);
+        store.addMessage(ROOM_B, "CCCC", 3);
+        store.addFile(file("blobA", ROOM_A, 10, 5000), 1);
+        store.addFile(file("blobB", ROOM_B, 20, 5000), 1);
+        const result = store.burnRoom(ROOM_A);
+        expect(result.messages).toBe(2);
+        expect(result.blobIds).toEqual(["blobA"]);
+        expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);
+        expect(store.getFile("blobA")).toBeNull();
+        expect(store.roomBytes(ROOM_A)).toBe(0);
+        expect(store.fetchMessages(ROOM_B, 0, 200, all).map((r) => r.ciphertext)).toEqual(["CCCC"]);
+        expect(store.hasBlob("blobB")).toBe(true);
+        expect(store.roomBytes(ROOM_B)).toBe(24);
+        expect(store.burnRoom(ROOM_A)).toEqual({ messages: 0, blobIds: [] });
+      });
+
+      test("burnsSince: count and oldest time of one UID's burns at or after `since`", () => {
+        expect(store.burnsSince(UID_1, 0)).toEqual({ count: 0, oldest: null });
+        store.addBurn(UID_1, 100);
+        store.addBurn(UID_1, 200);
+        store.addBurn(UID_1, 300);
+        store.addBurn(UID_2, 150);
+        expect(store.burnsSince(UID_1, 0)).toEqual({ count: 3, oldest: 100 });
+        expect(store.burnsSince(UID_1, 200)).toEqual({ count: 2, oldest: 200 });
+        expect(store.burnsSince(UID_1, 301)).toEqual({ count: 0, oldest: null });
+        expect(store.burnsSince(UID_2, 0)).toEqual({ count: 1, oldest: 150 });
+      });
+    });
+
+    describe("replay cache (PROTOCOL §6)", () => {
+      test("liveNonces: the entries that expire after `now`", () => {
+        store.addNonce("k1", 100);
+        store.addNonce("k2", 200);
+        store.addNonce("k3", 300);
+        const live = [...store.liveNonces(200)].sort((a, b) => a.expires - b.expires);
+        expect(live).toEqual([{ key: "k3", expires: 300 }]);
+        expect([...store.liveNonces(0)].length).toBe(3);
+      });
+    });
+
+    describe("retention (PROTOCOL §8)", () => {
+      test("purgeStep deletes only what is past its limit and answers the blob ids of deleted files", () => {
+        store.addMessage(ROOM_A, "old", 100);
+        store.addMessage(ROOM_A, "new", 200);
+        store.putInbox(UID_1, entry(UID_2, ROOM_A, 100));
+        store.putInbox(UID_2, entry(UID_1, ROOM_A, 200));
+        store.addFile(file("old", ROOM_A, 10, 150), 100);
+        store.addFile(file("new", ROOM_A, 10, 250), 100);
+        store.addNonce("old", 150);
+        store.addNonce("new", 250);
+        store.addBurn(UID_1, 100);
+        store.addBurn(UID_1, 200);
+        expect(store.purgeStep(NOTHING, 1000)).toEqual({ rows: 0, blobIds: [] });
+        const limits: PurgeLimits = {
+          messagesBefore: 200,
+          inboxBefore: 200,
+          filesExpiredBy: 150,
+          noncesUntil: 150,
+          burnsBefore: 200,
+        };
+        expect(store.purgeStep(limits, 1000)).toEqual({ rows: 5, blobIds: ["old"] });
+        expect(store.fetchMessages(ROOM_A, 0, 200, all).map((r) => r.ciphertext)).toEqual(["new"]);
+        expect(store.popInbox(UID_1)).toEqual([]);
+        expect(store.popInbox(UID_2)).toEqual([entry(UID_1, ROOM_A, 200)]);
+        expect([store.hasBlob("old"), store.hasBlob("new")]).toEqual([false, true]);
+        expect([...store.liveNonces(0)].map((n) => n.key)).toEqual(["new"]);
+        expect(store.burnsSince(UID_1, 0)).toEqual({ count: 1, oldest: 200 });
+        expect(store.roomBytes(ROOM_A)).toBe(13);
+        expect(store.purgeStep(limits, 1000)).toEqual({ rows: 0, blobIds: [] });
+      });
+
+      test("purgeStep deletes at most `maxRows` of each kind; repeated, it finishes", () => {
+        for (let i = 0; i < 5; i++) store.addMessage(ROOM_A, `m${i}`, 100);
+        const limits = { ...NOTHING, messagesBefore: 200 };
+        expect(store.purgeStep(limits, 2).rows).toBe(2);
+        expect(store.fetchMessages(ROOM_A, 0, 200, all)).toHaveLength(3);
+        let steps = 1;
+        while (store.purgeStep(limits, 2).rows > 0) steps++;
+        expect(steps).toBe(3);
+        expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);
+        expect(store.roomBytes(ROOM_A)).toBe(0);
+      });
+    });
+
+    describe("transaction", () => {
+      test("all of it commits, or none of it: a throw rolls back every write", () => {
+        expect(store.transaction(() => store.addMessage(ROOM_A, "kept", 1))).toBeGreaterThan(0);
+        expect(store.roomBytes(ROOM_A)).toBe(4);
+        const boom = new Error("boom");
+        expect(() =>
+          store.transaction(() => {
+            store.addMessage(ROOM_A, "gone", 2);
+            store.addRoom(ROOM_B, UID_1, UID_2);
+            store.addFile(file("blob", ROOM_A, 10, 5000), 2);
+            throw boom;
+          }),
+        ).toThrow(boom);
+        expect(store.fetchMessages(ROOM_A, 0, 200, all).map((r) => r.ciphertext)).toEqual(["kept"]);
+        expect(store.getRoom(ROOM_B)).toBeNull();
+        expect(store.hasBlob("blob")).toBe(false);
+        expect(store.roomBytes(ROOM_A)).toBe(4);
+      });
+
+      test.skipIf(!lockElsewhere)(
+        "a lock held elsewhere: StoreBusyError, nothing written, and the store works again",
+        () => {
+          store.addRoom(ROOM_A, UID_1, UID_2);
+          const release = lockElsewhere!(store);
+          let err: unknown;
+          try {
+            store.transaction(() => store.addMessage(ROOM_A, "gone", 1));
+          } catch (e) {
+            err = e;
+          } finally {
+            release();
+          }
+          expect(err).toBeInstanceOf(StoreBusyError);
+          expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);
+          store.transaction(() => store.addMessage(ROOM_A, "kept", 2));
+          expect(store.fetchMessages(ROOM_A, 0, 200, all).map((r) => r.ciphertext)).toEqual(["kept"]);
+          expect(store.getRoom(ROOM_A)).toEqual([UID_1, UID_2]);
+        },
+      );
+    });
+  });
+}
