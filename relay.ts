@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number | null> {
     const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
     return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);
   }
-  // Through the relay's log: a closed or full stdout must not stop it (issue 8 item 2).
+  // Through the relay's log: a closed or full stdout must not stop it.
   relay.announce(`phantom-relay ${VERSION} listening on ${relay.url}`);
   if (stopping) shutdown();
   return null; // keep serving

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// `./build.sh bench relay`: load benchmark of the compiled relay (issue 3 item 8),
+// `./build.sh bench relay`: load benchmark of the compiled relay,
 // each number printed beside the same measurement of the floor (bench/floor.ts,
 // a bare Bun.serve that only parses the JSON). Not a test: it prints, it does
 // not assert. Environment: BENCH_SECONDS (5), BENCH_CLIENTS (64), BENCH_PAIRS (500),

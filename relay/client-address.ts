@@ -1,4 +1,4 @@
-// The client address that per-address limits count (issue 8 item 2). Behind an onion
+// The client address that per-address limits count. Behind an onion
 // service or a reverse proxy every client arrives from the proxy's address (127.0.0.1 for
 // Tor), so a peer the operator trusts as a proxy (--trusted-proxy; loopback by default) is
 // never limited itself: its X-Forwarded-For names the client if it sent one, else there is

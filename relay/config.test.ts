@@ -12,7 +12,7 @@ function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
 }
 
 describe("parseConfig", () => {
-  test("defaults (issue 3 item 5, PROTOCOL §9)", () => {
+  test("defaults (PROTOCOL §9)", () => {
     const c = run([]);
     expect([c.host, c.port, c.dataDir, c.logLevel, c.tlsCert, c.tlsKey]).toEqual([
       "127.0.0.1",
@@ -151,7 +151,7 @@ test("listenUrl brackets IPv6", () => {
   expect(listenUrl("::1", 443, true)).toBe("https://[::1]:443");
 });
 
-describe("quota flags (issue 8 item 2)", () => {
+describe("quota flags", () => {
   const fields = [
     ["--sent-bytes-per-day", "PHANTOM_RELAY_SENT_BYTES_PER_DAY", "sentBytesPerDay", 1024 ** 3],
     ["--uploads-per-hour", "PHANTOM_RELAY_UPLOADS_PER_HOUR", "uploadsPerHour", 60],

@@ -1,4 +1,4 @@
-// Command line and environment → RelayConfig (PROTOCOL §9, issue 3 item 5).
+// Command line and environment → RelayConfig (PROTOCOL §9).
 // Pure: no file system, no sqlite, so --help and --version stay fast.
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
@@ -68,7 +68,7 @@ export const DEFAULTS = {
   maxFileSizeBytes: 52_428_800,
   wsMaxPerUid: 256,
   wsMaxPerRoom: 8,
-  // Quotas (issue 8 item 2). Why these numbers: README "Running a relay".
+  // Quotas. Why these numbers: README "Running a relay".
   sentBytesPerDay: 1024 ** 3,
   uploadsPerHour: 60,
   roomsPerHour: 60,

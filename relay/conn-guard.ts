@@ -1,4 +1,4 @@
-// Descriptor pressure (issue 8 item 2, PROTOCOL §7.10). Past its descriptor limit Bun's accept
+// Descriptor pressure (PROTOCOL §7.10). Past its descriptor limit Bun's accept
 // loop spins on EMFILE and serves almost nothing (oven-sh/bun#32705), and Bun.serve has no
 // connection cap, so the relay watches its own descriptor count and, from FD_BUSY_FRACTION of
 // the limit on:

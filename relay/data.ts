@@ -1,4 +1,4 @@
-// The data folder (issue 3 items 2, 4): created 0700, every file in it 0600,
+// The data folder: created 0700, every file in it 0600,
 // and the file-id key generated once and kept there unless PHANTOM_FILE_ID_KEY_B64 is set.
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// The free-disk reserve (issue 8 item 2, PROTOCOL §7.10): below `reserve` free bytes in the
+// The free-disk reserve (PROTOCOL §7.10): below `reserve` free bytes in the
 // data folder the relay refuses new data with 507, and still serves reads and burns.
 //
 // A burn must work even on a disk that something else filled completely: SQLite cannot

@@ -1,4 +1,4 @@
-// The relay's file descriptors (issue 8 item 2): the soft limit raised to the hard one,
+// The relay's file descriptors: the soft limit raised to the hard one,
 // a cheap count of the descriptors in use, and (Linux) the accepted TCP connections that
 // have sent nothing and been answered nothing for a while, which can be shut down.
 // Bun has no setrlimit and no handle on a connection before its first request, so this

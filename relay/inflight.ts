@@ -1,4 +1,4 @@
-// Per-signer requests in flight and slow readers (issue 8 §2 "Unread /fetch answers").
+// Per-signer requests in flight and slow readers.
 // A signed request counts for its UID from the moment its signature is verified until
 // its answer has been SENT — its body stream finished or was cancelled — not merely until
 // the handler returned: an answer nobody reads is memory the relay still holds. Over the

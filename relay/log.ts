@@ -1,8 +1,8 @@
-// Relay log (issue 3 item 6): at most one line per request with method, route
+// Relay log: at most one line per request with method, route
 // template, status and duration. Never bodies, UIDs, room ids, file ids or IPs:
 // callers pass only a route template, never a concrete path.
 //
-// The log never stops the relay (issue 8 item 2): stdout may be a closed pipe (EPIPE), a
+// The log never stops the relay: stdout may be a closed pipe (EPIPE), a
 // full disk (ENOSPC) or a reader that does not keep up (EAGAIN, or a blocking pipe). Lines go
 // out through one asynchronous write at a time, so a stuck reader never blocks the event loop;
 // what a failed write carried, and what does not fit LOG_BUFFER_MAX while a write is stuck, is

@@ -1,4 +1,4 @@
-// Per-signer and per-address rates (issue 8 item 2, PROTOCOL §7.10). Counters live in
+// Per-signer and per-address rates (PROTOCOL §7.10). Counters live in
 // memory only and are keyed by the signer's UID or the client address, never by a stored
 // row: the relay does not store senders (PROTOCOL §7.6), and nothing here links a UID to
 // a message, file or room. A restart forgets them.

@@ -1,5 +1,5 @@
 // Starts the relay: data folder, store, keys, HTTP + WebSocket server,
-// retention, and a clean shutdown on SIGINT/SIGTERM (issue 3 item 5).
+// retention, and a clean shutdown on SIGINT/SIGTERM.
 import type { Server } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,7 @@
-// Store on bun:sqlite (issue 3 item 2): WAL, synchronous=NORMAL, busy_timeout,
+// Store on bun:sqlite: WAL, synchronous=NORMAL, busy_timeout,
 // prepared statements, schema versioned with PRAGMA user_version.
 // busy_timeout waits synchronously, freezing the whole event loop, so once the store is
-// open it is bounded by BUSY_TIMEOUT_MS (issue 8 item 2): a lock held longer by another
+// open it is bounded by BUSY_TIMEOUT_MS: a lock held longer by another
 // process is a StoreBusyError, which relay/writes.ts retries without blocking and then answers
 // 503. WAL readers do not wait for a writer, so reads go on while another process writes.
 // With WAL + synchronous=NORMAL a committed transaction survives a crash of the

@@ -100,7 +100,7 @@ export interface Store {
   getFile(blobId: string): FileRecord | null;
   hasBlob(blobId: string): boolean;
 
-  /** Bytes the room holds: stored ciphertext (base64 text) plus file sizes (issue 8 room quota). */
+  /** Bytes the room holds: stored ciphertext (base64 text) plus file sizes (the room quota). */
   roomBytes(roomId: string): number;
 
   // burn (PROTOCOL §7.7): deletes messages and files of the room

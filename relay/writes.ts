@@ -1,7 +1,7 @@
 // Groups the writes of many requests into one SQLite transaction per event-loop
 // turn. A request is answered only after the transaction holding its write has
-// committed, so an acknowledged /send survives kill -9 (issue 3 item 2).
-// A store locked by another process (issue 8 item 2) rolls the batch back; its jobs are tried
+// committed, so an acknowledged /send survives kill -9.
+// A store locked by another process rolls the batch back; its jobs are tried
 // again every BUSY_RETRY_MS, the event loop free in between, and a job still not committed
 // BUSY_GIVE_UP_MS after its first try is refused 503 busy (PROTOCOL §7.10): never acknowledged,
 // never half written.

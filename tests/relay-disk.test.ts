@@ -1,4 +1,4 @@
-// Disk, with and without a key (issue 8 item 2), on the real compiled relay: what an upload
+// Disk, with and without a key, on the real compiled relay: what an upload
 // with a garbage signature can put on disk, the spool of all uploads in flight (503), the
 // free-disk reserve (507 for new data; reads and burns still served), and /burn on a disk
 // that is completely full. Build first: ./build.sh
@@ -228,7 +228,7 @@ describe("the free-disk reserve", () => {
 // A real full disk needs a file system of our own: a small tmpfs, which only root can mount.
 const root = process.getuid?.() === 0;
 describe.skipIf(!root)("a completely full disk (tmpfs, as root)", () => {
-  // With no reserve the relay fills the disk itself, as the relay before issue 8 did: SQLite then
+  // With no reserve the relay fills the disk itself, as a relay without the reserve did: SQLite then
   // cannot even delete (a delete goes to the WAL, and a checkpoint must grow the database file),
   // and /burn answered 500. The reserve normally stops short of this; the ballast is for when it did not.
   test("the relay filled the disk: new data is 507 (was 500), /fetch works, /burn frees the ballast and works", async () => {

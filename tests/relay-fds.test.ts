@@ -1,4 +1,4 @@
-// File descriptors, no authentication needed (issue 8 item 2), against the real compiled
+// File descriptors, no authentication needed, against the real compiled
 // relay started under `prlimit --nofile=512`: a flood of silent connections past the limit
 // (Bun's accept loop spins on EMFILE, oven-sh/bun#32705) must leave /health answering, the
 // relay's CPU reasonable and its service intact; from 80 % of the limit requests are 503 with
@@ -13,7 +13,7 @@ import { pair, signed } from "./helpers/signer.ts";
 
 const NOFILE = 512;
 const BUSY_AT = Math.floor(NOFILE * 0.8); // relay/conn-guard.ts FD_BUSY_FRACTION
-const HEALTH_BOUND_MS = 5000; // issue 8: /health answers within 5 s during the attack
+const HEALTH_BOUND_MS = 5000; // /health answers within 5 s during the attack
 const TICKS_PER_S = 100;
 
 let relay: RunningRelay | undefined;

@@ -1,4 +1,4 @@
-// Property tests (fast-check) against the real compiled relay (issue 3 item 7):
+// Property tests (fast-check) against the real compiled relay:
 // random and mutated bodies, headers, paths and methods at every endpoint of
 // PROTOCOL §7. Properties: never a 5xx; every 4xx is the §7 error JSON with no
 // stack trace, SQL or path; a request that breaks a rule of §6/§7 is refused

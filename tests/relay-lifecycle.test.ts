@@ -1,4 +1,4 @@
-// phantom-relay as a process (issue 3 items 2, 3, 5, 6): the command line,
+// phantom-relay as a process: the command line,
 // the data folder's permissions, retention (PROTOCOL §8), restarts, kill -9
 // after acknowledged sends, and what the log may contain. Build first: ./build.sh
 import { describe, expect, test } from "bun:test";
@@ -212,7 +212,7 @@ describe("retention (PROTOCOL §8)", () => {
   });
 });
 
-describe("log privacy (issue 3 item 6)", () => {
+describe("log privacy", () => {
   test("one line per request with method, route template, status and duration; no uid, room id, file id or IP", async () => {
     const relay = await startRelay();
     const { a, b, roomId } = await pair(relay.url);

@@ -1,4 +1,4 @@
-// Live-socket bounds of the real compiled relay (issue 8 §2, PROTOCOL §7.9, §7.10): the caps
+// Live-socket bounds of the real compiled relay (PROTOCOL §7.9, §7.10): the caps
 // per room (8) and per UID (256), refused with a plain 429 before upgrading, places freed on
 // every close path; a socket that stops reading is closed with 1013 after a prefix of the
 // frames while a reading socket of the room gets every frame; and the 2,000-socket memory attack

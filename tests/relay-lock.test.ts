@@ -1,4 +1,4 @@
-// Lock contention (issue 8 item 2): a second process holding the SQLite write lock on the
+// Lock contention: a second process holding the SQLite write lock on the
 // relay's database must not freeze the real compiled relay. /health keeps answering, reads go
 // on (WAL), a /send that cannot commit within relay/writes.ts BUSY_GIVE_UP_MS is 503 busy
 // with Retry-After and is never stored, one whose lock ends sooner succeeds, and after the

@@ -1,4 +1,4 @@
-// The log must not kill the relay (issue 8 item 2): with stdout a pipe the reader closed
+// The log must not kill the relay: with stdout a pipe the reader closed
 // (EPIPE, SIGPIPE) or a full disk (/dev/full: ENOSPC), the real compiled relay keeps serving,
 // starts again, loses nothing it accepted, and says at shutdown how many lines it dropped.
 // Build first: ./build.sh

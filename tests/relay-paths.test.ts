@@ -1,4 +1,4 @@
-// PROTOCOL §6 path (issue 8 item 2): Bun hands the handler a normalised URL (`/a/../fetch`
+// PROTOCOL §6 path: Bun hands the handler a normalised URL (`/a/../fetch`
 // and `/%2e%2e/fetch` arrive as `/fetch`). The relay sign-checks and routes on that one path:
 // a signature over the target as sent is refused (401) when normalising changed it, and a
 // signature over the normalised path serves exactly that route. Other spellings (`//fetch`,

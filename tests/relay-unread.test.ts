@@ -16,7 +16,7 @@ import { pair, signed, signHeaders, type TestUser } from "./helpers/signer.ts";
 import { holdUnread, rawSignedPost } from "./helpers/unread.ts";
 
 const MB = 1024 * 1024;
-const RSS_BOUND = 600 * MB; // issue 8 §2: at least 4× below today's figure
+const RSS_BOUND = 600 * MB; // at least 4× below the RSS of a relay without these bounds
 const HEALTH_BOUND_MS = 5000;
 const relays: RunningRelay[] = [];
 

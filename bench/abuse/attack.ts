@@ -1,4 +1,4 @@
-// The shape of one attack of `./build.sh bench abuse` (issue 8 item 2). Each attack is a
+// The shape of one attack of `./build.sh bench abuse`. Each attack is a
 // module in bench/abuse/ listed in bench/abuse/index.ts; bench/abuse.ts starts a fresh
 // compiled relay for it, runs it, and prints the relay's peak RSS, CPU and /health latency
 // while it ran. Attacks must also run against older relays (the "before" figures), so they

@@ -1,4 +1,4 @@
-// Disk flood (issue 8 item 2, "Disk, with and without a key"), in two halves:
+// Disk flood, with and without a key, in two halves:
 // (a) one registered client sends maximum-size /send messages and uploads maximum-size
 //     files as fast as it can;
 // (b) uploads that carry only a victim's UID and a garbage signature.

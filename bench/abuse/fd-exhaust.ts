@@ -1,4 +1,4 @@
-// Descriptor exhaustion without a key (issue 8 item 2): silent TCP connections, more than the
+// Descriptor exhaustion without a key: silent TCP connections, more than the
 // relay's descriptor limit (the driver runs it under prlimit --nofile=512), each reopened as
 // soon as the relay closes it. Past the limit Bun's accept loop spins on EMFILE
 // (oven-sh/bun#32705); what matters is /health and the relay's CPU meanwhile.

@@ -1,4 +1,4 @@
-// Attack (issue 8 §2 "Unread /fetch answers"): one registered identity fills its room with
+// Attack: one registered identity fills its room with
 // 200 maximum-size messages, then opens many raw TCP connections, each sending a signed
 // /fetch (limit 200) whose answer it never reads, and keeps them open. Today's relay builds
 // each ~17 MB answer whole and holds it until it is sent. PROTOCOL v2 requests only.

@@ -1,4 +1,4 @@
-// Attack (issue 8 §2, "WebSocket backpressure"): one registered identity opens 2,000 live
+// Attack (WebSocket backpressure): one registered identity opens 2,000 live
 // sockets (PROTOCOL §7.9) to its rooms that never read (raw TCP sockets paused after the
 // handshake), then sends 20 maximum-size messages (§7.6: 64 KiB of ciphertext) to each room,
 // so the relay must buffer every frame for every socket. The sockets are spread round-robin over
