@@ -1,5 +1,6 @@
 // A /fetch answer encoded piece by piece as the socket asks for it: the rows read from the
-// store (at most 4 MiB, PROTOCOL §7.6.1) are the only copy held; no whole JSON text and no whole byte body of the answer is ever built.
+// store (at most 4 MiB, PROTOCOL §7.6.1) are the only copy held; no whole JSON text and no
+// whole byte body of the answer is ever built.
 import type { MessageRow } from "./store.ts";
 
 /** Rows are encoded into pieces of about this size. */
