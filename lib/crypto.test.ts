@@ -1,6 +1,7 @@
 // Negative and property tests of lib/crypto.ts: each failure is a typed error with
 // a code, never an exception from a primitive. Known answers are in tests/vectors.test.ts.
 import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import * as c from "./crypto.ts";
 import { b64decode, b64encode, concatBytes, hexdecode, utf8 } from "./encoding.ts";
@@ -316,4 +317,19 @@ test("equalBytes", () => {
   expect(c.equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).toBe(true);
   expect(c.equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBe(false);
   expect(c.equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 3))).toBe(false);
+});
+
+describe("messageId: b64u(SHA-256(decoded ciphertext))", () => {
+  // Known answers computed independently with Python's hashlib and base64.
+  test.each([
+    ["AgABAgMEBQYHCAkKC2hlbGxvLCBwaGFudG9t", "ze-uHPN-xCsTTqa3EeTGctA7g7DWkJq5sjd-YRhZa6A"],
+    ["", "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"],
+  ])("%j → %j", (ciphertext, id) => expect(c.messageId(ciphertext)).toBe(id));
+
+  test("hashes the decoded bytes, not the base64 text; 43 characters whatever the size", () => {
+    const big = new Uint8Array(65_536).fill(7);
+    const expected = createHash("sha256").update(big).digest("base64url");
+    expect(c.messageId(b64encode(big))).toBe(expected);
+    expect(c.messageId(b64encode(big))).toHaveLength(43);
+  });
 });

@@ -61,6 +61,18 @@ export function sha256(data: Uint8Array | string): Uint8Array {
   return new Uint8Array(nc.createHash("sha256").update(data).digest());
 }
 
+/**
+ * The identity of a stored message: b64u(SHA-256(the bytes of its base64 ciphertext)),
+ * the key of every de-duplication layer (the same id names a row of history in
+ * protocol v3). Two rows have the same id exactly when they carry the same ciphertext,
+ * whatever ts the relay stamped: a nonce is random per message (§5.1), so that is one
+ * message stored or delivered twice. Any base64 the wire schema accepts decodes; stray
+ * trailing bits are ignored, as the bytes are the same.
+ */
+export function messageId(ciphertextB64: string): string {
+  return b64uencode(sha256(Buffer.from(ciphertextB64, "base64")));
+}
+
 function hkdf(ikm: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
   // PROTOCOL §4: salt = none is RFC 5869's default (HashLen zero bytes); an empty
   // HMAC key is padded with zeros, so both spellings give the same PRK.

@@ -6,6 +6,7 @@
 import * as net from "node:net";
 import { PhantomError } from "./errors.ts";
 import { bareHost, hostPort } from "./socks-http.ts";
+import { quoteInput } from "./text.ts";
 
 export { Transport, TransportError } from "./transport.ts";
 export { bareHost, hostPort } from "./socks-http.ts";
@@ -205,6 +206,6 @@ function setupHint(platform: NodeJS.Platform): string[] {
 
 function clip(s: string): string {
   // Quote bad input in one line, never the whole of something long.
-  const one = s.replace(/[\u0000-\u001f\u007f]/g, "?");
+  const one = quoteInput(s);
   return one.length > 80 ? `${one.slice(0, 77)}...` : one;
 }

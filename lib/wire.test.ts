@@ -390,6 +390,7 @@ describe("PROTOCOL §5.3 cleanFileName", () => {
     ["\u0000\u001b", "file"],
     ["a\u0000b\nc\u001b[31m.txt", "abc[31m.txt"],
     ["\u202etxt.exe", "txt.exe"],
+    ["a\u061cb\u200e.txt", "ab.txt"],
     ["\u0085\u009bx", "x"],
     [".bashrc", "_bashrc"],
     ["...", "_.."],

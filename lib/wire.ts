@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { WireError } from "./errors.ts";
 import { b64decode, b64udecode, hexencode, utf8 } from "./encoding.ts";
+import { UNSAFE_CHARS } from "./text.ts";
 
 // Named limits (STYLE habit 8).
 export const MAX_CIPHERTEXT_BYTES = 65_536; // PROTOCOL §7.6
@@ -315,11 +316,13 @@ export function filePathOf(url: string): string {
   return path;
 }
 
+// PROTOCOL §5.3 "control characters": C0, DEL, C1 and the bidi formatting marks (lib/text.ts).
+const FILE_NAME_UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`, "g");
+
 /** PROTOCOL §5.3: strip folders and control characters from a sender's file name. */
 export function cleanFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
-  // biome-ignore lint: control characters are exactly what we strip
-  let clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "").trim();
+  let clean = base.replace(FILE_NAME_UNSAFE, "").trim();
   if (clean === "" || clean === "." || clean === "..") clean = "file";
   if (clean.startsWith(".")) clean = `_${clean.slice(1)}`;
   // At most MAX_FILE_NAME UTF-8 bytes (the usual file-system limit), cut at a code point.

@@ -3,14 +3,7 @@
 // (unless PHANTOM_DEBUG=1). Kept free of heavy imports: phantom.ts loads it eagerly.
 
 import { PhantomError } from "../../lib/errors.ts";
-
-/** One printable line: control characters (terminal escapes from a relay or a peer) become spaces. */
-export function oneLine(s: string): string {
-  return s
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-}
+import { oneLine } from "../text/sanitise.ts";
 
 interface CommanderLike {
   code: string;

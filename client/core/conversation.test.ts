@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encryptMessage, randomBytes } from "../../lib/crypto.ts";
+import { encryptMessage, messageId, randomBytes } from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
 import { encodeEnvelope, encodeFileMessage } from "../../lib/wire.ts";
 import { decodeRows, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
@@ -48,11 +48,31 @@ describe("PROTOCOL §5.2 rows of a pair room", () => {
 
   test("two rows with the same second and text have different ids (the §5.1 nonce), kept by publicMessage", () => {
     const same = encodeEnvelope(PEER, "ok");
-    const { messages } = decodeRows([row(same, 7), row(same, 7)], ctx);
+    const rows = [row(same, 7), row(same, 7)];
+    const { messages } = decodeRows(rows, ctx);
     const [a, b] = messages.map(publicMessage);
     expect(a!.body).toBe(b!.body);
     expect(a!.id).not.toBe(b!.id);
-    expect(a!.id).toStartWith("7:");
+    expect(a!.id).toBe(messageId(rows[0]!.ciphertext));
+  });
+
+  // The de-duplication fix of issue 9: the id is messageId(ciphertext). Before, it was the ts
+  // and the first 24 base64 characters of the ciphertext, so one row restamped by the relay
+  // got a second id, and two rows that share that prefix (a sender that reuses a nonce) one id.
+  test("a row's id is its messageId: the same ciphertext at another ts is the same row", () => {
+    const r = row(encodeEnvelope(PEER, "ok"), 7);
+    const { messages } = decodeRows([r, { ...r, ts: 8 }], ctx);
+    expect(messages.map((m) => m.message.id)).toEqual([messageId(r.ciphertext), messageId(r.ciphertext)]);
+  });
+
+  test("two rows that share ts and the start of the ciphertext still have different ids", () => {
+    const nonce = randomBytes(12);
+    const one = { ts: 7, ciphertext: encryptMessage(ctx.sessionKey, encodeEnvelope(PEER, "one"), nonce) };
+    const two = { ts: 7, ciphertext: encryptMessage(ctx.sessionKey, encodeEnvelope(PEER, "two"), nonce) };
+    expect(one.ciphertext.slice(0, 24)).toBe(two.ciphertext.slice(0, 24));
+    const { messages } = decodeRows([one, two], ctx);
+    const [a, b] = messages.map((m) => m.message.id);
+    expect(a).not.toBe(b);
   });
 
   test("a live file row is numbered by its own row, even beside an identical file in the same second", () => {

@@ -2,7 +2,7 @@
 // the §5.2 envelope with its members check, and §5.3 file announcements.
 // A row that does not decrypt or parse is skipped and counted, never shown as text.
 
-import { decryptMessage } from "../../lib/crypto.ts";
+import { decryptMessage, messageId } from "../../lib/crypto.ts";
 import {
   cleanFileName,
   decodeEnvelope,
@@ -21,7 +21,10 @@ export interface FileInfo {
 }
 
 export interface ChatMessage {
-  /** The stored row: two rows never share it, even with the same second and text (see rowId). */
+  /**
+   * The stored row's messageId (b64u of the SHA-256 of its ciphertext): two rows never share
+   * it, even with the same second and text (the nonce is random); internal, never printed.
+   */
   id: string;
   ts: number;
   /** Sender UID; "" for a legacy row whose sender is unknown (§5.2). */
@@ -42,15 +45,6 @@ export interface RoomContext {
   me: string;
   peer: string;
   sessionKey: Uint8Array;
-}
-
-/**
- * What tells two stored rows apart: the relay's ts and the start of the ciphertext, which
- * holds the random 12-byte nonce of PROTOCOL §5.1 (24 base64 characters: version byte,
- * nonce, 5 bytes of ciphertext).
- */
-export function rowId(row: { ts: number; ciphertext: string }): string {
-  return `${row.ts}:${row.ciphertext.slice(0, 24)}`;
 }
 
 /** One stored row; null when it must be skipped (undecryptable, bad envelope, foreign sender, bad file message). */
@@ -77,7 +71,13 @@ export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage 
   } catch {
     return null;
   }
-  const message: ChatMessage = { id: rowId(row), ts: row.ts, from: sender, mine: sender === ctx.me, body };
+  const message: ChatMessage = {
+    id: messageId(row.ciphertext),
+    ts: row.ts,
+    from: sender,
+    mine: sender === ctx.me,
+    body,
+  };
   if (fileMessage) {
     const name = cleanFileName(fileMessage.name);
     message.body = name;

@@ -14,7 +14,7 @@ interface RoomLog {
   /** Rows older than this are not delivered in the current round. */
   floor: number;
   newest: number;
-  /** Delivered row id → ts, only for ts ≥ newest − margin. */
+  /** Delivered row's messageId → ts, only for ts ≥ newest − margin. */
   ids: Map<string, number>;
 }
 

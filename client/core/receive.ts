@@ -2,12 +2,12 @@
 // (§7.9) with new contacts picked up from the key-exchange inbox.
 
 import { existsSync } from "node:fs";
-import { decryptFile } from "../../lib/crypto.ts";
+import { decryptFile, messageId } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { filePathOf, type WsFrame } from "../../lib/wire.ts";
 import { blockedChange, labelOf } from "../state/contacts.ts";
-import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext, rowId } from "./conversation.ts";
+import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 import { DeliveryLog } from "./delivery-log.ts";
 import { saveReceivedFile, targetPath } from "../state/files.ts";
 import type { LiveStatus } from "../net/live.ts";
@@ -109,7 +109,7 @@ export async function listen(
         }, o.inboxPollMs ?? INBOX_POLL_MS);
     const onFrame = (roomId: string, frame: WsFrame) => {
       const ctx = rooms.get(roomId);
-      if (!ctx || "event" in frame || !log.accept(roomId, rowId(frame), frame.ts)) return;
+      if (!ctx || "event" in frame || !log.accept(roomId, messageId(frame.ciphertext), frame.ts)) return;
       queue = queue
         .then(() => deliver(s, ctx, frame, onMessage))
         .catch((e: unknown) => {

@@ -1,5 +1,7 @@
 // What one room's live delivery has seen (client/net/live.ts): rows are deduplicated by
-// (ts, ciphertext), and by seq (PROTOCOL §7.6.1) once the relay's rows carry it.
+// messageId (the SHA-256 of the ciphertext, whatever ts the relay stamped), and by seq
+// (PROTOCOL §7.6.1) once the relay's rows carry it.
+import { messageId } from "../../lib/crypto.ts";
 import type { StoredMessage } from "../../lib/wire.ts";
 
 /** What a room has delivered: the newest ts and the messages at or after it; the seq cursor. */
@@ -10,6 +12,7 @@ export class Seen {
    * which are contiguous); null until the relay has shown that its rows carry seq.
    */
   cursor: number | null = null;
+  /** messageId → ts of the rows at or after maxTs. */
   private keys = new Map<string, number>();
   /** Seqs seen above the cursor (live frames), forgotten once the cursor passes them. */
   private seqs = new Set<number>();
@@ -19,7 +22,7 @@ export class Seen {
     if (m.seq !== undefined) {
       if ((this.cursor !== null && m.seq <= this.cursor) || this.seqs.has(m.seq)) return false;
     }
-    const key = `${m.ts}:${m.ciphertext}`;
+    const key = messageId(m.ciphertext);
     if (this.keys.has(key)) return false;
     if (m.seq !== undefined) this.seqs.add(m.seq);
     this.keys.set(key, m.ts);

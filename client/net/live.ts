@@ -1,7 +1,7 @@
 // PROTOCOL §7.9 live delivery. Direct: one signed WebSocket per room, re-signed on
 // every reconnect, with a /fetch catch-up after each (re)connect so nothing sent
 // while it was down is missed. Through Tor: /fetch polling (every 3 s by default),
-// never a WebSocket. Messages are deduplicated by (ts, ciphertext), and by seq.
+// never a WebSocket. Messages are deduplicated by messageId (hash of the ciphertext), and by seq.
 // Catch-ups page forward with after_seq (§7.6.1) once the relay's rows carry seq, so rows
 // that share one second or exceed one answer are never skipped; against a relay without
 // seq (2.2.x) they ask for ts ≥ the newest ts seen, as v2 (§7.6) allows.

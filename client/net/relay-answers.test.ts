@@ -82,6 +82,14 @@ describe("invalid answers are one-line RelayErrors", () => {
     expect(e.relayCode).toBe("forbidden");
   });
 
+  // The bidi fix of issue 9: this path's character class had no bidi controls, so a relay's
+  // U+202E reached RelayError.message (and every screen that shows it) unchanged.
+  test("an error message with bidi overrides, isolates and marks is flattened", async () => {
+    const { client } = setup(() => json(403, { error: "forbidden", message: "not\u202eyours\u2066 \u061cnow\u200f" }));
+    const e = await error(client.send(ROOM, "AAAA"));
+    expect(e.message).toBe("relay refused: not yours now (403, POST /send)");
+  });
+
   test("an error page that is not a §7 error body reports the status", async () => {
     const { client } = setup(() => json(404, "<h1>nginx</h1>"));
     const e = await error(client.kePop(signer.uid));

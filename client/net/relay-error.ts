@@ -2,6 +2,7 @@
 import { PhantomError } from "../../lib/errors.ts";
 import type { TransportError, TransportResponse } from "../../lib/transport.ts";
 import { ErrorBody, parseJsonBytes } from "../../lib/wire.ts";
+import { shortLine } from "../text/sanitise.ts";
 
 /**
  * A relay request failed. `code`: relay-refused, relay-unreachable, timeout,
@@ -70,7 +71,7 @@ export function refused(label: string, res: TransportResponse): RelayError {
   try {
     const e = parseJsonBytes(ErrorBody, res.body, "error");
     relayCode = e.error;
-    text = oneLine(e.message || e.error);
+    text = shortLine(e.message || e.error, 200);
   } catch {
     // Not a relay error body (a reverse proxy's page, say): the status is all we report.
   }
@@ -82,9 +83,4 @@ export function refused(label: string, res: TransportResponse): RelayError {
     relayCode,
     retryAfter,
   });
-}
-
-function oneLine(s: string): string {
-  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
-  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
 }

@@ -3,6 +3,7 @@
 // not on this machine needs the user's consent first (IP address visible).
 
 import { PhantomError } from "../../lib/errors.ts";
+import { quoteInput } from "../text/sanitise.ts";
 import {
   chooseRoute,
   isOnionHost,
@@ -32,7 +33,7 @@ export function checkRelayUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new PhantomError("bad-relay-url", `not a relay URL: '${raw.replace(/[\u0000-\u001f\u007f]/g, "?")}'`);
+    throw new PhantomError("bad-relay-url", `not a relay URL: '${quoteInput(raw)}'`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new PhantomError("bad-relay-url", `relay URL must start with http:// or https://, not ${url.protocol}`);

@@ -13,6 +13,7 @@ import { fingerprintOf, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { EncPubB64, Uid } from "../../lib/wire.ts";
+import { hasUnsafe, quoteInput } from "../text/sanitise.ts";
 import { CONTACTS_FILE, ensureHome, readState, statePath, writeState } from "./home.ts";
 
 export const MAX_NICK = 32;
@@ -145,7 +146,7 @@ export function checkNick(nick: string): string {
   const clean = nick.trim();
   const n = [...clean].length;
   if (n === 0 || n > MAX_NICK) throw new PhantomError("bad-nick", `a nickname has 1 to ${MAX_NICK} characters`);
-  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(clean)) {
+  if (hasUnsafe(clean)) {
     throw new PhantomError("bad-nick", "a nickname cannot contain control characters");
   }
   if (Uid.safeParse(clean).success) throw new PhantomError("bad-nick", "a nickname cannot look like a UID");
@@ -170,7 +171,7 @@ export function setNickname(book: ContactBook, uid: string, nick: string | null)
 }
 
 export function unknownContact(what: string): PhantomError {
-  const shown = what.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 64);
+  const shown = quoteInput(what).slice(0, 64);
   return new PhantomError(
     "unknown-contact",
     `unknown contact '${shown}' (see 'phantom contacts'; add people with 'phantom add <uid>')`,

@@ -11,7 +11,7 @@ import { echoKey } from "./echoes.ts";
 import type { LineEditor } from "./line-editor.ts";
 import { createProgress } from "./progress.ts";
 import { burnFlow, type Dialog, verifyFlow } from "./flows.ts";
-import { safeText } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
 import type { Ui } from "./ui.ts";
 
 export interface ChatContext {
@@ -90,7 +90,7 @@ async function sendFile(ctx: ChatContext, arg: string): Promise<void> {
   if (path === "") return ctx.print(ctx.ui.theme.warn("  usage: /file <path>"));
   const name = cleanFileName(path);
   await ctx.sendOwn(echoKey({ body: name, file: { name } }), async () => {
-    const info = await withProgress(ctx, `↑ ${safeText(name, true)}`, (p) =>
+    const info = await withProgress(ctx, `↑ ${cleanText(name, { oneLine: true })}`, (p) =>
       ctx.session.sendFile(ctx.peerUid, path, p),
     );
     const { ts, ...file } = info;
@@ -119,7 +119,7 @@ async function getFile(ctx: ChatContext, arg: string): Promise<void> {
         onProgress,
         confirmOverwrite: async (path) => {
           ctx.editor.setStatus(null);
-          const ok = await yes(ctx, t.warn(`${safeText(path, true)} exists. Overwrite?`));
+          const ok = await yes(ctx, t.warn(`${cleanText(path, { oneLine: true })} exists. Overwrite?`));
           ctx.editor.setStatus(`↓ file #${n} …`);
           return ok;
         },
@@ -129,7 +129,7 @@ async function getFile(ctx: ChatContext, arg: string): Promise<void> {
     if (e instanceof PhantomError && e.code === "file-exists") return ctx.print(t.dim("  Kept the existing file."));
     throw e;
   }
-  ctx.print(t.ok(`  saved file #${n} to ${safeText(saved, true)}`));
+  ctx.print(t.ok(`  saved file #${n} to ${cleanText(saved, { oneLine: true })}`));
 }
 
 /** The shared flows (flows.ts) on the input line, printing above it. */
@@ -171,6 +171,6 @@ export async function runChatCommand(ctx: ChatContext, line: string): Promise<vo
     case "back":
       return ctx.leave();
     default:
-      return ctx.print(ctx.ui.theme.warn(`  unknown command /${safeText(cmd, true)} (try /help)`));
+      return ctx.print(ctx.ui.theme.warn(`  unknown command /${cleanText(cmd, { oneLine: true })} (try /help)`));
   }
 }

@@ -1,8 +1,9 @@
 // Which rows the chat screen shows, and when: the stored history first, then live
 // messages (held until the history is on screen). Each stored row is shown once, told
-// apart by its id (the random nonce of PROTOCOL §5.1), never by its text and second:
-// two identical "ok" in the same second are two lines. Own messages are shown once
-// whether the send call or the relay's echo finishes first (echoes.ts).
+// apart by its id (messageId: the hash of its ciphertext, whose §5.1 nonce is random),
+// never by its text and second: two identical "ok" in the same second are two lines.
+// Own messages are shown once whether the send call or the relay's echo finishes
+// first (echoes.ts).
 import type { ChatMessage } from "../core/conversation.ts";
 import { EchoTracker, echoKey } from "./echoes.ts";
 

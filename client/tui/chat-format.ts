@@ -1,8 +1,9 @@
 // How chat lines look: `[HH:MM] name  text`, own messages in their own colour,
 // file messages with name, size and #n. Everything from the peer goes through
-// safeText first: a message can never move the cursor or change colours.
+// cleanText first: a message can never move the cursor or change colours.
 import type { ChatMessage } from "../core/conversation.ts";
-import { clock, formatBytes, padEnd, safeText, width } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
+import { clock, formatBytes, padEnd, width } from "./term.ts";
 import type { Theme } from "./themes.ts";
 
 export interface LineStyle {
@@ -24,11 +25,11 @@ export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string 
   const indent = " ".repeat(8 + s.nameWidth + 2);
   if (m.file) {
     const f = m.file;
-    const desc = `${t.accent(`file #${f.n}`)}  ${safeText(f.name, true)}  ${t.dim(`(${formatBytes(f.size)})`)}`;
+    const desc = `${t.accent(`file #${f.n}`)}  ${cleanText(f.name, { oneLine: true })}  ${t.dim(`(${formatBytes(f.size)})`)}`;
     const hint = m.mine ? "" : t.dim(`  /get ${f.n}`);
     return `${time} ${who}  ${desc}${hint}`;
   }
-  const lines = safeText(m.body).split("\n");
+  const lines = cleanText(m.body).split("\n");
   const paint = m.mine ? t.mine : (x: string) => x;
   return `${time} ${who}  ${lines.map(paint).join(`\n${indent}`)}`;
 }
@@ -36,7 +37,7 @@ export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string 
 export function formatFileRow(m: ChatMessage, s: LineStyle): string {
   const f = m.file!;
   const who = m.mine ? "you" : s.peerName;
-  return `  ${s.theme.accent(`#${f.n}`.padEnd(4))} ${safeText(f.name, true)}  ${s.theme.dim(
+  return `  ${s.theme.accent(`#${f.n}`.padEnd(4))} ${cleanText(f.name, { oneLine: true })}  ${s.theme.dim(
     `${formatBytes(f.size)} · from ${who} · ${clock(m.ts)}`,
   )}`;
 }

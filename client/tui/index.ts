@@ -12,7 +12,7 @@ import { runMenu } from "./menu.ts";
 import { newMenuState, refreshState } from "./menu-state.ts";
 import { runChat } from "./chat-screen.ts";
 import { pickMotd } from "./motd.ts";
-import { safeText } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
 import { makeUi, type Ui } from "./ui.ts";
 import { unlock } from "./unlock.ts";
 import { runWizard } from "./wizard.ts";
@@ -21,7 +21,7 @@ function banner(ui: Ui): void {
   const t = ui.theme;
   p.intro(`${t.bold(t.accent("phantom"))} ${t.dim(VERSION)}`);
   const motd = pickMotd(ui.settings.motd, ui.settings.motdCustom);
-  if (motd) p.log.message(t.dim(safeText(motd, true)));
+  if (motd) p.log.message(t.dim(cleanText(motd, { oneLine: true })));
 }
 
 function needTerminal(): void {
@@ -43,7 +43,7 @@ export async function runInteractive(env: Record<string, string | undefined> = p
     session = (await runWizard(ui))?.session ?? null;
   } else {
     banner(ui);
-    session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+    session = await unlock(ui, (m) => st.notices.push(cleanText(m, { oneLine: true })));
   }
   if (session === null) return 0;
   try {
@@ -66,7 +66,7 @@ export async function runChatOnly(
   const ui = makeUi(home, env, loadSettings(home));
   banner(ui);
   const st = newMenuState();
-  const session = await unlock(ui, (m) => st.notices.push(safeText(m, true)));
+  const session = await unlock(ui, (m) => st.notices.push(cleanText(m, { oneLine: true })));
   if (session === null) return 0;
   try {
     await refreshState(session, st); // key-exchange inbox first: people who added us become contacts

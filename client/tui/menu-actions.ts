@@ -9,7 +9,7 @@ import { identityCard } from "./identity-card.ts";
 import { liveSelect, type LiveOption } from "./live-select.ts";
 import { refreshState, type MenuState } from "./menu-state.ts";
 import { keptWarning } from "../state/wipe.ts";
-import { safeText } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
 import { contactName, type Ui } from "./ui.ts";
 
 const UID_RE = /^[A-Za-z0-9_-]{28}$/;
@@ -154,7 +154,10 @@ export async function removeContact(ui: Ui, session: Session, st: MenuState): Pr
 
 export async function torInfo(ui: Ui, session: Session): Promise<void> {
   const lines = await torStatus(torConfigFromEnv(ui.env), { relayUrl: session.relayUrl });
-  p.note(lines.map((l) => safeText(l, true)).join("\n"), session.viaTor ? "Tor: in use" : "Tor: not in use");
+  p.note(
+    lines.map((l) => cleanText(l, { oneLine: true })).join("\n"),
+    session.viaTor ? "Tor: in use" : "Tor: not in use",
+  );
 }
 
 /** Panic wipe: two confirmations, then burn every room and delete this machine's identity. */
@@ -170,7 +173,7 @@ export async function panicWipe(ui: Ui, session: Session): Promise<boolean> {
   }
   const r = await session.panic();
   const failed = r.failed.length > 0 ? t.warn(` (${r.failed.length} could not be burned: relay unreachable?)`) : "";
-  if (r.kept.length > 0) p.log.warn(safeText(keptWarning(session.home, r.kept), true));
+  if (r.kept.length > 0) p.log.warn(cleanText(keptWarning(session.home, r.kept), { oneLine: true }));
   p.outro(t.danger(`Wiped: ${r.burned} conversation${r.burned === 1 ? "" : "s"} burned, identity deleted.`) + failed);
   return true;
 }

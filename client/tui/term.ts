@@ -1,6 +1,5 @@
-// Terminal text helpers shared by the interactive screens: display width, ANSI
-// sequences, and sanitising untrusted text (message bodies, nicknames, file names)
-// before it reaches the terminal.
+// Terminal text helpers shared by the interactive screens: display width and ANSI
+// sequences. Untrusted text is made safe by client/text/sanitise.ts before it gets here.
 
 export const CSI = "\x1b[";
 export const ansi = {
@@ -27,22 +26,6 @@ const segmenter = new Intl.Segmenter();
 /** User-perceived characters, so that editing never splits an emoji or an accent. */
 export function graphemes(s: string): string[] {
   return Array.from(segmenter.segment(s), (g) => g.segment);
-}
-
-// C0/C1 controls (ESC included) and the bidi overrides/isolates that can make
-// text display differently from what it is.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/**
- * Make untrusted text safe to print: control characters and escape sequences are
- * shown as "?" instead of being interpreted; tabs become spaces. Newlines are kept
- * unless `oneLine`, in which case they become "⏎".
- */
-export function safeText(s: string, oneLine = false): string {
-  let out = s.replace(/\r\n?/g, "\n").replace(/\t/g, "  ").replace(UNSAFE, "?");
-  if (oneLine) out = out.replace(/\n/g, "⏎");
-  return out;
 }
 
 /** Cut to at most `cols` columns, ending with "…" when cut. Plain text only. */

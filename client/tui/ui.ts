@@ -3,7 +3,8 @@
 import { PhantomError } from "../../lib/errors.ts";
 import type { ContactView } from "../state/contacts.ts";
 import type { Settings } from "../state/settings.ts";
-import { safeText, truncate } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
+import { truncate } from "./term.ts";
 import { colorAllowed, makeTheme, type Theme } from "./themes.ts";
 
 export interface Ui {
@@ -23,14 +24,14 @@ export function themeFor(settings: Settings, env: Record<string, string | undefi
 
 /** A contact's display name: the nickname (made safe), else the start of the UID. */
 export function contactName(c: Pick<ContactView, "uid" | "nickname">): string {
-  const nick = c.nickname === null ? "" : safeText(c.nickname, true).trim();
+  const nick = c.nickname === null ? "" : cleanText(c.nickname, { oneLine: true }).trim();
   return nick !== "" ? truncate(nick, 24) : `${c.uid.slice(0, 8)}…`;
 }
 
 /** A one-line, user-facing text for any error; never a stack trace. */
 export function errorText(e: unknown): string {
-  if (e instanceof PhantomError) return safeText(e.message, true);
-  if (e instanceof Error) return `unexpected error: ${safeText(e.message, true)}`;
+  if (e instanceof PhantomError) return cleanText(e.message, { oneLine: true });
+  if (e instanceof Error) return `unexpected error: ${cleanText(e.message, { oneLine: true })}`;
   return "unexpected error";
 }
 

@@ -8,7 +8,7 @@ import { Session } from "../core/session.ts";
 import { updateSettings } from "../state/settings.ts";
 import { identityPath, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
 import { identityCard } from "./identity-card.ts";
-import { safeText } from "./term.ts";
+import { cleanText } from "../text/sanitise.ts";
 import { errorText, type Ui } from "./ui.ts";
 
 const WELCOME = (t: Ui["theme"]) =>
@@ -62,7 +62,7 @@ async function chooseRelay(ui: Ui): Promise<RelayState> {
       try {
         const version = await checkHealth(url, route);
         // The version is the relay's text: shown, never acted on.
-        p.log.success(`Relay ${url} is up (phantom-relay ${safeText(version, true)}).`);
+        p.log.success(`Relay ${url} is up (phantom-relay ${cleanText(version, { oneLine: true })}).`);
         return { url, route, online: true, directOk };
       } catch (e) {
         problem = errorText(e);

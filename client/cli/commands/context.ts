@@ -3,7 +3,8 @@
 // line), and confirmations that become --yes in scripts.
 
 import { PhantomError } from "../../../lib/errors.ts";
-import { oneLine, printWarning } from "../errors.ts";
+import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
+import { printWarning } from "../errors.ts";
 import { homeDir } from "../../state/home.ts";
 import { readPassword } from "../password.ts";
 import { createProgress } from "../../tui/progress.ts";
@@ -78,7 +79,7 @@ export class Ctx {
     if (!(await confirm(question))) throw new PhantomError("cancelled", "cancelled, nothing was changed");
   }
 
-  /** Human output line (stdout). Text from peers must go through safeText first. */
+  /** Human output line (stdout). Text from peers must go through escapeText first. */
   line(text = ""): void {
     process.stdout.write(`${text}\n`);
   }
@@ -89,24 +90,9 @@ export class Ctx {
   }
 }
 
-export function jsonText(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/** Text from a peer for a terminal: control characters shown as \xNN, never acted on; newlines kept. */
-export function safeText(s: string): string {
-  return s.replace(
-    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => (c === "\t" ? "    " : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
-  );
-}
-
 /** A single-line label for a contact: nickname (uid) or uid, safe for the terminal. */
 export function who(c: { uid: string; nickname: string | null }): string {
-  return c.nickname ? `${oneLine(safeText(c.nickname))} (${c.uid})` : c.uid;
+  return c.nickname ? `${oneLine(escapeText(c.nickname))} (${c.uid})` : c.uid;
 }
 
 /** A positive integer option. */

@@ -3,8 +3,9 @@
 import { printWarning } from "../errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
 import type { Session } from "../../core/session.ts";
+import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../tui/term.ts";
-import { Ctx, type Globals, intOption, safeText, timeOf, who } from "./context.ts";
+import { Ctx, type Globals, intOption, timeOf, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, o: { limit?: string; since?: string }): Promise<void> {
   const ctx = new Ctx(g);
@@ -34,15 +35,15 @@ export function jsonMessage(m: ChatMessage) {
 }
 
 export function humanMessage(s: Session, m: ChatMessage, peer: { uid: string; nickname: string | null }): string {
-  const name = m.mine ? "me" : m.from === "" ? "?" : peer.nickname ? safeText(peer.nickname) : peer.uid.slice(0, 8);
+  const name = m.mine ? "me" : m.from === "" ? "?" : peer.nickname ? escapeText(peer.nickname) : peer.uid.slice(0, 8);
   const head = `[${timeOf(m.ts)}] ${name}: `;
   if (m.file) {
     const f = m.file;
-    return `${head}[file ${f.n}] ${safeText(f.name)} (${formatBytes(f.size)}, ${safeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}`;
+    return `${head}[file ${f.n}] ${escapeText(f.name)} (${formatBytes(f.size)}, ${escapeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}`;
   }
   return (
     head +
-    safeText(m.body)
+    escapeText(m.body)
       .split("\n")
       .join(`\n${" ".repeat(head.length)}`)
   );

@@ -1,8 +1,9 @@
 // phantom send <uid> [text…] — text from the arguments or stdin (PROTOCOL §5.2);
 // phantom send <uid> --file PATH — an encrypted file (§5.3) with a progress bar on a terminal.
 import { PhantomError } from "../../../lib/errors.ts";
+import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../tui/term.ts";
-import { Ctx, type Globals, progressBar, safeText } from "./context.ts";
+import { Ctx, type Globals, progressBar } from "./context.ts";
 
 export async function run(g: Globals, uid: string, words: string[], o: { file?: string }): Promise<void> {
   const ctx = new Ctx(g);
@@ -25,7 +26,7 @@ export async function run(g: Globals, uid: string, words: string[], o: { file?: 
   } else {
     const { ts, ...f } = await s.sendFile(c.uid, o.file!, progressBar("uploading"));
     if (ctx.json) ctx.jsonLine({ ts, file: f });
-    else ctx.line(`sent file ${f.n}: ${safeText(f.name)} (${formatBytes(f.size)})`);
+    else ctx.line(`sent file ${f.n}: ${escapeText(f.name)} (${formatBytes(f.size)})`);
   }
   s.close();
 }
