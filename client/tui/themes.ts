@@ -82,12 +82,6 @@ const PRESETS: Record<Exclude<ThemeName, "custom">, CustomColors> = {
 
 export const DEFAULT_CUSTOM: CustomColors = PRESETS.cyan;
 
-/** Whether colour output is allowed: NO_COLOR set (non-empty) or TERM=dumb turn it off. */
-export function colorAllowed(env: Record<string, string | undefined> = process.env): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
-  return env.TERM !== "dumb";
-}
-
 function sgr(open: string, close: string): Style {
   return (s) => (s === "" ? s : `\x1b[${open}m${s}\x1b[${close}m`);
 }
