@@ -129,12 +129,11 @@ async function buildProgram() {
  * The interactive client: no command, at most the global options --relay and --direct
  * (`phantom --direct`). Returns their values, or null when the command line is for commander.
  */
-function interactiveFlags(
-  program: { parseOptions(a: string[]): { operands: string[]; unknown: string[] }; opts(): Opts },
-  argv: string[],
-): Opts | null {
+async function interactiveFlags(argv: string[]): Promise<Opts | null> {
   if (argv.length === 0) return {};
   if (!argv.every((a, i) => a === "--direct" || a.startsWith("--relay") || argv[i - 1] === "--relay")) return null;
+  // A program of its own: parseOptions leaves its state behind.
+  const program = await buildProgram();
   const { operands, unknown } = program.parseOptions(argv);
   return operands.length === 0 && unknown.length === 0 ? program.opts() : null;
 }
@@ -146,8 +145,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const program = await buildProgram();
-    const flags = interactiveFlags(program, argv);
+    const flags = await interactiveFlags(argv);
     if (flags !== null) {
       const [{ runInteractive }, { loadConfig }] = await Promise.all([
         import("./client/tui/index.ts"),
