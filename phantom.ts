@@ -6,7 +6,7 @@
 
 import { writeSync } from "node:fs";
 import { protectUids, restoreUids } from "./client/cli/argv.ts";
-import { reportError } from "./client/cli/errors.ts";
+import { isDebug, reportError } from "./client/cli/errors.ts";
 import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -125,6 +125,19 @@ async function buildProgram() {
   return program;
 }
 
+/**
+ * The interactive client: no command, at most the global options --relay and --direct
+ * (`phantom --direct`). Returns their values, or null when the command line is for commander.
+ */
+async function interactiveFlags(argv: string[]): Promise<Opts | null> {
+  if (argv.length === 0) return {};
+  if (!argv.every((a, i) => a === "--direct" || a.startsWith("--relay") || argv[i - 1] === "--relay")) return null;
+  // A program of its own: parseOptions leaves its state behind.
+  const program = await buildProgram();
+  const { operands, unknown } = program.parseOptions(argv);
+  return operands.length === 0 && unknown.length === 0 ? program.opts() : null;
+}
+
 async function main(argv: string[]): Promise<number> {
   warnAboutEnv("phantom", process.env, out.writeErr); // SECURITY.md "Environment variables"
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
@@ -132,15 +145,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const program = await buildProgram();
-    if (argv.length === 0) {
-      const { runInteractive } = await import("./client/tui/index.ts");
-      return await runInteractive();
+    const flags = await interactiveFlags(argv);
+    if (flags !== null) {
+      const [{ runInteractive }, { loadConfig }] = await Promise.all([
+        import("./client/tui/index.ts"),
+        import("./client/cli/config.ts"),
+      ]);
+      return await runInteractive(loadConfig(flags, process.env));
     }
-    await program.parseAsync(protectUids(argv), { from: "user" });
+    await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {
-    return reportError(e);
+    return reportError(e, isDebug(process.env));
   }
 }
 

@@ -32,12 +32,17 @@ export function exitCodeOf(e: unknown): number {
   return 1;
 }
 
-/** Print the error (if it is one) and return the exit code. */
-export function reportError(e: unknown, env: Record<string, string | undefined> = process.env): number {
+/** PHANTOM_DEBUG=1: errors are printed with their stack trace. */
+export function isDebug(env: Record<string, string | undefined>): boolean {
+  return env.PHANTOM_DEBUG === "1";
+}
+
+/** Print the error (if it is one) and return the exit code; with `debug`, the stack trace too. */
+export function reportError(e: unknown, debug: boolean): number {
   const code = exitCodeOf(e);
   if (code === 0) return 0;
   process.stderr.write(`phantom: error: ${errorText(e)}\n`);
-  if (env.PHANTOM_DEBUG === "1" && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   return code;
 }
 

@@ -4,15 +4,16 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PhantomError } from "../../lib/errors.ts";
 import { checkNewPassword, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
+import type { PasswordSource } from "./config.ts";
 import { askLine } from "./prompt.ts";
 
 /** A password file holds one line; anything longer (or endless, like /dev/zero) is refused. */
 export const MAX_PASSWORD_FILE_BYTES = 4096;
 
-type Env = Record<string, string | undefined>;
+export type { PasswordSource } from "./config.ts";
 
 export interface PasswordOptions {
-  env: Env;
+  source: PasswordSource;
   /** Creating an identity: ask twice on a terminal and require MIN_PASSWORD_LENGTH characters. */
   create?: boolean;
   isTTY?: boolean;
@@ -27,11 +28,10 @@ function stripNewline(s: string): string {
   return s.replace(/\r?\n$/, "");
 }
 
-function fromEnv(env: Env): string | null {
-  const direct = env.PHANTOM_PASSWORD;
-  if (direct !== undefined && direct !== "") return direct;
-  const file = env.PHANTOM_PASSWORD_FILE;
-  if (file !== undefined && file !== "") return stripNewline(readPasswordFile(file));
+/** The password PHANTOM_PASSWORD or PHANTOM_PASSWORD_FILE gives; null when it is to be asked for. */
+function given(source: PasswordSource): string | null {
+  if (source.kind === "env") return source.password;
+  if (source.kind === "file") return stripNewline(readPasswordFile(source.path));
   return null;
 }
 
@@ -77,10 +77,10 @@ export function readPasswordFile(file: string): string {
 }
 
 export async function readPassword(o: PasswordOptions): Promise<string> {
-  const given = fromEnv(o.env);
-  if (given !== null) {
-    if (o.create) checkNewPassword(given);
-    return given;
+  const fromEnv = given(o.source);
+  if (fromEnv !== null) {
+    if (o.create) checkNewPassword(fromEnv);
+    return fromEnv;
   }
   const isTTY = o.isTTY ?? process.stdin.isTTY === true;
   if (!isTTY && !o.testOnlyAsk) {

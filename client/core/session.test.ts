@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { encryptMessage, generateIdentity, pairKeys } from "../../lib/crypto.ts";
+import { torConfigFromEnv } from "../../lib/tor.ts";
 import { encodeEnvelope } from "../../lib/wire.ts";
 import { client } from "../../tests/helpers/clients.ts";
 import { rejectionOf } from "../../tests/helpers/errors.ts";
@@ -33,11 +34,17 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const opts = (name: string, relayUrl: string) => ({ home: join(root, name), password: PASSWORD, relayUrl, env });
+const opts = (name: string, relayUrl: string) => ({
+  home: join(root, name),
+  password: PASSWORD,
+  relayUrl,
+  tor: torConfigFromEnv(env),
+  direct: false,
+});
 
 describe("registration", () => {
   test("create offline writes identity.json without a relay; register() creates, then finds our key", async () => {
-    const created = await Session.create({ ...opts("offline", DOWN), offline: true });
+    const created = await Session.create(opts("offline", DOWN), {}, { offline: true });
     expect(existsSync(identityPath(created.home))).toBe(true);
     const uid = created.uid;
     created.close();
@@ -76,7 +83,7 @@ describe("key-exchange inbox", () => {
     // Only someone holding one of the two private keys can compute the room id, so a
     // notice with another one was not made by that UID's owner (a relay can forge the rest).
     const warnings: string[] = [];
-    const s = await Session.create({ ...opts("inbox", relay.url), onWarning: (m) => warnings.push(m) });
+    const s = await Session.create(opts("inbox", relay.url), { onWarning: (m) => warnings.push(m) });
     const [forged, honest] = [makeUser(), makeUser()];
     for (const u of [forged, honest]) expect((await register(relay.url, u)).status).toBe(200);
     const otherRoom = pairKeys(forged, generateIdentity().encPub).roomId;
@@ -136,7 +143,7 @@ describe("unread counts", () => {
 describe("panic", () => {
   test("once the relay cannot be reached, the other rooms are not tried; the home is deleted anyway", async () => {
     const warnings: string[] = [];
-    const s = await Session.create({ ...opts("panic", DOWN), offline: true, onWarning: (m) => warnings.push(m) });
+    const s = await Session.create(opts("panic", DOWN), { onWarning: (m) => warnings.push(m) }, { offline: true });
     const others = [makeUser(), makeUser(), makeUser()];
     s.mutate((b) => others.forEach((u) => observeKey(b, u.uid, u.pubB64)));
     const r = await s.panic();
@@ -151,7 +158,7 @@ describe("panic", () => {
 describe("listen", () => {
   test("a new contact restarts the live round: every message once, the first one of the new contact too", async () => {
     const warnings: string[] = [];
-    const bob = await Session.create({ ...opts("listen", relay.url), onWarning: (m) => warnings.push(m) });
+    const bob = await Session.create(opts("listen", relay.url), { onWarning: (m) => warnings.push(m) });
     const alice = makeUser();
     expect((await register(relay.url, alice)).status).toBe(200);
     const aliceRoom = pairKeys(alice, bob.id.encPub);

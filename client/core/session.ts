@@ -7,6 +7,7 @@
 import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
+import type { TorConfig } from "../../lib/tor.ts";
 import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
@@ -15,7 +16,7 @@ import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
 import { wipeHome } from "../state/wipe.ts";
 import { RelayClient } from "../net/relay-client.ts";
-import { directRefused, planRelayRoute, type Route, relayUrlOf, transportFor } from "../net/route.ts";
+import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
 import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
@@ -26,20 +27,33 @@ export type { ContactView } from "../state/contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
 export type { SentFile } from "./outgoing.ts";
 
-type Env = Record<string, string | undefined>;
-
-export interface SessionOptions {
+/** Everything a session needs from the command line and environment (resolved by the cli). */
+export interface SessionConfig {
   home: string;
   password: string;
-  relayUrl?: string;
-  env?: Env;
-  /** Asked once per run before a direct connection to a relay that is not on this machine. */
+  /** The relay, already resolved and checked. */
+  relayUrl: string;
+  tor: TorConfig;
+  /**
+   * --direct or PHANTOM_DIRECT=1: a direct connection to a relay that is not on this machine
+   * is accepted without asking (said through onWarning).
+   */
+  direct: boolean;
+}
+
+/** The parts of a configuration that a session takes (a ClientConfig has them all). */
+export function sessionConfig(c: Omit<SessionConfig, "password">): Omit<SessionConfig, "password"> {
+  return { home: c.home, relayUrl: c.relayUrl, tor: c.tor, direct: c.direct };
+}
+
+export interface SessionHooks {
+  /** Asked once per run before a direct connection to a relay that is not on this machine, unless `direct`. */
   confirmDirect?: (reason: string) => Promise<boolean>;
   /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
   onWarning?: (message: string) => void;
 }
 
-export interface CreateOptions extends SessionOptions {
+export interface CreateOptions {
   /** Write identity.json without contacting the relay; call register() once it answers. */
   offline?: boolean;
 }
@@ -56,48 +70,49 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   /** @internal */ id: Identity;
   /** @internal */ book: book.ContactBook;
   private readonly route: Route;
-  private readonly opts: SessionOptions;
+  private readonly config: SessionConfig;
+  private readonly hooks: SessionHooks;
   private relayP: Promise<RelayClient> | null = null;
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
 
-  private constructor(opts: SessionOptions, id: Identity, relayUrl: string, route: Route, settings: Settings) {
-    this.opts = opts;
-    this.home = opts.home;
+  private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
+    this.config = config;
+    this.hooks = hooks;
+    this.home = config.home;
     this.id = id;
     this.uid = uidOf(id.encPub);
     this.fingerprint = fingerprintOf(id.encPub);
-    this.relayUrl = relayUrl;
+    this.relayUrl = config.relayUrl;
     this.route = route;
     this.viaTor = route.viaTor;
     this.settings = settings;
-    this.book = book.loadContacts(opts.home);
+    this.book = book.loadContacts(config.home);
   }
 
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
-  static async open(opts: SessionOptions): Promise<Session> {
-    const env = opts.env ?? process.env;
-    const settings = loadSettings(opts.home);
-    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
-    const routeP = planRelayRoute(relayUrl, env);
+  static async open(config: SessionConfig, hooks: SessionHooks = {}): Promise<Session> {
+    const settings = loadSettings(config.home);
+    const routeP = planRelayRoute(config.relayUrl, config.tor);
     routeP.catch(() => {});
-    const id = await openIdentity(opts.home, opts.password);
-    return new Session(opts, id, relayUrl, await routeP, settings);
+    const id = await openIdentity(config.home, config.password);
+    return new Session(config, hooks, id, await routeP, settings);
   }
 
   /**
    * `init` and the wizard: a new identity, registered with the relay (PROTOCOL §7.2) unless `offline`,
    * then written to identity.json.
    */
-  static async create(opts: CreateOptions): Promise<Session> {
-    const env = opts.env ?? process.env;
-    if (hasIdentity(opts.home)) throw new PhantomError("identity-exists", `an identity already exists in ${opts.home}`);
-    checkNewPassword(opts.password);
-    const settings = loadSettings(opts.home);
-    const relayUrl = relayUrlOf(opts.relayUrl, env, settings);
-    const session = new Session(opts, generateIdentity(), relayUrl, await planRelayRoute(relayUrl, env), settings);
-    if (!opts.offline) await session.register();
-    await writeIdentity(opts.home, session.id, opts.password);
+  static async create(config: SessionConfig, hooks: SessionHooks = {}, o: CreateOptions = {}): Promise<Session> {
+    if (hasIdentity(config.home)) {
+      throw new PhantomError("identity-exists", `an identity already exists in ${config.home}`);
+    }
+    checkNewPassword(config.password);
+    const settings = loadSettings(config.home);
+    const route = await planRelayRoute(config.relayUrl, config.tor);
+    const session = new Session(config, hooks, generateIdentity(), route, settings);
+    if (!o.offline) await session.register();
+    await writeIdentity(config.home, session.id, config.password);
     return session;
   }
 
@@ -117,9 +132,13 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
       if (plan.needsConsent && this.settings.torWarning !== false) {
         // Asked once per run: a refusal is remembered too.
         if (this.directConsent === null) {
-          const env = this.opts.env ?? process.env;
-          const ask = this.opts.confirmDirect;
-          this.directConsent = ask ? await ask(plan.reason) : env.PHANTOM_DIRECT === "1";
+          const ask = this.hooks.confirmDirect;
+          if (this.config.direct) {
+            this.warn(`connecting to the relay directly: ${plan.reason}`);
+            this.directConsent = true;
+          } else {
+            this.directConsent = ask ? await ask(plan.reason) : false;
+          }
         }
         if (!this.directConsent) throw directRefused(this.relayUrl, plan);
       }
@@ -131,7 +150,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   /** @internal */ warn(message: string): void {
-    this.opts.onWarning?.(message);
+    this.hooks.onWarning?.(message);
   }
 
   contacts(): ContactViewList {

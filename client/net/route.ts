@@ -1,27 +1,10 @@
-// Which relay, and how to reach it: --relay, PHANTOM_RELAY, settings, default;
-// then the Tor route plan of lib/tor.ts. A direct connection to a relay that is
+// How to reach the relay: the one check of a relay address, then the Tor route plan
+// of lib/tor.ts. A direct connection to a relay that is
 // not on this machine needs the user's consent first (IP address visible).
 
 import { PhantomError } from "../../lib/errors.ts";
 import { quoteInput } from "../text/sanitise.ts";
-import {
-  chooseRoute,
-  isOnionHost,
-  type RoutePlan,
-  type TorConfig,
-  torConfigFromEnv,
-  Transport,
-} from "../../lib/tor.ts";
-import { DEFAULT_RELAY, type Settings } from "../state/settings.ts";
-
-type Env = Record<string, string | undefined>;
-
-/** --relay, else PHANTOM_RELAY, else settings.relay, else the default; checked and without a final "/". */
-export function relayUrlOf(explicit: string | undefined, env: Env, settings: Settings): string {
-  return checkRelayUrl(
-    [explicit, env.PHANTOM_RELAY, settings.relay, DEFAULT_RELAY].find((u) => u !== undefined && u !== "")!,
-  );
-}
+import { chooseRoute, isOnionHost, type RoutePlan, type TorConfig, Transport } from "../../lib/tor.ts";
 
 /**
  * The one check for a relay address (commands, `phantom settings relay`, the wizard): http or https,
@@ -54,8 +37,7 @@ export interface Route {
   viaTor: boolean;
 }
 
-export async function planRelayRoute(relayUrl: string, env: Env): Promise<Route> {
-  const cfg = torConfigFromEnv(env);
+export async function planRelayRoute(relayUrl: string, cfg: TorConfig): Promise<Route> {
   try {
     const plan = await chooseRoute(new URL(relayUrl), cfg);
     return { cfg, plan, error: null, viaTor: plan.via === "tor" };

@@ -3,9 +3,8 @@
 // parsed is an error naming the file: nothing is ever silently reset.
 
 import * as fs from "node:fs";
-import { homedir } from "node:os";
 import { randomBytes } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type { z } from "zod";
 import { PhantomError, WireError } from "../../lib/errors.ts";
 import { parseJson } from "../../lib/wire.ts";
@@ -24,14 +23,6 @@ export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_ST
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
-
-type Env = Record<string, string | undefined>;
-
-/** $PHANTOM_HOME, else ~/.phantom, as an absolute path. */
-export function homeDir(env: Env = process.env): string {
-  const set = env.PHANTOM_HOME;
-  return resolve(set !== undefined && set !== "" ? set : join(homedir(), ".phantom"));
-}
 
 function fsError(what: string, path: string, cause: unknown): PhantomError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? "I/O error";

@@ -4,7 +4,6 @@
 import * as p from "@clack/prompts";
 import { PhantomError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/version.ts";
-import { homeDir } from "../state/home.ts";
 import { loadSettings } from "../state/settings.ts";
 import type { Session } from "../core/session.ts";
 import { hasIdentity } from "../state/vault.ts";
@@ -13,7 +12,7 @@ import { newMenuState, refreshState } from "./menu-state.ts";
 import { runChat } from "./chat-screen.ts";
 import { pickMotd } from "./motd.ts";
 import { cleanText } from "../text/sanitise.ts";
-import { makeUi, type Ui } from "./ui.ts";
+import { makeUi, type Ui, type UiConfig } from "./ui.ts";
 import { unlock } from "./unlock.ts";
 import { runWizard } from "./wizard.ts";
 
@@ -33,10 +32,10 @@ function needTerminal(): void {
   }
 }
 
-export async function runInteractive(env: Record<string, string | undefined> = process.env): Promise<number> {
+export async function runInteractive(config: UiConfig): Promise<number> {
   needTerminal();
-  const home = homeDir(env);
-  const ui = makeUi(home, env, loadSettings(home));
+  const home = config.home;
+  const ui = makeUi(config, loadSettings(home));
   const st = newMenuState();
   let session: Session | null;
   if (!hasIdentity(home)) {
@@ -55,15 +54,12 @@ export async function runInteractive(env: Record<string, string | undefined> = p
 }
 
 /** The chat screen alone (for a `phantom chat <uid>` command): unlock, chat, exit. */
-export async function runChatOnly(
-  uidOrNick: string,
-  env: Record<string, string | undefined> = process.env,
-): Promise<number> {
+export async function runChatOnly(uidOrNick: string, config: UiConfig): Promise<number> {
   needTerminal();
-  const home = homeDir(env);
+  const home = config.home;
   if (!hasIdentity(home))
     throw new PhantomError("no-identity", `no identity in ${home}: run 'phantom' or 'phantom init' first`);
-  const ui = makeUi(home, env, loadSettings(home));
+  const ui = makeUi(config, loadSettings(home));
   banner(ui);
   const st = newMenuState();
   const session = await unlock(ui, (m) => st.notices.push(cleanText(m, { oneLine: true })));

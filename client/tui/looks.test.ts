@@ -8,15 +8,9 @@ import { createProgress, progressLine } from "./progress.ts";
 import { renderQr } from "./qr.ts";
 import { sideBySide, stripAnsi, width } from "./term.ts";
 import { colorSpec } from "../state/settings.ts";
-import { THEME_NAMES, colorAllowed, makeTheme, parseColor } from "./themes.ts";
+import { THEME_NAMES, makeTheme, parseColor } from "./themes.ts";
 
 describe("themes", () => {
-  test("NO_COLOR and TERM=dumb turn colour off; an empty NO_COLOR does not", () => {
-    expect(colorAllowed({ NO_COLOR: "1", TERM: "xterm" })).toBe(false);
-    expect(colorAllowed({ TERM: "dumb" })).toBe(false);
-    expect(colorAllowed({ NO_COLOR: "", TERM: "xterm-256color" })).toBe(true);
-  });
-
   test("without colour every style returns the text unchanged", () => {
     for (const name of THEME_NAMES) {
       const t = makeTheme(name, undefined, false);

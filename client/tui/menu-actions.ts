@@ -1,7 +1,7 @@
 // The menu's actions on contacts and identity. Each asks with clack prompts and
 // calls the Session; Esc / Ctrl-C at any question goes back to the menu.
 import * as p from "@clack/prompts";
-import { torConfigFromEnv, torStatus } from "../../lib/tor.ts";
+import { torStatus } from "../../lib/tor.ts";
 import type { ContactView } from "../state/contacts.ts";
 import type { Session } from "../core/session.ts";
 import { burnFlow, confirmTwice, confirmVerify, type Dialog, showFingerprints, verifyFlow } from "./flows.ts";
@@ -153,7 +153,7 @@ export async function removeContact(ui: Ui, session: Session, st: MenuState): Pr
 }
 
 export async function torInfo(ui: Ui, session: Session): Promise<void> {
-  const lines = await torStatus(torConfigFromEnv(ui.env), { relayUrl: session.relayUrl });
+  const lines = await torStatus(ui.config.tor, { relayUrl: session.relayUrl });
   p.note(
     lines.map((l) => cleanText(l, { oneLine: true })).join("\n"),
     session.viaTor ? "Tor: in use" : "Tor: not in use",

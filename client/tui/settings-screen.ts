@@ -12,7 +12,7 @@ type Entry = "theme" | "mascot" | "motd" | "tor" | "back";
 function apply(ui: Ui, key: SettingKey, values: string[]): void {
   const s: Settings = applySetting(ui.home, key, values);
   ui.settings = s;
-  ui.theme = themeFor(s, ui.env);
+  ui.theme = themeFor(s, ui.config.color);
 }
 
 /** One of `values` (labelled by themselves), starting at the current one; null on Esc. */

@@ -30,12 +30,6 @@ export function parseColor(spec: string): string {
   return `38;2;${parseInt(s.slice(1, 3), 16)};${parseInt(s.slice(3, 5), 16)};${parseInt(s.slice(5, 7), 16)}`;
 }
 
-/** Whether colour output is allowed: NO_COLOR set (non-empty) or TERM=dumb turn it off. */
-export function colorAllowed(env: Record<string, string | undefined> = process.env): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
-  return env.TERM !== "dumb";
-}
-
 function sgr(open: string, close: string): Style {
   return (s) => (s === "" ? s : `\x1b[${open}m${s}\x1b[${close}m`);
 }

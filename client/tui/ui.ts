@@ -1,25 +1,36 @@
 // What every interactive screen shares: the theme, the settings, and how names
 // and errors are shown.
 import { PhantomError } from "../../lib/errors.ts";
+import type { TorConfig } from "../../lib/tor.ts";
 import type { ContactView } from "../state/contacts.ts";
 import type { Settings } from "../state/settings.ts";
 import { cleanText } from "../text/sanitise.ts";
 import { truncate } from "./term.ts";
-import { colorAllowed, makeTheme, type Theme } from "./themes.ts";
+import { makeTheme, type Theme } from "./themes.ts";
+
+/** What the interactive client takes from the command line and environment (resolved by the cli). */
+export interface UiConfig {
+  home: string;
+  relayUrl: string;
+  tor: TorConfig;
+  /** --direct or PHANTOM_DIRECT=1: no question before a direct connection. */
+  direct: boolean;
+  color: boolean;
+}
 
 export interface Ui {
   home: string;
-  env: Record<string, string | undefined>;
+  config: UiConfig;
   settings: Settings;
   theme: Theme;
 }
 
-export function makeUi(home: string, env: Record<string, string | undefined>, settings: Settings): Ui {
-  return { home, env, settings, theme: themeFor(settings, env) };
+export function makeUi(config: UiConfig, settings: Settings): Ui {
+  return { home: config.home, config, settings, theme: themeFor(settings, config.color) };
 }
 
-export function themeFor(settings: Settings, env: Record<string, string | undefined>): Theme {
-  return makeTheme(settings.theme, settings.customTheme, colorAllowed(env));
+export function themeFor(settings: Settings, color: boolean): Theme {
+  return makeTheme(settings.theme, settings.customTheme, color);
 }
 
 /** A contact's display name: the nickname (made safe), else the start of the UID. */

@@ -1,12 +1,15 @@
 // Unlock: the password prompt (three tries), then an open Session.
 import * as p from "@clack/prompts";
 import { CryptoError, PhantomError } from "../../lib/errors.ts";
-import { Session } from "../core/session.ts";
+import { Session, sessionConfig } from "../core/session.ts";
 import type { Ui } from "./ui.ts";
 
 export const MAX_TRIES = 3;
 
-/** Ask before a direct connection to a relay that is not on this machine (IP visible). */
+/**
+ * Ask before a direct connection to a relay that is not on this machine (IP visible).
+ * Not asked with --direct or PHANTOM_DIRECT=1: the session accepts the connection itself.
+ */
 export function directConsent(ui: Ui): (reason: string) => Promise<boolean> {
   return async (reason) => {
     const ok = await p.confirm({
@@ -28,13 +31,10 @@ export async function unlock(ui: Ui, onWarning: (m: string) => void): Promise<Se
     const s = p.spinner({ indicator: "dots" });
     s.start("Unlocking");
     try {
-      const session = await Session.open({
-        home: ui.home,
-        password,
-        env: ui.env,
-        confirmDirect: directConsent(ui),
-        onWarning,
-      });
+      const session = await Session.open(
+        { ...sessionConfig(ui.config), password },
+        { confirmDirect: directConsent(ui), onWarning },
+      );
       s.stop("Unlocked");
       return session;
     } catch (e) {

@@ -3,9 +3,9 @@
 import * as p from "@clack/prompts";
 import { torStatus } from "../../lib/tor.ts";
 import { RelayClient } from "../net/relay-client.ts";
-import { planRelayRoute, relayUrlOf, transportFor, type Route } from "../net/route.ts";
-import { Session } from "../core/session.ts";
-import { updateSettings } from "../state/settings.ts";
+import { checkRelayUrl, planRelayRoute, transportFor, type Route } from "../net/route.ts";
+import { Session, sessionConfig } from "../core/session.ts";
+import { DEFAULT_RELAY, type Settings, updateSettings } from "../state/settings.ts";
 import { identityPath, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
 import { identityCard } from "./identity-card.ts";
 import { cleanText } from "../text/sanitise.ts";
@@ -38,16 +38,22 @@ async function checkHealth(url: string, route: Route): Promise<string> {
   return (await relay.health()).version;
 }
 
+/** An address typed in the wizard; typed empty, the saved relay or the default. */
+function typedRelayUrl(typed: string, settings: Settings): string {
+  return checkRelayUrl(typed || settings.relay || DEFAULT_RELAY);
+}
+
 /** Relay address, Tor detection, consent for a direct connection, /health. */
 async function chooseRelay(ui: Ui): Promise<RelayState> {
   const t = ui.theme;
-  let url = relayUrlOf(undefined, ui.env, ui.settings);
+  let url = ui.config.relayUrl;
   for (;;) {
-    const route = await planRelayRoute(url, ui.env);
+    const route = await planRelayRoute(url, ui.config.tor);
     const tor = await torStatus(route.cfg, { relayUrl: url, timeoutMs: 1500 });
     p.note(tor.join("\n"), route.viaTor ? "Tor: your IP is hidden from the relay" : "Tor");
     let directOk = true;
-    if (route.plan?.needsConsent && ui.settings.torWarning) {
+    // --direct or PHANTOM_DIRECT=1 is the user's consent already.
+    if (route.plan?.needsConsent && ui.settings.torWarning && !ui.config.direct) {
       directOk = must(
         await p.confirm({
           message: t.warn(`Connect to ${url} directly? The relay will see your IP address.`),
@@ -89,7 +95,7 @@ async function chooseRelay(ui: Ui): Promise<RelayState> {
           initialValue: url,
           validate: (v) => {
             try {
-              relayUrlOf(v ?? "", {}, ui.settings);
+              typedRelayUrl(v ?? "", ui.settings);
               return undefined;
             } catch (e) {
               return errorText(e);
@@ -97,7 +103,7 @@ async function chooseRelay(ui: Ui): Promise<RelayState> {
           },
         }),
       );
-      url = relayUrlOf(typed, {}, ui.settings);
+      url = typedRelayUrl(typed, ui.settings);
     }
   }
 }
@@ -130,12 +136,12 @@ export async function runWizard(ui: Ui): Promise<{ session: Session; relayUrl: s
     const relay = await chooseRelay(ui);
     const password = await choosePassword(ui);
     const confirmDirect = async (): Promise<boolean> => relay.directOk;
-    const opts = { home: ui.home, password, relayUrl: relay.url, env: ui.env, confirmDirect };
+    const config = { ...sessionConfig(ui.config), relayUrl: relay.url, password };
     p.log.step("Creating your identity…");
     // Offline: keys and identity.json now; the menu registers once the relay answers.
-    const session = await Session.create({ ...opts, offline: !relay.online });
+    const session = await Session.create(config, { confirmDirect }, { offline: !relay.online });
     // An address typed here is where the identity lives: later runs must use it too (like init --relay).
-    if (relay.url !== relayUrlOf(undefined, ui.env, ui.settings)) {
+    if (relay.url !== ui.config.relayUrl) {
       ui.settings = updateSettings(ui.home, { relay: relay.url });
     }
     if (relay.online) p.log.success("Identity created and registered with the relay.");

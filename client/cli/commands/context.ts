@@ -5,69 +5,71 @@
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
 import { printWarning } from "../errors.ts";
-import { homeDir } from "../../state/home.ts";
-import { readPassword } from "../password.ts";
+import { type ClientConfig, type ClientFlags, type Env, homeFromEnv, loadConfig, passwordSourceOf } from "../config.ts";
+import { type PasswordSource, readPassword } from "../password.ts";
 import { createProgress } from "../../tui/progress.ts";
 import { confirm } from "../prompt.ts";
-import { Session } from "../../core/session.ts";
+import { Session, sessionConfig } from "../../core/session.ts";
 import { hasIdentity } from "../../state/vault.ts";
 
-export interface Globals {
-  json?: boolean;
-  relay?: string;
-  direct?: boolean;
-}
-
-export type Env = Record<string, string | undefined>;
+export type Globals = ClientFlags;
+export type { Env } from "../config.ts";
 
 export class Ctx {
-  readonly env: Env;
   readonly home: string;
   readonly json: boolean;
   readonly relay: string | undefined;
-  readonly direct: boolean;
+  readonly passwordSource: PasswordSource;
+  private readonly flags: Globals;
+  private readonly env: Env;
+  private resolved: ClientConfig | null = null;
 
   constructor(g: Globals, env: Env = process.env) {
+    this.flags = g;
     this.env = env;
-    this.home = homeDir(env);
+    this.home = homeFromEnv(env);
     this.json = g.json === true;
     this.relay = g.relay;
-    this.direct = g.direct === true || env.PHANTOM_DIRECT === "1";
+    this.passwordSource = passwordSourceOf(env);
+  }
+
+  /**
+   * The whole configuration, resolved at first use: a bad relay address or Tor setting is
+   * reported by the commands that need them, after the identity and password checks.
+   */
+  get config(): ClientConfig {
+    this.resolved ??= loadConfig(this.flags, this.env);
+    return this.resolved;
   }
 
   get interactive(): boolean {
     return process.stdin.isTTY === true && process.stderr.isTTY === true;
   }
 
-  /** Asked at the first relay request when the route would show our IP address (lib/tor.ts plan). */
+  /**
+   * Asked at the first relay request when the route would show our IP address (lib/tor.ts plan).
+   * Not asked with --direct or PHANTOM_DIRECT=1: the session accepts and warns.
+   */
   confirmDirect = async (reason: string): Promise<boolean> => {
-    if (this.direct) {
-      printWarning(`connecting to the relay directly: ${reason}`);
-      return true;
-    }
     if (!this.interactive) return false;
     printWarning(`no Tor route to the relay: ${reason}`);
     return await confirm("Connect directly anyway?");
   };
 
-  sessionOptions(password: string) {
-    return {
-      home: this.home,
-      password,
-      relayUrl: this.relay,
-      env: this.env,
-      confirmDirect: this.confirmDirect,
-      onWarning: printWarning,
-    };
+  /** The session's part of the configuration, with the password. */
+  sessionConfig(password: string) {
+    return { ...sessionConfig(this.config), password };
   }
+
+  readonly hooks = { confirmDirect: this.confirmDirect, onWarning: printWarning };
 
   async open(): Promise<Session> {
     // Before asking for a password: there must be something to unlock.
     if (!hasIdentity(this.home)) {
       throw new PhantomError("no-identity", `no identity in ${this.home}: run 'phantom init' first`);
     }
-    const password = await readPassword({ env: this.env });
-    return await Session.open(this.sessionOptions(password));
+    const password = await readPassword({ source: this.passwordSource });
+    return await Session.open(this.sessionConfig(password), this.hooks);
   }
 
   /** A destructive step: --yes, else a question on a terminal, else refuse. */

@@ -12,8 +12,8 @@ export async function run(g: Globals): Promise<void> {
   if (hasIdentity(ctx.home)) {
     throw new PhantomError("identity-exists", `an identity already exists in ${identityPath(ctx.home)}`);
   }
-  const password = await readPassword({ env: ctx.env, create: true });
-  const s = await Session.create(ctx.sessionOptions(password));
+  const password = await readPassword({ source: ctx.passwordSource, create: true });
+  const s = await Session.create(ctx.sessionConfig(password), ctx.hooks);
   if (ctx.relay !== undefined) updateSettings(ctx.home, { relay: s.relayUrl }); // later commands use it too
   if (ctx.json) {
     ctx.jsonLine({ uid: s.uid, fingerprint: s.fingerprint, relay: s.relayUrl });

@@ -67,10 +67,10 @@ async function unlockForPanic(ctx: Ctx): Promise<Session | null> {
   } else {
     try {
       const password = await readPassword({
-        env: ctx.env,
+        source: ctx.passwordSource,
         prompt: "Password (Enter alone: delete without burning the relay's copies): ",
       });
-      if (password !== "") return await Session.open(ctx.sessionOptions(password));
+      if (password !== "") return await Session.open(ctx.sessionConfig(password), ctx.hooks);
       why = "no password given";
     } catch (e) {
       if (e instanceof PhantomError && e.code === "interrupted") throw e; // Ctrl-C: nothing deleted

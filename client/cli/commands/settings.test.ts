@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorOf } from "../../../tests/helpers/errors.ts";
-import { relayUrlOf } from "../../net/route.ts";
+import { relayUrlOf } from "../config.ts";
 import { loadSettings } from "../../state/settings.ts";
 import { applySetting } from "../../core/settings.ts";
 import { settingsCommand } from "./settings.ts";

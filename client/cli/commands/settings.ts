@@ -8,7 +8,7 @@
 //   phantom settings motd-clear            remove every custom line
 //   phantom settings tor-warning off       on | off: the warning before a direct (non-Tor) connection
 //   phantom settings relay URL             the relay to use (`default` to forget it)
-import { homeDir } from "../../state/home.ts";
+import { homeFromEnv } from "../config.ts";
 import { applySetting, describeSettings } from "../../core/settings.ts";
 import { loadSettings } from "../../state/settings.ts";
 
@@ -21,7 +21,7 @@ export function settingsCommand(
   o: { json?: boolean; env?: Record<string, string | undefined>; out?: Out } = {},
 ): number {
   const out = o.out ?? process.stdout;
-  const home = homeDir(o.env ?? process.env);
+  const home = homeFromEnv(o.env ?? process.env);
   const s = key === undefined || key === "show" ? loadSettings(home) : applySetting(home, key, values);
   if (o.json) out.write(`${JSON.stringify(s)}\n`);
   else out.write(`${describeSettings(s).join("\n")}\n`);

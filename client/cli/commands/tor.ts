@@ -1,13 +1,10 @@
 // phantom tor: Tor mode, whether the proxy answers, the route to the relay, and a setup hint.
-import { hostPort, planRoute, probeProxy, torConfigFromEnv, torStatus } from "../../../lib/tor.ts";
-import { relayUrlOf } from "../../net/route.ts";
-import { loadSettings } from "../../state/settings.ts";
+import { hostPort, planRoute, probeProxy, torStatus } from "../../../lib/tor.ts";
 import { Ctx, type Globals } from "./context.ts";
 
 export async function run(g: Globals): Promise<void> {
   const ctx = new Ctx(g);
-  const cfg = torConfigFromEnv(ctx.env);
-  const relayUrl = relayUrlOf(ctx.relay, ctx.env, loadSettings(ctx.home));
+  const { tor: cfg, relayUrl } = ctx.config;
   if (!ctx.json) {
     for (const l of await torStatus(cfg, { relayUrl })) ctx.line(l);
     return;
