@@ -6,6 +6,9 @@
 #                           check and every test (unit + end-to-end)
 #   ./build.sh test fast    only the unit tests beside the code (lib/, client/, relay/) and tests/arch.test.ts, in seconds:
 #                           no build, no tools (the relay runs inside the test process); prints the time
+#   ./build.sh screens      build, then rewrite the README's terminal pictures (docs/screens/*.txt and the
+#                           <!-- screen:NAME --> blocks of README.md) from tests/tmux-menu.test.ts and
+#                           tests/tmux-chat.test.ts; `./build.sh test` only compares them and fails when stale
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
@@ -151,6 +154,14 @@ case "${1:-build}" in
     # bunfig.toml [test] timeout is not read by this Bun; give end-to-end tests room here.
     "$BUN" test --timeout 60000 "$@"
     ;;
+  screens)
+    install
+    install_test_tools
+    build
+    echo "== screens"
+    # The tmux tests write their captures instead of comparing them (tests/helpers/readme-screens.ts).
+    PHANTOM_WRITE_SCREENS=1 "$BUN" test --timeout 60000 tests/tmux-menu.test.ts tests/tmux-chat.test.ts
+    ;;
   tools)
     install
     install_test_tools
@@ -176,7 +187,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test [fast]|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|screens|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
     exit 2
     ;;
 esac

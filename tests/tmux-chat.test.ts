@@ -1,55 +1,82 @@
 // The chat screen in a real terminal (tmux): two interactive clients talk while one
 // of them is halfway through typing a line, exchange a file with progress, get a
-// notice from a third contact, verify and burn. Writes docs/screens/chat.txt.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+// notice from a third contact, verify and burn. Its capture of the chat is the README's
+// picture (docs/screens/chat.txt): compared here, written by `./build.sh screens`.
+import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
 import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { writeScreen } from "./helpers/readme-screens.ts";
+import { checkScreen } from "./helpers/readme-screens.ts";
 import { makeUser } from "./helpers/signer.ts";
 import { choose, count, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("chat");
-const { tmux, root } = suite;
-const home = (name: string) => join(root, name);
-let relay: RunningRelay;
-let alice: { uid: string };
-let bob: { uid: string };
-let carol: { uid: string; fingerprint: string };
-const panes = new Map<string, Pane>();
-const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+const { tmux } = suite;
 
-beforeAll(async () => {
-  relay = await suite.start();
-  alice = await demoUser("alice", home("alice"), relay.url);
-  bob = await demoUser("bob", home("bob"), relay.url);
-  carol = await demoUser("carol", home("carol"), relay.url);
+afterAll(() => suite.stop());
+
+/** Each test's own relay, users and panes: what it needs is set up by the test itself. */
+interface World {
+  relay: RunningRelay;
+  /** The test's folder; the homes are inside. */
+  root: string;
+  home(name: string): string;
+  run(name: string, args: string[]): ReturnType<typeof phantom>;
+  alice: { uid: string };
+  bob: { uid: string };
+  carol: { uid: string; fingerprint: string };
+  /** Unlock `name` in a terminal and open the chat with `peer` (tmux session `<tag>-<session>`). */
+  openChat(name: string, peer: string, session?: string): Promise<Pane>;
+}
+
+let worlds = 0;
+
+/**
+ * A fresh relay with alice, bob and carol: alice and bob know each other, carol knows alice
+ * (alice learned her from the key-exchange inbox and named her), and bob has written once.
+ */
+async function world(): Promise<World> {
+  const tag = `w${++worlds}`;
+  const root = join(suite.root, tag);
+  const relay = await suite.relay();
+  const home = (name: string) => join(root, name);
+  const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+  const alice = await demoUser("alice", home("alice"), relay.url);
+  const bob = await demoUser("bob", home("bob"), relay.url);
+  const carol = await demoUser("carol", home("carol"), relay.url);
   expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
   expect((await run("bob", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
   expect((await run("carol", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
   expect((await run("alice", ["contacts"])).stdout).toContain(carol.uid); // from alice's key-exchange inbox
   expect((await run("alice", ["nick", carol.uid, "carol"])).code).toBe(0);
   expect((await run("bob", ["send", alice.uid, "hey alice, got a minute?"])).code).toBe(0);
-}, 60_000);
+  const openChat = async (name: string, peer: string, session = name): Promise<Pane> => {
+    const env = terminalEnv(home(name), relay.url);
+    const pane = tmux.start(`${tag}-${session}`, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
+    await enterPassword(pane);
+    await pane.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
+    await choose(pane, "Message a contact");
+    await pane.waitFor((s) => selectOptions(s).some((o) => o.text.startsWith(peer)));
+    await choose(pane, peer);
+    await pane.waitFor("/help for commands, Esc to leave");
+    await pane.waitFor((s) => /^›$/m.test(s));
+    return pane;
+  };
+  return { relay, root, home, run, alice, bob, carol, openChat };
+}
 
-afterAll(() => suite.stop());
-
-/** Unlock `name` in a terminal and open the chat with `peer`. */
-async function openChat(name: string, peer: string, session = name): Promise<Pane> {
-  const env = terminalEnv(home(name), relay.url);
-  const pane = tmux.start(session, [CLIENT_BIN], { env, cols: 90, rows: 30, cwd: root });
-  await enterPassword(pane);
-  await pane.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
-  await choose(pane, "Message a contact");
-  await pane.waitFor((s) => selectOptions(s).some((o) => o.text.startsWith(peer)));
-  await choose(pane, peer);
-  await pane.waitFor("/help for commands, Esc to leave");
-  await pane.waitFor((s) => /^›$/m.test(s));
-  panes.set(name, pane);
-  return pane;
+/** A world where the first test's conversation happened (sent with the CLI), alice and bob in their chats. */
+async function afterFirstChat(): Promise<{ w: World; a: Pane; b: Pane }> {
+  const w = await world();
+  expect((await w.run("alice", ["send", w.bob.uid, "sure, what's up?"])).code).toBe(0);
+  expect((await w.run("alice", ["send", w.bob.uid, "brb, making tea"])).code).toBe(0);
+  expect((await w.run("bob", ["send", w.alice.uid, "can you send the photos from saturday?"])).code).toBe(0);
+  const a = await w.openChat("alice", "bob");
+  const b = await w.openChat("bob", "alice");
+  return { w, a, b };
 }
 
 /** The input line: what the cursor's row shows, and where the cursor is. */
@@ -59,8 +86,9 @@ function inputLine(pane: Pane): { line: string; x: number } {
 }
 
 test("two people chat; a message arriving mid-typing leaves the typed line intact", async () => {
-  const a = await openChat("alice", "bob");
-  const b = await openChat("bob", "alice");
+  const w = await world();
+  const a = await w.openChat("alice", "bob");
+  const b = await w.openChat("bob", "alice");
   expect(a.screen()).toContain("not verified (/verify)");
   expect(a.screen()).toContain("direct");
   expect(a.screen()).toMatch(/\[\d\d:\d\d\] bob  hey alice, got a minute\?/); // history
@@ -100,8 +128,8 @@ test("two people chat; a message arriving mid-typing leaves the typed line intac
 }, 90_000);
 
 test("/file and /get with progress, asking before overwriting", async () => {
-  const a = tmuxPane("alice");
-  const b = tmuxPane("bob");
+  const { w, a, b } = await afterFirstChat();
+  const root = w.root;
   const data = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) & 0xff);
   const src = join(root, "holiday photo.jpg");
   writeFileSync(src, data);
@@ -144,8 +172,8 @@ test("/file and /get with progress, asking before overwriting", async () => {
 }, 90_000);
 
 test("/help, a notice from another contact, /verify, /burn with two confirmations; Esc leaves", async () => {
-  const a = tmuxPane("alice");
-  const b = tmuxPane("bob");
+  const { w, a, b } = await afterFirstChat();
+  const { alice, run } = w;
 
   a.type("/help");
   a.keys("Enter");
@@ -194,6 +222,8 @@ test("a verified contact whose key changed: the chat screen says so and sends no
   // As in cli-chat.test.ts: alice's contacts.json pins and verifies another key under carol's
   // UID (the only way a pin can differ, a UID committing to its key), then carol announces her
   // real key the normal way. Alice's chat with carol must not encrypt to the new key.
+  const { alice, carol, home, root, run, ...w } = await world();
+  expect((await run("carol", ["send", alice.uid, "psst, alice"])).code).toBe(0); // carol wrote before
   const other = makeUser();
   const path = join(home("alice"), "contacts.json");
   const book = JSON.parse(readFileSync(path, "utf8"));
@@ -202,7 +232,7 @@ test("a verified contact whose key changed: the chat screen says so and sends no
   writeFileSync(path, JSON.stringify(book));
   expect((await run("carol", ["add", alice.uid])).code).toBe(0);
 
-  const a = await openChat("alice", "carol", "alice-carol");
+  const a = await w.openChat("alice", "carol", "alice-carol");
   let s = await a.waitFor("could not load the history: the key of carol");
   expect(s).toContain("key changed: /verify before you trust it");
   expect(s).toContain(`new fingerprint ${carol.fingerprint.slice(0, 24)}`); // wrapped after that
@@ -222,10 +252,6 @@ test("a verified contact whose key changed: the chat screen says so and sends no
   expect(await a.exitCode()).toBe(0);
 }, 90_000);
 
-function tmuxPane(name: string): Pane {
-  return panes.get(name)!;
-}
-
 function writeChatScreenshot(screen: string): void {
   const lines = screen.split("\n");
   const start = lines.findIndex((l) => l.startsWith("─"));
@@ -235,5 +261,5 @@ function writeChatScreenshot(screen: string): void {
     // What changes from run to run: the clock and the measured speed.
     .replace(/\[\d\d:\d\d\]/g, "[09:41]")
     .replace(/  [\d.]+ [KMG]?B\/s  done/g, "  18 MB/s  done");
-  writeScreen("chat", text);
+  checkScreen("chat", text);
 }

@@ -1,13 +1,14 @@
 // Unlock and every menu entry of the interactive client, in a real terminal (tmux),
 // against the compiled relay. Alice uses the menu; Bob is a script (the CLI).
-// Writes docs/screens/menu.txt, the README's picture of the menu.
+// Its capture of the menu is the README's picture (docs/screens/menu.txt): compared here,
+// written by `./build.sh screens`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { writeScreen } from "./helpers/readme-screens.ts";
+import { checkScreen } from "./helpers/readme-screens.ts";
 import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("menu");
@@ -67,7 +68,7 @@ function writeScreenshot(screen: string): void {
   const lines = screen.split("\n");
   const start = lines.findIndex((l) => l.startsWith("┌  phantom"));
   const end = lines.findLastIndex((l) => l.includes("↑/↓ choose"));
-  writeScreen("menu", lines.slice(start, end + 1).join("\n"));
+  checkScreen("menu", lines.slice(start, end + 1).join("\n"));
 }
 
 test("unlock, then every menu entry", async () => {

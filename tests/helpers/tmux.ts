@@ -75,29 +75,38 @@ export class Tmux {
 
 /**
  * What each tmux test file sets up: its own tmux server, a temporary folder for the
- * users' homes, and a relay. The file calls start() in beforeAll and stop() in afterAll.
+ * users' homes, and relays. The file calls start() in beforeAll (the file's shared relay)
+ * or relay() in each test that needs a relay of its own, and stop() in afterAll.
  */
 export class TmuxSuite {
   readonly tmux: Tmux;
   readonly root: string;
-  private relay?: RunningRelay;
+  private readonly relays: RunningRelay[] = [];
 
   constructor(name: string) {
     this.tmux = new Tmux(name);
     this.root = tempDir(`phantom-tmux-${name}-`);
   }
 
-  /** Start the relay (dist/phantom-relay on an ephemeral port). */
+  /** Start the file's relay (dist/phantom-relay on an ephemeral port). */
   async start(): Promise<RunningRelay> {
-    this.relay = await startRelay();
-    return this.relay;
+    return await this.relay();
   }
 
-  /** Kill the tmux server, stop the relay and remove its data, remove the homes. */
+  /** Start one more relay, stopped with the others by stop(): a test's own, so that no state is shared. */
+  async relay(): Promise<RunningRelay> {
+    const relay = await startRelay();
+    this.relays.push(relay);
+    return relay;
+  }
+
+  /** Kill the tmux server, stop the relays and remove their data, remove the homes. */
   async stop(): Promise<void> {
     this.tmux.kill();
-    await this.relay!.stop();
-    this.relay!.cleanup();
+    for (const relay of this.relays) {
+      await relay.stop();
+      relay.cleanup();
+    }
     rmSync(this.root, { recursive: true, force: true });
   }
 }
