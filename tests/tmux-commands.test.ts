@@ -2,38 +2,46 @@
 // `phantom chat <uid>` opens the chat screen straight away; send --file and get show a
 // progress bar on a terminal; `phantom panic` asks, then
 // burns with the password, or with Enter alone deletes the home without burning.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
-import { enterPassword, TmuxSuite } from "./helpers/tmux.ts";
+import { CLIENT_BIN } from "./helpers/relay.ts";
+import { enterPassword, TmuxSuite, type PaneOptions } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("commands");
-const { tmux, root } = suite;
-const home = (name: string) => join(root, name);
-let relay: RunningRelay;
-let alice: { uid: string };
-let bob: { uid: string };
-const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
-
-/** A terminal user's environment: no password variable. */
-const termEnv = (name: string) => terminalEnv(home(name), relay.url);
-
-beforeAll(async () => {
-  relay = await suite.start();
-  alice = await demoUser("alice", home("alice"), relay.url);
-  bob = await demoUser("bob", home("bob"), relay.url);
-  expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
-  expect((await run("bob", ["contacts"])).stdout).toContain(alice.uid); // from bob's key-exchange inbox
-  expect((await run("bob", ["send", alice.uid, "are you there?"])).code).toBe(0);
-}, 60_000);
+const { tmux } = suite;
 
 afterAll(() => suite.stop(), 60_000);
 
+let worlds = 0;
+
+/**
+ * Each test's own relay and users: alice knows bob (added with the CLI), bob learned alice
+ * from his key-exchange inbox and wrote "are you there?". Tmux sessions are named `<tag>-<name>`.
+ */
+async function world() {
+  const tag = `w${++worlds}`;
+  const root = join(suite.root, tag);
+  const relay = await suite.relay();
+  const home = (name: string) => join(root, name);
+  const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+  /** A terminal user's environment: no password variable. */
+  const termEnv = (name: string) => terminalEnv(home(name), relay.url);
+  const start = (name: string, argv: string[], o: PaneOptions = {}) => tmux.start(`${tag}-${name}`, argv, o);
+  const alice = await demoUser("alice", home("alice"), relay.url);
+  const bob = await demoUser("bob", home("bob"), relay.url);
+  expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await run("bob", ["contacts"])).stdout).toContain(alice.uid); // from bob's key-exchange inbox
+  expect((await run("bob", ["send", alice.uid, "are you there?"])).code).toBe(0);
+  mkdirSync(root, { recursive: true });
+  return { relay, root, home, run, termEnv, start, alice, bob };
+}
+
 test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the program", async () => {
-  const pane = tmux.start("chat", [CLIENT_BIN, "chat", "bob"], { env: termEnv("alice"), cols: 90, rows: 30 });
+  const { alice, run, start, termEnv } = await world();
+  const pane = start("chat", [CLIENT_BIN, "chat", "bob"], { env: termEnv("alice"), cols: 90, rows: 30 });
   await enterPassword(pane);
   await pane.waitFor("/help for commands, Esc to leave");
   await pane.waitFor((s) => s.includes("are you there?") && /^›$/m.test(s));
@@ -47,16 +55,17 @@ test("phantom chat <nickname>: unlock, the conversation, send, Esc ends the prog
 }, 60_000);
 
 test("send --file and get on a terminal: a progress bar that ends at 100 % with the speed", async () => {
+  const { alice, home, relay, root, start } = await world();
   const data = new Uint8Array(300_000).map((_, i) => i % 251);
   writeFileSync(join(root, "big.bin"), data);
   const env = userEnv(home("alice"), relay.url); // the password from the environment: no prompt
-  const up = tmux.start("upload", [CLIENT_BIN, "send", "bob", "--file", join(root, "big.bin")], { env, cwd: root });
+  const up = start("upload", [CLIENT_BIN, "send", "bob", "--file", join(root, "big.bin")], { env, cwd: root });
   expect(await up.exitCode()).toBe(0);
   const s = up.screen({ history: true });
   expect(s).toMatch(/uploading \[█+\] 100% {2}293 KB\/293 KB {2}\S+ \S*B\/s {2}done/);
   expect(s).toContain("sent file 1: big.bin (293 KB)");
   const dl = join(root, "dl.bin");
-  const down = tmux.start("download", [CLIENT_BIN, "get", alice.uid, "1", dl], {
+  const down = start("download", [CLIENT_BIN, "get", alice.uid, "1", dl], {
     env: userEnv(home("bob"), relay.url),
   });
   expect(await down.exitCode()).toBe(0);
@@ -65,10 +74,18 @@ test("send --file and get on a terminal: a progress bar that ends at 100 % with 
 }, 60_000);
 
 test("phantom panic on a terminal: Enter alone at the password deletes without burning; the password burns", async () => {
+  // What the two tests above left on the relay: alice's answer and her file.
+  const { alice, home, root, run, start, termEnv } = await world();
+  expect((await run("alice", ["send", "bob", "yes, here"])).code).toBe(0);
+  writeFileSync(
+    join(root, "big.bin"),
+    new Uint8Array(300_000).map((_, i) => i % 251),
+  );
+  expect((await run("alice", ["send", "bob", "--file", join(root, "big.bin")])).code).toBe(0);
   cpSync(home("alice"), home("alice-copy"), { recursive: true });
   const bodies = async () => (await run("bob", ["read", alice.uid, "--json"])).json().map((m) => m.body);
 
-  const skip = tmux.start("panic-skip", [CLIENT_BIN, "panic"], { env: termEnv("alice"), cols: 150, rows: 30 });
+  const skip = start("panic-skip", [CLIENT_BIN, "panic"], { env: termEnv("alice"), cols: 150, rows: 30 });
   await skip.waitFor(`Burn every conversation and delete ${home("alice")}`);
   skip.type("y");
   skip.keys("Enter");
@@ -82,7 +99,7 @@ test("phantom panic on a terminal: Enter alone at the password deletes without b
   expect(existsSync(home("alice"))).toBe(false);
   expect(await bodies()).toEqual(["are you there?", "yes, here", "big.bin"]);
 
-  const burn = tmux.start("panic-burn", [CLIENT_BIN, "panic"], { env: termEnv("alice-copy"), cols: 150, rows: 30 });
+  const burn = start("panic-burn", [CLIENT_BIN, "panic"], { env: termEnv("alice-copy"), cols: 150, rows: 30 });
   await burn.waitFor("Burn every conversation");
   burn.type("y");
   burn.keys("Enter");

@@ -2,52 +2,56 @@
 // against the compiled relay. Alice uses the menu; Bob is a script (the CLI).
 // Its capture of the menu is the README's picture (docs/screens/menu.txt): compared here,
 // written by `./build.sh screens`.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
+import { CLIENT_BIN } from "./helpers/relay.ts";
 import { checkScreen } from "./helpers/readme-screens.ts";
 import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("menu");
-const { tmux, root } = suite;
-const aliceHome = join(root, "alice");
-const bobHome = join(root, "bob");
-let relay: RunningRelay;
-let alice: { uid: string; fingerprint: string };
-let bob: { uid: string; fingerprint: string };
-let carol: { uid: string; fingerprint: string };
-const bobRun = (args: string[]) => phantom(userEnv(bobHome, relay.url), args);
+const { tmux } = suite;
 
-beforeAll(async () => {
-  relay = await suite.start();
-  alice = await demoUser("alice", aliceHome, relay.url);
-  bob = await demoUser("bob", bobHome, relay.url);
-  carol = await demoUser("carol", join(root, "carol"), relay.url);
+afterAll(() => suite.stop());
+
+let worlds = 0;
+
+/**
+ * Each test's own relay and users. Alice has a fixed message of the day (so that the
+ * screenshot is the same on every run) and already knows Bob (added with the CLI); Bob has
+ * written once. `unlock()` starts the interactive client as alice (tmux session `<tag>-<name>`).
+ */
+async function world() {
+  const tag = `w${++worlds}`;
+  const root = join(suite.root, tag);
+  const aliceHome = join(root, "alice");
+  const bobHome = join(root, "bob");
+  const relay = await suite.relay();
+  const alice = await demoUser("alice", aliceHome, relay.url);
+  const bob = await demoUser("bob", bobHome, relay.url);
+  const carol = await demoUser("carol", join(root, "carol"), relay.url);
   const aliceRun = (args: string[]) => phantom(userEnv(aliceHome, relay.url), args);
-  // A fixed message of the day, so that the screenshot is the same on every run.
+  const bobRun = (args: string[]) => phantom(userEnv(bobHome, relay.url), args);
   expect((await aliceRun(["settings", "motd", "custom"])).code).toBe(0);
   expect((await aliceRun(["settings", "motd-add", "Keep calm and compare fingerprints."])).code).toBe(0);
-  // Alice already knows Bob (added with the CLI); Bob has written once.
   expect((await aliceRun(["add", bob.uid, "--nick", "bob"])).code).toBe(0);
   expect((await bobRun(["contacts"])).stdout).toContain(alice.uid);
   expect((await bobRun(["send", alice.uid, "hello alice"])).code).toBe(0);
-}, 60_000);
-
-afterAll(() => suite.stop());
+  const unlock = async (name: string): Promise<Pane> => {
+    const env = terminalEnv(aliceHome, relay.url);
+    const pane = tmux.start(`${tag}-${name}`, [CLIENT_BIN], { env, cols: 100, rows: 40 });
+    await enterPassword(pane);
+    await pane.waitFor(atMenu);
+    return pane;
+  };
+  return { relay, aliceHome, bobHome, alice, bob, carol, bobRun, unlock };
+}
 
 /** The main menu is the prompt at the bottom of the screen. */
 const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));
 const active = (s: string) => selectOptions(s).find((o) => o.active)?.text ?? "";
-
-async function unlock(name: string): Promise<Pane> {
-  const pane = tmux.start(name, [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url), cols: 100, rows: 40 });
-  await enterPassword(pane);
-  await pane.waitFor(atMenu);
-  return pane;
-}
 
 /** Pick the contact whose line contains `label` in the contact list that opens. */
 async function pickContact(pane: Pane, label: string): Promise<void> {
@@ -72,6 +76,7 @@ function writeScreenshot(screen: string): void {
 }
 
 test("unlock, then every menu entry", async () => {
+  const { aliceHome, alice, bob, carol, bobRun, unlock } = await world();
   const pane = await unlock("alice");
   let s = pane.screen();
   expect(s).toContain("Keep calm and compare fingerprints.");
@@ -229,6 +234,7 @@ test("unlock, then every menu entry", async () => {
 }, 120_000);
 
 test("panic wipe: red, asks twice, then burns and deletes the identity", async () => {
+  const { aliceHome, unlock } = await world();
   const pane = await unlock("panic");
   await choose(pane, "Panic wipe");
   await answer(pane, "Wipe everything?", false);

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
+import { demoUser } from "./helpers/demo-users.ts";
 import { enterPassword, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("wizard");
@@ -85,6 +86,9 @@ test("first run: welcome, relay check, Tor, password twice, identity, UID with Q
 }, 60_000);
 
 test("wrong password: told on screen, three tries, then one error line and exit 1", async () => {
+  // An identity of its own (the first-run test above makes one the same way, through the wizard).
+  const aliceHome = join(root, "wrong");
+  await demoUser("alice", aliceHome, relay.url);
   const pane = tmux.start("wrong", [CLIENT_BIN], { env: terminalEnv(aliceHome, relay.url) });
   for (let i = 1; i <= 3; i++) {
     await pane.waitFor((x) => x.split("Password").length === i + 1);
