@@ -48,6 +48,6 @@ export function checkScreen(name: string, text: string): void {
   if (readOr(screenPath, "") !== body) stale.push(`docs/screens/${name}.txt`);
   if (updated !== readme) stale.push(`README.md's screen:${name} block`);
   if (stale.length > 0) {
-    throw new Error(`${stale.join(" and ")} differ from this run's capture: run ./build.sh screens`);
+    throw new Error(`${stale.join(" and ")} ${stale.length > 1 ? "are" : "is"} stale: run ./build.sh screens`);
   }
 }
