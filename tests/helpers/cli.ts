@@ -1,5 +1,6 @@
 // Test helper: run the compiled client (dist/phantom) without a terminal, with its
 // own PHANTOM_HOME and the password in the environment, as a script would.
+import { within, tail } from "./deadline.ts";
 import { CLIENT_BIN, lines } from "./relay.ts";
 
 export interface Run {
@@ -40,19 +41,37 @@ export function terminalEnv(
   return env;
 }
 
+/** How long a program may run before runProgram kills it and fails with its output so far. */
+export const RUN_DEADLINE_MS = 45_000;
+
 export async function phantom(
   env: Record<string, string>,
   args: string[],
-  o: { stdin?: string; cwd?: string } = {},
+  o: { stdin?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<Run> {
   return await runProgram([CLIENT_BIN, ...args], env, o);
 }
 
-/** Run any program to its end with exactly `env`; stdin is `o.stdin` or nothing. */
+/** All of a stream as text; `sofar()` gives what arrived until now. */
+function collect(stream: ReadableStream<Uint8Array>): { text: Promise<string>; sofar(): string } {
+  const decoder = new TextDecoder();
+  let buf = "";
+  const text = (async () => {
+    for await (const chunk of stream) buf += decoder.decode(chunk, { stream: true });
+    buf += decoder.decode();
+    return buf;
+  })();
+  return { text, sofar: () => buf };
+}
+
+/**
+ * Run any program to its end with exactly `env`; stdin is `o.stdin` or nothing. A program
+ * still running after `o.timeoutMs` (RUN_DEADLINE_MS) is killed and the run fails with its output.
+ */
 export async function runProgram(
   argv: string[],
   env: Record<string, string>,
-  o: { stdin?: string; cwd?: string } = {},
+  o: { stdin?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<Run> {
   const proc = Bun.spawn(argv, {
     env,
@@ -61,11 +80,17 @@ export async function runProgram(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const out = collect(proc.stdout);
+  const err = collect(proc.stderr);
+  const ms = o.timeoutMs ?? RUN_DEADLINE_MS;
+  const [stdout, stderr, code] = await within(
+    Promise.all([out.text, err.text, proc.exited]),
+    ms,
+    () =>
+      `${argv.join(" ")} did not exit within ${ms / 1000} s (killed); ` +
+      `stdout:\n${tail(out.sofar())}\nstderr:\n${tail(err.sofar())}`,
+    () => proc.kill("SIGKILL"),
+  );
   return {
     code,
     stdout,
@@ -92,15 +117,24 @@ export function expectOneLineError(r: Run): string {
  * `phantom listen --json` as a child, returned once it says on stderr that it is listening;
  * `out` gives its stdout lines. The caller ends it (SIGINT) and checks its exit code.
  */
-export async function startListen(env: Record<string, string>) {
+export async function startListen(env: Record<string, string>, timeoutMs = 20_000) {
   const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const seen: string[] = [];
   try {
     const errs = lines(proc.stderr);
-    for (;;) {
-      const e = await errs.next();
-      if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}`);
-      if (e.value.startsWith("phantom: listening")) break;
-    }
+    const listening = async () => {
+      for (;;) {
+        const e = await errs.next();
+        if (e.done) throw new Error(`listen stopped: exit ${await proc.exited}; stderr:\n${tail(seen.join("\n"))}`);
+        if (e.value.startsWith("phantom: listening")) return;
+        seen.push(e.value);
+      }
+    };
+    await within(
+      listening(),
+      timeoutMs,
+      () => `listen did not say "phantom: listening" within ${timeoutMs / 1000} s; stderr:\n${tail(seen.join("\n"))}`,
+    );
   } catch (e) {
     proc.kill("SIGINT");
     throw e;

@@ -4,6 +4,7 @@ import * as c from "../../lib/crypto.ts";
 import { Transport } from "../../lib/transport.ts";
 import type { WsFrame } from "../../lib/wire.ts";
 import { RelayClient, RelayError, type LiveOptions } from "../../client/net/relay-client.ts";
+import { within } from "./deadline.ts";
 import { startRelay, type RunningRelay } from "./relay.ts";
 import { makeUser, type TestUser } from "./signer.ts";
 
@@ -53,7 +54,8 @@ export async function restartOnSamePort(old: RunningRelay): Promise<RunningRelay
 
 /**
  * `cl.live()` on one room (pollMs 100 unless `o` says otherwise): the frames it delivers,
- * `ready` with the way it connected, `count(n)` until n frames came, and `stop`.
+ * `ready` with the way it connected, `count(n)` until n frames came (or a failure saying how
+ * many did), and `stop`.
  */
 export async function listenLive(cl: RelayClient, roomId: string, o: Partial<LiveOptions> = {}) {
   const stop = new AbortController();
@@ -64,7 +66,14 @@ export async function listenLive(cl: RelayClient, roomId: string, o: Partial<Liv
   let retries = 0;
   /** The error of each retry, in order (e.g. "live connection closed (1013)"). */
   const retryErrors: string[] = [];
-  const ready = new Promise<string>((r) => (connected = r));
+  // At most 20 s; handled here so that a test that never awaits it is not failed by it.
+  const ready = within(
+    new Promise<string>((r) => (connected = r)),
+    20_000,
+    () =>
+      `live did not connect in 20 s; ${retries} retries${retryErrors.length > 0 ? `: ${retryErrors.slice(-3).join("; ")}` : ""}`,
+  );
+  ready.catch(() => {});
   const done = cl.live(
     [roomId],
     (room, f) => {
@@ -80,8 +89,16 @@ export async function listenLive(cl: RelayClient, roomId: string, o: Partial<Liv
         s.state === "connected" ? (connects++, connected(s.via)) : (retries++, retryErrors.push(s.error)),
     },
   );
-  const count = (n: number) =>
-    new Promise<void>((resolve) => (frames.length >= n ? resolve() : waiters.push({ n, resolve })));
+  /** Until `n` frames came; after `timeoutMs` fails with the frames that came and the retries. */
+  const count = (n: number, timeoutMs = 30_000) =>
+    within(
+      new Promise<void>((resolve) => (frames.length >= n ? resolve() : waiters.push({ n, resolve }))),
+      timeoutMs,
+      () =>
+        `got ${frames.length} of ${n} frames in ${timeoutMs / 1000} s: ` +
+        `${JSON.stringify(frames.slice(-3)).slice(0, 500)}; connects ${connects}, retries ${retries}` +
+        (retryErrors.length > 0 ? ` (last: ${retryErrors[retryErrors.length - 1]})` : ""),
+    );
   return {
     frames,
     ready,

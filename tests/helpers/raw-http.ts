@@ -5,6 +5,7 @@ import { readdirSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import * as c from "../../lib/crypto.ts";
 import { b64uencode } from "../../lib/encoding.ts";
+import { within } from "./deadline.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -70,8 +71,12 @@ export async function rawPost(
       sock.write(body.subarray(sent, sent + n));
       sent += n;
     },
+    /** The answer once the relay closes the connection (20 s at most, else a failure with what came). */
     async answer(): Promise<Answer> {
-      await closed;
+      await within(closed, 20_000, () => {
+        sock.destroy();
+        return `the relay did not close the connection within 20 s; got ${raw.length} bytes: ${JSON.stringify(raw.subarray(0, 300).toString("latin1"))}`;
+      });
       return parse(raw);
     },
     /** The answer if one came within `ms`, else null (the relay is still reading). */

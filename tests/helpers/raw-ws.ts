@@ -25,9 +25,15 @@ export function rawUpgrade(base: string, path: string, headers: Record<string, s
     let buf = Buffer.alloc(0);
     let head: { status: number; headers: Map<string, string>; length: number } | null = null;
     const fail = (e: Error) => {
+      clearTimeout(timer);
       socket.destroy();
       reject(e);
     };
+    // An answer head within 10 s, or a failure saying what came.
+    const timer = setTimeout(() => {
+      const got = buf.subarray(0, 300).toString("latin1");
+      fail(new Error(`no complete upgrade answer within 10 s; got ${buf.length} bytes: ${JSON.stringify(got)}`));
+    }, 10_000);
     socket.once("error", fail);
     socket.once("connect", () => {
       const lines = [
@@ -61,17 +67,19 @@ export function rawUpgrade(base: string, path: string, headers: Record<string, s
         if (after.length > 0) socket.unshift(after);
         socket.off("error", fail);
         socket.on("error", () => {}); // a reset after pausing is the relay's business, not a crash here
+        clearTimeout(timer);
         return resolve({ status: 101, headers: head.headers, body: "", socket });
       }
       const length = Number(head.headers.get("content-length") ?? "0");
       if (after.length < length) return;
       socket.off("data", onData);
+      clearTimeout(timer);
       socket.destroy();
       resolve({ status: head.status, headers: head.headers, body: after.subarray(0, length).toString("utf8"), socket });
     };
     socket.on("data", onData);
     socket.once("close", () => {
-      if (!head) reject(new Error("connection closed before an answer"));
+      if (!head) fail(new Error(`connection closed before an answer; got ${buf.length} bytes`));
     });
   });
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { tail, within } from "./deadline.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const RELAY_BIN = join(ROOT, "dist/phantom-relay");
@@ -64,7 +65,10 @@ async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) =
   for await (const line of lines(stream, { tail: true })) onLine(line);
 }
 
-/** Start dist/phantom-relay --port 0 and wait for its "listening on <url>" line. */
+/**
+ * Start dist/phantom-relay --port 0 and wait (15 s at most) for its "listening on <url>" line;
+ * fails with the relay's exit code or its log when the line does not come.
+ */
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const dataDir = opts.dataDir ?? join(tempDir("phantom-relay-"), "data");
   const argv = [RELAY_BIN, "--host", "127.0.0.1", "--port", "0", "--data", dataDir, ...(opts.args ?? [])];
@@ -87,15 +91,17 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     logs.push(line);
   });
   void pump(proc.stderr, (line) => logs.push(line));
-  const url = await Promise.race([
-    urlPromise,
-    proc.exited.then((code) => {
-      throw new Error(`relay exited with ${code} before listening:\n${logs.join("\n")}`);
-    }),
-    Bun.sleep(15_000).then(() => {
-      throw new Error(`relay did not start:\n${logs.join("\n")}`);
-    }),
-  ]);
+  const url = await within(
+    Promise.race([
+      urlPromise,
+      proc.exited.then((code) => {
+        throw new Error(`relay exited with code ${code} before listening:\n${tail(logs.join("\n"))}`);
+      }),
+    ]),
+    15_000,
+    () => `relay did not say "listening on" within 15 s (killed):\n${tail(logs.join("\n"))}`,
+    () => proc.kill("SIGKILL"),
+  );
   return {
     url,
     port: Number(new URL(url).port),

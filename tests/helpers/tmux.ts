@@ -3,6 +3,7 @@
 // wait polls capture-pane until the expected text shows, with a deadline.
 import { rmSync } from "node:fs";
 import { PASSWORD } from "./cli.ts";
+import { tail } from "./deadline.ts";
 import { startRelay, tempDir, type RunningRelay } from "./relay.ts";
 
 export interface PaneOptions {
@@ -167,7 +168,10 @@ export class Pane {
       screen = this.screen({ history: o.history });
       if (test(screen)) return screen;
       if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${String(what)} in pane ${this.name}; screen:\n${screen}`);
+        const ms = o.timeoutMs ?? 15_000;
+        throw new Error(
+          `no ${String(what)} in pane ${this.name} after ${ms / 1000} s; pane shows:\n${tail(screen, 25)}`,
+        );
       }
       await Bun.sleep(40);
     }

@@ -4,6 +4,7 @@
 // A small python3 process holds them (the suite already needs python3 for tests/py).
 import type { TestUser } from "./signer.ts";
 import { signHeaders } from "./signer.ts";
+import { within } from "./deadline.ts";
 
 const HOLDER = `
 import json, socket, sys
@@ -48,11 +49,19 @@ export async function holdUnread(port: number, requests: string[]): Promise<Held
   await p.stdin.flush();
   const reader = p.stdout.getReader();
   let text = "";
-  while (!text.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) throw new Error("the unread-connection holder exited early");
-    text += new TextDecoder().decode(r.value);
-  }
+  const firstLine = async () => {
+    while (!text.includes("\n")) {
+      const r = await reader.read();
+      if (r.done) throw new Error(`the unread-connection holder exited early (code ${await p.exited}): ${text}`);
+      text += new TextDecoder().decode(r.value);
+    }
+  };
+  await within(
+    firstLine(),
+    30_000,
+    () => `the unread-connection holder gave no statuses within 30 s (killed); got: ${JSON.stringify(text)}`,
+    () => p.kill("SIGKILL"),
+  );
   return {
     statuses: JSON.parse(text) as Record<string, number>,
     async close() {
