@@ -3,36 +3,21 @@
 // requests shows up in the proxy's log under the relay's host NAME (resolved by the
 // proxy). Then the proxy stops while the relay stays reachable directly: commands fail
 // with one line and the relay sees nothing from them (no direct fallback).
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectOneLineError, phantom, type User, userEnv } from "./helpers/cli.ts";
-import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
-import { requireMicrosocks, type RunningProxy, startProxy } from "./helpers/socks.ts";
+import { startRelay, tempDir } from "./helpers/relay.ts";
+import { requireMicrosocks, startProxy } from "./helpers/socks.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
-let relay: RunningRelay;
-let proxy: RunningProxy;
 const root = tempDir("phantom-cli-tor-");
-const alice = { home: join(root, "alice") } as User;
-const bob = { home: join(root, "bob") } as User;
-let dest = "";
-
-beforeAll(async () => {
-  requireMicrosocks();
-  [relay, proxy] = await Promise.all([startRelay(), startProxy()]);
-  // The relay listens on 127.0.0.1; the clients name it "localhost" so the proxy log shows the name.
-  const url = relay.url.replace("127.0.0.1", "localhost");
-  dest = `localhost:${relay.port}`;
-  const tor = { PHANTOM_TOR: "always", PHANTOM_TOR_PROXY: `${proxy.host}:${proxy.port}` };
-  alice.env = userEnv(alice.home, url, tor);
-  bob.env = userEnv(bob.home, url, tor);
-});
+const stops: (() => Promise<void>)[] = [];
+let worlds = 0;
 
 afterAll(async () => {
-  await Promise.all([relay?.stop(), proxy?.stop()]);
-  relay?.cleanup();
+  for (const stop of stops) await stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -42,10 +27,31 @@ async function ok(u: User, args: string[], o: { cwd?: string } = {}) {
   return r;
 }
 
-/** Request lines the relay logged so far (one per request it served). */
-const served = () => relay.logs.filter((l) => /\b(GET|POST) \//.test(l)).length;
+/** Each test's own relay and proxy, and two users (no identity yet) who reach the relay only through the proxy. */
+async function world() {
+  requireMicrosocks();
+  const [relay, proxy] = await Promise.all([startRelay(), startProxy()]);
+  stops.push(async () => {
+    await Promise.all([relay.stop(), proxy.stop()]);
+    relay.cleanup();
+  });
+  const dir = join(root, `w${++worlds}`);
+  mkdirSync(dir);
+  const alice = { home: join(dir, "alice") } as User;
+  const bob = { home: join(dir, "bob") } as User;
+  // The relay listens on 127.0.0.1; the clients name it "localhost" so the proxy log shows the name.
+  const url = relay.url.replace("127.0.0.1", "localhost");
+  const dest = `localhost:${relay.port}`;
+  const tor = { PHANTOM_TOR: "always", PHANTOM_TOR_PROXY: `${proxy.host}:${proxy.port}` };
+  alice.env = userEnv(alice.home, url, tor);
+  bob.env = userEnv(bob.home, url, tor);
+  /** Request lines the relay logged so far (one per request it served). */
+  const served = () => relay.logs.filter((l) => /\b(GET|POST) \//.test(l)).length;
+  return { relay, proxy, dir, alice, bob, dest, served };
+}
 
 test("init, add, chat, a file and a burn all go through the proxy, by host name", async () => {
+  const { relay, proxy, dir: root, alice, bob, dest, served } = await world();
   const before = proxy.connects.length;
   alice.uid = (await ok(alice, ["init", "--json"])).json()[0]!.uid as string;
   bob.uid = (await ok(bob, ["init", "--json"])).json()[0]!.uid as string;
@@ -71,6 +77,11 @@ test("init, add, chat, a file and a burn all go through the proxy, by host name"
 });
 
 test("with the proxy stopped, commands fail in one line and nothing reaches the relay directly", async () => {
+  // Two users made through the proxy while it ran, alice knowing bob (as in the test above).
+  const { relay, proxy, alice, bob, served } = await world();
+  alice.uid = (await ok(alice, ["init", "--json"])).json()[0]!.uid as string;
+  bob.uid = (await ok(bob, ["init", "--json"])).json()[0]!.uid as string;
+  await ok(alice, ["add", bob.uid, "--nick", "bob"]);
   await proxy.stop();
   const logged = served();
   expect((await fetch(`${relay.url}/health`)).status).toBe(200); // the relay itself is up

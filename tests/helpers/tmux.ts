@@ -170,7 +170,7 @@ export class Pane {
       if (Date.now() > deadline) {
         const ms = o.timeoutMs ?? 15_000;
         throw new Error(
-          `no ${String(what)} in pane ${this.name} after ${ms / 1000} s; pane shows:\n${tail(screen, 25)}`,
+          `no ${typeof what === "function" ? "expected screen" : JSON.stringify(String(what))} in pane ${this.name} after ${ms / 1000} s; pane shows:\n${tail(screen, 25)}`,
         );
       }
       await Bun.sleep(40);
