@@ -18,14 +18,9 @@ setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun
 
 let relay: RunningRelay;
 const root = tempDir("phantom-cli-chat-");
-const alice = { home: join(root, "alice") } as User;
-const bob = { home: join(root, "bob") } as User;
-const mallory = makeUser();
 
 beforeAll(async () => {
   relay = await startRelay();
-  alice.env = userEnv(alice.home, relay.url);
-  bob.env = userEnv(bob.home, relay.url);
 });
 
 afterAll(async () => {
@@ -40,7 +35,49 @@ async function ok(u: User, args: string[], o: { stdin?: string; cwd?: string } =
   return r;
 }
 
+// Each test has its own users (fresh identities, so their rooms on the shared relay are their
+// own) and its own folder, and brings them to the state it starts from.
+let worlds = 0;
+
+/** Alice and bob with homes in a folder of their own, no identity yet. */
+function people() {
+  const dir = join(root, `w${++worlds}`);
+  mkdirSync(dir);
+  const alice = { home: join(dir, "alice"), env: userEnv(join(dir, "alice"), relay.url) } as User;
+  const bob = { home: join(dir, "bob"), env: userEnv(join(dir, "bob"), relay.url) } as User;
+  return { dir, alice, bob };
+}
+
+/** people() after `phantom init`, registered with the relay. */
+async function initialized() {
+  const p = people();
+  const [a, b] = await Promise.all([ok(p.alice, ["init", "--json"]), ok(p.bob, ["init", "--json"])]);
+  p.alice.uid = a.json()[0]!.uid as string;
+  p.bob.uid = b.json()[0]!.uid as string;
+  return p;
+}
+
+/** initialized(), then alice added bob as "bob"; bob learned alice from his inbox and named her "alice". */
+async function introduced() {
+  const p = await initialized();
+  await ok(p.alice, ["add", p.bob.uid, "--nick", "bob"]);
+  await ok(p.bob, ["contacts"]);
+  await ok(p.bob, ["nick", p.alice.uid, "alice"]);
+  return p;
+}
+
+/** A registered user who opened a room with `to` by key exchange (§7.4), as in the hostile-sender test. */
+async function strangerWritingTo(to: User) {
+  const mallory = makeUser();
+  expect((await register(relay.url, mallory)).status).toBe(200);
+  const client = new RelayClient({ baseUrl: relay.url, transport: new Transport({ via: "direct" }), signer: mallory });
+  const { roomId } = pairKeys(mallory, (await client.pubkey(to.uid))!);
+  await client.kePush({ from_uid: mallory.uid, to_uid: to.uid, pub_key: mallory.pubB64, room_id: roomId });
+  return mallory;
+}
+
 test("init both users: identity 0600 in a 0700 home, registered; whoami --json", async () => {
+  const { alice, bob } = people();
   const a = await ok(alice, ["init"]);
   expect(a.stdout).toMatch(/uid: +[A-Za-z0-9_-]{28}\n/);
   alice.uid = /uid: +([A-Za-z0-9_-]{28})/.exec(a.stdout)![1]!;
@@ -56,6 +93,7 @@ test("init both users: identity 0600 in a 0700 home, registered; whoami --json",
 });
 
 test("a UID that begins with '-' is a UID, not an option (add, send, read, verify)", async () => {
+  const { alice } = await initialized();
   let dashed = makeUser();
   while (!dashed.uid.startsWith("-")) dashed = makeUser(); // 1 in 64 UIDs; the b64u alphabet has "-"
   expect((await register(relay.url, dashed)).status).toBe(200);
@@ -68,6 +106,7 @@ test("a UID that begins with '-' is a UID, not an option (add, send, read, verif
 });
 
 test("add by UID; the other side sees a new contact; chat both ways, text and stdin", async () => {
+  const { alice, bob } = await initialized();
   const added = (await ok(alice, ["add", bob.uid, "--nick", "bob", "--json"])).json();
   expect(added).toEqual([{ uid: bob.uid, nickname: "bob", fingerprint: expect.any(String), verified: false }]);
   const seen = (await ok(bob, ["contacts", "--json"])).json();
@@ -102,10 +141,11 @@ test("add by UID; the other side sees a new contact; chat both ways, text and st
 
 describe("files", () => {
   const data = randomBytes(150_000);
-  const src = join(root, "src");
-  const dl = join(root, "dl");
 
   test("send --file; read numbers it; get into a folder, a file path, the current folder", async () => {
+    const { dir, alice, bob } = await introduced();
+    const src = join(dir, "src");
+    const dl = join(dir, "dl");
     mkdirSync(src);
     mkdirSync(dl);
     writeFileSync(join(src, "report.pdf"), data);
@@ -126,13 +166,20 @@ describe("files", () => {
     expect(Buffer.from(readFileSync(join(dl, "report.pdf"))).equals(data)).toBe(true);
     await ok(bob, ["get", "alice", "1", join(dl, "copy.bin")]);
     expect(Buffer.from(readFileSync(join(dl, "copy.bin"))).equals(data)).toBe(true);
-    const cwd = join(root, "cwd");
+    const cwd = join(dir, "cwd");
     mkdirSync(cwd);
     await ok(bob, ["get", "alice", "1"], { cwd });
     expect(readdirSync(cwd)).toEqual(["report.pdf"]);
   });
 
   test("an existing file is never overwritten without --force", async () => {
+    // As the test above leaves it: alice sent report.pdf as file 1, bob saved it in dl.
+    const { dir, alice, bob } = await introduced();
+    const dl = join(dir, "dl");
+    mkdirSync(dl);
+    writeFileSync(join(dir, "report.pdf"), data);
+    await ok(alice, ["send", "bob", "--file", join(dir, "report.pdf")]);
+    await ok(bob, ["get", "alice", "1", dl]);
     writeFileSync(join(dl, "report.pdf"), "mine");
     expect(expectOneLineError(await phantom(bob.env, ["get", "alice", "1", dl]))).toContain("--force");
     expect(readFileSync(join(dl, "report.pdf"), "utf8")).toBe("mine");
@@ -142,6 +189,8 @@ describe("files", () => {
   });
 
   test("hostile sender: name ../../x, a foreign URL host, a forged sender, garbage", async () => {
+    const { dir, alice, bob } = await initialized();
+    const mallory = makeUser();
     // Mallory is a real user speaking the protocol with the real relay client, not a mock.
     expect((await register(relay.url, mallory)).status).toBe(200);
     const client = new RelayClient({
@@ -183,7 +232,7 @@ describe("files", () => {
     const human = await ok(bob, ["read", mallory.uid]);
     expect(human.stdout).not.toContain("\u001b");
     expect(human.stdout).toContain("hi \\u001b]0;pwned\\u0007\\u001b[2J");
-    const deep = join(root, "deep", "er");
+    const deep = join(dir, "deep", "er");
     mkdirSync(deep, { recursive: true });
     await ok(bob, ["get", mallory.uid, "1", deep]);
     expect(readFileSync(join(deep, "x"), "utf8")).toBe("payload");
@@ -192,6 +241,7 @@ describe("files", () => {
 });
 
 test("listen streams incoming messages as JSON lines until interrupted", async () => {
+  const { alice, bob } = await introduced();
   const { proc, out } = await startListen(bob.env);
   try {
     await ok(alice, ["send", "bob", "are you there?"]);
@@ -204,6 +254,7 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
 });
 
 test("a verified contact's key change is blocked with both fingerprints until verify --force", async () => {
+  const { alice, bob } = await introduced();
   await ok(alice, ["verify", "bob"]);
   // A v2 UID commits to its key (PROTOCOL §2) and every key from the network is
   // checked against its UID, so no relay can present another key for bob's UID.
@@ -237,6 +288,11 @@ test("a verified contact's key change is blocked with both fingerprints until ve
 });
 
 test("burn and remove refuse without --yes when there is no terminal", async () => {
+  // A conversation to burn, and a stranger in bob's contacts (learned from his inbox) to remove.
+  const { alice, bob } = await introduced();
+  await ok(alice, ["send", "bob", "hello bob"]);
+  const mallory = await strangerWritingTo(bob);
+  await ok(bob, ["contacts"]);
   expect(expectOneLineError(await phantom(alice.env, ["burn", "bob"]))).toContain("--yes");
   const burned = (await ok(alice, ["burn", "bob", "--yes", "--json"])).json();
   expect(burned[0]!.deleted as number).toBeGreaterThan(0);
@@ -248,6 +304,7 @@ test("burn and remove refuse without --yes when there is no terminal", async () 
 });
 
 test("panic burns every room, then deletes the home", async () => {
+  const { alice, bob } = await introduced();
   await ok(bob, ["send", "alice", "before the panic"]);
   expect(expectOneLineError(await phantom(alice.env, ["panic"]))).toContain("--yes");
   expect(existsSync(join(alice.home, "identity.json"))).toBe(true);
@@ -259,8 +316,9 @@ test("panic burns every room, then deletes the home", async () => {
 });
 
 test("panic without the password (wrong, or none and no terminal) still deletes the home; the relay keeps its copies", async () => {
+  const { dir, alice, bob } = await introduced();
   await ok(bob, ["send", "alice", "left on the relay"]);
-  const copy = join(root, "bob-copy");
+  const copy = join(dir, "bob-copy");
   cpSync(bob.home, copy, { recursive: true });
   const { PHANTOM_PASSWORD: _none, ...noPassword } = bob.env;
   expect(expectOneLineError(await phantom(noPassword, ["panic"]))).toContain("--yes");
