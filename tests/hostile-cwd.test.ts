@@ -10,6 +10,7 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { VERSION } from "../lib/version.ts";
 import { PASSWORD, phantom, runProgram, type Run } from "./helpers/cli.ts";
+import { within } from "./helpers/deadline.ts";
 import { lines, RELAY_BIN, startRelay, startTlsRelay, tempDir, TLS_DIR, type RunningRelay } from "./helpers/relay.ts";
 
 setDefaultTimeout(30_000);
@@ -147,13 +148,23 @@ describe("the relay, run from a hostile folder", () => {
     });
     try {
       const out = lines(proc.stdout);
-      const first = await out.next();
+      const first = await within(
+        out.next(),
+        15_000,
+        () => "the relay wrote no line in 15 s",
+        () => proc.kill(),
+      );
       const m = /^phantom-relay \S+ listening on (\S+)$/.exec(first.done ? "" : first.value);
       if (!m) throw new Error(`relay did not start: ${first.value} ${await new Response(proc.stderr).text()}`);
       const health = (await (await fetch(`${m[1]}/health`)).json()) as Record<string, unknown>;
       expect(health).toMatchObject({ status: "ok", auth_required: false, auth_pub: null });
       // Log level info (not the folder's "error"): the request is logged.
-      const logged = await out.next();
+      const logged = await within(
+        out.next(),
+        15_000,
+        () => "the relay logged nothing in 15 s",
+        () => proc.kill(),
+      );
       expect(logged.value).toMatch(/^GET \/health 200 /);
       expect(readdirSync(folder)).toContain("phantom-relay-data"); // the default ./phantom-relay-data
       expect(existsSync(join(folder, "evil-data"))).toBe(false);

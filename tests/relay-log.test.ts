@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import * as c from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
+import { within } from "./helpers/deadline.ts";
 import { RELAY_BIN, tempDir } from "./helpers/relay.ts";
 import { pair, signed } from "./helpers/signer.ts";
 
@@ -69,11 +70,19 @@ test("stdout a pipe the reader closed: the relay keeps serving, loses nothing, a
   procs.push(proc);
   const reader = proc.stdout.getReader();
   let first = "";
-  while (!first.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("relay exited before listening");
-    first += new TextDecoder().decode(value);
-  }
+  const listening = async () => {
+    while (!first.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`relay exited before listening: ${first}`);
+      first += new TextDecoder().decode(value);
+    }
+  };
+  await within(
+    listening(),
+    15_000,
+    () => `relay not listening after 15 s; stdout: ${first}`,
+    () => proc.kill(),
+  );
   const url = / listening on (\S+)/.exec(first)![1]!;
   await reader.cancel(); // the read end is closed: every later log write is EPIPE (SIGPIPE)
 
