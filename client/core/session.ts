@@ -164,11 +164,9 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return book.viewOf(uid, this.book[uid]!, this.newUids.has(uid));
   }
 
-  /** Apply a change to the contact file (re-read first, so another process's change is kept). */
+  /** Apply a change to the contact file (re-read under the home's lock, so another process's change is kept). */
   /** @internal */ mutate<T>(change: (b: book.ContactBook) => T): T {
-    const fresh = book.loadContacts(this.home);
-    const result = change(fresh);
-    book.saveContacts(this.home, fresh);
+    const { book: fresh, result } = book.updateContacts(this.home, change);
     this.book = fresh;
     return result;
   }

@@ -6,7 +6,6 @@ import {
   colorSpec,
   DEFAULT_CUSTOM,
   DEFAULT_RELAY,
-  loadSettings,
   MASCOTS,
   MOTDS,
   THEMES,
@@ -58,8 +57,8 @@ export function applySetting(home: string, key: string, values: string[]): Setti
       const slot = oneOf("the colour to set", v, COLOR_SLOTS);
       const spec = values.slice(1).join(" ");
       if (spec === "") throw new PhantomError("bad-setting", `usage: phantom settings color ${slot} <name or #rrggbb>`);
-      const current = loadSettings(home).customTheme ?? DEFAULT_CUSTOM;
-      return updateSettings(home, { customTheme: { ...current, [slot]: colorSpec(spec) } });
+      const color = colorSpec(spec);
+      return updateSettings(home, (s) => ({ customTheme: { ...(s.customTheme ?? DEFAULT_CUSTOM), [slot]: color } }));
     }
     case "mascot":
       return updateSettings(home, { mascot: oneOf("mascot", v, MASCOTS) });
@@ -68,7 +67,7 @@ export function applySetting(home: string, key: string, values: string[]): Setti
     case "motd-add": {
       const line = values.join(" ").trim();
       if (line === "") throw new PhantomError("bad-setting", 'usage: phantom settings motd-add "your line"');
-      return updateSettings(home, { motdCustom: [...loadSettings(home).motdCustom, line] });
+      return updateSettings(home, (s) => ({ motdCustom: [...s.motdCustom, line] }));
     }
     case "motd-clear":
       return updateSettings(home, { motdCustom: [] });

@@ -14,6 +14,7 @@ import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { EncPubB64, Uid } from "../../lib/wire.ts";
 import { hasUnsafe, quoteInput } from "../text/sanitise.ts";
+import { withStateLock } from "./lock.ts";
 import { CONTACTS_FILE, ensureHome, readState, statePath, writeState } from "./home.ts";
 
 export const MAX_NICK = 32;
@@ -203,4 +204,17 @@ export function loadContacts(home: string): ContactBook {
 export function saveContacts(home: string, book: ContactBook): void {
   ensureHome(home);
   writeState(contactsPath(home), book);
+}
+
+/**
+ * Read the contact file, apply `change`, write it back, all under the home's lock, so a
+ * change made meanwhile by another process is never lost. Returns the book as written.
+ */
+export function updateContacts<T>(home: string, change: (b: ContactBook) => T): { book: ContactBook; result: T } {
+  return withStateLock(home, () => {
+    const book = loadContacts(home);
+    const result = change(book);
+    saveContacts(home, book);
+    return { book, result };
+  });
 }

@@ -2,6 +2,7 @@
 
 import { z } from "zod";
 import { Ts, Uid } from "../../lib/wire.ts";
+import { withStateLock } from "./lock.ts";
 import { ensureHome, READ_STATE_FILE, readState, statePath, writeState } from "./home.ts";
 
 export const ReadStateFile = z.record(Uid, Ts);
@@ -17,9 +18,11 @@ export function loadReadState(home: string): ReadState {
 
 /** Apply a change to the file (read, change, write: keeps what another process wrote meanwhile). */
 export function updateReadState(home: string, change: (s: ReadState) => void): ReadState {
-  const s = loadReadState(home);
-  change(s);
-  ensureHome(home);
-  writeState(readStatePath(home), s);
-  return s;
+  return withStateLock(home, () => {
+    const s = loadReadState(home);
+    change(s);
+    ensureHome(home);
+    writeState(readStatePath(home), s);
+    return s;
+  });
 }

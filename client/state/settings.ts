@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { PhantomError } from "../../lib/errors.ts";
 import { check } from "../../lib/wire.ts";
+import { withStateLock } from "./lock.ts";
 import { ensureHome, readState, SETTINGS_FILE, statePath, writeState } from "./home.ts";
 
 export const DEFAULT_RELAY = "http://127.0.0.1:8787";
@@ -111,8 +112,15 @@ export function saveSettings(home: string, settings: Settings): void {
 }
 
 /** Load, apply a change, validate and save; returns the saved settings. */
-export function updateSettings(home: string, patch: Partial<Settings>): Settings {
-  const next = { ...loadSettings(home), ...patch };
-  saveSettings(home, next);
-  return check(Settings, next, "settings");
+/** Apply a change (a patch, or a function of the current settings) under the home's lock; the saved settings. */
+export function updateSettings(
+  home: string,
+  patch: Partial<Settings> | ((s: Settings) => Partial<Settings>),
+): Settings {
+  return withStateLock(home, () => {
+    const current = loadSettings(home);
+    const next = { ...current, ...(typeof patch === "function" ? patch(current) : patch) };
+    saveSettings(home, next);
+    return check(Settings, next, "settings");
+  });
 }

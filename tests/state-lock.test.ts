@@ -1,0 +1,69 @@
+// Many phantom processes of one identity at once, on the compiled client and a real relay:
+// every read-modify-write of $PHANTOM_HOME is done under the home's lock (client/state/lock.ts),
+// so concurrent changes all survive. Without the lock, 20 concurrent `add`s lose contacts
+// while each reports success.
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { phantom, userEnv } from "./helpers/cli.ts";
+import { startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
+import { makeUser, register } from "./helpers/signer.ts";
+
+setDefaultTimeout(120_000);
+
+const PROCESSES = 20;
+let relay: RunningRelay;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  await relay.stop();
+  relay.cleanup();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function home(): string {
+  const d = tempDir("phantom-lock-");
+  dirs.push(d);
+  return join(d, "home");
+}
+
+test(`${PROCESSES} concurrent phantom add: every contact is kept`, async () => {
+  const h = home();
+  const env = userEnv(h, relay.url);
+  expect((await phantom(env, ["init"])).code).toBe(0);
+  const peers = Array.from({ length: PROCESSES }, () => makeUser());
+  for (const p of peers) expect((await register(relay.url, p)).status).toBe(200);
+
+  const runs = await Promise.all(peers.map((p, i) => phantom(env, ["add", p.uid, "--nick", `peer${i}`])));
+  for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+
+  const book = JSON.parse(readFileSync(join(h, "contacts.json"), "utf8")) as Record<string, { nickname?: string }>;
+  expect(Object.keys(book).sort()).toEqual(peers.map((p) => p.uid).sort());
+  expect(statSync(join(h, "state.lock")).mode & 0o777).toBe(0o600);
+  const listed = await phantom(env, ["contacts", "--json"]);
+  expect(listed.json()).toHaveLength(PROCESSES);
+});
+
+test(`${PROCESSES} concurrent settings changes and nicknames: none is lost`, async () => {
+  const h = home();
+  const env = userEnv(h, relay.url);
+  expect((await phantom(env, ["init"])).code).toBe(0);
+  const peers = Array.from({ length: PROCESSES }, () => makeUser());
+  for (const p of peers) expect((await register(relay.url, p)).status).toBe(200);
+  for (const p of peers) expect((await phantom(env, ["add", p.uid])).code).toBe(0);
+
+  const runs = await Promise.all([
+    ...peers.map((p, i) => phantom(env, ["nick", p.uid, `n${i}`])),
+    ...peers.map((_, i) => phantom(env, ["settings", "motd-add", `line ${i}`])),
+  ]);
+  for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+
+  const book = JSON.parse(readFileSync(join(h, "contacts.json"), "utf8")) as Record<string, { nickname?: string }>;
+  expect(peers.map((p) => book[p.uid]?.nickname)).toEqual(peers.map((_, i) => `n${i}`));
+  const settings = JSON.parse(readFileSync(join(h, "settings.json"), "utf8")) as { motdCustom: string[] };
+  expect([...settings.motdCustom].sort()).toEqual(peers.map((_, i) => `line ${i}`).sort());
+});
