@@ -20,8 +20,10 @@ export const SETTINGS_FILE = "settings.json";
 export const READ_STATE_FILE = "read-state.json";
 /** The cross-process lock of every read-modify-write of these files: an empty SQLite database (state/lock.ts). */
 export const STATE_LOCK_FILE = "state.lock";
-/** Every file Phantom writes in its home. A folder with none of them is not ours to delete (state/wipe.ts). */
-export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE, STATE_LOCK_FILE];
+/** The files that make a folder a Phantom home: one with none of them is not ours to delete (state/wipe.ts). */
+export const HOME_MARKERS = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+/** Every file Phantom writes in its home: what panic deletes (state/wipe.ts). */
+export const STATE_FILES = [...HOME_MARKERS, STATE_LOCK_FILE];
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;

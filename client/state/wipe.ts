@@ -4,14 +4,14 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { PhantomError } from "../../lib/errors.ts";
-import { STATE_FILES, TEMP_FILE_RE } from "./home.ts";
+import { HOME_MARKERS, STATE_FILES, TEMP_FILE_RE } from "./home.ts";
 
 /** Refuses a folder that exists but holds none of Phantom's files (a mistyped PHANTOM_HOME is not wiped). */
 export function checkPhantomHome(home: string): void {
-  if (existsSync(home) && !STATE_FILES.some((f) => existsSync(join(home, f)))) {
+  if (existsSync(home) && !HOME_MARKERS.some((f) => existsSync(join(home, f)))) {
     throw new PhantomError(
       "not-phantom-home",
-      `${home} holds no Phantom files (${STATE_FILES.join(", ")}): not deleted`,
+      `${home} holds no Phantom files (${HOME_MARKERS.join(", ")}): not deleted`,
     );
   }
 }
