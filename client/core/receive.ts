@@ -39,15 +39,16 @@ export async function getFile(s: ReceivePort, uid: string, n: number, dest: stri
     throw new PhantomError("no-file", `no file ${n} in the conversation with ${labelOf(uid, s.book[uid])}`);
   }
   const fm = d.fileMessage;
-  // PROTOCOL §5.3: only the path of the announced URL, requested from our own relay.
-  const path = filePathOf(fm.url);
+  const relay = await s.relay();
+  // PROTOCOL §5.3: only the path of the announced URL, requested from our own relay (whose
+  // base URL may have a path of its own, kept in front of every protocol path).
+  const path = filePathOf(fm.url, new URL(relay.baseUrl).pathname);
   const target = targetPath(dest, d.message.file.name);
   let force = o.force === true;
   if (!force && existsSync(target)) {
     force = o.confirmOverwrite ? await o.confirmOverwrite(target) : false;
     if (!force) throw new PhantomError("file-exists", `${target} already exists (use --force to overwrite)`);
   }
-  const relay = await s.relay();
   const blob = await relay.download(path, o.onProgress, { expectedBytes: fm.cipher_size });
   const data = decryptFile(b64decode(fm.key), b64decode(fm.nonce), blob);
   await saveReceivedFile(target, data, { force });

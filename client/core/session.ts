@@ -12,7 +12,7 @@ import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
-import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
+import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
 import { wipeHome } from "../state/wipe.ts";
 import { RelayClient } from "../net/relay-client.ts";
@@ -25,7 +25,7 @@ import type { CorePort, KeyExchangePort, OutgoingPort, PanicPort, ReceivePort, U
 
 export type { ContactView } from "../state/contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
-export type { SentFile } from "./outgoing.ts";
+export type { SendFileOptions, SentFile } from "./outgoing.ts";
 
 /** Everything a session needs from the command line and environment (resolved by the cli). */
 export interface SessionConfig {
@@ -221,8 +221,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
-  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<SentFile> {
-    return sendFile(this, book.resolveContact(this.book, uid), path, onProgress);
+  sendFile(uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
+    return sendFile(this, book.resolveContact(this.book, uid), path, o);
   }
 
   /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
