@@ -73,7 +73,8 @@ function cancelled(signal: AbortSignal | undefined): void {
 }
 
 function tooLarge(size: number, max: number | null, cause?: unknown): PhantomError {
-  const limit = max === null ? "the relay does not accept a file this large" : `the relay accepts files up to ${sizeText(max)}`;
+  const limit =
+    max === null ? "the relay does not accept a file this large" : `the relay accepts files up to ${sizeText(max)}`;
   return new PhantomError("too-large", `${limit}; this one is ${sizeText(size)}`, { cause });
 }
 

@@ -95,7 +95,7 @@ async function sendFile(ctx: ChatContext, arg: string): Promise<void> {
   ctx.upload = ac;
   try {
     await ctx.sendOwn(echoKey({ body: name, file: { name } }), async () => {
-      const info = await withProgress(ctx, `↑ ${cleanText(name, { oneLine: true })} (Ctrl-C cancels)`, (p) =>
+      const info = await withProgress(ctx, `↑ ${cleanText(name, { oneLine: true })}`, (p) =>
         ctx.session.sendFile(ctx.peerUid, path, { onProgress: p, signal: ac.signal }),
       );
       const { ts, ...file } = info;

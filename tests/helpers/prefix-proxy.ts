@@ -28,7 +28,10 @@ interface WsData {
 
 const HOP_BY_HOP = new Set(["host", "connection", "upgrade", "keep-alive", "transfer-encoding"]);
 
-export function startPrefixProxy(relayUrl: string, o: { prefix?: string; holdUploads?: boolean } = {}): PrefixProxy {
+export function startPrefixProxy(
+  relayUrl: string,
+  o: { prefix?: string; holdUploads?: boolean; hideMaxFileSize?: boolean } = {},
+): PrefixProxy {
   const prefix = o.prefix ?? "/phantom";
   let release: () => void = () => {};
   const released = o.holdUploads ? new Promise<void>((r) => (release = r)) : Promise.resolve();
@@ -66,7 +69,11 @@ export function startPrefixProxy(relayUrl: string, o: { prefix?: string; holdUpl
         return await forward(relayUrl + path + u.search, req.method, headers, body);
       }
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
-      return await forward(relayUrl + path + u.search, req.method, headers, body);
+      const res = await forward(relayUrl + path + u.search, req.method, headers, body);
+      if (path !== "/health" || !o.hideMaxFileSize) return res;
+      // A relay that does not say its file limit (PROTOCOL §7.10 makes it optional).
+      const { max_file_size: _hidden, ...rest } = (await res.json()) as Record<string, unknown>;
+      return Response.json(rest);
     },
     websocket: {
       open(ws: ServerWebSocket<WsData>) {
