@@ -7,7 +7,10 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { phantom, userEnv } from "./helpers/cli.ts";
 import { within } from "./helpers/deadline.ts";
-import { demoUser } from "./helpers/demo-users.ts";
+import { demoIdentity, demoUser } from "./helpers/demo-users.ts";
+import { encodeEnvelope } from "../lib/wire.ts";
+import { encryptMessage, pairKeys } from "../lib/crypto.ts";
+import { signed } from "./helpers/signer.ts";
 import { startPrefixProxy, type PrefixProxy } from "./helpers/prefix-proxy.ts";
 import { CLIENT_BIN, startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 
@@ -125,5 +128,40 @@ describe("SIGINT during send --file", () => {
     expect(read.stdout).toContain("after the cancelled file");
     expect(read.stdout).not.toContain("photo.jpg");
     expect(proxy.forwarded).toBe(0);
+  });
+});
+
+describe("file numbers in a conversation of more than 200 rows", () => {
+  test("never shift: every row is read (after_seq paging), numbers are kept in files.json", async () => {
+    const { dir, env, alice, bob } = await pairOver(relay.url);
+    const a = demoIdentity(`alice ${worlds}`);
+    const { roomId, sessionKey } = pairKeys(a, demoIdentity(`bob ${worlds}`).encPub);
+    const texts = async (n: number, tag: string) => {
+      for (let i = 0; i < n; i++) {
+        const ciphertext = encryptMessage(sessionKey, encodeEnvelope(alice.uid, `${tag} ${i}`));
+        const r = await signed(relay.url, a, "POST", "/send", { room_id: roomId, ciphertext });
+        expect(r.status).toBe(200);
+      }
+    };
+    const sendFile = async (name: string) => {
+      writeFileSync(join(dir, name), `the contents of ${name}\n`);
+      expect((await phantom(env("alice"), ["send", bob.uid, "--file", join(dir, name)])).code).toBe(0);
+    };
+    await sendFile("first.txt");
+    await texts(150, "filler");
+    await sendFile("second.txt");
+    const before = (await phantom(env("bob"), ["read", alice.uid, "--json"])).json();
+    const numberOf = (list: Record<string, unknown>[], name: string) =>
+      (list.find((m) => (m.file as { name?: string } | undefined)?.name === name)?.file as { n: number } | undefined)
+        ?.n;
+    expect(numberOf(before, "first.txt")).toBe(1);
+    expect(numberOf(before, "second.txt")).toBe(2);
+    await texts(100, "more");
+    const after = await phantom(env("bob"), ["read", alice.uid, "--json"]);
+    expect(numberOf(after.json(), "second.txt")).toBe(2);
+    expect(numberOf(after.json(), "first.txt")).toBe(1);
+    const dest = join(dir, "got-second.txt");
+    expect((await phantom(env("bob"), ["get", "alice", "2", dest])).code).toBe(0);
+    expect(readFileSync(dest, "utf8")).toBe("the contents of second.txt\n");
   });
 });

@@ -8,7 +8,8 @@ import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from 
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
-import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
+import { FETCH_LIMIT_MAX, type StoredMessage } from "../../lib/wire.ts";
+import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
@@ -205,6 +206,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     }
     this.mutate((b) => void delete b[u]);
     markRead(this, u, null);
+    forgetFileNumbers(this.home, u);
   }
 
   /** @internal PROTOCOL §4 pair keys of a contact (refuses a contact whose verified key changed). */
@@ -225,14 +227,52 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return sendFile(this, book.resolveContact(this.book, uid), path, o);
   }
 
-  /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
+  /**
+   * @internal The room's rows decoded: every stored row where the relay pages by seq (§7.6.1),
+   * else the newest FETCH_LIMIT_MAX (§7.6). Files are numbered in the order this client first
+   * saw them (state/file-numbers.ts), so a number never shifts.
+   */
   async decoded(uid: string): Promise<DecodedMessage[]> {
     const { roomId, sessionKey } = this.keys(uid);
     const relay = await this.relay();
-    const rows = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    const rows = await this.storedRows(relay, roomId);
     const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
     this.skippedLast = skipped;
+    const files = messages.filter((m) => m.message.file);
+    if (files.length > 0) {
+      const numbers = numberFiles(
+        this.home,
+        uid,
+        files.map((m) => m.message.id),
+      );
+      for (const m of files) m.message.file!.n = numbers.get(m.message.id) ?? 0;
+    }
     return messages;
+  }
+
+  /** Whether the relay's rows carry seq (§7.6.1); null until a row was seen. */
+  private relayHasSeq: boolean | null = null;
+
+  /** A room's stored rows, oldest first: paged forward with after_seq where the relay has seq. */
+  private async storedRows(relay: RelayClient, roomId: string): Promise<StoredMessage[]> {
+    if (this.relayHasSeq !== true) {
+      const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+      if (newest.length > 0) this.relayHasSeq = newest[0]!.seq !== undefined;
+      if (this.relayHasSeq !== true) return newest;
+    }
+    const rows: StoredMessage[] = [];
+    let after = 0;
+    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+      const r = await relay.fetchAfter(roomId, after, { limit: FETCH_LIMIT_MAX });
+      rows.push(...r.messages);
+      const last = r.messages.at(-1)?.seq;
+      // A cursor that does not move would page forever: what came so far is the answer.
+      if (!r.more || last === undefined || last <= after) return rows;
+      after = last;
+    }
+    // More rows than any retention holds: keep the oldest pages and the newest rows, once each.
+    const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    return [...rows, ...newest.filter((m) => m.seq === undefined || m.seq > after)];
   }
 
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
@@ -289,6 +329,9 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
 }
 
 type ContactViewList = book.ContactView[];
+
+/** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
+export const MAX_HISTORY_PAGES = 500;
 
 function throwUnknown(uid: string): never {
   throw book.unknownContact(uid);
