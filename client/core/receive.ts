@@ -27,6 +27,8 @@ export interface ListenOptions {
   inboxPollMs?: number;
   /** Called when every conversation is connected (again after new contacts join). */
   onReady?: (conversations: number) => void;
+  /** Each connection state of each conversation, reconnections after an outage included. */
+  onStatus?: (status: LiveStatus) => void;
 }
 
 export const INBOX_POLL_MS = 30_000;
@@ -105,7 +107,8 @@ export async function listen(
                 inboxReadTs = Math.max(inboxReadTs, at);
               }
             },
-            (e: unknown) => s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`),
+            (e: unknown) =>
+              s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`, "relay"),
           );
         }, o.inboxPollMs ?? INBOX_POLL_MS);
     const onFrame = (roomId: string, frame: WsFrame) => {
@@ -119,6 +122,7 @@ export async function listen(
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
+      o.onStatus?.(st);
       if (st.state !== "connected" || connected.has(st.roomId)) return;
       connected.add(st.roomId);
       if (connected.size === rooms.size) o.onReady?.(rooms.size);

@@ -50,9 +50,15 @@ export function sessionConfig(c: Omit<SessionConfig, "password">): Omit<SessionC
 export interface SessionHooks {
   /** Asked once per run before a direct connection to a relay that is not on this machine, unless `direct`. */
   confirmDirect?: (reason: string) => Promise<boolean>;
-  /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
-  onWarning?: (message: string) => void;
+  /**
+   * Things the user should know that are not errors (key changes, skipped rows). Default: ignored.
+   * `about` "relay": the relay could not be reached; the warning is stale once it answers again.
+   */
+  onWarning?: (message: string, about?: WarningAbout) => void;
 }
+
+/** What a warning is about: "relay" when the relay could not be reached (it may answer again). */
+export type WarningAbout = "relay";
 
 export interface CreateOptions {
   /** Write identity.json without contacting the relay; call register() once it answers. */
@@ -88,7 +94,23 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.route = route;
     this.viaTor = route.viaTor;
     this.settings = settings;
+    this.bookStamp = book.contactsStamp(config.home);
     this.book = book.loadContacts(config.home);
+  }
+
+  /** contacts.json as this session last read or wrote it (book.contactsStamp). */
+  private bookStamp: string;
+
+  /**
+   * Read contacts.json again if another process changed it since (a nickname, a new contact):
+   * an open client shows the book as it is on disk. Returns whether it was re-read.
+   */
+  reloadContacts(): boolean {
+    const stamp = book.contactsStamp(this.home);
+    if (stamp === this.bookStamp) return false;
+    this.book = book.loadContacts(this.home);
+    this.bookStamp = stamp;
+    return true;
   }
 
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
@@ -150,8 +172,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return this.relayP;
   }
 
-  /** @internal */ warn(message: string): void {
-    this.hooks.onWarning?.(message);
+  /** @internal */ warn(message: string, about?: WarningAbout): void {
+    this.hooks.onWarning?.(message, about);
   }
 
   contacts(): ContactViewList {
@@ -171,6 +193,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     const result = change(fresh);
     book.saveContacts(this.home, fresh);
     this.book = fresh;
+    this.bookStamp = book.contactsStamp(this.home);
     return result;
   }
 

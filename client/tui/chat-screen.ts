@@ -80,6 +80,10 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     signal: ac.signal,
     limit: HISTORY_LIMIT,
     onError: (e) => print(t.danger(`could not catch up with the history: ${errorText(e)}`)),
+    onHistoryLoaded: (n) =>
+      print(
+        t.dim(n === 0 ? "  The relay answers again: no messages yet." : "  The relay answers again: history loaded."),
+      ),
   });
   const listening = conversation.listening.catch((e: unknown) => {
     if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
@@ -92,7 +96,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     const last = history[history.length - 1];
     if (last) session.markRead(peerUid, last.ts);
   } catch (e) {
-    out.write(`${t.danger(`could not load the history: ${errorText(e)}`)}\n`);
+    out.write(`${t.danger(`could not load the history: ${errorText(e)} (it loads when the relay answers again)`)}\n`);
   }
 
   const ctx: ChatContext = {
