@@ -38,28 +38,32 @@ export async function sendFile(s: OutgoingPort, uid: string, path: string, o: Se
   const key = randomBytes(KEY_LEN);
   const nonce = randomBytes(NONCE_LEN);
   const blob = encryptFile(key, nonce, file.data);
-  let up: UploadResponse;
+  let announce: string;
   try {
-    up = await relay.upload(roomId, blob, o.onProgress, { signal: o.signal });
-  } catch (e) {
+    let up: UploadResponse;
+    try {
+      up = await relay.upload(roomId, blob, o.onProgress, { signal: o.signal });
+    } catch (e) {
+      cancelled(o.signal);
+      // A relay that does not state its limit says 413 (PROTOCOL §7.8).
+      if (e instanceof RelayError && e.status === 413) throw tooLarge(file.data.length, null, e);
+      throw e;
+    }
+    // Cancelled while the relay was answering: the blob is stored but never announced (§8 expires it).
     cancelled(o.signal);
-    // A relay that does not state its limit says 413 (PROTOCOL §7.8).
-    if (e instanceof RelayError && e.status === 413) throw tooLarge(file.data.length, null, e);
-    throw e;
+    announce = encodeFileMessage({
+      type: "file",
+      name: file.name,
+      size: file.data.length,
+      cipher_size: blob.length,
+      mime: file.mime,
+      url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
+      key: b64encode(key),
+      nonce: b64encode(nonce),
+    });
+  } finally {
+    key.fill(0);
   }
-  // Cancelled while the relay was answering: the blob is stored but never announced (§8 expires it).
-  cancelled(o.signal);
-  const announce = encodeFileMessage({
-    type: "file",
-    name: file.name,
-    size: file.data.length,
-    cipher_size: blob.length,
-    mime: file.mime,
-    url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
-    key: b64encode(key),
-    nonce: b64encode(nonce),
-  });
-  key.fill(0);
   const ts = await sendBody(s, uid, announce);
   // Its number is its place among the conversation's files, as `read` shows it.
   const same = (await s.files(uid)).filter((m) => m.mine && m.ts === ts && m.file);
