@@ -374,6 +374,20 @@ describe("PROTOCOL §5.3 filePathOf: only the path, only a relay file path", () 
     "http://[::1/file/abc",
     `/file/${"a".repeat(513)}`,
   ])("rejects %s", (url) => expectWireError(() => w.filePathOf(url), "bad-url"));
+
+  test.each([
+    ["https://host/phantom/file/abc", "/phantom", "/file/abc"],
+    ["https://host/phantom/file/abc", "/phantom/", "/file/abc"],
+    ["/a/b/file/abc", "/a/b", "/file/abc"],
+    ["https://host/file/abc", "/phantom", "/file/abc"],
+  ])("%s under the base path %s → %s", (url, base, path) => expect(w.filePathOf(url, base)).toBe(path));
+
+  test.each([
+    ["https://host/other/file/abc", "/phantom"],
+    ["https://host/phantom/file/abc/def", "/phantom"],
+    ["https://host/phantomfile/abc", "/phantom"],
+    ["https://host/phantom/files/abc", "/phantom"],
+  ])("rejects %s under the base path %s", (url, base) => expectWireError(() => w.filePathOf(url, base), "bad-url"));
 });
 
 describe("PROTOCOL §5.3 cleanFileName", () => {

@@ -109,12 +109,14 @@ export type BurnBody = z.infer<typeof BurnBody>;
 // relay can add fields (e.g. to /health) without breaking this client. Requests stay strict.
 
 export const ErrorBody = z.object({ error: z.string().max(64), message: z.string().max(1024) }); // §7
-// PROTOCOL §7.10: /health may gain fields (max_file_size, retention, limits); they are ignored.
+// PROTOCOL §7.10: /health may gain fields (retention, limits); they are ignored, except
+// max_file_size (bytes), which lets a client refuse a file too large before uploading it.
 export const HealthResponse = z.object({
   status: z.literal("ok"),
   version: z.string().max(64),
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
+  max_file_size: z.number().int().positive().nullish().catch(undefined),
 }); // §7.1
 export const OkResponse = z.object({ ok: z.literal(true) });
 export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3
@@ -302,15 +304,19 @@ export function decodeFileMessage(body: string): FileMessage | null {
 
 /**
  * PROTOCOL §5.3: a receiver downloads only the path of the announced URL, from
- * its own relay. Returns `/file/<id>` or throws.
+ * its own relay. Returns `/file/<id>` or throws. `basePath` is the path of the
+ * receiver's own relay URL (`/phantom` for `https://host/phantom`): a URL made
+ * absolute with that base starts with it, and it is not part of the protocol path.
  */
-export function filePathOf(url: string): string {
+export function filePathOf(url: string, basePath = ""): string {
   let path: string;
   try {
     path = new URL(url, "http://relay.invalid").pathname;
   } catch {
     throw new WireError("bad-url", "file message: url is not a URL");
   }
+  const prefix = basePath.replace(/\/+$/, "");
+  if (prefix !== "" && path.startsWith(`${prefix}/file/`)) path = path.slice(prefix.length);
   if (!/^\/file\/[A-Za-z0-9_-]{1,512}$/.test(path))
     throw new WireError("bad-url", "file message: url is not a relay file path");
   return path;

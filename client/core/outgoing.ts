@@ -1,8 +1,10 @@
 // The sending side of a Session: PROTOCOL §5.1/§5.2 text messages and §5.3 files.
 
-import { encryptFile, encryptMessage, KEY_LEN, NONCE_LEN, randomBytes } from "../../lib/crypto.ts";
+import { encryptFile, encryptMessage, KEY_LEN, NONCE_LEN, randomBytes, TAG_LEN } from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
-import { encodeEnvelope, encodeFileMessage } from "../../lib/wire.ts";
+import { PhantomError } from "../../lib/errors.ts";
+import { encodeEnvelope, encodeFileMessage, type UploadResponse } from "../../lib/wire.ts";
+import { RelayError } from "../net/relay-client.ts";
 import type { FileInfo } from "./conversation.ts";
 import { readLocalFile } from "../state/files.ts";
 import type { OutgoingPort } from "./ports.ts";
@@ -17,34 +19,79 @@ export async function sendBody(s: OutgoingPort, uid: string, body: string): Prom
 /** A file we sent: as `read` numbers it, and the relay's ts of its announcement. */
 export type SentFile = FileInfo & { ts: number };
 
+export interface SendFileOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Cancels the upload; once it fires, the file is not announced (the peer never gets it). */
+  signal?: AbortSignal;
+}
+
 /** PROTOCOL §5.3: encrypt with a fresh key and nonce, upload the blob (§7.8), announce it. */
-export async function sendFile(
-  s: OutgoingPort,
-  uid: string,
-  path: string,
-  onProgress?: (done: number, total: number) => void,
-): Promise<SentFile> {
+export async function sendFile(s: OutgoingPort, uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
   const { roomId } = s.keys(uid);
   const file = await readLocalFile(path);
+  const relay = await s.relay();
+  // PROTOCOL §7.10: a relay that states its limit is not sent a blob it would refuse.
+  const max = await relay.maxFileSize();
+  const blobSize = file.data.length + TAG_LEN;
+  if (max !== null && blobSize > max) throw tooLarge(file.data.length, max);
+  cancelled(o.signal);
   const key = randomBytes(KEY_LEN);
   const nonce = randomBytes(NONCE_LEN);
   const blob = encryptFile(key, nonce, file.data);
-  const relay = await s.relay();
-  const up = await relay.upload(roomId, blob, onProgress);
-  const announce = encodeFileMessage({
-    type: "file",
-    name: file.name,
-    size: file.data.length,
-    cipher_size: blob.length,
-    mime: file.mime,
-    url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
-    key: b64encode(key),
-    nonce: b64encode(nonce),
-  });
-  key.fill(0);
+  let announce: string;
+  try {
+    let up: UploadResponse;
+    try {
+      up = await relay.upload(roomId, blob, o.onProgress, { signal: o.signal });
+    } catch (e) {
+      cancelled(o.signal);
+      // A relay that does not state its limit says 413 (PROTOCOL §7.8).
+      if (e instanceof RelayError && e.status === 413) throw tooLarge(file.data.length, null, e);
+      throw e;
+    }
+    // Cancelled while the relay was answering: the blob is stored but never announced (§8 expires it).
+    cancelled(o.signal);
+    announce = encodeFileMessage({
+      type: "file",
+      name: file.name,
+      size: file.data.length,
+      cipher_size: blob.length,
+      mime: file.mime,
+      url: relay.urlOf(up.url), // §5.3: absolute, with our relay's base URL
+      key: b64encode(key),
+      nonce: b64encode(nonce),
+    });
+  } finally {
+    key.fill(0);
+  }
   const ts = await sendBody(s, uid, announce);
   // Its number is its place among the conversation's files, as `read` shows it.
   const same = (await s.files(uid)).filter((m) => m.mine && m.ts === ts && m.file);
   const info = same.at(-1)?.file;
   return { ts, n: info?.n ?? 0, name: info?.name ?? file.name, size: file.data.length, mime: file.mime };
+}
+
+/** The one error of a cancelled upload: nothing was announced, so the peer gets nothing. */
+function cancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PhantomError("cancelled", "upload cancelled: the file was not sent");
+}
+
+function tooLarge(size: number, max: number | null, cause?: unknown): PhantomError {
+  const limit =
+    max === null ? "the relay does not accept a file this large" : `the relay accepts files up to ${sizeText(max)}`;
+  return new PhantomError("too-large", `${limit}; this one is ${sizeText(size)}`, { cause });
+}
+
+/** A size in words a person reads at a glance: "50 MiB", "1.5 GiB", "800 KiB", "12 bytes". */
+export function sizeText(n: number): string {
+  const units = ["KiB", "MiB", "GiB"];
+  if (n < 1024) return `${n} bytes`;
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const text = Number.isInteger(v) || v >= 100 ? String(Math.round(v)) : v.toFixed(1).replace(/\.0$/, "");
+  return `${text} ${units[i]}`;
 }

@@ -19,7 +19,8 @@ export interface CorePort {
   /** The relay client; asks for direct-connection consent at first use. */
   relay(): Promise<RelayClient>;
   /** Something the user should know that is not an error. */
-  warn(message: string): void;
+  /** `about` "relay": the relay could not be reached (the warning is stale once it answers). */
+  warn(message: string, about?: "relay"): void;
   /** PROTOCOL §4 pair keys of a contact (refuses a contact whose verified key changed). */
   keys(uid: string, o?: { allowBlocked?: boolean }): { roomId: string; sessionKey: Uint8Array };
   /** Apply a change to the contact file (re-read first, so another process's change is kept). */

@@ -27,6 +27,8 @@ export interface ListenOptions {
   inboxPollMs?: number;
   /** Called when every conversation is connected (again after new contacts join). */
   onReady?: (conversations: number) => void;
+  /** Each connection state of each conversation, reconnections after an outage included. */
+  onStatus?: (status: LiveStatus) => void;
 }
 
 export const INBOX_POLL_MS = 30_000;
@@ -39,15 +41,16 @@ export async function getFile(s: ReceivePort, uid: string, n: number, dest: stri
     throw new PhantomError("no-file", `no file ${n} in the conversation with ${labelOf(uid, s.book[uid])}`);
   }
   const fm = d.fileMessage;
-  // PROTOCOL §5.3: only the path of the announced URL, requested from our own relay.
-  const path = filePathOf(fm.url);
+  const relay = await s.relay();
+  // PROTOCOL §5.3: only the path of the announced URL, requested from our own relay (whose
+  // base URL may have a path of its own, kept in front of every protocol path).
+  const path = filePathOf(fm.url, new URL(relay.baseUrl).pathname);
   const target = targetPath(dest, d.message.file.name);
   let force = o.force === true;
   if (!force && existsSync(target)) {
     force = o.confirmOverwrite ? await o.confirmOverwrite(target) : false;
     if (!force) throw new PhantomError("file-exists", `${target} already exists (use --force to overwrite)`);
   }
-  const relay = await s.relay();
   const blob = await relay.download(path, o.onProgress, { expectedBytes: fm.cipher_size });
   const data = decryptFile(b64decode(fm.key), b64decode(fm.nonce), blob);
   await saveReceivedFile(target, data, { force });
@@ -104,7 +107,8 @@ export async function listen(
                 inboxReadTs = Math.max(inboxReadTs, at);
               }
             },
-            (e: unknown) => s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`),
+            (e: unknown) =>
+              s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`, "relay"),
           );
         }, o.inboxPollMs ?? INBOX_POLL_MS);
     const onFrame = (roomId: string, frame: WsFrame) => {
@@ -118,6 +122,7 @@ export async function listen(
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
+      o.onStatus?.(st);
       if (st.state !== "connected" || connected.has(st.roomId)) return;
       connected.add(st.roomId);
       if (connected.size === rooms.size) o.onReady?.(rooms.size);

@@ -8,11 +8,12 @@ import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from 
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
-import { FETCH_LIMIT_MAX } from "../../lib/wire.ts";
+import { FETCH_LIMIT_MAX, type StoredMessage } from "../../lib/wire.ts";
+import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
-import { sendBody, sendFile, type SentFile } from "./outgoing.ts";
+import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
 import { wipeHome } from "../state/wipe.ts";
 import { RelayClient } from "../net/relay-client.ts";
@@ -25,7 +26,7 @@ import type { CorePort, KeyExchangePort, OutgoingPort, PanicPort, ReceivePort, U
 
 export type { ContactView } from "../state/contacts.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
-export type { SentFile } from "./outgoing.ts";
+export type { SendFileOptions, SentFile } from "./outgoing.ts";
 
 /** Everything a session needs from the command line and environment (resolved by the cli). */
 export interface SessionConfig {
@@ -49,9 +50,15 @@ export function sessionConfig(c: Omit<SessionConfig, "password">): Omit<SessionC
 export interface SessionHooks {
   /** Asked once per run before a direct connection to a relay that is not on this machine, unless `direct`. */
   confirmDirect?: (reason: string) => Promise<boolean>;
-  /** Things the user should know that are not errors (key changes, skipped rows). Default: ignored. */
-  onWarning?: (message: string) => void;
+  /**
+   * Things the user should know that are not errors (key changes, skipped rows). Default: ignored.
+   * `about` "relay": the relay could not be reached; the warning is stale once it answers again.
+   */
+  onWarning?: (message: string, about?: WarningAbout) => void;
 }
+
+/** What a warning is about: "relay" when the relay could not be reached (it may answer again). */
+export type WarningAbout = "relay";
 
 export interface CreateOptions {
   /** Write identity.json without contacting the relay; call register() once it answers. */
@@ -87,7 +94,23 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.route = route;
     this.viaTor = route.viaTor;
     this.settings = settings;
+    this.bookStamp = book.contactsStamp(config.home);
     this.book = book.loadContacts(config.home);
+  }
+
+  /** contacts.json as this session last read or wrote it (book.contactsStamp). */
+  private bookStamp: string;
+
+  /**
+   * Read contacts.json again if another process changed it since (a nickname, a new contact):
+   * an open client shows the book as it is on disk. Returns whether it was re-read.
+   */
+  reloadContacts(): boolean {
+    const stamp = book.contactsStamp(this.home);
+    if (stamp === this.bookStamp) return false;
+    this.book = book.loadContacts(this.home);
+    this.bookStamp = stamp;
+    return true;
   }
 
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
@@ -149,8 +172,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return this.relayP;
   }
 
-  /** @internal */ warn(message: string): void {
-    this.hooks.onWarning?.(message);
+  /** @internal */ warn(message: string, about?: WarningAbout): void {
+    this.hooks.onWarning?.(message, about);
   }
 
   contacts(): ContactViewList {
@@ -168,6 +191,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   /** @internal */ mutate<T>(change: (b: book.ContactBook) => T): T {
     const { book: fresh, result } = book.updateContacts(this.home, change);
     this.book = fresh;
+    this.bookStamp = book.contactsStamp(this.home);
     return result;
   }
 
@@ -203,6 +227,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     }
     this.mutate((b) => void delete b[u]);
     markRead(this, u, null);
+    forgetFileNumbers(this.home, u);
   }
 
   /** @internal PROTOCOL §4 pair keys of a contact (refuses a contact whose verified key changed). */
@@ -219,18 +244,56 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
-  sendFile(uid: string, path: string, onProgress?: (done: number, total: number) => void): Promise<SentFile> {
-    return sendFile(this, book.resolveContact(this.book, uid), path, onProgress);
+  sendFile(uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
+    return sendFile(this, book.resolveContact(this.book, uid), path, o);
   }
 
-  /** @internal The room's rows decoded (files numbered over the whole stored conversation). */
+  /**
+   * @internal The room's rows decoded: every stored row where the relay pages by seq (§7.6.1),
+   * else the newest FETCH_LIMIT_MAX (§7.6). Files are numbered in the order this client first
+   * saw them (state/file-numbers.ts), so a number never shifts.
+   */
   async decoded(uid: string): Promise<DecodedMessage[]> {
     const { roomId, sessionKey } = this.keys(uid);
     const relay = await this.relay();
-    const rows = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    const rows = await this.storedRows(relay, roomId);
     const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
     this.skippedLast = skipped;
+    const files = messages.filter((m) => m.message.file);
+    if (files.length > 0) {
+      const numbers = numberFiles(
+        this.home,
+        uid,
+        files.map((m) => m.message.id),
+      );
+      for (const m of files) m.message.file!.n = numbers.get(m.message.id) ?? 0;
+    }
     return messages;
+  }
+
+  /** Whether the relay's rows carry seq (§7.6.1); null until a row was seen. */
+  private relayHasSeq: boolean | null = null;
+
+  /** A room's stored rows, oldest first: paged forward with after_seq where the relay has seq. */
+  private async storedRows(relay: RelayClient, roomId: string): Promise<StoredMessage[]> {
+    if (this.relayHasSeq !== true) {
+      const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+      if (newest.length > 0) this.relayHasSeq = newest[0]!.seq !== undefined;
+      if (this.relayHasSeq !== true) return newest;
+    }
+    const rows: StoredMessage[] = [];
+    let after = 0;
+    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+      const r = await relay.fetchAfter(roomId, after, { limit: FETCH_LIMIT_MAX });
+      rows.push(...r.messages);
+      const last = r.messages.at(-1)?.seq;
+      // A cursor that does not move would page forever: what came so far is the answer.
+      if (!r.more || last === undefined || last <= after) return rows;
+      after = last;
+    }
+    // More rows than any retention holds: keep the oldest pages and the newest rows, once each.
+    const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
+    return [...rows, ...newest.filter((m) => m.seq === undefined || m.seq > after)];
   }
 
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
@@ -287,6 +350,9 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
 }
 
 type ContactViewList = book.ContactView[];
+
+/** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
+export const MAX_HISTORY_PAGES = 500;
 
 function throwUnknown(uid: string): never {
   throw book.unknownContact(uid);

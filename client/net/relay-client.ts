@@ -208,11 +208,25 @@ export class RelayClient {
     return await this.json(call, w.FetchResponse);
   }
 
-  /** PROTOCOL §7.8: multipart upload; progress counts the blob's bytes. */
+  /**
+   * PROTOCOL §7.10: the largest file blob the relay accepts, as its /health says (asked once),
+   * or null when it does not say or cannot be asked (the upload then finds out).
+   */
+  async maxFileSize(): Promise<number | null> {
+    try {
+      const h = this.lastHealth ?? (await this.health());
+      return h.max_file_size ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** PROTOCOL §7.8: multipart upload; progress counts the blob's bytes; `signal` cancels it. */
   async upload(
     roomId: string,
     blob: Uint8Array,
     onProgress?: (sent: number, total: number) => void,
+    o: { signal?: AbortSignal } = {},
   ): Promise<w.UploadResponse> {
     const signer = this.needSigner();
     const mp = multipartBody(
@@ -228,6 +242,7 @@ export class RelayClient {
       timeoutMs: this.transferTimeout(mp.body.length),
       idleTimeoutMs: this.timeoutMs,
       onUp: onProgress && ((sent) => onProgress(Math.min(Math.max(sent - mp.fileStart, 0), blob.length), blob.length)),
+      signal: o.signal,
     };
     return await this.json(call, w.UploadResponse);
   }

@@ -8,6 +8,7 @@
 // warning and shown as "key changed" until verified.
 // The logic here is pure (no I/O besides load/save) and unit tested.
 
+import { statSync } from "node:fs";
 import { z } from "zod";
 import { fingerprintOf, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
@@ -199,6 +200,19 @@ export function loadContacts(home: string): ContactBook {
   const book = readState(ContactsFile, contactsPath(home)) ?? {};
   // A plain object without a prototype: UIDs are data, never property names of Object.
   return Object.assign(Object.create(null) as ContactBook, book);
+}
+
+/**
+ * What changes whenever contacts.json is written (every write replaces the file: a new inode,
+ * a new mtime), so an open client can tell that another process changed the book; "" when absent.
+ */
+export function contactsStamp(home: string): string {
+  try {
+    const st = statSync(contactsPath(home));
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return "";
+  }
 }
 
 export function saveContacts(home: string, book: ContactBook): void {

@@ -8,7 +8,7 @@ import { HOME_MARKERS, STATE_FILES, TEMP_FILE_RE } from "./home.ts";
 
 /** Refuses a folder that exists but holds none of Phantom's files (a mistyped PHANTOM_HOME is not wiped). */
 export function checkPhantomHome(home: string): void {
-  if (existsSync(home) && !HOME_MARKERS.some((f) => existsSync(join(home, f)))) {
+  if (existsSync(home) && !STATE_FILES.some((f) => existsSync(join(home, f)))) {
     throw new PhantomError(
       "not-phantom-home",
       `${home} holds no Phantom files (${HOME_MARKERS.join(", ")}): not deleted`,

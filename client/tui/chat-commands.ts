@@ -26,10 +26,12 @@ export interface ChatContext {
   /** Send one of our messages; it is shown once, whether the send or the relay's echo finishes first. */
   sendOwn(key: string, send: () => Promise<ShownMessage>): Promise<void>;
   leave(): void;
+  /** The upload in progress, if any: Ctrl-C and leaving the chat abort it. */
+  upload: AbortController | null;
 }
 
 export const CHAT_HELP = [
-  "  /file <path>        send a file (encrypted before upload)",
+  "  /file <path>        send a file (encrypted before upload; Ctrl-C cancels)",
   "  /files              list the files of this conversation",
   "  /get <n> [path]     download file #n (to the current folder, or path)",
   "  /burn               delete this conversation from the relay (asks twice)",
@@ -89,13 +91,22 @@ async function sendFile(ctx: ChatContext, arg: string): Promise<void> {
   const path = expandHome(arg);
   if (path === "") return ctx.print(ctx.ui.theme.warn("  usage: /file <path>"));
   const name = cleanFileName(path);
-  await ctx.sendOwn(echoKey({ body: name, file: { name } }), async () => {
-    const info = await withProgress(ctx, `↑ ${cleanText(name, { oneLine: true })}`, (p) =>
-      ctx.session.sendFile(ctx.peerUid, path, p),
-    );
-    const { ts, ...file } = info;
-    return { ts, from: ctx.session.uid, mine: true, body: file.name, file };
-  });
+  const ac = new AbortController();
+  ctx.upload = ac;
+  try {
+    await ctx.sendOwn(echoKey({ body: name, file: { name } }), async () => {
+      const info = await withProgress(ctx, `↑ ${cleanText(name, { oneLine: true })}`, (p) =>
+        ctx.session.sendFile(ctx.peerUid, path, { onProgress: p, signal: ac.signal }),
+      );
+      const { ts, ...file } = info;
+      return { ts, from: ctx.session.uid, mine: true, body: file.name, file };
+    });
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+    ctx.print(ctx.ui.theme.warn(`  upload cancelled: ${cleanText(name, { oneLine: true })} was not sent`));
+  } finally {
+    if (ctx.upload === ac) ctx.upload = null;
+  }
 }
 
 async function listFiles(ctx: ChatContext): Promise<void> {

@@ -155,4 +155,47 @@ describe("history and live merge at chat start", () => {
     await c.listening;
     expect(bodies(shown)).toEqual(["peer:old", "peer:both"]);
   });
+
+  test("a history that failed is fetched again when live delivery connects, until it loads", async () => {
+    const ac = new AbortController();
+    const stored = [row(1, "before the outage"), row(2, "also before")];
+    let relayUp = false;
+    let fetches = 0;
+    let status!: (st: { state: "connected" | "retrying" }) => void;
+    const src: ConversationSource = {
+      async history() {
+        fetches++;
+        if (!relayUp) throw new Error("relay unreachable");
+        return [...stored];
+      },
+      async listen(_onMessage, o) {
+        status = (st) => o.onStatus?.(st);
+        await new Promise((r) => o.signal.addEventListener("abort", r, { once: true }));
+      },
+    };
+    const { feed, shown } = collect();
+    const loaded: number[] = [];
+    const c = openConversation(src, PEER, feed, {
+      signal: ac.signal,
+      limit: 200,
+      onHistoryLoaded: (n) => loaded.push(n),
+    });
+    expect(await c.history.catch(() => null)).toBeNull();
+    feed.release();
+    status({ state: "retrying" });
+    status({ state: "connected" }); // still down: the retry fails, and waits for the next connection
+    await Bun.sleep(0);
+    expect(fetches).toBe(2);
+    expect(shown).toEqual([]);
+    relayUp = true;
+    status({ state: "connected" });
+    await Bun.sleep(0);
+    expect(bodies(shown)).toEqual(["peer:before the outage", "peer:also before"]);
+    expect(loaded).toEqual([2]);
+    status({ state: "connected" }); // loaded once: later connections fetch nothing more
+    await Bun.sleep(0);
+    expect(fetches).toBe(3);
+    ac.abort();
+    await c.listening;
+  });
 });

@@ -12,7 +12,11 @@ export interface ConversationSource {
   history(uid: string, o?: { limit?: number; sinceTs?: number }): Promise<ChatMessage[]>;
   listen(
     onMessage: (peerUid: string, m: ChatMessage) => void,
-    o: { signal: AbortSignal; onReady?: (conversations: number) => void },
+    o: {
+      signal: AbortSignal;
+      onReady?: (conversations: number) => void;
+      onStatus?: (status: { state: "connected" | "retrying" }) => void;
+    },
   ): Promise<void>;
 }
 
@@ -83,13 +87,42 @@ export function openConversation(
   src: ConversationSource,
   peerUid: string,
   feed: ChatFeed,
-  o: { signal: AbortSignal; limit: number; onError?: (e: unknown) => void },
+  o: {
+    signal: AbortSignal;
+    limit: number;
+    onError?: (e: unknown) => void;
+    /** A history that had failed was loaded after live delivery (re)connected; its rows went to the feed. */
+    onHistoryLoaded?: (rows: number) => void;
+  },
 ): { listening: Promise<void>; history: Promise<ChatMessage[]>; caughtUp: Promise<void> } {
   let connected!: () => void;
   const ready = new Promise<void>((r) => (connected = r));
-  const listening = src.listen((peer, m) => feed.live(peer, m), { signal: o.signal, onReady: () => connected() });
+  // A history that failed (the relay was down) is fetched again each time live delivery
+  // connects, until it loads: the relay answers again, so the history can come too.
+  let retry: "no" | "waiting" | "loading" = "no";
+  const retryHistory = (): void => {
+    if (retry !== "waiting" || o.signal.aborted) return;
+    retry = "loading";
+    src.history(peerUid, { limit: o.limit }).then(
+      (rows) => {
+        retry = "no";
+        if (o.signal.aborted) return;
+        for (const m of rows) feed.live(peerUid, m);
+        o.onHistoryLoaded?.(rows.length);
+      },
+      () => void (retry = "waiting"),
+    );
+  };
+  const listening = src.listen((peer, m) => feed.live(peer, m), {
+    signal: o.signal,
+    onReady: () => connected(),
+    onStatus: (st) => {
+      if (st.state === "connected") retryHistory();
+    },
+  });
   listening.then(connected, connected); // stopped or failed: nothing to wait for
   const history = src.history(peerUid, { limit: o.limit });
+  history.catch(() => (retry = "waiting"));
   const caughtUp = (async () => {
     const first = await history.catch(() => null);
     if (first === null) return; // the screen reports that one

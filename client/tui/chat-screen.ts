@@ -80,6 +80,10 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     signal: ac.signal,
     limit: HISTORY_LIMIT,
     onError: (e) => print(t.danger(`could not catch up with the history: ${errorText(e)}`)),
+    onHistoryLoaded: (n) =>
+      print(
+        t.dim(n === 0 ? "  The relay answers again: no messages yet." : "  The relay answers again: history loaded."),
+      ),
   });
   const listening = conversation.listening.catch((e: unknown) => {
     if (!ac.signal.aborted) print(t.danger(`live updates stopped: ${errorText(e)}`));
@@ -92,7 +96,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     const last = history[history.length - 1];
     if (last) session.markRead(peerUid, last.ts);
   } catch (e) {
-    out.write(`${t.danger(`could not load the history: ${errorText(e)}`)}\n`);
+    out.write(`${t.danger(`could not load the history: ${errorText(e)} (it loads when the relay answers again)`)}\n`);
   }
 
   const ctx: ChatContext = {
@@ -105,6 +109,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     print: (text) => editor.printAbove(text),
     sendOwn: (key, send) => feed.sendOwn(key, send),
     leave: () => leave(),
+    upload: null,
   };
 
   // One task at a time (sends stay in order); typing continues meanwhile.
@@ -123,15 +128,20 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
       }),
     );
   };
-  // Ctrl-C / Esc: clear a half-typed line first; on an empty line, leave.
-  const back = (): void => {
-    if (editor.value !== "") {
-      editor.handle({ kind: "home" });
-      editor.handle({ kind: "kill-end" });
-    } else leave();
+  // Ctrl-C / Esc: clear a half-typed line first; on an empty line, leave. Ctrl-C during an
+  // upload cancels the upload (the peer never gets the file) and stays in the chat.
+  const clearLine = (): boolean => {
+    if (editor.value === "") return false;
+    editor.handle({ kind: "home" });
+    editor.handle({ kind: "kill-end" });
+    return true;
   };
-  editor.onInterrupt = back;
-  editor.onEscape = back;
+  editor.onInterrupt = () => {
+    if (clearLine()) return;
+    if (ctx.upload) ctx.upload.abort();
+    else leave();
+  };
+  editor.onEscape = () => void (clearLine() || leave());
   editor.onEof = () => leave();
 
   const onData = (chunk: Buffer): void => editor.feed(chunk);
@@ -148,6 +158,8 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   } finally {
     closed = true;
     ac.abort();
+    // Leaving cancels an upload in progress: the chat never says it left while a file still goes out.
+    ctx.upload?.abort();
     stdin.off("data", onData);
     out.off("resize", onResize);
     editor.dispose();

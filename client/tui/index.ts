@@ -8,7 +8,7 @@ import { loadSettings } from "../state/settings.ts";
 import type { Session } from "../core/session.ts";
 import { hasIdentity } from "../state/vault.ts";
 import { runMenu } from "./menu.ts";
-import { newMenuState, refreshState } from "./menu-state.ts";
+import { addWarning, newMenuState, refreshState } from "./menu-state.ts";
 import { runChat } from "./chat-screen.ts";
 import { pickMotd } from "./motd.ts";
 import { cleanText } from "../text/sanitise.ts";
@@ -42,7 +42,7 @@ export async function runInteractive(config: UiConfig): Promise<number> {
     session = (await runWizard(ui))?.session ?? null;
   } else {
     banner(ui);
-    session = await unlock(ui, (m) => st.notices.push(cleanText(m, { oneLine: true })));
+    session = await unlock(ui, (m, about) => addWarning(st, m, about));
   }
   if (session === null) return 0;
   try {
@@ -62,7 +62,7 @@ export async function runChatOnly(uidOrNick: string, config: UiConfig): Promise<
   const ui = makeUi(config, loadSettings(home));
   banner(ui);
   const st = newMenuState();
-  const session = await unlock(ui, (m) => st.notices.push(cleanText(m, { oneLine: true })));
+  const session = await unlock(ui, (m, about) => addWarning(st, m, about));
   if (session === null) return 0;
   try {
     await refreshState(session, st); // key-exchange inbox first: people who added us become contacts

@@ -7,7 +7,7 @@ import type { Session } from "../core/session.ts";
 import { burnFlow, confirmTwice, confirmVerify, type Dialog, showFingerprints, verifyFlow } from "./flows.ts";
 import { identityCard } from "./identity-card.ts";
 import { liveSelect, type LiveOption } from "./live-select.ts";
-import { refreshState, type MenuState } from "./menu-state.ts";
+import { refreshState, reloadContacts, type MenuState } from "./menu-state.ts";
 import { keptWarning } from "../state/wipe.ts";
 import { cleanText } from "../text/sanitise.ts";
 import { contactName, type Ui } from "./ui.ts";
@@ -24,6 +24,7 @@ function status(ui: Ui, c: ContactView): string {
 
 /** Choose a contact (with unread counts, refreshed); null when there is none or on Esc. */
 export async function pickContact(ui: Ui, session: Session, message: string, st: MenuState): Promise<string | null> {
+  reloadContacts(session, st);
   const contacts = session.contacts();
   if (contacts.length === 0) {
     p.log.info("No contacts yet: choose Add a contact, or share your UID (My UID).");

@@ -1,6 +1,7 @@
 // What the menu knows between refreshes: unread counts, notices, relay trouble.
 import { RelayError } from "../net/relay-error.ts";
-import type { Session } from "../core/session.ts";
+import type { Session, WarningAbout } from "../core/session.ts";
+import { cleanText } from "../text/sanitise.ts";
 import { contactName, errorText } from "./ui.ts";
 
 export interface MenuState {
@@ -11,10 +12,19 @@ export interface MenuState {
   offline: string | null;
   /** When registration was last tried (ms), to try at most once a minute. */
   registerTried: number;
+  /** Notices saying the relay could not be reached: dropped once it answers again. */
+  relayWarnings: string[];
 }
 
 export function newMenuState(): MenuState {
-  return { counts: {}, notices: [], offline: null, registerTried: 0 };
+  return { counts: {}, notices: [], offline: null, registerTried: 0, relayWarnings: [] };
+}
+
+/** A Session warning for the notice row; one about the relay goes when the relay answers again. */
+export function addWarning(st: MenuState, message: string, about?: WarningAbout): void {
+  const text = cleanText(message, { oneLine: true });
+  st.notices.push(text);
+  if (about === "relay") st.relayWarnings.push(text);
 }
 
 /**
@@ -32,6 +42,7 @@ async function registerIfUnknown(session: Session, st: MenuState, e: unknown): P
 
 /** Read the key-exchange inbox and the unread counts; never throws. */
 export async function refreshState(session: Session, st: MenuState): Promise<void> {
+  reloadContacts(session, st);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       for (const c of await session.processInbox()) {
@@ -41,6 +52,12 @@ export async function refreshState(session: Session, st: MenuState): Promise<voi
       }
       st.counts = await session.unreadCounts();
       st.offline = null;
+      // The relay answered: what it said about being unreachable is no longer true.
+      if (st.relayWarnings.length > 0) {
+        const stale = new Set(st.relayWarnings);
+        st.notices = st.notices.filter((n) => !stale.has(n));
+        st.relayWarnings = [];
+      }
       return;
     } catch (e) {
       st.offline = errorText(e);
@@ -51,5 +68,14 @@ export async function refreshState(session: Session, st: MenuState): Promise<voi
       }
       return;
     }
+  }
+}
+
+/** contacts.json as it is on disk now (another process may have changed it); never throws. */
+export function reloadContacts(session: Session, st: MenuState): void {
+  try {
+    session.reloadContacts();
+  } catch (e) {
+    st.notices.push(`could not read the contacts again: ${errorText(e)}`);
   }
 }

@@ -7,7 +7,7 @@ import { runChat } from "./chat-screen.ts";
 import { liveSelect, type LiveOption, type LiveView } from "./live-select.ts";
 import { mascot } from "./mascots.ts";
 import * as act from "./menu-actions.ts";
-import { refreshState, type MenuState } from "./menu-state.ts";
+import { refreshState, reloadContacts, type MenuState } from "./menu-state.ts";
 import { runSettings } from "./settings-screen.ts";
 import { errorText, type Ui } from "./ui.ts";
 
@@ -70,6 +70,7 @@ export async function runMenu(ui: Ui, session: Session, st: MenuState): Promise<
   await refreshState(session, st);
   let last: Item = "message";
   for (;;) {
+    reloadContacts(session, st);
     const v = view(ui, session, st);
     const choice: Item | null = await liveSelect<Item>({
       ...v,

@@ -1,7 +1,7 @@
 // Unlock: the password prompt (three tries), then an open Session.
 import * as p from "@clack/prompts";
 import { CryptoError, PhantomError } from "../../lib/errors.ts";
-import { Session, sessionConfig } from "../core/session.ts";
+import { Session, type SessionHooks, sessionConfig } from "../core/session.ts";
 import type { Ui } from "./ui.ts";
 
 export const MAX_TRIES = 3;
@@ -21,7 +21,7 @@ export function directConsent(ui: Ui): (reason: string) => Promise<boolean> {
 }
 
 /** Resolves with the session, or null when the user cancels; three wrong passwords throw "wrong password". */
-export async function unlock(ui: Ui, onWarning: (m: string) => void): Promise<Session | null> {
+export async function unlock(ui: Ui, onWarning: SessionHooks["onWarning"]): Promise<Session | null> {
   for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
     const password = await p.password({
       message: "Password",

@@ -3,6 +3,7 @@
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../tui/term.ts";
+import type { SentFile } from "../../core/session.ts";
 import { Ctx, type Globals, progressBar } from "./context.ts";
 
 export async function run(g: Globals, uid: string, words: string[], o: { file?: string }): Promise<void> {
@@ -24,7 +25,23 @@ export async function run(g: Globals, uid: string, words: string[], o: { file?: 
     const ts = await s.send(c.uid, text);
     if (ctx.json) ctx.jsonLine({ ts });
   } else {
-    const { ts, ...f } = await s.sendFile(c.uid, o.file!, progressBar("uploading"));
+    // Ctrl-C (SIGINT) cancels the upload: nothing is announced, so the peer gets nothing; exit 130.
+    const ac = new AbortController();
+    const onSignal = (): void => ac.abort();
+    process.on("SIGINT", onSignal);
+    let sent: SentFile;
+    try {
+      sent = await s.sendFile(c.uid, o.file!, { onProgress: progressBar("uploading"), signal: ac.signal });
+    } catch (e) {
+      if (ac.signal.aborted) {
+        s.close();
+        throw new PhantomError("interrupted", "interrupted: upload cancelled, the file was not sent", { cause: e });
+      }
+      throw e;
+    } finally {
+      process.off("SIGINT", onSignal);
+    }
+    const { ts, ...f } = sent;
     if (ctx.json) ctx.jsonLine({ ts, file: f });
     else ctx.line(`sent file ${f.n}: ${escapeText(f.name)} (${formatBytes(f.size)})`);
   }
