@@ -3,6 +3,7 @@
 // in that list, so it never shifts when older rows leave the relay's answer (a long
 // conversation, retention, a burn) and `get <n>` means what `read` showed.
 
+import { withStateLock } from "./lock.ts";
 import { z } from "zod";
 import { Uid } from "../../lib/wire.ts";
 import { ensureHome, FILE_NUMBERS_FILE, readState, statePath, writeState } from "./home.ts";
@@ -22,11 +23,13 @@ export function loadFileNumbers(home: string): FileNumbers {
 
 /** Apply a change to the file (read, change, write: keeps what another process wrote meanwhile). */
 export function updateFileNumbers(home: string, change: (s: FileNumbers) => void): FileNumbers {
-  const s = loadFileNumbers(home);
-  change(s);
-  ensureHome(home);
-  writeState(fileNumbersPath(home), s);
-  return s;
+  return withStateLock(home, () => {
+    const s = loadFileNumbers(home);
+    change(s);
+    ensureHome(home);
+    writeState(fileNumbersPath(home), s);
+    return s;
+  });
 }
 
 /**
