@@ -115,6 +115,11 @@ export const HealthResponse = z.object({
   version: z.string().max(64),
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
+  // §7.10: optional; only the message retention is read (how long a request's messages wait).
+  retention: z
+    .looseObject({ messages_days: z.number().min(0).max(36500).optional() })
+    .optional()
+    .catch(undefined),
 }); // §7.1
 export const OkResponse = z.object({ ok: z.literal(true) });
 export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3

@@ -18,8 +18,10 @@ export const CONTACTS_FILE = "contacts.json";
 export const SETTINGS_FILE = "settings.json";
 /** The newest message read per contact, for unread counts (state/read-state.ts). */
 export const READ_STATE_FILE = "read-state.json";
+/** Contact requests (key-exchange notices from people not in the book) and blocked UIDs (state/requests.ts). */
+export const REQUESTS_FILE = "requests.json";
 /** Every file Phantom writes in its home. A folder with none of them is not ours to delete (state/wipe.ts). */
-export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE, REQUESTS_FILE];
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;

@@ -11,10 +11,12 @@ export interface MenuState {
   offline: string | null;
   /** When registration was last tried (ms), to try at most once a minute. */
   registerTried: number;
+  /** Pending contact requests at the last refresh. */
+  requests: number;
 }
 
 export function newMenuState(): MenuState {
-  return { counts: {}, notices: [], offline: null, registerTried: 0 };
+  return { counts: {}, notices: [], offline: null, registerTried: 0, requests: 0 };
 }
 
 /**
@@ -39,6 +41,9 @@ export async function refreshState(session: Session, st: MenuState): Promise<voi
           c.isNew ? `${contactName(c)} added you: see Contacts, then verify` : `${contactName(c)}: key changed`,
         );
       }
+      const waiting = session.requests().length;
+      if (waiting > st.requests) st.notices.push(`${waiting} contact request(s): see Contact requests`);
+      st.requests = waiting;
       st.counts = await session.unreadCounts();
       st.offline = null;
       return;
