@@ -59,7 +59,7 @@ export function requestView(uid: string, r: RequestRecord): RequestView {
 export function requestList(f: RequestsFile): RequestView[] {
   return Object.entries(f.requests)
     .map(([uid, r]) => requestView(uid, r))
-    .sort((a, b) => a.firstSeen - b.firstSeen || a.uid.localeCompare(b.uid));
+    .sort((a, b) => a.firstSeen - b.firstSeen || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
 }
 
 /**
