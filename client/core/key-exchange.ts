@@ -4,7 +4,7 @@
 import { equalBytes, pairKeys } from "../../lib/crypto.ts";
 import { b64decode, b64encode, b64uencode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
-import { Uid } from "../../lib/wire.ts";
+import { type KeEntry, Uid } from "../../lib/wire.ts";
 import * as book from "../state/contacts.ts";
 import * as rq from "../state/requests.ts";
 import type { KeyExchangePort } from "./ports.ts";
@@ -45,13 +45,28 @@ function reportKeyEvent(s: KeyExchangePort, uid: string, ev: book.KeyEvent): voi
 /**
  * PROTOCOL §7.5: read the key-exchange inbox. A notice from a contact re-checks its pinned key; one
  * from anyone else becomes a contact request (requests.json), never a contact: accepting is the
- * user's choice. A blocked UID's notices are dropped. Returns the contacts whose key changed (and,
- * for a caller that knows about requests, calls `onRequest` for each new request).
+ * user's choice. A blocked UID's notices are dropped. Returns the contacts whose key changed and
+ * those that appeared in the book since the last call (accepted here or by another process; isNew),
+ * and calls `onRequest` for each new request.
  */
 export async function processInbox(s: KeyExchangePort): Promise<book.ContactView[]> {
   const relay = await s.relay();
   const entries = await relay.kePop(s.uid);
-  if (entries.length === 0) return []; // nothing to write: the menu reads the inbox every 5 s
+  const out = entries.length === 0 ? [] : inboxEntries(s, entries);
+  // Contacts that appeared since the last look (accepted here or by another process): new to the caller.
+  s.reloadBook();
+  for (const uid of Object.keys(s.book)) {
+    if (!s.knownUids.has(uid)) {
+      s.knownUids.add(uid);
+      s.newUids.add(uid);
+      if (!out.some((c) => c.uid === uid)) out.push(book.viewOf(uid, s.book[uid]!, true));
+    }
+  }
+  for (const uid of s.knownUids) if (!Object.hasOwn(s.book, uid)) s.knownUids.delete(uid);
+  return out;
+}
+
+function inboxEntries(s: KeyExchangePort, entries: KeEntry[]): book.ContactView[] {
   const valid = entries.filter((e) => {
     if (e.from_uid === s.uid) return false;
     // PROTOCOL §2: the UID commits to the key; anything else is forged.
@@ -143,6 +158,7 @@ export async function addContact(
   const { roomId } = s.keys(uid);
   // PROTOCOL §7.4: announces our key to the peer and creates the two-member room.
   await relay.kePush({ from_uid: s.uid, to_uid: uid, pub_key: b64encode(s.id.encPub), room_id: roomId });
+  s.knownUids.add(uid); // added here: not news to this process's inbox reader
   // Adding someone who asked to be a contact accepts their request.
   rq.updateRequests(s.home, (f) => void delete f.requests[uid]);
   return book.viewOf(uid, s.book[uid]!);

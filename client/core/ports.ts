@@ -17,6 +17,10 @@ export interface CorePort {
   readonly book: ContactBook;
   /** UIDs first seen in this run's key-exchange inbox. */
   readonly newUids: Set<string>;
+  /** UIDs of the book the inbox reader has reported (or that were there at open, or were added here). */
+  readonly knownUids: Set<string>;
+  /** Read the contact file again (another process may have changed it). */
+  reloadBook(): void;
   /** The relay client; asks for direct-connection consent at first use. */
   relay(): Promise<RelayClient>;
   /** Something the user should know that is not an error. */
@@ -32,7 +36,19 @@ export interface CorePort {
 /** Registration and the key exchange (core/key-exchange.ts). */
 export type KeyExchangePort = Pick<
   CorePort,
-  "uid" | "id" | "home" | "relayUrl" | "book" | "newUids" | "relay" | "warn" | "keys" | "mutate" | "onRequest"
+  | "uid"
+  | "id"
+  | "home"
+  | "relayUrl"
+  | "book"
+  | "newUids"
+  | "knownUids"
+  | "reloadBook"
+  | "relay"
+  | "warn"
+  | "keys"
+  | "mutate"
+  | "onRequest"
 >;
 
 /** Contact requests and blocking (core/requests.ts). */

@@ -91,6 +91,7 @@ export class Session
   private relayP: Promise<RelayClient> | null = null;
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
+  /** @internal UIDs of the book the inbox reader knows about (see processInbox). */ readonly knownUids: Set<string>;
 
   private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
     this.config = config;
@@ -104,6 +105,7 @@ export class Session
     this.viaTor = route.viaTor;
     this.settings = settings;
     this.book = book.loadContacts(config.home);
+    this.knownUids = new Set(Object.keys(this.book));
   }
 
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
@@ -207,8 +209,7 @@ export class Session
    * default when it does not say. Messages of a request wait there that long.
    */
   async messageRetentionDays(): Promise<number> {
-    const h = await (await this.relay()).health();
-    return h.retention?.messages_days ?? DEFAULT_MESSAGE_RETENTION_DAYS;
+    return (await (await this.relay()).messageRetentionDays()) ?? DEFAULT_MESSAGE_RETENTION_DAYS;
   }
 
   contacts(): ContactViewList {
@@ -231,7 +232,14 @@ export class Session
     return result;
   }
 
-  /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
+  /** @internal */ reloadBook(): void {
+    this.book = book.loadContacts(this.home);
+  }
+
+  /**
+   * PROTOCOL §7.5: read the key-exchange inbox; people who added us become contact requests.
+   * Returns contacts whose key changed and contacts new to this process (accepted since the last call).
+   */
   processInbox(): Promise<book.ContactView[]> {
     return processInbox(this);
   }
