@@ -105,7 +105,8 @@ export class Session
     this.viaTor = route.viaTor;
     this.settings = settings;
     this.book = book.loadContacts(config.home);
-    this.knownUids = new Set(Object.keys(this.book));
+    // Contacts accepted but not yet written to or read are news to this process's inbox reader.
+    this.knownUids = new Set(Object.keys(this.book).filter((u) => this.book[u]!.is_new !== true));
   }
 
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */

@@ -8,7 +8,7 @@ export async function run(g: Globals, uid: string): Promise<void> {
   try {
     await s.processInbox(); // a request that arrived since the last look
   } catch (e) {
-    printWarning(`could not check for new contact requests: ${e instanceof Error ? e.message : String(e)}`);
+    printWarning(`could not check for new contacts: ${e instanceof Error ? e.message : String(e)}`);
   }
   const c = s.accept(uid);
   if (ctx.json) {

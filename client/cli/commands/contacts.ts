@@ -14,7 +14,7 @@ export async function run(g: Globals, o: { requests?: boolean; blocked?: boolean
     await s.processInbox();
   } catch (e) {
     // The list is local: still show it when the relay cannot be reached.
-    printWarning(`could not check for new contact requests: ${e instanceof Error ? e.message : String(e)}`);
+    printWarning(`could not check for new contacts: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (o.requests) await listRequests(ctx, s);
   else if (o.blocked) listBlocked(ctx, s);
