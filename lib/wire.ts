@@ -115,11 +115,6 @@ export const HealthResponse = z.object({
   version: z.string().max(64),
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
-  // §7.10: optional; only the message retention is read (how long a request's messages wait).
-  retention: z
-    .looseObject({ messages_days: z.number().min(0).max(36500).optional() })
-    .optional()
-    .catch(undefined),
 }); // §7.1
 /** §7.10: the optional `retention` of /health (only the message retention is read; anything else is ignored). */
 export const HealthRetention = z.object({
