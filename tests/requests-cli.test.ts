@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pairKeys } from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
+import { within } from "./helpers/deadline.ts";
 import { expectOneLineError, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
@@ -164,6 +165,39 @@ test("block drops a request and its later notices; unblock gives it back; blocki
     { uid: never.uid, blocked: true, was: "unknown" },
   ]);
   expect(expectOneLineError(await phantom(bob.env, ["unblock", alice.uid]))).toContain("is not blocked");
+});
+
+test("listen: a request's messages are not delivered; once accepted (by another process) they are, once", async () => {
+  const [alice, bob] = await users("alice", "bob");
+  const l = await startListen(bob.env);
+  try {
+    await ok(alice, ["add", bob.uid]);
+    await ok(alice, ["send", bob.uid, "held until accepted"]);
+    // Whichever process reads the inbox first stores the request; accept once it is there.
+    const deadline = Date.now() + 45_000;
+    while ((await ok(bob, ["contacts", "--requests", "--json"])).json().length === 0) {
+      if (Date.now() > deadline) throw new Error("no contact request from alice within 45 s");
+      await Bun.sleep(200);
+    }
+    await ok(bob, ["accept", alice.uid]);
+    await ok(alice, ["send", bob.uid, "after the accept"]);
+    const next = async () => {
+      const r = await within(
+        l.out.next(),
+        45_000,
+        () => "listen printed no line in 45 s",
+        () => l.proc.kill(),
+      );
+      return JSON.parse(r.value!) as Record<string, unknown>;
+    };
+    expect(await next()).toMatchObject({ from: alice.uid, body: "held until accepted" });
+    expect(await next()).toMatchObject({ from: alice.uid, body: "after the accept" });
+    await ok(alice, ["send", bob.uid, "last"]);
+    expect(await next()).toMatchObject({ from: alice.uid, body: "last" }); // nothing twice before it
+  } finally {
+    l.proc.kill("SIGINT");
+  }
+  expect(await l.proc.exited).toBe(0);
 });
 
 test("50 throwaway identities: 0 contacts, 50 requests, listen opens no socket for them; 201 keep 200 with a warning", async () => {
