@@ -27,6 +27,16 @@ test("the menu shows a request with its fingerprint; accept makes its held messa
   expect((await run("carol", ["add", alice.uid])).code).toBe(0);
   expect((await run("carol", ["send", alice.uid, "hi alice, carol here"])).code).toBe(0);
 
+  // `chat` with a request (a terminal program): it says to accept first, in one line.
+  const chat = tmux.start("requests-chat", [CLIENT_BIN, "chat", carol.uid], {
+    env: terminalEnv(home("alice"), relay.url),
+    cols: 100,
+    rows: 40,
+  });
+  await enterPassword(chat);
+  expect(await chat.exitCode()).toBe(1);
+  expect(chat.screen().replace(/\n/g, "")).toContain(`accept first: phantom accept ${carol.uid}`);
+
   const pane = tmux.start("requests-alice", [CLIENT_BIN], {
     env: terminalEnv(home("alice"), relay.url),
     cols: 100,
