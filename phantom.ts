@@ -73,9 +73,19 @@ async function buildProgram() {
     .option("--trust", "mark the key as verified at once")
     .option("--nick <name>", "a nickname to use instead of the UID")
     .action(run(() => import("./client/cli/commands/add.ts")));
-  cmd("contacts", "list contacts (people who added you appear as new)").action(
-    run(() => import("./client/cli/commands/contacts.ts")),
-  );
+  cmd("contacts", "list contacts (people who added you appear as contact requests)")
+    .option("--requests", "list contact requests (people who added you) instead")
+    .option("--blocked", "list blocked UIDs instead")
+    .action(run(() => import("./client/cli/commands/contacts.ts")));
+  cmd("accept", "accept a contact request: they become a contact and their messages are shown")
+    .argument("<uid>", "their UID")
+    .action(run(() => import("./client/cli/commands/accept.ts")));
+  cmd("block", "block a contact, a contact request or any UID: drop their notices and messages")
+    .argument("<uid>", "UID (or a contact's nickname)")
+    .action(run(() => import("./client/cli/commands/block.ts")));
+  cmd("unblock", "unblock a UID: a blocked contact or request comes back")
+    .argument("<uid>", "their UID")
+    .action(run(() => import("./client/cli/commands/unblock.ts")));
   cmd("verify", "mark a contact's fingerprint as checked")
     .argument("<uid>", "UID or nickname")
     .option("--force", "accept a key that changed since you verified it")

@@ -63,6 +63,7 @@ async function introduced() {
   const p = await initialized();
   await ok(p.alice, ["add", p.bob.uid, "--nick", "bob"]);
   await ok(p.bob, ["contacts"]);
+  await ok(p.bob, ["accept", p.alice.uid]); // accept step: someone who adds you is a contact request
   await ok(p.bob, ["nick", p.alice.uid, "alice"]);
   return p;
 }
@@ -110,6 +111,7 @@ test("add by UID; the other side sees a new contact; chat both ways, text and st
   const { alice, bob } = await initialized();
   const added = (await ok(alice, ["add", bob.uid, "--nick", "bob", "--json"])).json();
   expect(added).toEqual([{ uid: bob.uid, nickname: "bob", fingerprint: expect.any(String), verified: false }]);
+  await ok(bob, ["accept", alice.uid]); // accept step: someone who adds you is a contact request
   const seen = (await ok(bob, ["contacts", "--json"])).json();
   expect(seen).toEqual([
     {
@@ -223,6 +225,7 @@ describe("files", () => {
       encryptMessage(sessionKey, encodeEnvelope(mallory.uid, "hi \u001b]0;pwned\u0007\u001b[2J")),
     );
 
+    await ok(bob, ["accept", mallory.uid]); // accept step: someone who adds you is a contact request
     const r = await ok(bob, ["read", mallory.uid, "--json"]);
     expect(r.json().map((m) => [m.from, m.body])).toEqual([
       [mallory.uid, "x"],
@@ -301,6 +304,7 @@ test("burn and remove refuse without --yes when there is no terminal", async () 
   await ok(alice, ["send", "bob", "hello bob"]);
   const mallory = await strangerWritingTo(bob);
   await ok(bob, ["contacts"]);
+  await ok(bob, ["accept", mallory.uid]); // accept step: someone who adds you is a contact request
   expect(expectOneLineError(await phantom(alice.env, ["burn", "bob"]))).toContain("--yes");
   const burned = (await ok(alice, ["burn", "bob", "--yes", "--json"])).json();
   expect(burned[0]!.deleted as number).toBeGreaterThan(0);

@@ -60,6 +60,7 @@ test("init, add, chat, a file and a burn all go through the proxy, by host name"
   await ok(alice, ["send", "bob", "hello over tor"]);
   writeFileSync(join(root, "note.txt"), "a file through the proxy\n");
   await ok(alice, ["send", "bob", "--file", join(root, "note.txt")]);
+  await ok(bob, ["accept", alice.uid]); // accept step: someone who adds you is a contact request
   const read = (await ok(bob, ["read", alice.uid, "--json"])).json();
   expect(read.map((m) => m.body)).toEqual(["hello over tor", "note.txt"]);
   const dl = tempDir("phantom-cli-tor-dl-");

@@ -160,6 +160,7 @@ describe("contacts (§7.4, §7.5)", () => {
 
   test("a Python user adds us: our contacts show it as new, with its fingerprint", async () => {
     await py(carol.home, relay.url, ["add", us.uid]);
+    await ok(["accept", carol.uid]); // accept step: someone who adds you is a contact request
     const seen = (await ok(["contacts", "--json"])).json();
     expect(seen.find((c) => c.uid === carol.uid)).toEqual({
       uid: carol.uid,

@@ -50,6 +50,7 @@ async function world(): Promise<World> {
   expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
   expect((await run("bob", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
   expect((await run("carol", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
+  expect((await run("alice", ["accept", carol.uid])).code).toBe(0); // accept step: someone who adds you is a contact request
   expect((await run("alice", ["contacts"])).stdout).toContain(carol.uid); // from alice's key-exchange inbox
   expect((await run("alice", ["nick", carol.uid, "carol"])).code).toBe(0);
   expect((await run("bob", ["send", alice.uid, "hey alice, got a minute?"])).code).toBe(0);

@@ -33,6 +33,7 @@ async function world() {
   const alice = await demoUser("alice", home("alice"), relay.url);
   const bob = await demoUser("bob", home("bob"), relay.url);
   expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await run("bob", ["accept", alice.uid])).code).toBe(0); // accept step: someone who adds you is a contact request
   expect((await run("bob", ["contacts"])).stdout).toContain(alice.uid); // from bob's key-exchange inbox
   expect((await run("bob", ["send", alice.uid, "are you there?"])).code).toBe(0);
   mkdirSync(root, { recursive: true });

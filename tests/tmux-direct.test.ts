@@ -50,11 +50,14 @@ async function userWithMessage(name: string): Promise<string> {
   const home = join(root, name);
   const bobHome = join(root, `bob-of-${name}`);
   const { uid } = await demoUser(name, home, relay.url);
-  await demoUser(`bob-of-${name}`, bobHome, relay.url);
+  const bobUid = (await demoUser(`bob-of-${name}`, bobHome, relay.url)).uid;
   const bob = (args: string[]) =>
     phantom(userEnv(bobHome, relay.url, { PHANTOM_TOR: "never", PHANTOM_DIRECT: "1" }), args);
   expect((await bob(["add", uid])).code).toBe(0);
   expect((await bob(["send", uid, "hello over a direct line"])).code).toBe(0);
+  const user = (args: string[]) =>
+    phantom(userEnv(home, relay.url, { PHANTOM_TOR: "never", PHANTOM_DIRECT: "1" }), args);
+  expect((await user(["accept", bobUid])).code).toBe(0); // accept step: someone who adds you is a contact request
   return home;
 }
 

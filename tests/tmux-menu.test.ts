@@ -37,6 +37,7 @@ async function world() {
   expect((await aliceRun(["settings", "motd", "custom"])).code).toBe(0);
   expect((await aliceRun(["settings", "motd-add", "Keep calm and compare fingerprints."])).code).toBe(0);
   expect((await aliceRun(["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await bobRun(["accept", alice.uid])).code).toBe(0); // accept step: someone who adds you is a contact request
   expect((await bobRun(["contacts"])).stdout).toContain(alice.uid);
   expect((await bobRun(["send", alice.uid, "hello alice"])).code).toBe(0);
   const unlock = async (name: string): Promise<Pane> => {

@@ -4,6 +4,7 @@
 import type { Identity } from "../../lib/crypto.ts";
 import type { RelayClient } from "../net/relay-client.ts";
 import type { ContactBook, ContactView } from "../state/contacts.ts";
+import type { RequestView } from "../state/requests.ts";
 import type { ChatMessage, DecodedMessage } from "./conversation.ts";
 
 /** The unlocked identity, its contact book and its relay. */
@@ -16,6 +17,10 @@ export interface CorePort {
   readonly book: ContactBook;
   /** UIDs first seen in this run's key-exchange inbox. */
   readonly newUids: Set<string>;
+  /** UIDs of the book the inbox reader has reported (or that were there at open, or were added here). */
+  readonly knownUids: Set<string>;
+  /** Read the contact file again (another process may have changed it). */
+  reloadBook(): void;
   /** The relay client; asks for direct-connection consent at first use. */
   relay(): Promise<RelayClient>;
   /** Something the user should know that is not an error. */
@@ -25,13 +30,30 @@ export interface CorePort {
   keys(uid: string, o?: { allowBlocked?: boolean }): { roomId: string; sessionKey: Uint8Array };
   /** Apply a change to the contact file (re-read first, so another process's change is kept). */
   mutate<T>(change: (b: ContactBook) => T): T;
+  /** A new contact request was stored (a key-exchange notice from someone not in the book). */
+  onRequest(r: RequestView): void;
 }
 
 /** Registration and the key exchange (core/key-exchange.ts). */
 export type KeyExchangePort = Pick<
   CorePort,
-  "uid" | "id" | "relayUrl" | "book" | "newUids" | "relay" | "warn" | "keys" | "mutate"
+  | "uid"
+  | "id"
+  | "home"
+  | "relayUrl"
+  | "book"
+  | "newUids"
+  | "knownUids"
+  | "reloadBook"
+  | "relay"
+  | "warn"
+  | "keys"
+  | "mutate"
+  | "onRequest"
 >;
+
+/** Contact requests and blocking (core/requests.ts). */
+export type RequestsPort = Pick<CorePort, "uid" | "home" | "book" | "newUids" | "mutate">;
 
 /** Sending (core/outgoing.ts). */
 export interface OutgoingPort extends Pick<CorePort, "uid" | "keys" | "relay"> {

@@ -13,6 +13,8 @@ import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
+import * as requests from "./requests.ts";
+import { loadRequests, requestList, type RequestView } from "../state/requests.ts";
 import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type BurnAllResult, burnAll } from "./panic.ts";
 import { wipeHome } from "../state/wipe.ts";
@@ -22,9 +24,19 @@ import { loadSettings, type Settings } from "../state/settings.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
 import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
-import type { CorePort, KeyExchangePort, OutgoingPort, PanicPort, ReceivePort, UnreadPort } from "./ports.ts";
+import type {
+  CorePort,
+  KeyExchangePort,
+  OutgoingPort,
+  PanicPort,
+  ReceivePort,
+  RequestsPort,
+  UnreadPort,
+} from "./ports.ts";
 
 export type { ContactView } from "../state/contacts.ts";
+export type { RequestView } from "../state/requests.ts";
+export type { BlockedView } from "./requests.ts";
 export type { ChatMessage, FileInfo } from "./conversation.ts";
 export type { SendFileOptions, SentFile } from "./outgoing.ts";
 
@@ -55,6 +67,8 @@ export interface SessionHooks {
    * `about` "relay": the relay could not be reached; the warning is stale once it answers again.
    */
   onWarning?: (message: string, about?: WarningAbout) => void;
+  /** A new contact request was stored by processInbox (someone not in the book added us). Default: ignored. */
+  onRequest?: (r: RequestView) => void;
 }
 
 /** What a warning is about: "relay" when the relay could not be reached (it may answer again). */
@@ -65,7 +79,9 @@ export interface CreateOptions {
   offline?: boolean;
 }
 
-export class Session implements CorePort, KeyExchangePort, OutgoingPort, ReceivePort, UnreadPort, PanicPort {
+export class Session
+  implements CorePort, KeyExchangePort, OutgoingPort, ReceivePort, UnreadPort, PanicPort, RequestsPort
+{
   readonly uid: string;
   readonly fingerprint: string;
   readonly relayUrl: string;
@@ -82,6 +98,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   private relayP: Promise<RelayClient> | null = null;
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
+  /** @internal UIDs of the book the inbox reader knows about (see processInbox). */ readonly knownUids: Set<string>;
 
   private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
     this.config = config;
@@ -96,6 +113,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.settings = settings;
     this.bookStamp = book.contactsStamp(config.home);
     this.book = book.loadContacts(config.home);
+    // Contacts accepted but not yet written to or read are news to this process's inbox reader.
+    this.knownUids = new Set(Object.keys(this.book).filter((u) => this.book[u]!.is_new !== true));
   }
 
   /** contacts.json as this session last read or wrote it (book.contactsStamp). */
@@ -176,6 +195,47 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.hooks.onWarning?.(message, about);
   }
 
+  /** @internal */ onRequest(r: RequestView): void {
+    this.hooks.onRequest?.(r);
+  }
+
+  /** A contact's UID; a pending request or a blocked UID is an error that names the command to run. */
+  /** @internal */ resolve(uidOrNick: string): string {
+    return requests.resolve(this, uidOrNick);
+  }
+
+  /** Pending contact requests, oldest first (read the inbox first: processInbox). */
+  requests(): RequestView[] {
+    return requestList(loadRequests(this.home));
+  }
+
+  /** Blocked UIDs, oldest block first. */
+  blocked(): requests.BlockedView[] {
+    return requests.blockedList(this);
+  }
+
+  /** Make a contact request a contact (local: the room exists since they added us, PROTOCOL §7.4). */
+  accept(uid: string): book.ContactView {
+    return requests.accept(this, uid);
+  }
+
+  /** Block a contact, a request or any UID: its notices are dropped, its room never read. */
+  block(uidOrNick: string): { uid: string; was: requests.BlockedWas } {
+    return requests.block(this, uidOrNick);
+  }
+
+  unblock(uid: string): { uid: string; now: requests.BlockedWas } {
+    return requests.unblock(this, uid);
+  }
+
+  /**
+   * How long the relay keeps messages (PROTOCOL §7.10 `retention` in /health), in days; its §8
+   * default when it does not say. Messages of a request wait there that long.
+   */
+  async messageRetentionDays(): Promise<number> {
+    return (await (await this.relay()).messageRetentionDays()) ?? DEFAULT_MESSAGE_RETENTION_DAYS;
+  }
+
   contacts(): ContactViewList {
     return Object.entries(this.book)
       .map(([uid, rec]) => book.viewOf(uid, rec, this.newUids.has(uid)))
@@ -183,7 +243,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   contact(uidOrNick: string): book.ContactView {
-    const uid = book.resolveContact(this.book, uidOrNick);
+    const uid = this.resolve(uidOrNick);
     return book.viewOf(uid, this.book[uid]!, this.newUids.has(uid));
   }
 
@@ -195,7 +255,14 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return result;
   }
 
-  /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
+  /** @internal */ reloadBook(): void {
+    this.book = book.loadContacts(this.home);
+  }
+
+  /**
+   * PROTOCOL §7.5: read the key-exchange inbox; people who added us become contact requests.
+   * Returns contacts whose key changed and contacts new to this process (accepted since the last call).
+   */
   processInbox(): Promise<book.ContactView[]> {
     return processInbox(this);
   }
@@ -206,19 +273,19 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   verify(uid: string, o: { force?: boolean } = {}): book.ContactView {
-    const u = book.resolveContact(this.book, uid);
+    const u = this.resolve(uid);
     this.mutate((b) => book.verifyRecord(u, b[u] ?? throwUnknown(u), o.force === true));
     return book.viewOf(u, this.book[u]!);
   }
 
   setNick(uid: string, nick: string): void {
-    const u = book.resolveContact(this.book, uid);
+    const u = this.resolve(uid);
     this.mutate((b) => book.setNickname(b, u, nick));
   }
 
   /** Burns the room first (like the original client), then forgets the contact. */
   async removeContact(uid: string): Promise<void> {
-    const u = book.resolveContact(this.book, uid);
+    const u = this.resolve(uid);
     try {
       await this.burn(u);
     } catch (e) {
@@ -240,12 +307,15 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
   async send(uid: string, text: string): Promise<number> {
     if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
-    return await sendBody(this, book.resolveContact(this.book, uid), text);
+    const u = this.resolve(uid);
+    const ts = await sendBody(this, u, text);
+    requests.seen(this, u);
+    return ts;
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
   sendFile(uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
-    return sendFile(this, book.resolveContact(this.book, uid), path, o);
+    return sendFile(this, this.resolve(uid), path, o);
   }
 
   /**
@@ -298,8 +368,9 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
 
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
   async history(uid: string, o: { limit?: number; sinceTs?: number } = {}): Promise<ChatMessage[]> {
-    const u = book.resolveContact(this.book, uid);
+    const u = this.resolve(uid);
     let list = (await this.decoded(u)).map(publicMessage);
+    requests.seen(this, u);
     if (o.sinceTs !== undefined) list = list.filter((m) => m.ts >= o.sinceTs!);
     if (o.limit !== undefined) list = list.slice(Math.max(0, list.length - o.limit));
     return list;
@@ -310,12 +381,12 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   getFile(uid: string, n: number, dest?: string, o: GetFileOptions = {}): Promise<string> {
-    return getFile(this, book.resolveContact(this.book, uid), n, dest, o);
+    return getFile(this, this.resolve(uid), n, dest, o);
   }
 
   /** PROTOCOL §7.7: delete the room's messages and files on the relay. */
   async burn(uid: string): Promise<number> {
-    const u = book.resolveContact(this.book, uid);
+    const u = this.resolve(uid);
     const { roomId } = this.keys(u, { allowBlocked: true });
     return await (await this.relay()).burn(roomId);
   }
@@ -339,7 +410,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   }
 
   markRead(uid: string, ts: number): void {
-    markRead(this, book.resolveContact(this.book, uid), ts);
+    markRead(this, this.resolve(uid), ts);
   }
 
   /** Forget the keys held in memory. */
@@ -353,6 +424,9 @@ type ContactViewList = book.ContactView[];
 
 /** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
 export const MAX_HISTORY_PAGES = 500;
+
+/** PROTOCOL §8 MESSAGE_RETENTION_DAYS, for a relay whose /health does not say. */
+export const DEFAULT_MESSAGE_RETENTION_DAYS = 7;
 
 function throwUnknown(uid: string): never {
   throw book.unknownContact(uid);

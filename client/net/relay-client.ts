@@ -92,6 +92,12 @@ export class RelayClient {
     return this.lastHealth;
   }
 
+  /** PROTOCOL §7.10: how many days the relay keeps messages, when its /health says; else null. */
+  async messageRetentionDays(): Promise<number | null> {
+    const call: Call = { method: "GET", path: "/health", label: "GET /health", signed: false, idempotent: true };
+    return (await this.json(call, w.HealthRetention)).retention?.messages_days ?? null;
+  }
+
   /** PROTOCOL §7.2: 409 means the UID is already registered (create-only). */
   async register(uid: string, pubKeyB64: string, signPubB64u: string): Promise<"created" | "exists"> {
     const body = jsonBytes(w.RegisterBody, { uid, pub_key: pubKeyB64, sign_pub: signPubB64u }, "register");

@@ -5,7 +5,8 @@
 //   last_seen_fp  the fingerprint the user was last shown and accepted.
 // A verified contact whose key changes is blocked (verified_fp ≠ fingerprint of
 // pub_key) until `verify <uid> --force`; an unverified change is re-pinned with a
-// warning and shown as "key changed" until verified.
+// warning and shown as "key changed" until verified. A contact accepted from a request
+// (state/requests.ts) has is_new: true until the user first writes to or reads them.
 // The logic here is pure (no I/O besides load/save) and unit tested.
 
 import { statSync } from "node:fs";
@@ -28,7 +29,7 @@ const Fingerprint = z
   .refine((s) => /^[A-Z2-7]{52}$/.test(s), "expected a fingerprint (52 base32 characters)")
   .transform((s) => s.match(/.{4}/g)!.join(" "));
 
-const ContactRecordSchema = z.looseObject({
+export const ContactRecordSchema = z.looseObject({
   pub_key: EncPubB64,
   nickname: z.string().max(256).nullable().default(null),
   verified_fp: Fingerprint.nullable().default(null),
@@ -41,6 +42,8 @@ export interface ContactRecord {
   nickname: string | null;
   verified_fp: string | null;
   last_seen_fp: string | null;
+  /** Accepted from a contact request and not yet written to or read (state of the menu's "new"). */
+  is_new?: boolean;
 }
 export type ContactBook = Record<string, ContactRecord>;
 
@@ -107,7 +110,7 @@ export function viewOf(uid: string, rec: ContactRecord, isNew = false): ContactV
     fingerprint,
     verified: rec.verified_fp !== null && rec.verified_fp === fingerprint,
     keyChanged: rec.last_seen_fp !== null && rec.last_seen_fp !== fingerprint,
-    isNew,
+    isNew: isNew || rec.is_new === true,
   };
 }
 

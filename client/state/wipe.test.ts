@@ -18,6 +18,7 @@ function phantomHome(name: string): string {
     "contacts.json",
     "settings.json",
     "read-state.json",
+    "requests.json",
     ".phantom-0123456789abcdef.tmp",
   ]) {
     writeFileSync(join(home, f), "{}", { mode: 0o600 });

@@ -14,10 +14,12 @@ export interface MenuState {
   registerTried: number;
   /** Notices saying the relay could not be reached: dropped once it answers again. */
   relayWarnings: string[];
+  /** Pending contact requests at the last refresh. */
+  requests: number;
 }
 
 export function newMenuState(): MenuState {
-  return { counts: {}, notices: [], offline: null, registerTried: 0, relayWarnings: [] };
+  return { counts: {}, notices: [], offline: null, registerTried: 0, relayWarnings: [], requests: 0 };
 }
 
 /** A Session warning for the notice row; one about the relay goes when the relay answers again. */
@@ -50,6 +52,9 @@ export async function refreshState(session: Session, st: MenuState): Promise<voi
           c.isNew ? `${contactName(c)} added you: see Contacts, then verify` : `${contactName(c)}: key changed`,
         );
       }
+      const waiting = session.requests().length;
+      if (waiting > st.requests) st.notices.push(`${waiting} contact request(s): see Contact requests`);
+      st.requests = waiting;
       st.counts = await session.unreadCounts();
       st.offline = null;
       // The relay answered: what it said about being unreachable is no longer true.

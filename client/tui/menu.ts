@@ -8,6 +8,7 @@ import { liveSelect, type LiveOption, type LiveView } from "./live-select.ts";
 import { mascot } from "./mascots.ts";
 import * as act from "./menu-actions.ts";
 import { refreshState, reloadContacts, type MenuState } from "./menu-state.ts";
+import { answerRequests } from "./menu-requests.ts";
 import { runSettings } from "./settings-screen.ts";
 import { errorText, type Ui } from "./ui.ts";
 
@@ -17,6 +18,7 @@ type Item =
   | "message"
   | "add"
   | "contacts"
+  | "requests"
   | "uid"
   | "burn"
   | "nick"
@@ -45,6 +47,7 @@ function view(ui: Ui, session: Session, st: MenuState): LiveView<Item> {
     },
     { value: "add", label: "Add a contact" },
     { value: "contacts", label: "Contacts", hint: contacts.length > 0 ? String(contacts.length) : undefined },
+    { value: "requests", label: "Contact requests", hint: st.requests > 0 ? `${st.requests} waiting` : undefined },
     { value: "uid", label: "My UID (QR)" },
     { value: "burn", label: "Delete messages (burn)" },
     { value: "nick", label: "Set nickname" },
@@ -105,6 +108,9 @@ export async function runMenu(ui: Ui, session: Session, st: MenuState): Promise<
           break;
         case "contacts":
           act.showContacts(ui, session, st);
+          break;
+        case "requests":
+          await answerRequests(ui, session, st);
           break;
         case "uid":
           act.showUid(ui, session);

@@ -1,9 +1,13 @@
-// phantom contacts: read the key-exchange inbox (people who added us), then list contacts.
+// phantom contacts [--requests | --blocked]: read the key-exchange inbox (people who added us
+// become contact requests), then list contacts, pending requests or blocked UIDs.
+import { PhantomError } from "../../../lib/errors.ts";
 import { printWarning } from "../errors.ts";
 import type { ContactView } from "../../state/contacts.ts";
-import { Ctx, type Globals, who } from "./context.ts";
+import type { Session } from "../../core/session.ts";
+import { Ctx, type Globals, timeOf, who } from "./context.ts";
 
-export async function run(g: Globals): Promise<void> {
+export async function run(g: Globals, o: { requests?: boolean; blocked?: boolean } = {}): Promise<void> {
+  if (o.requests && o.blocked) throw new PhantomError("bad-arguments", "give either --requests or --blocked, not both");
   const ctx = new Ctx(g);
   const s = await ctx.open();
   try {
@@ -12,13 +16,53 @@ export async function run(g: Globals): Promise<void> {
     // The list is local: still show it when the relay cannot be reached.
     printWarning(`could not check for new contacts: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (o.requests) await listRequests(ctx, s);
+  else if (o.blocked) listBlocked(ctx, s);
+  else listContacts(ctx, s);
+  s.close();
+}
+
+function listContacts(ctx: Ctx, s: Session): void {
   const list = s.contacts();
   for (const c of list) {
     if (ctx.json) ctx.jsonLine(jsonOf(c));
     else ctx.line(`${who(c)}  ${status(c)}\n    fingerprint: ${c.fingerprint}`);
   }
-  if (!ctx.json && list.length === 0) ctx.line("no contacts yet: phantom add <uid>");
-  s.close();
+  if (ctx.json) return;
+  if (list.length === 0) ctx.line("no contacts yet: phantom add <uid>");
+  const n = s.requests().length;
+  if (n > 0) ctx.line(`${n} contact request(s) waiting: phantom contacts --requests`);
+}
+
+async function listRequests(ctx: Ctx, s: Session): Promise<void> {
+  const list = s.requests();
+  for (const r of list) {
+    if (ctx.json) ctx.jsonLine({ uid: r.uid, fingerprint: r.fingerprint, first_seen: r.firstSeen, room_id: r.roomId });
+    else {
+      ctx.line(`${r.uid}  [contact request, since ${timeOf(r.firstSeen)}]\n    fingerprint: ${r.fingerprint}`);
+      ctx.line(`    accept: phantom accept ${r.uid}    refuse: phantom block ${r.uid}`);
+    }
+  }
+  if (ctx.json) return;
+  if (list.length === 0) return void ctx.line("no contact requests");
+  let days: number | null = null;
+  try {
+    days = await s.messageRetentionDays();
+  } catch {
+    // said without the number
+  }
+  ctx.line(
+    `their messages are held until you accept; they wait on the relay ${days === null ? "for its retention" : `for ${days} day(s)`}, then are gone`,
+  );
+}
+
+function listBlocked(ctx: Ctx, s: Session): void {
+  const list = s.blocked();
+  for (const b of list) {
+    if (ctx.json) ctx.jsonLine({ uid: b.uid, nickname: b.nickname, blocked_at: b.blockedAt });
+    else ctx.line(`${who(b)}  [blocked since ${timeOf(b.blockedAt)}]    unblock: phantom unblock ${b.uid}`);
+  }
+  if (!ctx.json && list.length === 0) ctx.line("no one is blocked");
 }
 
 function jsonOf(c: ContactView) {
