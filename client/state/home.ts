@@ -18,8 +18,13 @@ export const CONTACTS_FILE = "contacts.json";
 export const SETTINGS_FILE = "settings.json";
 /** The newest message read per contact, for unread counts (state/read-state.ts). */
 export const READ_STATE_FILE = "read-state.json";
+/**
+ * The sealed list of rooms a panic could not burn yet (state/burn-list.ts). The one file a panic
+ * leaves behind, until `phantom panic --finish` has burned them all.
+ */
+export const BURN_LIST_FILE = "burn-list.json";
 /** Every file Phantom writes in its home. A folder with none of them is not ours to delete (state/wipe.ts). */
-export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE, BURN_LIST_FILE];
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;

@@ -28,18 +28,26 @@ export function isPhantomEntry(name: string): boolean {
  * and removed, then the link. Anything else in the folder (not Phantom's: a PHANTOM_HOME set to
  * a folder in use, a file the user put there) is left where it is and returned, and so is a
  * symbolic link in it, even under a Phantom name: panic never deletes through a link in the folder.
+ * The state files named in `o.keep` (the burn list of an unfinished panic) stay, and so does the folder.
  */
-export function wipeHome(home: string): string[] {
+export function wipeHome(home: string, o: { keep?: readonly string[] } = {}): string[] {
+  const keep = new Set(o.keep ?? []);
   checkPhantomHome(home);
   if (!existsSync(home)) return []; // already gone (another process, an earlier panic)
   const real = realpathSync(home);
   const kept: string[] = [];
+  let keptOurs = false;
   for (const name of readdirSync(real)) {
     const path = join(real, name);
+    if (keep.has(name)) {
+      keptOurs = true;
+      continue;
+    }
     if (isPhantomEntry(name) && !lstatSync(path).isSymbolicLink()) rmSync(path, { recursive: true, force: true });
     else kept.push(name);
   }
   if (kept.length > 0) return kept.sort();
+  if (keptOurs) return [];
   rmdirSync(real);
   if (lstatSync(home, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(home);
   return [];
