@@ -2,16 +2,19 @@
 // the first panic burns what the relay allows, deletes everything else and keeps a sealed burn
 // list (0600, no key in the clear); every start says what is left; `phantom panic --finish`
 // burns the rest once the window has passed, and the list is gone. The relay has an auth key,
-// so the burns left to --finish use the stored §7.7 burn key.
+// so the burns left to --finish use the stored §7.7 burn key. On a terminal (tmux): a mistyped
+// password is asked again, panic waits for the relay's window with a countdown, and the menu's
+// wipe clears the screen and its scrollback.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
 import { b64decode, b64encode, b64uencode, hexencode } from "../lib/encoding.ts";
 import { client } from "./helpers/clients.ts";
-import { expectOneLineError, phantom, PASSWORD, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, phantom, PASSWORD, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoIdentity, demoUser } from "./helpers/demo-users.ts";
-import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { CLIENT_BIN, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
 /** The relay's window, short for the test: long enough that ten burns in a row fall in one window. */
@@ -30,10 +33,14 @@ beforeAll(async () => {
   });
 });
 
+const suite = new TmuxSuite("panic");
+const { tmux } = suite;
+
 afterAll(async () => {
   await relay.stop();
   relay.cleanup();
-});
+  await suite.stop();
+}, 60_000);
 
 /** All the ways a key could be written in the clear. */
 function spellings(key: Uint8Array): string[] {
@@ -63,7 +70,9 @@ test(`more contacts than the burn limit: panic burns ${LIMIT}, keeps a sealed li
   expect(expectOneLineError(first)).toBe(
     `${PEERS - LIMIT} of ${PEERS} conversations still on the relay: run phantom panic --finish`,
   );
-  expect(first.stdout).toContain(`burned ${LIMIT} of ${PEERS} conversations; deleted ${home} except the sealed burn list`);
+  expect(first.stdout).toContain(
+    `burned ${LIMIT} of ${PEERS} conversations; deleted ${home} except the sealed burn list`,
+  );
   expect((await stored()).filter((n) => n === 0).length).toBe(LIMIT);
   expect(readdirSync(home)).toEqual(["burn-list.json"]);
   const listPath = join(home, "burn-list.json");
@@ -118,6 +127,95 @@ test(`more contacts than the burn limit: panic burns ${LIMIT}, keeps a sealed li
   expect(after.stdout).toContain("nothing to finish");
   expect(after.stderr).toBe("");
 }, 120_000);
+
+let worlds = 0;
+
+/** A terminal test's own users on `url`: alice (fixed keys) knows `n` peers, each of whom wrote once. */
+async function terminalWorld(url: string, n: number) {
+  const tag = `t${++worlds}`;
+  const home = join(suite.root, tag, "alice");
+  const name = `alice-${tag}`;
+  await demoUser(name, home, url);
+  const aliceId = demoIdentity(name);
+  const peers = Array.from({ length: n }, () => makeUser());
+  const rooms: string[] = [];
+  for (const p of peers) {
+    expect((await register(url, p)).status).toBe(200);
+    expect((await phantom(userEnv(home, url), ["add", p.uid])).code).toBe(0);
+    const { roomId, sessionKey } = c.pairKeys(p, aliceId.encPub);
+    await client(url, p).send(roomId, c.encryptMessage(sessionKey, "hello"));
+    rooms.push(roomId);
+  }
+  const stored = async () =>
+    (await Promise.all(peers.map((p, i) => client(url, p).fetch(rooms[i]!)))).map((m) => m.length);
+  const start = (name: string, argv: string[]) =>
+    tmux.start(`${tag}-${name}`, argv, { env: terminalEnv(home, url), cols: 150, rows: 30 });
+  return { home, stored, start, uid: c.uidOf(aliceId.encPub) };
+}
+
+test("panic on a terminal: a mistyped password is asked again, then the right one burns", async () => {
+  const { home, stored, start } = await terminalWorld(relay.url, 1);
+  const pane = start("retry", [CLIENT_BIN, "panic"]);
+  await pane.waitFor("Burn every conversation");
+  pane.type("y");
+  pane.keys("Enter");
+  await pane.waitFor("Password (Enter alone");
+  pane.type("not the password");
+  pane.keys("Enter");
+  await pane.waitFor("phantom: warning: wrong password, try again (2 more; Enter alone: delete without burning)");
+  expect(existsSync(join(home, "identity.json"))).toBe(true);
+  await pane.waitFor((s) => s.split("try again").pop()!.includes("Password (Enter alone"));
+  pane.type(PASSWORD);
+  pane.keys("Enter");
+  expect(await pane.exitCode()).toBe(0);
+  expect(pane.screen({ history: true })).toContain(`burned 1 conversation; deleted ${home}`);
+  expect(existsSync(home)).toBe(false);
+  expect(await stored()).toEqual([0]);
+}, 60_000);
+
+test("panic on a terminal waits for the relay's burn window with a countdown, then burns the rest", async () => {
+  const slow = await startRelay({ args: ["--burn-limit", "1", "--burn-window", "3"] });
+  try {
+    const { home, stored, start } = await terminalWorld(slow.url, 2);
+    const pane = start("wait", [CLIENT_BIN, "panic", "--yes"]);
+    await enterPassword(pane);
+    await pane.waitFor(/the relay's burn limit: 1 of 2 burned, 1 left; next try in 0:0\d/);
+    const code = await pane.exitCode(30_000);
+    expect(pane.screen({ history: true })).toContain(`burned 2 conversations; deleted ${home}`);
+    expect(code).toBe(0);
+    expect(existsSync(home)).toBe(false);
+    expect(await stored()).toEqual([0, 0]);
+  } finally {
+    await slow.stop();
+    slow.cleanup();
+  }
+}, 90_000);
+
+/** Answer the yes/no question at the bottom (clack confirm). */
+async function answerYes(pane: Pane, question: string): Promise<void> {
+  await pane.waitFor((s) => s.includes(question) && /[●○] Yes \/ [●○] No\s*$/m.test(s));
+  if (!/● Yes/.test(pane.screen().split(question).pop()!)) pane.keys("Left");
+  await pane.waitFor((s) => /● Yes/.test(s.split(question).pop()!));
+  pane.keys("Enter");
+}
+
+test("the menu's panic wipe clears the screen and its scrollback", async () => {
+  const { home, start, uid } = await terminalWorld(relay.url, 1);
+  const pane = start("menu", [CLIENT_BIN]);
+  await enterPassword(pane);
+  await pane.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
+  expect(pane.screen({ history: true })).toContain(uid);
+  await choose(pane, "Panic wipe");
+  await answerYes(pane, "Wipe everything?");
+  await pane.waitFor("Type WIPE to confirm");
+  pane.type("WIPE");
+  pane.keys("Enter");
+  expect(await pane.exitCode()).toBe(0);
+  const all = pane.screen({ history: true });
+  expect(all).toContain("identity deleted");
+  for (const gone of [uid, "PANIC WIPE", "Wipe everything?", "Type WIPE"]) expect(all).not.toContain(gone);
+  expect(existsSync(home)).toBe(false);
+}, 60_000);
 
 test("the burn list opens only with the password and is not an identity vault", async () => {
   const key = await c.vaultKey(PASSWORD, new Uint8Array(32));

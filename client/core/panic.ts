@@ -3,7 +3,6 @@
 // burn list (state/burn-list.ts) with only what a burn needs, until `phantom panic --finish`
 // (finishPanic) has burned them all. Deleting $PHANTOM_HOME is state/wipe.ts.
 
-import { readdirSync, rmdirSync } from "node:fs";
 import type { TorConfig } from "../../lib/tor.ts";
 import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { isPermanent, RelayError } from "../net/relay-error.ts";
@@ -18,7 +17,7 @@ import {
   updateBurnList,
 } from "../state/burn-list.ts";
 import { BURN_LIST_FILE } from "../state/home.ts";
-import { wipeHome } from "../state/wipe.ts";
+import { removeEmptyHome, wipeHome } from "../state/wipe.ts";
 import type { Burner, PanicPort } from "./ports.ts";
 
 export type { Burner } from "./ports.ts";
@@ -87,7 +86,7 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
     seed.password,
   );
   s.close();
-  let kept = wipeHome(s.home, { keep: [BURN_LIST_FILE] });
+  const kept = wipeHome(s.home, { keep: [BURN_LIST_FILE] });
   try {
     const r = await burnFromList(
       s.home,
@@ -101,7 +100,7 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
       },
       p,
     );
-    if (r.left === 0) kept = wipeHome(s.home);
+    if (r.left === 0) removeEmptyHome(s.home);
     return { ...r, failed: r.failed.map((room) => uidOfRoom.get(room) ?? room), kept };
   } finally {
     closeBurnList(opened);
@@ -143,18 +142,10 @@ export async function finishPanic(c: FinishConfig, p: BurnProgress): Promise<Bur
   };
   try {
     const r = await burnFromList(c.home, opened, connect, p);
-    if (r.left === 0) removeIfEmpty(c.home);
+    if (r.left === 0) removeEmptyHome(c.home);
     return r;
   } finally {
     closeBurnList(opened);
-  }
-}
-
-function removeIfEmpty(home: string): void {
-  try {
-    if (readdirSync(home).length === 0) rmdirSync(home);
-  } catch {
-    // gone already, or something new in it (a new identity): left as it is
   }
 }
 

@@ -53,6 +53,21 @@ export function wipeHome(home: string, o: { keep?: readonly string[] } = {}): st
   return [];
 }
 
+/**
+ * Remove $PHANTOM_HOME once it is empty (the burn list was the last file), and a symbolic link
+ * naming it. Anything in it (a new identity made meanwhile) keeps it where it is.
+ */
+export function removeEmptyHome(home: string): void {
+  try {
+    const real = realpathSync(home);
+    if (readdirSync(real).length > 0) return;
+    rmdirSync(real);
+    if (lstatSync(home, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(home);
+  } catch {
+    // gone already, or not ours to remove: left as it is
+  }
+}
+
 /** What wipeHome left in the folder: not Phantom's, so not deleted. */
 export function keptWarning(home: string, kept: string[]): string {
   const names = kept.slice(0, 5).map((n) => JSON.stringify(n));

@@ -39,8 +39,11 @@ export async function run(g: Globals, o: { yes?: boolean; finish?: boolean }): P
   const s = rooms?.length === 0 ? null : await unlockForPanic(ctx);
   let r: PanicResult;
   if (s !== null) {
-    r = await s.panic({ onWait: waitLine(ctx) });
-    endWaitLine(ctx);
+    try {
+      r = await s.panic({ onWait: waitLine(ctx) });
+    } finally {
+      endWaitLine(ctx);
+    }
   } else {
     // An earlier panic's burn list stays: it can still be finished with the password.
     const n = rooms?.length ?? 0;
