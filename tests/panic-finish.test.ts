@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
-import { b64decode, b64encode, b64uencode, hexencode } from "../lib/encoding.ts";
+import { b64encode, b64uencode, hexencode } from "../lib/encoding.ts";
 import { client } from "./helpers/clients.ts";
 import { expectOneLineError, phantom, PASSWORD, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoIdentity, demoUser } from "./helpers/demo-users.ts";
@@ -216,12 +216,3 @@ test("the menu's panic wipe clears the screen and its scrollback", async () => {
   for (const gone of [uid, "PANIC WIPE", "Wipe everything?", "Type WIPE"]) expect(all).not.toContain(gone);
   expect(existsSync(home)).toBe(false);
 }, 60_000);
-
-test("the burn list opens only with the password and is not an identity vault", async () => {
-  const key = await c.vaultKey(PASSWORD, new Uint8Array(32));
-  const nonce = new Uint8Array(12);
-  const sealed = c.sealBurnList(key, nonce, new TextEncoder().encode("{}"));
-  expect(() => c.openWithVaultKey(key, nonce, sealed)).toThrow("wrong password");
-  expect(new TextDecoder().decode(c.openBurnList(key, nonce, sealed))).toBe("{}");
-  expect(b64decode(b64encode(sealed))).toEqual(sealed);
-});
