@@ -95,6 +95,13 @@ test(`more contacts than the burn limit: panic burns ${LIMIT}, keeps a sealed li
     `phantom: warning: a panic left ${PEERS - LIMIT} conversations on the relay: run phantom panic --finish`,
   );
 
+  // A second plain panic points to --finish and leaves the list alone.
+  const again = await phantom(env, ["panic", "--yes"]);
+  expect(expectOneLineError(again)).toBe(
+    `an earlier panic left ${PEERS - LIMIT} conversations still on the relay: run phantom panic --finish`,
+  );
+  expect(readFileSync(listPath, "utf8")).toBe(text);
+
   // A wrong password opens nothing and changes nothing.
   const wrong = await phantom({ ...env, PHANTOM_PASSWORD: "not the password" }, ["panic", "--finish"]);
   expect(expectOneLineError(wrong)).toBe("wrong password");

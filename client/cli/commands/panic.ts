@@ -30,6 +30,13 @@ export async function run(g: Globals, o: { yes?: boolean; finish?: boolean }): P
     return;
   }
   checkPhantomHome(ctx.home);
+  if (hasBurnList(ctx.home) && !hasIdentity(ctx.home)) {
+    // Only an earlier panic's burn list is left: burning it is --finish (deleting it, a plain rm).
+    throw new PhantomError(
+      "panic-incomplete",
+      `an earlier panic left ${leftText({ left: burnListLeft(ctx.home) ?? 0 })}`,
+    );
+  }
   await ctx.confirmDestructive(
     o.yes,
     `Burn every conversation and delete ${ctx.home} (your identity too, for good)?`,
@@ -119,8 +126,9 @@ function burnedText(r: { burned: number; total: number }): string {
   return r.burned === r.total ? conversations(r.burned) : `${r.burned} of ${conversations(r.total)}`;
 }
 
-function leftText(r: { left: number; total: number }): string {
-  return `${r.left} of ${conversations(r.total)} still on the relay: ${FINISH_HINT}`;
+function leftText(r: { left: number; total?: number }): string {
+  const of = r.total === undefined ? conversations(r.left) : `${r.left} of ${conversations(r.total)}`;
+  return `${of} still on the relay: ${FINISH_HINT}`;
 }
 
 /** On a terminal, the wait for the relay's burn limit is a countdown line on stderr; elsewhere there is no wait. */
