@@ -146,8 +146,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    // An unfinished panic is said at every start but panic's own.
-    if (argv[0] !== "panic") (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);
     const flags = await interactiveFlags(argv);
     if (flags !== null) {
       const [{ runInteractive }, { loadConfig }] = await Promise.all([
@@ -156,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
       ]);
       return await runInteractive(loadConfig(flags, process.env));
     }
+    // An unfinished panic is said at every start (the interactive client says it on its screen) but panic's own.
+    if (argv[0] !== "panic") (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);
     await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {

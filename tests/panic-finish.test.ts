@@ -95,6 +95,14 @@ test(`more contacts than the burn limit: panic burns ${LIMIT}, keeps a sealed li
     `phantom: warning: a panic left ${PEERS - LIMIT} conversations on the relay: run phantom panic --finish`,
   );
 
+  // The interactive client says it too, before anything else.
+  const menu = tmux.start("notice", [CLIENT_BIN], { env: terminalEnv(home, relay.url), cols: 150, rows: 30 });
+  await menu.waitFor(`a panic left ${PEERS - LIMIT} conversations on the relay: run phantom panic --finish`, {
+    history: true,
+  });
+  menu.keys("C-c");
+  await menu.exitCode();
+
   // A second plain panic points to --finish and leaves the list alone.
   const again = await phantom(env, ["panic", "--yes"]);
   expect(expectOneLineError(again)).toBe(
