@@ -11,6 +11,7 @@ import { join } from "node:path";
 import * as c from "../lib/crypto.ts";
 import { b64encode, b64uencode, hexencode } from "../lib/encoding.ts";
 import { client } from "./helpers/clients.ts";
+import { within } from "./helpers/deadline.ts";
 import { expectOneLineError, phantom, PASSWORD, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoIdentity, demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
@@ -200,6 +201,45 @@ test("panic on a terminal waits for the relay's burn window with a countdown, th
     expect(code).toBe(0);
     expect(existsSync(home)).toBe(false);
     expect(await stored()).toEqual([0, 0]);
+  } finally {
+    await slow.stop();
+    slow.cleanup();
+  }
+}, 90_000);
+
+test("panic --finish on a terminal: a mistyped password is asked again; Ctrl-C while it waits keeps the list", async () => {
+  const slow = await startRelay({ args: ["--burn-limit", "1", "--burn-window", "600"] });
+  try {
+    const { home, stored, start } = await terminalWorld(slow.url, 2);
+    const first = await phantom(userEnv(home, slow.url), ["panic", "--yes"]);
+    expect(expectOneLineError(first)).toBe("1 of 2 conversations still on the relay: run phantom panic --finish");
+    const list = readFileSync(join(home, "burn-list.json"), "utf8");
+    const pane = start("finish", [CLIENT_BIN, "panic", "--finish"]);
+    await pane.waitFor("Password (to burn the 1 conversation left on the relay):");
+    pane.type("not the password");
+    pane.keys("Enter");
+    await pane.waitFor("phantom: warning: wrong password, try again");
+    await pane.waitFor((s) => s.split("try again").pop()!.includes("Password (to burn"));
+    pane.type(PASSWORD);
+    pane.keys("Enter");
+    await pane.waitFor(/the relay's burn limit: 0 of 1 burned, 1 left; next try in (9|10):\d\d/);
+    pane.keys("C-c"); // the terminal's SIGINT ends the pane's shell too: the pane closes
+    await within(
+      (async () => {
+        for (;;) {
+          try {
+            pane.screen();
+          } catch {
+            return;
+          }
+          await Bun.sleep(100);
+        }
+      })(),
+      15_000,
+      () => `panic --finish still runs after Ctrl-C:\n${pane.screen()}`,
+    );
+    expect(readFileSync(join(home, "burn-list.json"), "utf8")).toBe(list);
+    expect((await stored()).sort()).toEqual([0, 1]);
   } finally {
     await slow.stop();
     slow.cleanup();
