@@ -8,7 +8,9 @@ import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { isPermanent, RelayError } from "../net/relay-error.ts";
 import { directRefused, planRelayRoute, transportFor } from "../net/route.ts";
 import {
+  burnListLeft,
   type BurnRelay,
+  hasBurnList,
   closeBurnList,
   createBurnList,
   type OpenBurnList,
@@ -59,10 +61,19 @@ export interface PanicResult extends Omit<BurnRunResult, "failed"> {
  */
 export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult> {
   const uidOfRoom = new Map<string, string>();
-  for (const uid of Object.keys(s.book)) uidOfRoom.set(s.roomOf(uid), uid);
+  const unusable: string[] = [];
+  for (const uid of Object.keys(s.book)) {
+    try {
+      uidOfRoom.set(s.roomOf(uid), uid);
+    } catch (e) {
+      unusable.push(uid); // a contact whose key gives no room: nothing a burn could name
+      p.warn(`could not burn the room with ${uid}: ${messageOf(e)}`);
+    }
+  }
   if (uidOfRoom.size === 0) {
     s.close();
-    return { burned: 0, failed: [], left: 0, total: 0, kept: wipeHome(s.home) };
+    const n = unusable.length;
+    return { burned: 0, failed: unusable, left: 0, total: n, kept: wipeHome(s.home, { keep: [BURN_LIST_FILE] }) };
   }
   // The route (Tor, consent) and the relay's auth key first: the burn key is derived now,
   // while the X25519 key is still in memory; the list never holds that key.
@@ -72,6 +83,16 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
     auth = await (await s.relay()).burnAuth();
   } catch (e) {
     unreachable = e;
+  }
+  if (hasBurnList(s.home)) {
+    // One list per home: an earlier identity's list cannot be merged into this one (nor a corrupt one read).
+    let what = "an unreadable one";
+    try {
+      what = `${burnListLeft(s.home)} room(s)`;
+    } catch {
+      // said as unreadable: a panic never stops at a bad file
+    }
+    p.warn(`the burn list of an earlier panic (${what}) is replaced: those rooms stay on the relay until they expire`);
   }
   const seed = s.burnSeed();
   const relay: BurnRelay = {
@@ -101,7 +122,8 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
       p,
     );
     if (r.left === 0) removeEmptyHome(s.home);
-    return { ...r, failed: r.failed.map((room) => uidOfRoom.get(room) ?? room), kept };
+    const failed = [...unusable, ...r.failed.map((room) => uidOfRoom.get(room) ?? room)];
+    return { ...r, failed, total: r.total + unusable.length, kept };
   } finally {
     closeBurnList(opened);
   }
