@@ -126,6 +126,7 @@ async function buildProgram() {
     .action(run(() => import("./client/cli/commands/burn.ts")));
   cmd("panic", "burn every conversation, then delete all local Phantom data")
     .option("-y, --yes", "do not ask for confirmation")
+    .option("--finish", "burn the conversations an earlier panic left on the relay (asks for the password)")
     .action(run(() => import("./client/cli/commands/panic.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./client/cli/commands/tor.ts")));
   cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
@@ -163,6 +164,8 @@ async function main(argv: string[]): Promise<number> {
       ]);
       return await runInteractive(loadConfig(flags, process.env));
     }
+    // An unfinished panic is said at every start (the interactive client says it on its screen) but panic's own.
+    if (argv[0] !== "panic") (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);
     await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {

@@ -27,6 +27,7 @@ export const SESSION_LABEL = "phantom-session-v2"; // PROTOCOL §4.2
 export const MESSAGE_AAD = "phantom-msg-v2"; // PROTOCOL §5.1
 export const FILE_AAD = "phantom-file-v1"; // PROTOCOL §5.3
 export const RELAY_AUTH_LABEL = "phantom-relay-auth-v1"; // PROTOCOL §7.7
+export const BURN_LIST_AAD = "phantom-burn-list-v1"; // the sealed burn list of an unfinished panic (local only)
 
 export const KEY_LEN = 32;
 export const NONCE_LEN = 12;
@@ -261,6 +262,19 @@ export function sealWithVaultKey(key: Uint8Array, nonce: Uint8Array, plaintext: 
 /** PROTOCOL §3: a failed tag with the vault key is a wrong password. */
 export function openWithVaultKey(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
   return open(key, nonce, VAULT_AAD, sealed, "wrong-password", "wrong password");
+}
+
+/**
+ * The burn list of an unfinished panic, sealed like the vault (§3: a scrypt key from the
+ * password, ChaCha20-Poly1305) under its own label, so neither file opens as the other.
+ */
+export function sealBurnList(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return aead(key, nonce, BURN_LIST_AAD).encrypt(plaintext);
+}
+
+/** A failed tag is a wrong password, as for the vault. */
+export function openBurnList(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
+  return open(key, nonce, BURN_LIST_AAD, sealed, "wrong-password", "wrong password");
 }
 
 /** PROTOCOL §3: seal an identity under a password. Salt and nonce are fresh unless given (tests). */

@@ -174,6 +174,34 @@ export const VaultPlaintext = z.strictObject({
   sign_pub: SignPubB64u,
 });
 export type VaultFile = z.infer<typeof VaultFile>;
+
+/** The most rooms one burn list holds (a contact book is far smaller). */
+export const BURN_LIST_MAX_ROOMS = 100_000;
+/**
+ * The sealed burn list of an unfinished panic (client/state/burn-list.ts): `left`, the number of
+ * rooms still to burn, is in the clear so that a start without the password can say it.
+ */
+export const BurnListFile = z.strictObject({
+  left: z.number().int().min(1).max(BURN_LIST_MAX_ROOMS),
+  salt: bytesField((s) => b64decode(s), "salt (b64)", 32, 44),
+  nonce: bytesField((s) => b64decode(s), "nonce (b64)", 12, 16),
+  ct: bytesField((s) => b64decode(s), "ct (b64)", undefined, 8 * 1024 * 1024),
+});
+export const BurnListPlaintext = z.strictObject({
+  uid: Uid,
+  sign_seed: bytesField((s) => b64udecode(s), "sign_seed (b64u)", 32, 43),
+  relays: z
+    .array(
+      z.strictObject({
+        url: z.string().min(1).max(2048),
+        auth_pub: EncPubB64.nullable(),
+        burn_key: bytesField((s) => b64decode(s), "burn_key (b64)", 32, 44).nullable(),
+        rooms: z.array(RoomId).max(BURN_LIST_MAX_ROOMS),
+      }),
+    )
+    .max(64),
+});
+export type BurnListFile = z.infer<typeof BurnListFile>;
 export type VaultPlaintext = z.infer<typeof VaultPlaintext>;
 
 // ---- parsing helpers -------------------------------------------------------

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { b64encode } from "../lib/encoding.ts";
+import { BURN_LIMIT, BURN_WINDOW_S } from "../lib/wire.ts";
 import { listenUrl, OPTIONS, parseConfig, type RelayConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { relayHelp } from "./help.ts";
@@ -133,6 +134,18 @@ describe("parseConfig", () => {
       expect(() => run(["--max-inflight-per-uid", bad])).toThrow(ConfigError);
     }
     for (const bad of ["0", "-1", "x"]) expect(() => run(["--stall-timeout", bad])).toThrow(ConfigError);
+  });
+
+  test("burn limit and window (PROTOCOL §7.7): defaults, flag, variable, edges", () => {
+    expect([run([]).burnLimit, run([]).burnWindowS]).toEqual([BURN_LIMIT, BURN_WINDOW_S]);
+    const c = run(["--burn-limit", "1"], { PHANTOM_RELAY_BURN_LIMIT: "9", PHANTOM_RELAY_BURN_WINDOW_S: "5" });
+    expect([c.burnLimit, c.burnWindowS]).toEqual([1, 5]);
+    expect(run(["--burn-window", "604800"]).burnWindowS).toBe(604_800);
+    for (const bad of ["0", "1.5", "-1", "x"]) {
+      expect(() => run(["--burn-limit", bad])).toThrow(ConfigError);
+      expect(() => run(["--burn-window", bad])).toThrow(ConfigError);
+    }
+    expect(() => run(["--burn-window", "604801"])).toThrow(ConfigError);
   });
 
   test("port edges: 0 and 65535 are fine", () => {

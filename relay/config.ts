@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
 import { ConfigError } from "./errors.ts";
+import { BURN_LIMIT, BURN_WINDOW_S } from "../lib/wire.ts";
 import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
@@ -51,6 +52,9 @@ export interface RelayConfig {
   maxInflightPerUid: number;
   /** Seconds an answer may wait for its reader to take more before it is dropped. */
   stallTimeoutS: number;
+  /** PROTOCOL §7.7: burns one UID may make per window, and the window in seconds. */
+  burnLimit: number;
+  burnWindowS: number;
 }
 
 export type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; config: RelayConfig };
@@ -80,6 +84,8 @@ export const DEFAULTS = {
   trustedProxies: ["loopback"],
   maxInflightPerUid: MAX_INFLIGHT_PER_UID,
   stallTimeoutS: STALL_TIMEOUT_S,
+  burnLimit: BURN_LIMIT,
+  burnWindowS: BURN_WINDOW_S,
 };
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
@@ -342,6 +348,8 @@ export const OPTIONS: readonly Option[] = [
     NO_LIMIT,
     ANY,
   ),
+  limit("--burn-limit", "PHANTOM_RELAY_BURN_LIMIT", "burnLimit", "burns per user per burn window", 1, 1_000_000),
+  limit("--burn-window", "PHANTOM_RELAY_BURN_WINDOW_S", "burnWindowS", "the burn window, seconds", 1, 86_400 * 7),
   option({
     section: "limits",
     flag: "--trusted-proxy",

@@ -4,7 +4,6 @@
 // never deletes anything younger than its limit.
 import type { Relay } from "./context.ts";
 import type { PurgeLimits } from "./store.ts";
-import { BURN_WINDOW_S } from "../lib/wire.ts";
 import { freeingBallast } from "./disk.ts";
 
 const STEP_ROWS = 1000;
@@ -23,7 +22,7 @@ export function purgeLimits(relay: Pick<Relay, "config">, now: number): PurgeLim
     filesExpiredBy: Math.floor(now),
     // A nonce with expiry E can be replayed only while now ≤ E.
     noncesUntil: Math.floor(now) - 1,
-    burnsBefore: Math.floor(now) - BURN_WINDOW_S,
+    burnsBefore: Math.floor(now) - c.burnWindowS,
   };
 }
 

@@ -2,7 +2,7 @@
 // narrow part it uses (a port), and Session satisfies them all. Actions never import Session.
 
 import type { Identity } from "../../lib/crypto.ts";
-import type { RelayClient } from "../net/relay-client.ts";
+import type { BurnKey, RelayClient } from "../net/relay-client.ts";
 import type { ContactBook, ContactView } from "../state/contacts.ts";
 import type { RequestView } from "../state/requests.ts";
 import type { ChatMessage, DecodedMessage } from "./conversation.ts";
@@ -72,7 +72,19 @@ export interface UnreadPort extends Pick<CorePort, "home" | "book"> {
   decoded(uid: string): Promise<DecodedMessage[]>;
 }
 
-/** Burning every room before a wipe (core/panic.ts). */
-export interface PanicPort extends Pick<CorePort, "book" | "relay" | "warn"> {
-  burn(uid: string): Promise<number>;
+/** What burns rooms on one relay (a RelayClient). */
+export interface Burner {
+  burn(roomId: string): Promise<number>;
+}
+
+/** Panic: the burn list, the wipe, the burns (core/panic.ts). */
+export interface PanicPort extends Pick<CorePort, "book" | "home" | "relay"> {
+  /** PROTOCOL §4.1: the room id of a contact. */
+  roomOf(uid: string): string;
+  /** What the burn list is made of: the UID, a copy of the signing seed, the relay, the password to seal with. */
+  burnSeed(): { uid: string; signSeed: Uint8Array; url: string; password: string };
+  /** A relay client on this session's route (consent already given) that signs with `signSeed` only. */
+  burner(signSeed: Uint8Array, burnKey: BurnKey | null): Burner;
+  /** Forget the identity's keys. */
+  close(): void;
 }

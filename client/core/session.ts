@@ -16,9 +16,8 @@ import { addContact, processInbox, register } from "./key-exchange.ts";
 import * as requests from "./requests.ts";
 import { loadRequests, requestList, type RequestView } from "../state/requests.ts";
 import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
-import { type BurnAllResult, burnAll } from "./panic.ts";
-import { wipeHome } from "../state/wipe.ts";
-import { RelayClient } from "../net/relay-client.ts";
+import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic.ts";
+import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
@@ -392,13 +391,29 @@ export class Session
   }
 
   /**
-   * Burn every known room (failures are reported, not fatal), then delete $PHANTOM_HOME;
-   * `kept`: what was in it that is not Phantom's, left in place (see wipeHome).
+   * Burn every known room and delete $PHANTOM_HOME (core/panic.ts): what the relay's burn limit
+   * leaves stays in the sealed burn list for `phantom panic --finish`. The session is closed after.
    */
-  async panic(): Promise<BurnAllResult & { kept: string[] }> {
-    const r = await burnAll(this);
-    this.close();
-    return { ...r, kept: wipeHome(this.home) };
+  panic(o: Pick<BurnProgress, "onWait"> = {}): Promise<PanicResult> {
+    return panic(this, { warn: (m) => this.warn(m), onWait: o.onWait });
+  }
+
+  /** @internal */ roomOf(uid: string): string {
+    return this.keys(uid, { allowBlocked: true }).roomId;
+  }
+
+  /** @internal */ burnSeed(): { uid: string; signSeed: Uint8Array; url: string; password: string } {
+    return {
+      uid: this.uid,
+      signSeed: Uint8Array.from(this.id.signSeed),
+      url: this.relayUrl,
+      password: this.config.password,
+    };
+  }
+
+  /** @internal */ burner(signSeed: Uint8Array, burnKey: BurnKey | null): Burner {
+    const signer = { uid: this.uid, signSeed, encPriv: null };
+    return new RelayClient({ baseUrl: this.relayUrl, transport: transportFor(this.route), signer, burnKey });
   }
 
   listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {

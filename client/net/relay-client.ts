@@ -20,7 +20,14 @@ export type { LiveOptions, LiveStatus } from "./live.ts";
 export interface Signer {
   uid: string;
   signSeed: Uint8Array;
-  encPriv: Uint8Array;
+  /** The X25519 identity key, for the §7.7 burn key; null: only the burn key given in the options is known. */
+  encPriv: Uint8Array | null;
+}
+
+/** PROTOCOL §7.7: the burn HMAC key for one relay auth key (b64). */
+export interface BurnKey {
+  authPub: string;
+  key: Uint8Array;
 }
 
 export interface RelayClientOptions {
@@ -35,6 +42,8 @@ export interface RelayClientOptions {
   retryDelayMs?: number;
   /** Largest file blob accepted from /file (default 1 GiB). */
   maxDownloadBytes?: number;
+  /** A §7.7 burn key already derived (a panic's burn list), for a signer without `encPriv`. */
+  burnKey?: BurnKey | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -72,7 +81,7 @@ export class RelayClient {
   private readonly retryDelayMs: number;
   private readonly maxDownloadBytes: number;
   private lastHealth: w.HealthResponse | null = null;
-  private burnKey: { authPub: string; key: Uint8Array } | null = null;
+  private burnKey: BurnKey | null;
   private readonly slots = new RequestSlots();
 
   constructor(o: RelayClientOptions) {
@@ -83,6 +92,7 @@ export class RelayClient {
     this.retries = o.retries ?? DEFAULT_RETRIES;
     this.retryDelayMs = o.retryDelayMs ?? 250;
     this.maxDownloadBytes = o.maxDownloadBytes ?? 1024 ** 3;
+    this.burnKey = o.burnKey ?? null;
   }
 
   /** PROTOCOL §7.1 */
@@ -165,22 +175,34 @@ export class RelayClient {
     return (await this.fetchRows(fields, o.signal)).messages;
   }
 
+  /**
+   * PROTOCOL §7.7: the burn HMAC key for the relay's auth key, or null when the relay has none
+   * (asks /health once). Derived from the X25519 key, or the one given in the options.
+   */
+  async burnAuth(): Promise<BurnKey | null> {
+    const signer = this.needSigner();
+    const health = this.lastHealth ?? (await this.health());
+    if (!health.auth_required) return null;
+    if (health.auth_pub === null) throw new RelayError("bad-response", "relay requires burn auth but has no auth key");
+    if (this.burnKey?.authPub !== health.auth_pub) {
+      if (signer.encPriv === null) {
+        throw new PhantomError(
+          "no-burn-key",
+          "the relay's burn key changed since the panic (or the relay was not reached then): this room cannot be burned",
+        );
+      }
+      this.burnKey = {
+        authPub: health.auth_pub,
+        key: burnAuthKey(signer.encPriv, b64decode(health.auth_pub), signer.uid),
+      };
+    }
+    return this.burnKey;
+  }
+
   /** PROTOCOL §7.7: deletes the room's messages and files; adds the burn HMAC when the relay requires it. */
   async burn(roomId: string): Promise<number> {
     const signer = this.needSigner();
-    const health = this.lastHealth ?? (await this.health());
-    let key: Uint8Array | null = null;
-    if (health.auth_required) {
-      if (health.auth_pub === null)
-        throw new RelayError("bad-response", "relay requires burn auth but has no auth key");
-      if (this.burnKey?.authPub !== health.auth_pub) {
-        this.burnKey = {
-          authPub: health.auth_pub,
-          key: burnAuthKey(signer.encPriv, b64decode(health.auth_pub), signer.uid),
-        };
-      }
-      key = this.burnKey.key;
-    }
+    const key = (await this.burnAuth())?.key ?? null;
     const body = jsonBytes(w.BurnBody, { room_id: roomId }, "burn");
     const call: Call = {
       ...post("/burn", body),

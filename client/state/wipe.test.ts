@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { join } from "node:path";
 import { tempDir } from "../../tests/helpers/relay.ts";
 import { errorOf } from "../../tests/helpers/errors.ts";
-import { isPhantomEntry, wipeHome } from "./wipe.ts";
+import { isPhantomEntry, removeEmptyHome, wipeHome } from "./wipe.ts";
 
 const root = tempDir("phantom-panic-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -82,4 +82,16 @@ test("Phantom's entries by name", () => {
   for (const n of ["identity.json.bak", "notes.txt", ".phantom-x.tmp", "settings.json.tmp", "other.json.1.a.tmp"]) {
     expect(isPhantomEntry(n)).toBe(false);
   }
+});
+
+test("an unfinished panic: the burn list stays (and the folder with it), then removeEmptyHome takes the folder", () => {
+  const home = phantomHome("burn-list");
+  writeFileSync(join(home, "burn-list.json"), "{}", { mode: 0o600 });
+  expect(wipeHome(home, { keep: ["burn-list.json"] })).toEqual([]);
+  expect(readdirSync(home)).toEqual(["burn-list.json"]);
+  removeEmptyHome(home);
+  expect(existsSync(home)).toBe(true); // not empty yet
+  rmSync(join(home, "burn-list.json"));
+  removeEmptyHome(home);
+  expect(existsSync(home)).toBe(false);
 });

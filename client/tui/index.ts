@@ -1,6 +1,7 @@
 // `phantom` with no arguments: the first-run wizard or the unlock prompt, then the
 // menu. Errors that end the program reach phantom.ts's one printer as PhantomErrors;
 // errors inside an action are shown in the menu, which carries on.
+import { burnListNotice } from "./burn-notice.ts";
 import * as p from "@clack/prompts";
 import { PhantomError } from "../../lib/errors.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -38,10 +39,12 @@ export async function runInteractive(config: UiConfig): Promise<number> {
   const ui = makeUi(config, loadSettings(home));
   const st = newMenuState();
   let session: Session | null;
+  const notice = burnListNotice(home);
   if (!hasIdentity(home)) {
-    session = (await runWizard(ui))?.session ?? null;
+    session = (await runWizard(ui, notice))?.session ?? null;
   } else {
     banner(ui);
+    if (notice !== null) p.log.warn(ui.theme.warn(notice));
     session = await unlock(ui, (m, about) => addWarning(st, m, about));
   }
   if (session === null) return 0;

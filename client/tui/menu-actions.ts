@@ -173,8 +173,16 @@ export async function panicWipe(ui: Ui, session: Session): Promise<boolean> {
     return false;
   }
   const r = await session.panic();
+  // What was on the screen (names, messages) goes with the files: the screen and its scrollback.
+  process.stdout.write(CLEAR_SCREEN_AND_SCROLLBACK);
   const failed = r.failed.length > 0 ? t.warn(` (${r.failed.length} could not be burned: relay unreachable?)`) : "";
   if (r.kept.length > 0) p.log.warn(cleanText(keptWarning(session.home, r.kept), { oneLine: true }));
+  if (r.left > 0) {
+    p.log.warn(t.warn(`${r.left} of ${r.total} conversations still on the relay: run phantom panic --finish`));
+  }
   p.outro(t.danger(`Wiped: ${r.burned} conversation${r.burned === 1 ? "" : "s"} burned, identity deleted.`) + failed);
   return true;
 }
+
+/** ESC[2J clears the screen, ESC[3J its scrollback, ESC[H puts the cursor home. */
+export const CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[2J\x1b[3J\x1b[H";

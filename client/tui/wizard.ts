@@ -128,9 +128,13 @@ async function choosePassword(ui: Ui): Promise<string> {
 }
 
 /** The wizard; resolves with an open Session, or null when the user quits. */
-export async function runWizard(ui: Ui): Promise<{ session: Session; relayUrl: string } | null> {
+export async function runWizard(
+  ui: Ui,
+  notice: string | null = null,
+): Promise<{ session: Session; relayUrl: string } | null> {
   const t = ui.theme;
   p.intro(t.bold(t.accent(" Welcome to Phantom ")));
+  if (notice !== null) p.log.warn(t.warn(notice));
   p.note(WELCOME(t), "What Phantom protects");
   try {
     const relay = await chooseRelay(ui);

@@ -1,8 +1,8 @@
 // PROTOCOL §7.7 POST /burn: delete every message and file of a room, at most
-// 10 per UID per 10 minutes, with the HMAC check when the relay has an auth key.
+// 10 per UID per 10 minutes (--burn-limit, --burn-window), with the HMAC check when the relay has an auth key.
 import { burnAuthKey, burnSignature, equalBytes } from "../../lib/crypto.ts";
 import { utf8 } from "../../lib/encoding.ts";
-import { BURN_LIMIT, BURN_WINDOW_S, BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
+import { BurnBody, H_BURN_SIG } from "../../lib/wire.ts";
 import type { Handler, Relay } from "../context.ts";
 import { freeingBallast } from "../disk.ts";
 import { forbidden, rateLimited, unauthorized } from "../errors.ts";
@@ -37,10 +37,11 @@ export const burn: Handler = async (req, ctx) => {
   if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
   if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
   const now = seconds(ctx.now);
+  const { burnLimit, burnWindowS } = relay.config;
   const job = () => {
-    const recent = relay.store.burnsSince(auth.uid, now - BURN_WINDOW_S + 1);
-    if (recent.count >= BURN_LIMIT) {
-      throw rateLimited(Math.max(1, (recent.oldest ?? now) + BURN_WINDOW_S - now));
+    const recent = relay.store.burnsSince(auth.uid, now - burnWindowS + 1);
+    if (recent.count >= burnLimit) {
+      throw rateLimited(Math.max(1, (recent.oldest ?? now) + burnWindowS - now));
     }
     relay.store.addBurn(auth.uid, now);
     return relay.store.burnRoom(body.room_id);
