@@ -6,7 +6,7 @@
 
 import { writeSync } from "node:fs";
 import { protectUids, restoreUids } from "./client/cli/argv.ts";
-import { isDebug, reportError } from "./client/cli/errors.ts";
+import { isDebug, reportError, wantsJson } from "./client/cli/errors.ts";
 import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -96,7 +96,7 @@ async function buildProgram() {
   cmd("read", "print the conversation, oldest first")
     .argument("<uid>", "UID or nickname")
     .option("--limit <n>", "only the newest n messages")
-    .option("--since <ts>", "only messages at or after this Unix time")
+    .option("--since <when>", "only messages since: a date (2026-12-01), a time ago (30m, 2h, 3d) or a Unix time")
     .action(run(() => import("./client/cli/commands/read.ts")));
   cmd("get", "download, decrypt and save file n of a conversation")
     .argument("<uid>", "UID or nickname")
@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {
-    return reportError(e, isDebug(process.env));
+    return reportError(e, isDebug(process.env), wantsJson(argv));
   }
 }
 

@@ -63,6 +63,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   readonly fingerprint: string;
   readonly relayUrl: string;
   readonly viaTor: boolean;
+  /** Tor is required (PHANTOM_TOR=always, or an .onion relay) and its proxy is not answering. */
+  readonly torMissing: boolean;
   readonly home: string;
   readonly settings: Settings;
   /** Rows skipped by the last history() call: undecryptable or not from a member (PROTOCOL §5.1, §5.2). */
@@ -86,6 +88,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.relayUrl = config.relayUrl;
     this.route = route;
     this.viaTor = route.viaTor;
+    this.torMissing = route.error?.code === "tor-unavailable";
     this.settings = settings;
     this.book = book.loadContacts(config.home);
   }
@@ -216,7 +219,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
 
   /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
   async send(uid: string, text: string): Promise<number> {
-    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+    if (text.trim() === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
     return await sendBody(this, book.resolveContact(this.book, uid), text);
   }
 

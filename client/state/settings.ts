@@ -111,8 +111,12 @@ export function saveSettings(home: string, settings: Settings): void {
 }
 
 /** Load, apply a change, validate and save; returns the saved settings. */
-export function updateSettings(home: string, patch: Partial<Settings>): Settings {
-  const next = { ...loadSettings(home), ...patch };
+export function updateSettings(
+  home: string,
+  change: Partial<Settings> | ((current: Settings) => Partial<Settings>),
+): Settings {
+  const current = loadSettings(home);
+  const next = { ...current, ...(typeof change === "function" ? change(current) : change) };
   saveSettings(home, next);
   return check(Settings, next, "settings");
 }

@@ -6,7 +6,7 @@ import type { Session } from "../core/session.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
 import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
-import { formatMessage, lineStyle } from "./chat-format.ts";
+import { dayDivider, formatMessage, lineStyle } from "./chat-format.ts";
 import { LineEditor } from "./line-editor.ts";
 import { ansi, truncate } from "./term.ts";
 import { contactName, errorText, type Ui } from "./ui.ts";
@@ -57,7 +57,11 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const editor = new LineEditor({ out: screen, prompt: `${t.accent("›")} ` });
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
+  let lastTs: number | null = null;
   const message = (m: ShownMessage): void => {
+    const divider = dayDivider(lastTs, m.ts, t);
+    if (divider !== null) print(divider);
+    lastTs = m.ts;
     print(formatMessage(m, style));
     // The history is marked read once, below; each later message as it is shown.
     if (ready) session.markRead(peerUid, m.ts);
