@@ -7,6 +7,7 @@ import { runChatCommand, type ChatContext } from "./chat-commands.ts";
 import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
 import { dayDivider, formatMessage, lineStyle } from "./chat-format.ts";
+import { PASTE } from "./keys.ts";
 import { LineEditor } from "./line-editor.ts";
 import { ansi, truncate } from "./term.ts";
 import { contactName, errorText, type Ui } from "./ui.ts";
@@ -143,6 +144,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   ready = true;
   feed.release();
   stdin.setRawMode(true);
+  out.write(PASTE.enable); // a paste arrives as one insertion, its line breaks kept (one message)
   stdin.on("data", onData);
   stdin.resume();
   out.on("resize", onResize);
@@ -155,6 +157,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     stdin.off("data", onData);
     out.off("resize", onResize);
     editor.dispose();
+    out.write(PASTE.disable);
     stdin.setRawMode(false);
     stdin.pause();
     out.write(`\r${ansi.clearLine}${t.dim(truncate(`Left the chat with ${peerName}.`, 72))}\n`);
