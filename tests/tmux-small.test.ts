@@ -1,0 +1,107 @@
+// Small things a person notices, in a real terminal (tmux) against the compiled relay: a paste
+// keeps its line breaks and is sent as one message, Ctrl-J and Alt-Enter insert a newline, the
+// menu does not wrap from its top entry to Quit and asks before quitting, and the nickname prompt
+// is not pre-filled with text that typing would append to.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
+import { demoUser } from "./helpers/demo-users.ts";
+import { CLIENT_BIN } from "./helpers/relay.ts";
+import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
+
+const suite = new TmuxSuite("small");
+const { tmux } = suite;
+
+afterAll(() => suite.stop());
+
+let worlds = 0;
+
+/** A fresh relay with alice and bob, who know each other; alice unlocked at the menu. */
+async function world() {
+  const tag = `w${++worlds}`;
+  const root = join(suite.root, tag);
+  const relay = await suite.relay();
+  const home = (name: string) => join(root, name);
+  const run = (name: string, args: string[]) => phantom(userEnv(home(name), relay.url), args);
+  const alice = await demoUser("alice", home("alice"), relay.url);
+  const bob = await demoUser("bob", home("bob"), relay.url);
+  expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
+  expect((await run("bob", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
+  const pane = tmux.start(`${tag}-alice`, [CLIENT_BIN], {
+    env: terminalEnv(home("alice"), relay.url),
+    cols: 90,
+    rows: 30,
+  });
+  await enterPassword(pane);
+  await pane.waitFor(atMenu);
+  return { run, alice, bob, pane };
+}
+
+const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));
+const active = (s: string) => selectOptions(s).find((o) => o.active)?.text ?? "";
+
+async function openChat(pane: Pane, peer: string): Promise<void> {
+  await choose(pane, "Message a contact");
+  await pane.waitFor((s) => !atMenu(s) && selectOptions(s).some((o) => o.text.startsWith(peer)));
+  await choose(pane, peer);
+  await pane.waitFor("/help for commands, Esc to leave");
+  await pane.waitFor((s) => /^›/m.test(s));
+}
+
+test("chat: a paste keeps its newlines and is ONE message; Ctrl-J and Alt-Enter insert a newline", async () => {
+  const { run, alice, pane } = await world();
+  await openChat(pane, "bob");
+  // tmux pastes with the bracketed-paste markers only when the program asked for them.
+  tmux.exec("set-buffer", "-b", "small", "first pasted line\nsecond pasted line\nthird");
+  tmux.exec("paste-buffer", "-p", "-b", "small", "-t", pane.name);
+  await pane.waitFor("› first pasted line↵second pasted line↵third");
+  pane.keys("Enter");
+  await pane.waitFor(/you\s+first pasted line\n\s+second pasted line\n\s+third/);
+  pane.type("typed");
+  pane.keys("C-j");
+  pane.type("on two");
+  pane.keys("Escape", "Enter"); // Alt-Enter
+  pane.type("or three lines");
+  await pane.waitFor("› typed↵on two↵or three lines");
+  pane.keys("Enter");
+  await pane.waitFor(/you\s+typed\n\s+on two\n\s+or three lines/);
+  const bodies = (await run("bob", ["read", alice.uid, "--json"])).json().map((m) => m.body);
+  expect(bodies).toEqual(["first pasted line\nsecond pasted line\nthird", "typed\non two\nor three lines"]);
+  pane.keys("Escape");
+  await pane.waitFor("Left the chat with bob.");
+}, 90_000);
+
+test("menu: up from the top entry stays there; Quit asks first, and No goes back", async () => {
+  const { pane } = await world();
+  expect(active(pane.screen())).toContain("Message a contact");
+  pane.keys("Up");
+  pane.keys("Down");
+  // Had Up wrapped to Quit, Down would have wrapped on to the first entry; it moved to the second.
+  await pane.waitFor((s) => active(s).includes("Add a contact"));
+  pane.keys("Up", "Up", "Up");
+  await pane.waitFor((s) => active(s).includes("Message a contact"));
+  await choose(pane, "Quit");
+  await pane.waitFor((s) => s.includes("Quit Phantom?") && /● Yes/.test(s.split("Quit Phantom?").pop()!));
+  pane.keys("Right");
+  await pane.waitFor((s) => /● No/.test(s.split("Quit Phantom?").pop()!));
+  pane.keys("Enter");
+  await pane.waitFor((s) => atMenu(s.split("Quit Phantom?").pop()!));
+  await choose(pane, "Quit");
+  await pane.waitFor((s) => /● Yes/.test(s.split("Quit Phantom?").pop() ?? ""));
+  pane.keys("Enter");
+  expect(await pane.exitCode()).toBe(0);
+  expect(pane.screen()).toContain("Bye.");
+}, 90_000);
+
+test("menu: the nickname prompt shows the current name as a placeholder; typing replaces it", async () => {
+  const { run, bob, pane } = await world();
+  await choose(pane, "Set nickname");
+  await pane.waitFor((s) => !atMenu(s) && selectOptions(s).some((o) => o.text.startsWith("bob")));
+  await choose(pane, "bob");
+  await pane.waitFor("Nickname");
+  pane.type("Bobby");
+  pane.keys("Enter");
+  await pane.waitFor("is now Bobby.");
+  const contacts = (await run("alice", ["contacts", "--json"])).json();
+  expect(contacts.find((c) => c.uid === bob.uid)?.nickname).toBe("Bobby");
+}, 90_000);
