@@ -34,7 +34,7 @@ async function world() {
   });
   await enterPassword(pane);
   await pane.waitFor(atMenu);
-  return { run, alice, bob, pane };
+  return { run, alice, bob, pane, home, relayUrl: relay.url, tag };
 }
 
 const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));
@@ -104,4 +104,33 @@ test("menu: the nickname prompt shows the current name as a placeholder; typing 
   await pane.waitFor("is now Bobby.");
   const contacts = (await run("alice", ["contacts", "--json"])).json();
   expect(contacts.find((c) => c.uid === bob.uid)?.nickname).toBe("Bobby");
+}, 90_000);
+
+test("CLI verify on a terminal shows both fingerprints and asks; No leaves the contact unverified", async () => {
+  const { run, alice, bob, pane, home, relayUrl, tag } = await world();
+  pane.keys("Escape");
+  expect(await pane.exitCode()).toBe(0);
+  const verified = async () =>
+    (await run("alice", ["contacts", "--json"])).json().find((c) => c.uid === bob.uid)?.verified;
+  const ask = "Does their fingerprint match what they read to you from their screen? [y/N]";
+  const env = userEnv(home("alice"), relayUrl);
+
+  const no = tmux.start(`${tag}-verify-no`, [CLIENT_BIN, "verify", "bob"], { env, cols: 120, rows: 30 });
+  let s = await no.waitFor(ask);
+  expect(s).toContain(bob.fingerprint);
+  expect(s).toContain(alice.fingerprint);
+  no.type("n");
+  no.keys("Enter");
+  expect(await no.exitCode()).toBe(1);
+  expect(no.screen()).toContain("phantom: error: not verified");
+  expect(await verified()).toBe(false);
+
+  const yes = tmux.start(`${tag}-verify-yes`, [CLIENT_BIN, "verify", "bob"], { env, cols: 120, rows: 30 });
+  await yes.waitFor(ask);
+  yes.type("y");
+  yes.keys("Enter");
+  expect(await yes.exitCode()).toBe(0);
+  s = yes.screen();
+  expect(s).toContain(`verified bob (${bob.uid})`);
+  expect(await verified()).toBe(true);
 }, 90_000);
