@@ -26,3 +26,11 @@ describe("the one error printer", () => {
     expect(wantsJson(["read", "bob"])).toBe(false);
   });
 });
+
+test("a system error nobody put in words is said in words, with its path", () => {
+  const e = Object.assign(new Error("ENOENT: no such file or directory, open '/x/y'"), {
+    code: "ENOENT",
+    path: "/x/y",
+  });
+  expect(errorLine(e, false)).toBe("phantom: error: no such file or folder: /x/y");
+});

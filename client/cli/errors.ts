@@ -3,6 +3,7 @@
 // (unless PHANTOM_DEBUG=1). Kept free of heavy imports: phantom.ts loads it eagerly.
 
 import { PhantomError } from "../../lib/errors.ts";
+import { describeErrno } from "../text/format.ts";
 import { oneLine } from "../text/sanitise.ts";
 
 interface CommanderLike {
@@ -21,6 +22,11 @@ function isCommanderError(e: unknown): e is CommanderLike {
 export function errorText(e: unknown): string {
   if (isCommanderError(e)) return oneLine(e.message.replace(/^error:\s*/, ""));
   if (e instanceof PhantomError) return oneLine(e.message);
+  const sys = e as Partial<NodeJS.ErrnoException>;
+  if (e instanceof Error && typeof sys.code === "string" && /^E[A-Z]+$/.test(sys.code)) {
+    // A system error that no command turned into words: say it in words, with the path it concerns.
+    return `${describeErrno(sys.code)}${typeof sys.path === "string" ? `: ${oneLine(sys.path)}` : ""}`;
+  }
   if (e instanceof Error) return `unexpected error: ${oneLine(e.message || e.name)}`;
   return `unexpected error: ${oneLine(String(e))}`;
 }
