@@ -76,7 +76,7 @@ async function buildProgram() {
   cmd("contacts", "list contacts (people who added you appear as new)").action(
     run(() => import("./client/cli/commands/contacts.ts")),
   );
-  cmd("verify", "mark a contact's fingerprint as checked")
+  cmd("verify", "compare fingerprints (asks on a terminal) and mark the contact as checked")
     .argument("<uid>", "UID or nickname")
     .option("--force", "accept a key that changed since you verified it")
     .action(run(() => import("./client/cli/commands/verify.ts")));
