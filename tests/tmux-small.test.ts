@@ -3,10 +3,12 @@
 // menu does not wrap from its top entry to Quit and asks before quitting, and the nickname prompt
 // is not pre-filled with text that typing would append to.
 import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
-import { CLIENT_BIN } from "./helpers/relay.ts";
+import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { choose, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("small");
@@ -16,8 +18,15 @@ afterAll(() => suite.stop());
 
 let worlds = 0;
 
-/** A fresh relay with alice and bob, who know each other; alice unlocked at the menu. */
-async function world() {
+/** A fresh relay with alice and bob, who know each other; alice unlocked at the menu (after `before`). */
+async function world(
+  before?: (w: {
+    relay: RunningRelay;
+    run: (name: string, args: string[]) => ReturnType<typeof phantom>;
+    alice: { uid: string };
+    bob: { uid: string };
+  }) => Promise<void>,
+) {
   const tag = `w${++worlds}`;
   const root = join(suite.root, tag);
   const relay = await suite.relay();
@@ -27,14 +36,23 @@ async function world() {
   const bob = await demoUser("bob", home("bob"), relay.url);
   expect((await run("alice", ["add", bob.uid, "--nick", "bob"])).code).toBe(0);
   expect((await run("bob", ["add", alice.uid, "--nick", "alice"])).code).toBe(0);
+  if (before) await before({ relay, run, alice, bob });
   const pane = tmux.start(`${tag}-alice`, [CLIENT_BIN], {
-    env: terminalEnv(home("alice"), relay.url),
+    env: terminalEnv(home("alice"), relay.url, { TZ: "UTC" }),
     cols: 90,
     rows: 30,
   });
   await enterPassword(pane);
   await pane.waitFor(atMenu);
-  return { run, alice, bob, pane, home, relayUrl: relay.url, tag };
+  return { run, alice, bob, pane, home, relay, relayUrl: relay.url, tag };
+}
+
+/** The day as the chat's divider names it: "Tuesday, 1 December 2026" (the panes run with TZ=UTC). */
+function dayOf(ts: number): string {
+  const d = new Date(ts * 1000);
+  const weekday = d.toLocaleDateString("en-GB", { weekday: "long", timeZone: "UTC" });
+  const month = d.toLocaleDateString("en-GB", { month: "long", timeZone: "UTC" });
+  return `${weekday}, ${d.getUTCDate()} ${month} ${d.getUTCFullYear()}`;
 }
 
 const atMenu = (s: string) => selectOptions(s).some((o) => o.text.includes("Panic wipe"));
@@ -133,4 +151,31 @@ test("CLI verify on a terminal shows both fingerprints and asks; No leaves the c
   s = yes.screen();
   expect(s).toContain(`verified bob (${bob.uid})`);
   expect(await verified()).toBe(true);
+}, 90_000);
+
+test("chat: a divider names the day where it changes between messages", async () => {
+  const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 86_400;
+  const { pane } = await world(async ({ relay, run, alice }) => {
+    expect((await run("bob", ["send", alice.uid, "an old message"])).code).toBe(0);
+    // The relay's clock is not ours to set: its stored row is moved two days back.
+    const file = readdirSync(relay.dataDir).find((f) => f.endsWith(".db"));
+    const db = new Database(join(relay.dataDir, file!));
+    db.run("UPDATE messages SET ts = ? WHERE seq = (SELECT MIN(seq) FROM messages)", [twoDaysAgo]);
+    db.close();
+    expect((await run("bob", ["send", alice.uid, "a new message"])).code).toBe(0);
+  });
+  await openChat(pane, "bob");
+  const today = dayOf(Math.floor(Date.now() / 1000));
+  const s = await pane.waitFor("a new message");
+  const lines = s.split("\n");
+  const at = (text: string) => lines.findIndex((l) => l.includes(text));
+  expect(at(`──── ${dayOf(twoDaysAgo)} ────`)).toBeGreaterThan(-1);
+  expect(at(`──── ${dayOf(twoDaysAgo)} ────`)).toBeLessThan(at("an old message"));
+  expect(at(`──── ${today} ────`)).toBeGreaterThan(at("an old message"));
+  expect(at(`──── ${today} ────`)).toBeLessThan(at("a new message"));
+  // Live, on the same day: no divider.
+  pane.type("and one more today");
+  pane.keys("Enter");
+  const after = await pane.waitFor(/you\s+and one more today/);
+  expect(after.split(`──── ${today} ────`).length).toBe(2);
 }, 90_000);
