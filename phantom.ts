@@ -6,7 +6,7 @@
 
 import { writeSync } from "node:fs";
 import { protectUids, restoreUids } from "./client/cli/argv.ts";
-import { isDebug, reportError } from "./client/cli/errors.ts";
+import { isDebug, reportError, wantsJson } from "./client/cli/errors.ts";
 import { warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -86,7 +86,7 @@ async function buildProgram() {
   cmd("unblock", "unblock a UID: a blocked contact or request comes back")
     .argument("<uid>", "their UID")
     .action(run(() => import("./client/cli/commands/unblock.ts")));
-  cmd("verify", "mark a contact's fingerprint as checked")
+  cmd("verify", "compare fingerprints (asks on a terminal) and mark the contact as checked")
     .argument("<uid>", "UID or nickname")
     .option("--force", "accept a key that changed since you verified it")
     .action(run(() => import("./client/cli/commands/verify.ts")));
@@ -106,7 +106,7 @@ async function buildProgram() {
   cmd("read", "print the conversation, oldest first")
     .argument("<uid>", "UID or nickname")
     .option("--limit <n>", "only the newest n messages")
-    .option("--since <ts>", "only messages at or after this Unix time")
+    .option("--since <when>", "only messages since: a date (2026-12-01), a time ago (30m, 2h, 3d) or a Unix time")
     .action(run(() => import("./client/cli/commands/read.ts")));
   cmd("get", "download, decrypt and save file n of a conversation")
     .argument("<uid>", "UID or nickname")
@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {
-    return reportError(e, isDebug(process.env));
+    return reportError(e, isDebug(process.env), wantsJson(argv));
   }
 }
 

@@ -42,6 +42,14 @@ const NOT_SENT: Record<string, string> = {
   ENETUNREACH: "network unreachable",
   FailedToOpenSocket: "cannot open a connection",
 };
+// Errors after the request may have been sent, in words (an unknown code is kept as it is).
+const BROKEN: Record<string, string> = {
+  ECONNRESET: "the connection was reset",
+  ConnectionClosed: "the connection was closed",
+  EPIPE: "the connection was closed while sending",
+  ETIMEDOUT: "the connection timed out",
+  ECONNABORTED: "the connection was aborted",
+};
 // TLS failures: nothing was sent either, and trying again will not help.
 const TLS_FAILURES: Record<string, string> = {
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "TLS certificate not trusted",
@@ -260,7 +268,12 @@ function fetchError(cause: unknown, u: URL, signal: AbortSignal, timeoutMs: numb
   if (tlsFailure && !sent) return new TransportError("tls", `${tlsFailure} (${u.host})`, false, { cause });
   const known = typeof code === "string" ? NOT_SENT[code] : undefined;
   if (known && !sent) return new TransportError("unreachable", `${known} (${u.host})`, false, { cause });
-  const why = typeof code === "string" ? code : cause instanceof Error ? cause.message.split("\n")[0]! : "failed";
+  const why =
+    typeof code === "string"
+      ? (BROKEN[code] ?? code)
+      : cause instanceof Error
+        ? cause.message.split("\n")[0]!
+        : "failed";
   return new TransportError("broken", `connection to ${u.host} failed (${why})`, true, { cause });
 }
 

@@ -336,7 +336,12 @@ test("panic without the password (wrong, or none and no terminal) still deletes 
   expect(expectOneLineError(await phantom(noPassword, ["panic"]))).toContain("--yes");
 
   const wrong = await phantom({ ...bob.env, PHANTOM_PASSWORD: "not the password" }, ["panic", "--yes", "--json"]);
-  expect(expectOneLineError(wrong)).toBe("1 conversation(s) stay on the relay until they expire");
+  // With --json the error is one JSON line on stderr (the warning before it stays words).
+  expect(wrong.code).toBe(1);
+  const errorLines = wrong.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("phantom: warning: "));
+  expect(errorLines.map((l) => JSON.parse(l))).toEqual([
+    { error: "panic-incomplete", message: "1 conversation(s) stay on the relay until they expire" },
+  ]);
   expect(wrong.stderr).toContain("phantom: warning: wrong password: the conversations cannot be burned on the relay");
   expect(wrong.json()).toEqual([{ burned: 0, failed: [alice.uid], deleted: bob.home, unlocked: false, kept: [] }]);
   expect(existsSync(bob.home)).toBe(false);

@@ -214,6 +214,8 @@ test("/help, a notice from another contact, /verify, /burn with two confirmation
   await a.waitFor("Left the chat with bob.");
   await a.waitFor((s) => selectOptions(s).some((o) => o.text.includes("Panic wipe")));
   await choose(a, "Quit");
+  await a.waitFor((x) => x.includes("Quit Phantom?") && /● Yes/.test(x.split("Quit Phantom?").pop()!));
+  a.keys("Enter");
   expect(await a.exitCode()).toBe(0);
   b.keys("C-c"); // empty line: Ctrl-C leaves the chat too
   await b.waitFor("Left the chat with alice.");
@@ -250,6 +252,8 @@ test("a verified contact whose key changed: the chat screen says so and sends no
   a.keys("Escape");
   await a.waitFor("Left the chat with carol.");
   await choose(a, "Quit");
+  await a.waitFor((x) => x.includes("Quit Phantom?") && /● Yes/.test(x.split("Quit Phantom?").pop()!));
+  a.keys("Enter");
   expect(await a.exitCode()).toBe(0);
 }, 90_000);
 

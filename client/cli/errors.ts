@@ -3,6 +3,7 @@
 // (unless PHANTOM_DEBUG=1). Kept free of heavy imports: phantom.ts loads it eagerly.
 
 import { PhantomError } from "../../lib/errors.ts";
+import { describeErrno } from "../text/format.ts";
 import { oneLine } from "../text/sanitise.ts";
 
 interface CommanderLike {
@@ -21,6 +22,11 @@ function isCommanderError(e: unknown): e is CommanderLike {
 export function errorText(e: unknown): string {
   if (isCommanderError(e)) return oneLine(e.message.replace(/^error:\s*/, ""));
   if (e instanceof PhantomError) return oneLine(e.message);
+  const sys = e as Partial<NodeJS.ErrnoException>;
+  if (e instanceof Error && typeof sys.code === "string" && /^E[A-Z]+$/.test(sys.code)) {
+    // A system error that no command turned into words: say it in words, with the path it concerns.
+    return `${describeErrno(sys.code)}${typeof sys.path === "string" ? `: ${oneLine(sys.path)}` : ""}`;
+  }
   if (e instanceof Error) return `unexpected error: ${oneLine(e.message || e.name)}`;
   return `unexpected error: ${oneLine(String(e))}`;
 }
@@ -37,11 +43,30 @@ export function isDebug(env: Record<string, string | undefined>): boolean {
   return env.PHANTOM_DEBUG === "1";
 }
 
+/** The error's code for `--json` output: the PhantomError code, else bad-arguments or unexpected. */
+export function errorCode(e: unknown): string {
+  if (isCommanderError(e)) return "bad-arguments";
+  if (e instanceof PhantomError) return e.code;
+  return "unexpected";
+}
+
+/** The one line printed for an error: `phantom: error: …`, or with `--json` {"error":code,"message":…}. */
+export function errorLine(e: unknown, json: boolean): string {
+  if (!json) return `phantom: error: ${errorText(e)}`;
+  return JSON.stringify({ error: errorCode(e), message: errorText(e) });
+}
+
+/** Whether the command line asks for JSON output (`--json` before any `--`), known before commander parses it. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
 /** Print the error (if it is one) and return the exit code; with `debug`, the stack trace too. */
-export function reportError(e: unknown, debug: boolean): number {
+export function reportError(e: unknown, debug: boolean, json = false): number {
   const code = exitCodeOf(e);
   if (code === 0) return 0;
-  process.stderr.write(`phantom: error: ${errorText(e)}\n`);
+  process.stderr.write(`${errorLine(e, json)}\n`);
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   return code;
 }

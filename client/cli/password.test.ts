@@ -57,10 +57,10 @@ test("PHANTOM_PASSWORD_FILE is read up to 4096 bytes: a longer or endless one is
   writeFileSync(file, "x".repeat(4097), { mode: 0o600 });
   await expect(
     readPassword({ source: passwordSourceOf({ PHANTOM_PASSWORD_FILE: file }), isTTY: false }),
-  ).rejects.toThrow("is longer than 4096 bytes");
+  ).rejects.toThrow("is longer than 4.0 KB");
   await expect(
     readPassword({ source: passwordSourceOf({ PHANTOM_PASSWORD_FILE: "/dev/zero" }), isTTY: false }),
-  ).rejects.toThrow("is longer than 4096 bytes");
+  ).rejects.toThrow("is longer than 4.0 KB");
 });
 
 test("no terminal and no variable: a clear error", async () => {

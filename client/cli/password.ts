@@ -6,6 +6,7 @@ import { PhantomError } from "../../lib/errors.ts";
 import { checkNewPassword, MIN_PASSWORD_LENGTH } from "../state/vault.ts";
 import type { PasswordSource } from "./config.ts";
 import { askLine } from "./prompt.ts";
+import { describeErrno, formatBytes } from "../text/format.ts";
 
 /** A password file holds one line; anything longer (or endless, like /dev/zero) is refused. */
 export const MAX_PASSWORD_FILE_BYTES = 4096;
@@ -46,8 +47,8 @@ export function readPasswordFile(file: string): string {
   try {
     fd = openSync(file, "r");
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
-    throw new PhantomError("password-file", `cannot read ${what}: ${code}`, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new PhantomError("password-file", `cannot read ${what}: ${describeErrno(code)}`, { cause });
   }
   try {
     const st = fstatSync(fd);
@@ -63,14 +64,14 @@ export function readPasswordFile(file: string): string {
       if (n === 0) break;
       got += n;
       if (got > MAX_PASSWORD_FILE_BYTES) {
-        throw new PhantomError("password-file", `${what} is longer than ${MAX_PASSWORD_FILE_BYTES} bytes`);
+        throw new PhantomError("password-file", `${what} is longer than ${formatBytes(MAX_PASSWORD_FILE_BYTES)}`);
       }
     }
     return new TextDecoder().decode(buf.subarray(0, got));
   } catch (cause) {
     if (cause instanceof PhantomError) throw cause;
-    const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
-    throw new PhantomError("password-file", `cannot read ${what}: ${code}`, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new PhantomError("password-file", `cannot read ${what}: ${describeErrno(code)}`, { cause });
   } finally {
     closeSync(fd);
   }

@@ -3,14 +3,52 @@
 import { encryptFile, encryptMessage, KEY_LEN, NONCE_LEN, randomBytes, TAG_LEN } from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
-import { encodeEnvelope, encodeFileMessage, type UploadResponse } from "../../lib/wire.ts";
+import {
+  asciiJson,
+  encodeEnvelope,
+  encodeFileMessage,
+  MAX_CIPHERTEXT_BYTES,
+  type UploadResponse,
+} from "../../lib/wire.ts";
 import { RelayError } from "../net/relay-client.ts";
+import { formatCount } from "../text/format.ts";
 import type { FileInfo } from "./conversation.ts";
 import { readLocalFile } from "../state/files.ts";
 import type { OutgoingPort } from "./ports.ts";
 
+/**
+ * How many characters of `body` fit in one message from `from`: the relay stores at most
+ * MAX_CIPHERTEXT_BYTES of ciphertext (§7.6), which is version, nonce, the envelope (§5.2, written as
+ * ASCII JSON, so a character outside ASCII takes 6 or 12 bytes) and the tag (§5.1).
+ */
+export function messageFit(from: string, body: string): { chars: number; fit: number } {
+  const room = MAX_CIPHERTEXT_BYTES - 1 - NONCE_LEN - TAG_LEN - encodeEnvelope(from, "").length;
+  let used = 0;
+  let chars = 0;
+  let fit = 0;
+  for (const ch of body) {
+    chars++;
+    used += asciiJson(ch).length - 2;
+    if (used <= room) fit++;
+  }
+  return { chars, fit };
+}
+
+/** The length error in characters, for this text: refused before anything is encrypted or sent. */
+export function checkLength(from: string, body: string): void {
+  const { chars, fit } = messageFit(from, body);
+  if (fit < chars) {
+    throw new PhantomError(
+      "too-large",
+      `message too long: this message is ${formatCount(chars)} characters; the limit is ${formatCount(fit)}` +
+        (/[^\x00-\x7e]/.test(body) ? " for this text (characters outside ASCII take more room)" : ""),
+    );
+  }
+}
+
 /** Encrypt an envelope from us (§5.2) under the pair's session key (§5.1) and store it; the relay's ts. */
 export async function sendBody(s: OutgoingPort, uid: string, body: string): Promise<number> {
+  checkLength(s.uid, body);
   const { roomId, sessionKey } = s.keys(uid);
   const relay = await s.relay();
   return await relay.send(roomId, encryptMessage(sessionKey, encodeEnvelope(s.uid, body)));

@@ -85,6 +85,8 @@ export class Session
   readonly fingerprint: string;
   readonly relayUrl: string;
   readonly viaTor: boolean;
+  /** Tor is required (PHANTOM_TOR=always, or an .onion relay) and its proxy is not answering. */
+  readonly torMissing: boolean;
   readonly home: string;
   readonly settings: Settings;
   /** Rows skipped by the last history() call: undecryptable or not from a member (PROTOCOL §5.1, §5.2). */
@@ -109,6 +111,7 @@ export class Session
     this.relayUrl = config.relayUrl;
     this.route = route;
     this.viaTor = route.viaTor;
+    this.torMissing = route.error?.code === "tor-unavailable";
     this.settings = settings;
     this.bookStamp = book.contactsStamp(config.home);
     this.book = book.loadContacts(config.home);
@@ -305,7 +308,7 @@ export class Session
 
   /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
   async send(uid: string, text: string): Promise<number> {
-    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+    if (text.trim() === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
     const u = this.resolve(uid);
     const ts = await sendBody(this, u, text);
     requests.seen(this, u);

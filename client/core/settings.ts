@@ -67,7 +67,8 @@ export function applySetting(home: string, key: string, values: string[]): Setti
     case "motd-add": {
       const line = values.join(" ").trim();
       if (line === "") throw new PhantomError("bad-setting", 'usage: phantom settings motd-add "your line"');
-      return updateSettings(home, (s) => ({ motdCustom: [...s.motdCustom, line] }));
+      // Adding a line of one's own means wanting to see it: the custom list becomes the one shown.
+      return updateSettings(home, (s) => ({ motd: "custom", motdCustom: [...s.motdCustom, line] }));
     }
     case "motd-clear":
       return updateSettings(home, { motdCustom: [] });

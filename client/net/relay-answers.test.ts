@@ -60,12 +60,12 @@ describe("invalid answers are one-line RelayErrors", () => {
     const { client } = setup(() => json(200, { status: "ok", auth_required: false, auth_pub: null }));
     const e = await error(client.health());
     expect(e.code).toBe("bad-response");
-    expect(e.message).toMatch(/^relay sent an invalid answer: version: .+ \(GET \/health\)$/);
+    expect(e.message).toMatch(/^relay sent an invalid answer: version: .+ \(checking the relay\)$/);
   });
 
   test("non-JSON", async () => {
     const html = await error(setup(() => json(200, "<html>")).client.fetch(ROOM));
-    expect(html.message).toBe("relay sent an invalid answer: not valid JSON (POST /fetch)");
+    expect(html.message).toBe("relay sent an invalid answer: not valid JSON (fetching messages)");
   });
 
   test("a public key that does not belong to the UID asked for", async () => {
@@ -78,7 +78,7 @@ describe("invalid answers are one-line RelayErrors", () => {
   test("an error message with line breaks and escapes is flattened", async () => {
     const { client } = setup(() => json(403, { error: "forbidden", message: "no\nway\u001b[31m in" }));
     const e = await error(client.send(ROOM, "AAAA"));
-    expect(e.message).toBe("relay refused: no way [31m in (403, POST /send)");
+    expect(e.message).toBe("relay refused: no way [31m in (sending the message)");
     expect(e.relayCode).toBe("forbidden");
   });
 
@@ -87,13 +87,13 @@ describe("invalid answers are one-line RelayErrors", () => {
   test("an error message with bidi overrides, isolates and marks is flattened", async () => {
     const { client } = setup(() => json(403, { error: "forbidden", message: "not\u202eyours\u2066 \u061cnow\u200f" }));
     const e = await error(client.send(ROOM, "AAAA"));
-    expect(e.message).toBe("relay refused: not yours now (403, POST /send)");
+    expect(e.message).toBe("relay refused: not yours now (sending the message)");
   });
 
   test("an error page that is not a §7 error body reports the status", async () => {
     const { client } = setup(() => json(404, "<h1>nginx</h1>"));
     const e = await error(client.kePop(signer.uid));
-    expect(e.message).toBe("relay refused: not found (404, GET /ke/pop)");
+    expect(e.message).toBe("relay refused: not found (checking for new contacts)");
     expect(e.relayCode).toBeNull();
   });
 });
@@ -202,7 +202,7 @@ describe("retries are bounded and only where safe", () => {
     const { client, transport } = setup(() => json(503, { error: "unavailable", message: "busy" }));
     const e = await error(client.fetch(ROOM));
     expect(transport.calls).toHaveLength(3);
-    expect(e.message).toBe("relay refused: busy (503, POST /fetch)");
+    expect(e.message).toBe("relay refused: busy (fetching messages)");
   });
 
   test("a send is not repeated once it may have reached the relay", async () => {

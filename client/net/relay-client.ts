@@ -9,10 +9,11 @@ import { TransportError, type Transport, type TransportResponse } from "../../li
 import * as w from "../../lib/wire.ts";
 import type { z } from "zod";
 import { multipartBody } from "./multipart.ts";
-import { failure, RelayError, refused } from "./relay-error.ts";
+import { doing, failure, RelayError, refused } from "./relay-error.ts";
 import { RequestSlots } from "./request-slots.ts";
 import { runLive, type LiveOptions } from "./live.ts";
 import { checkRelayUrl } from "./route.ts";
+import { formatBytes } from "../text/format.ts";
 
 export { RelayError } from "./relay-error.ts";
 export type { LiveOptions, LiveStatus } from "./live.ts";
@@ -157,7 +158,7 @@ export class RelayClient {
     if (ciphertext.length > 0 && w.b64DecodedLength(ciphertext) > w.MAX_CIPHERTEXT_BYTES) {
       throw new PhantomError(
         "too-large",
-        `message too long: the relay accepts at most ${w.MAX_CIPHERTEXT_BYTES} bytes`,
+        `message too long: the relay accepts at most ${formatBytes(w.MAX_CIPHERTEXT_BYTES)} of ciphertext`,
       );
     }
     const body = jsonBytes(w.SendBody, { room_id: roomId, ciphertext }, "send");
@@ -339,7 +340,7 @@ export class RelayClient {
       return w.parseJsonBytes(schema, res.body, "answer");
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
-      throw new RelayError("bad-response", `relay sent an invalid ${e.message} (${call.label})`, {
+      throw new RelayError("bad-response", `relay sent an invalid ${e.message} (${doing(call.label)})`, {
         status: res.status,
         cause: e,
       });
@@ -375,7 +376,7 @@ export class RelayClient {
           throw failure(call.label, e, attempt, this.transport.via === "tor");
         }
       }
-      if (call.signal?.aborted) throw new RelayError("aborted", `${call.label} cancelled`);
+      if (call.signal?.aborted) throw new RelayError("aborted", `${doing(call.label)}: cancelled`);
       await Bun.sleep(this.retryDelayMs * 2 ** (attempt - 1));
     }
   }

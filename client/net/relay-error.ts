@@ -3,6 +3,7 @@ import { PhantomError } from "../../lib/errors.ts";
 import type { TransportError, TransportResponse } from "../../lib/transport.ts";
 import { ErrorBody, parseJsonBytes } from "../../lib/wire.ts";
 import { shortLine } from "../text/sanitise.ts";
+import { formatBytes } from "../text/format.ts";
 
 /**
  * A relay request failed. `code`: relay-refused, relay-unreachable, timeout,
@@ -33,17 +34,35 @@ export function isPermanent(e: unknown): boolean {
   return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
 }
 
+/** What a request was doing, in words, for error messages ("uploading the file", never "POST /file/upload"). */
+const DOING: Record<string, string> = {
+  "GET /health": "checking the relay",
+  "POST /register": "registering with the relay",
+  "GET /pubkey": "looking up a key",
+  "GET /ke/pop": "checking for new contacts",
+  "POST /ke/push": "introducing you to the contact",
+  "POST /send": "sending the message",
+  "POST /burn": "deleting the conversation",
+  "POST /fetch": "fetching messages",
+  "POST /file/upload": "uploading the file",
+  "GET /file": "downloading the file",
+};
+
+export function doing(label: string): string {
+  return DOING[label] ?? label;
+}
+
 export function failure(label: string, e: TransportError, attempts: number, viaTor: boolean): RelayError {
   const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
   switch (e.code) {
     case "timeout":
-      return new RelayError("timeout", `timed out: ${e.message} (${label}${viaTor ? " through Tor" : ""})`, {
+      return new RelayError("timeout", `timed out: ${e.message} (${doing(label)}${viaTor ? " through Tor" : ""})`, {
         cause: e,
       });
     case "aborted":
-      return new RelayError("aborted", `${label} cancelled`, { cause: e });
+      return new RelayError("aborted", `${doing(label)}: cancelled`, { cause: e });
     case "too-large":
-      return new RelayError("bad-response", `relay answer too large: ${e.message} (${label})`, { cause: e });
+      return new RelayError("bad-response", `relay answer too large: ${e.message} (${doing(label)})`, { cause: e });
     default:
       if (e.sent && label === "POST /file/upload") {
         // A relay that refuses a big body may close before its 413 can travel back (through a proxy especially).
@@ -71,14 +90,17 @@ export function refused(label: string, res: TransportResponse): RelayError {
   try {
     const e = parseJsonBytes(ErrorBody, res.body, "error");
     relayCode = e.error;
-    text = shortLine(e.message || e.error, 200);
+    // A size the relay states in bytes is said as a person reads it ("100 MB").
+    text = shortLine(e.message || e.error, 200).replace(/\b(\d{4,15}) bytes\b/g, (_, n: string) =>
+      formatBytes(Number(n)),
+    );
   } catch {
     // Not a relay error body (a reverse proxy's page, say): the status is all we report.
   }
   const ra = res.headers.get("retry-after");
   const retryAfter = ra !== null && /^\d{1,9}$/.test(ra) ? Number(ra) : null;
   const wait = retryAfter !== null ? `; try again in ${retryAfter} s` : "";
-  return new RelayError("relay-refused", `relay refused: ${text}${wait} (${res.status}, ${label})`, {
+  return new RelayError("relay-refused", `relay refused: ${text}${wait} (${doing(label)})`, {
     status: res.status,
     relayCode,
     retryAfter,

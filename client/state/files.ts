@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PhantomError } from "../../lib/errors.ts";
+import { describeErrno, formatBytes } from "../text/format.ts";
 import { writeAtomic } from "./home.ts";
 
 /** Files are encrypted in memory: refuse anything bigger than this before reading it. */
@@ -16,8 +17,8 @@ export interface LocalFile {
 }
 
 function ioError(what: string, path: string, cause: unknown): PhantomError {
-  const code = (cause as NodeJS.ErrnoException).code ?? "I/O error";
-  return new PhantomError("file-io", `cannot ${what} ${path}: ${code}`, { cause });
+  const code = (cause as NodeJS.ErrnoException).code;
+  return new PhantomError("file-io", `cannot ${what} ${path}: ${describeErrno(code)}`, { cause });
 }
 
 /** A regular file to send, with its base name and a MIME type guessed from the extension. */
@@ -30,7 +31,10 @@ export async function readLocalFile(path: string): Promise<LocalFile> {
   }
   if (!st.isFile()) throw new PhantomError("file-io", `${path} is not a regular file`);
   if (st.size > MAX_SEND_BYTES) {
-    throw new PhantomError("too-large", `${path} is too large to send (at most ${MAX_SEND_BYTES / 1024 ** 3} GiB)`);
+    throw new PhantomError(
+      "too-large",
+      `${path} is too large to send (${formatBytes(st.size)}; at most ${formatBytes(MAX_SEND_BYTES)})`,
+    );
   }
   let data: Uint8Array;
   try {

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import type { z } from "zod";
 import { PhantomError, WireError } from "../../lib/errors.ts";
 import { parseJson } from "../../lib/wire.ts";
+import { describeErrno } from "../text/format.ts";
 
 // The files of $PHANTOM_HOME, every one named here (ARCHITECTURE.md "state").
 /** The identity, sealed with the password (state/vault.ts). */
@@ -38,8 +39,8 @@ export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
 function fsError(what: string, path: string, cause: unknown): PhantomError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? "I/O error";
-  return new PhantomError("state-io", `cannot ${what} ${path}: ${code}`, { cause });
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new PhantomError("state-io", `cannot ${what} ${path}: ${describeErrno(code)}`, { cause });
 }
 
 /** Create the home folder if needed (0700) and tighten its mode if it is looser. */

@@ -17,6 +17,43 @@ export function lineStyle(theme: Theme, peerName: string): LineStyle {
   return { theme, peerName, nameWidth: Math.max(width("you"), width(peerName)) };
 }
 
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** The local calendar day of a relay ts (seconds): "Tuesday, 1 December 2026". */
+export function dayOf(ts: number): string {
+  const d = new Date(ts * 1000);
+  return `${WEEKDAYS[d.getDay()]}, ${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
+}
+
+/**
+ * The divider shown before a message when its day is not the day of the message shown before it
+ * (before the first one: when it is not today); null when no divider is due.
+ */
+export function dayDivider(
+  prevTs: number | null,
+  ts: number,
+  theme: Theme,
+  now: number = Date.now() / 1000,
+): string | null {
+  const day = dayOf(ts);
+  if (day === dayOf(prevTs ?? now)) return null;
+  return theme.dim(`──── ${day} ────`);
+}
+
 export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string {
   const t = s.theme;
   const name = m.mine ? "you" : m.from === "" ? "?" : s.peerName;

@@ -6,7 +6,8 @@ import type { Session } from "../core/session.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
 import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
-import { formatMessage, lineStyle } from "./chat-format.ts";
+import { dayDivider, formatMessage, lineStyle } from "./chat-format.ts";
+import { PASTE } from "./keys.ts";
 import { LineEditor } from "./line-editor.ts";
 import { ansi, truncate } from "./term.ts";
 import { contactName, errorText, type Ui } from "./ui.ts";
@@ -57,7 +58,11 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const editor = new LineEditor({ out: screen, prompt: `${t.accent("›")} ` });
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
+  let lastTs: number | null = null;
   const message = (m: ShownMessage): void => {
+    const divider = dayDivider(lastTs, m.ts, t);
+    if (divider !== null) print(divider);
+    lastTs = m.ts;
     print(formatMessage(m, style));
     // The history is marked read once, below; each later message as it is shown.
     if (ready) session.markRead(peerUid, m.ts);
@@ -149,6 +154,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   ready = true;
   feed.release();
   stdin.setRawMode(true);
+  out.write(PASTE.enable); // a paste arrives as one insertion, its line breaks kept (one message)
   stdin.on("data", onData);
   stdin.resume();
   out.on("resize", onResize);
@@ -163,6 +169,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     stdin.off("data", onData);
     out.off("resize", onResize);
     editor.dispose();
+    out.write(PASTE.disable);
     stdin.setRawMode(false);
     stdin.pause();
     out.write(`\r${ansi.clearLine}${t.dim(truncate(`Left the chat with ${peerName}.`, 72))}\n`);

@@ -1,10 +1,13 @@
 // Decodes raw terminal input (bytes from stdin in raw mode) into editing keys.
 // UTF-8 characters split across reads are reassembled; escape sequences for the
 // arrows, Home/End/Delete (xterm, VT220 and tmux variants) are recognised; a lone
-// Esc is reported once the caller calls flush() after a short pause.
+// Esc is reported once the caller calls flush() after a short pause. Enter (CR) submits; Ctrl-J (LF)
+// and Alt-Enter insert a newline; a bracketed paste (ESC[200~ … ESC[201~) is one "paste" key whose
+// line breaks are kept as "\n".
 
 export type KeyKind =
   | "enter"
+  | "newline"
   | "backspace"
   | "delete"
   | "left"
@@ -24,11 +27,22 @@ export type KeyKind =
   | "escape"
   | "tab";
 
-export type Key = { kind: "text"; text: string } | { kind: KeyKind };
+export type Key = { kind: "text"; text: string } | { kind: "paste"; text: string } | { kind: KeyKind };
+
+/** Bracketed paste (xterm): the terminal wraps pasted text in these once ENABLE is written. */
+export const PASTE = { enable: "\x1b[?2004h", disable: "\x1b[?2004l", start: "\x1b[200~", end: "\x1b[201~" };
+
+/** Pasted text as typed text: CRLF and CR become LF, tabs a space, other control characters are dropped. */
+export function cleanPaste(text: string): string {
+  return text
+    .replace(/\r\n?/g, "\n")
+    .replace(/\t/g, " ")
+    .replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, "");
+}
 
 const CONTROL: Record<string, KeyKind> = {
   "\r": "enter",
-  "\n": "enter",
+  "\n": "newline",
   "\x7f": "backspace",
   "\x08": "backspace",
   "\x01": "home",
@@ -80,6 +94,14 @@ export class KeyDecoder {
     };
     while (i < s.length) {
       const c = s[i]!;
+      if (c === "\x1b" && s.startsWith(PASTE.start, i)) {
+        pushText();
+        const end = s.indexOf(PASTE.end, i + PASTE.start.length);
+        if (end === -1) break; // the rest of the paste is still on its way
+        keys.push({ kind: "paste", text: cleanPaste(s.slice(i + PASTE.start.length, end)) });
+        i = end + PASTE.end.length;
+        continue;
+      }
       if (c === "\x1b") {
         pushText();
         const seq = parseEscape(s, i);
@@ -134,6 +156,7 @@ function parseEscape(s: string, i: number): { key?: KeyKind; length: number } | 
     }
     return { key: base, length };
   }
+  if (next === "\r" || next === "\n") return { key: "newline", length: 2 }; // Alt-Enter
   if (next === "b") return { key: "word-left", length: 2 };
   if (next === "f") return { key: "word-right", length: 2 };
   if (next === "\x7f" || next === "\x08") return { key: "kill-word", length: 2 };

@@ -2,7 +2,8 @@
 // and wide characters. printAbove() puts a message above the line and redraws the
 // prompt, the text being typed and the cursor exactly where they were, so incoming
 // messages never garble what the user is typing. The line scrolls sideways instead
-// of wrapping, so it always occupies exactly one terminal row.
+// of wrapping, so it always occupies exactly one terminal row. A message may hold line breaks
+// (Ctrl-J, Alt-Enter, a paste): each is shown as ↵ on the row and submitted as "\n".
 import { KeyDecoder, type Key } from "./keys.ts";
 import { ansi, graphemes, truncate, width } from "./term.ts";
 
@@ -23,6 +24,9 @@ export interface LineEditorOptions {
   onEof?: () => void;
   onEscape?: () => void;
 }
+
+/** How a line break inside the message is shown on the one input row. */
+export const NEWLINE_MARK = "↵";
 
 interface Asking {
   prompt: string;
@@ -130,6 +134,13 @@ export class LineEditor {
       case "text":
         this.insert(key.text);
         break;
+      case "paste":
+        // An answer to a question is one line; a message keeps the paste's line breaks.
+        this.insert(this.asking ? key.text.replace(/\n/g, " ") : key.text);
+        break;
+      case "newline":
+        if (!this.asking) this.insert("\n");
+        break;
       case "enter":
         return this.submit();
       case "backspace":
@@ -202,20 +213,21 @@ export class LineEditor {
     const cols = Math.max(8, this.out.columns ?? 80);
     if (this.status !== null) return `\r${ansi.clearLine}${truncate(this.status, cols - 1)}`;
     const prompt = this.asking ? this.asking.prompt : this.prompt;
+    const buf = this.buf.map((g) => (g === "\n" ? NEWLINE_MARK : g));
     const promptW = width(prompt);
     const room = Math.max(1, cols - 1 - promptW);
     // Keep the cursor visible: scroll left or right just enough.
     if (this.cursor < this.scroll) this.scroll = this.cursor;
-    while (this.scroll < this.cursor && width(this.buf.slice(this.scroll, this.cursor).join("")) >= room) this.scroll++;
+    while (this.scroll < this.cursor && width(buf.slice(this.scroll, this.cursor).join("")) >= room) this.scroll++;
     let shown = "";
     let w = 0;
-    for (let i = this.scroll; i < this.buf.length; i++) {
-      const gw = width(this.buf[i]!);
+    for (let i = this.scroll; i < buf.length; i++) {
+      const gw = width(buf[i]!);
       if (w + gw > room) break;
-      shown += this.buf[i];
+      shown += buf[i];
       w += gw;
     }
-    const col = promptW + width(this.buf.slice(this.scroll, this.cursor).join(""));
+    const col = promptW + width(buf.slice(this.scroll, this.cursor).join(""));
     return `\r${ansi.clearLine}${prompt}${shown}\r${ansi.right(col)}`;
   }
 

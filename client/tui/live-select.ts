@@ -40,6 +40,8 @@ export interface LiveSelectOptions<T> extends LiveView<T> {
   refresh?: () => Promise<LiveView<T> | null>;
   refreshMs?: number;
   footer?: string;
+  /** Whether up from the first option goes to the last and down from the last to the first (default true). */
+  wrap?: boolean;
 }
 
 /** stdout seen through a stream of our own, so that we can ask clack to redraw. */
@@ -109,6 +111,19 @@ export async function liveSelect<T>(o: LiveSelectOptions<T>): Promise<T | null> 
     },
   });
 
+  // The highlighted option before the key being handled (kept in step by refreshes too).
+  let at = prompt.cursor;
+  if (o.wrap === false) {
+    // clack's select always wraps; this listener runs after its own and undoes a wrap.
+    prompt.on("cursor", (action) => {
+      const last = view.options.length - 1;
+      if ((action === "up" || action === "left") && at === 0) prompt.cursor = 0;
+      if ((action === "down" || action === "right") && at === last) prompt.cursor = last;
+      prompt.value = view.options[prompt.cursor]?.value;
+      at = prompt.cursor;
+    });
+  }
+
   let timer: ReturnType<typeof setInterval> | null = null;
   let busy = false;
   if (o.refresh) {
@@ -126,6 +141,7 @@ export async function liveSelect<T>(o: LiveSelectOptions<T>): Promise<T | null> 
           prompt.options = next.options;
           const idx = next.options.findIndex((x) => x.value === current);
           prompt.cursor = idx >= 0 ? idx : Math.min(prompt.cursor, next.options.length - 1);
+          at = prompt.cursor;
           out.emit("resize"); // clack redraws the changed lines only
         })
         .catch(() => {}) // a failed refresh keeps the old counts; the next one retries

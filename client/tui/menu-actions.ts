@@ -124,13 +124,17 @@ export async function setNickname(ui: Ui, session: Session, st: MenuState): Prom
   const uid = await pickContact(ui, session, "Nickname for whom?", st);
   if (!uid) return;
   const c = session.contact(uid);
+  // The current name is a placeholder, not text to append to: what is typed replaces it, Enter keeps it.
+  const current = c.nickname === null ? "" : cleanText(c.nickname, { oneLine: true }).trim();
   const nick = await p.text({
-    message: "Nickname",
-    initialValue: c.nickname ?? "",
-    validate: (v) => (v?.trim() ? undefined : "Type a name"),
+    message: current ? "Nickname (Enter keeps the current one)" : "Nickname",
+    placeholder: current || undefined,
+    validate: (v) => (v?.trim() || current ? undefined : "Type a name"),
   });
   if (p.isCancel(nick)) return;
-  session.setNick(uid, nick.trim());
+  const chosen = (nick ?? "").trim();
+  if (chosen === "") return void p.log.info(`${contactName(c)} keeps the nickname.`);
+  session.setNick(uid, chosen);
   p.log.success(`${c.uid.slice(0, 8)}… is now ${contactName(session.contact(uid))}.`);
 }
 

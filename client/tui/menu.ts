@@ -79,6 +79,7 @@ export async function runMenu(ui: Ui, session: Session, st: MenuState): Promise<
       ...v,
       theme: ui.theme,
       initialValue: last,
+      wrap: false, // up from the first entry stays there: it never lands on Quit
       side: mascot(ui.settings.mascot),
       footer: "↑/↓ choose · enter open · esc quit",
       refreshMs: REFRESH_MS,
@@ -87,6 +88,11 @@ export async function runMenu(ui: Ui, session: Session, st: MenuState): Promise<
         return view(ui, session, st);
       },
     });
+    // Esc leaves at once (a deliberate key); the Quit entry, one Enter away from any slip, asks first.
+    if (choice === "quit" && (await p.confirm({ message: "Quit Phantom?", initialValue: true })) !== true) {
+      last = "quit";
+      continue;
+    }
     if (choice === null || choice === "quit") {
       p.outro(t.dim("Bye."));
       return "quit";

@@ -1,6 +1,8 @@
 // Terminal text helpers shared by the interactive screens: display width and ANSI
 // sequences. Untrusted text is made safe by client/text/sanitise.ts before it gets here.
 
+export { formatBytes } from "../text/format.ts";
+
 export const CSI = "\x1b[";
 export const ansi = {
   clearLine: `${CSI}2K`,
@@ -60,19 +62,6 @@ export function sideBySide(left: string[], right: string[], gap = 4): string[] {
     out.push(r === undefined || r === "" ? l : padEnd(l, lw) + " ".repeat(gap) + r);
   }
   return out;
-}
-
-/** Human-readable byte size: 512 B, 1.5 KB, 12.3 MB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 /** "m:ss" or "h:mm:ss". */

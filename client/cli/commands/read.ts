@@ -1,16 +1,41 @@
-// phantom read <uid> [--limit N] [--since TS]: the decrypted conversation, oldest first.
+// phantom read <uid> [--limit N] [--since WHEN]: the decrypted conversation, oldest first.
+// WHEN: a Unix time, a date (2026-12-01, local midnight) or a time ago (90s, 30m, 2h, 3d).
 // JSON lines {"ts","from","body"} plus "file":{"n","name","size","mime"} for files.
 import { printWarning } from "../errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
 import type { Session } from "../../core/session.ts";
 import { escapeText } from "../../text/sanitise.ts";
-import { formatBytes } from "../../tui/term.ts";
+import { formatBytes } from "../../text/format.ts";
+import { PhantomError } from "../../../lib/errors.ts";
 import { Ctx, type Globals, intOption, timeOf, who } from "./context.ts";
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `--since`: a Unix time in seconds, a date YYYY-MM-DD (local midnight), or a duration before `now` (2h, 30m, 3d, 90s). */
+export function parseSince(value: string | undefined, now: Date = new Date()): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d{1,15}$/.test(v)) return intOption(v, "--since", 0, Number.MAX_SAFE_INTEGER);
+  const ago = /^(\d{1,9})\s*([smhd])$/i.exec(v);
+  if (ago) return Math.max(0, Math.floor(now.getTime() / 1000) - Number(ago[1]) * UNIT_SECONDS[ago[2]!.toLowerCase()]!);
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (day) {
+    const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    const midnight = new Date(y, m - 1, d);
+    if (midnight.getFullYear() === y && midnight.getMonth() === m - 1 && midnight.getDate() === d) {
+      return Math.floor(midnight.getTime() / 1000);
+    }
+  }
+  throw new PhantomError(
+    "bad-option",
+    "--since must be a date (2026-12-01), a time ago (30m, 2h, 3d) or a Unix time in seconds",
+  );
+}
 
 export async function run(g: Globals, uid: string, o: { limit?: string; since?: string }): Promise<void> {
   const ctx = new Ctx(g);
   const limit = intOption(o.limit, "--limit", 1, 200);
-  const sinceTs = intOption(o.since, "--since", 0, Number.MAX_SAFE_INTEGER);
+  const sinceTs = parseSince(o.since);
   const s = await ctx.open();
   await s.processInbox();
   const c = s.contact(uid);

@@ -2,7 +2,7 @@
 // phantom send <uid> --file PATH — an encrypted file (§5.3) with a progress bar on a terminal.
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText } from "../../text/sanitise.ts";
-import { formatBytes } from "../../tui/term.ts";
+import { formatBytes } from "../../text/format.ts";
 import type { SentFile } from "../../core/session.ts";
 import { Ctx, type Globals, progressBar } from "./context.ts";
 
@@ -17,7 +17,7 @@ export async function run(g: Globals, uid: string, words: string[], o: { file?: 
     else if (process.stdin.isTTY) {
       throw new PhantomError("bad-arguments", "nothing to send: give the text, or pipe it on stdin");
     } else text = (await Bun.stdin.text()).replace(/\r?\n$/, "");
-    if (text === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
+    if (text.trim() === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
   }
   const s = await ctx.open();
   const c = s.contact(uid);

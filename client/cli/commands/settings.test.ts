@@ -28,9 +28,9 @@ describe("phantom settings", () => {
   test("each setting is validated and saved (0600)", () => {
     applySetting(home, "theme", ["Amber"]);
     applySetting(home, "mascot", ["penguin"]);
-    applySetting(home, "motd", ["hacker"]);
     applySetting(home, "motd-add", ["hello", "there"]);
     applySetting(home, "motd-add", ["second"]);
+    applySetting(home, "motd", ["hacker"]);
     applySetting(home, "tor-warning", ["off"]);
     applySetting(home, "color", ["accent", "Bright-Green"]);
     applySetting(home, "color", ["peer", "#A0B0C0"]);
