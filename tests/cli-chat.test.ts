@@ -321,7 +321,7 @@ test("panic burns every room, then deletes the home", async () => {
   expect(expectOneLineError(await phantom(alice.env, ["panic"]))).toContain("--yes");
   expect(existsSync(join(alice.home, "identity.json"))).toBe(true);
   const p = (await ok(alice, ["panic", "--yes", "--json"])).json();
-  expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home, unlocked: true, kept: [] }]);
+  expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home, unlocked: true, kept: [], left: 0, total: 1 }]);
   expect(existsSync(alice.home)).toBe(false);
   expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
   expect(expectOneLineError(await phantom(alice.env, ["whoami"]))).toContain("phantom init");
@@ -343,7 +343,9 @@ test("panic without the password (wrong, or none and no terminal) still deletes 
     { error: "panic-incomplete", message: "1 conversation(s) stay on the relay until they expire" },
   ]);
   expect(wrong.stderr).toContain("phantom: warning: wrong password: the conversations cannot be burned on the relay");
-  expect(wrong.json()).toEqual([{ burned: 0, failed: [alice.uid], deleted: bob.home, unlocked: false, kept: [] }]);
+  expect(wrong.json()).toEqual([
+    { burned: 0, failed: [alice.uid], deleted: bob.home, unlocked: false, kept: [], left: 0, total: 1 },
+  ]);
   expect(existsSync(bob.home)).toBe(false);
 
   const copyEnv = userEnv(copy, relay.url);
