@@ -115,6 +115,11 @@ export const HealthResponse = z.object({
   version: z.string().max(64),
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
+  // §7.10, optional: a malformed value is ignored like an absent one.
+  retention: z
+    .object({ messages_days: z.number().positive().max(36_500).optional() })
+    .optional()
+    .catch(undefined),
 }); // §7.1
 export const OkResponse = z.object({ ok: z.literal(true) });
 export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3

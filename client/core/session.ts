@@ -18,8 +18,10 @@ import { wipeHome } from "../state/wipe.ts";
 import { RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
+import { readStateText } from "../state/home.ts";
+import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
-import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
+import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
 import type { CorePort, KeyExchangePort, OutgoingPort, PanicPort, ReceivePort, UnreadPort } from "./ports.ts";
 
@@ -75,6 +77,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   private relayP: Promise<RelayClient> | null = null;
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
+  private contactsText: string | null = null;
+  private shownWindowP: Promise<number> | null = null;
 
   private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
     this.config = config;
@@ -87,6 +91,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     this.route = route;
     this.viaTor = route.viaTor;
     this.settings = settings;
+    this.contactsText = readStateText(book.contactsPath(config.home));
     this.book = book.loadContacts(config.home);
   }
 
@@ -173,6 +178,28 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return result;
   }
 
+  /** @internal Read contacts.json again if its content changed (another process wrote it); true then. */
+  reloadContacts(): boolean {
+    const text = readStateText(book.contactsPath(this.home));
+    if (text === this.contactsText) return false;
+    this.book = book.loadContacts(this.home);
+    this.contactsText = text;
+    return true;
+  }
+
+  /** @internal How long ids of shown messages are kept: the relay's message retention (§7.10), else 30 days. */
+  shownWindowS(): Promise<number> {
+    this.shownWindowP ??= (async () => {
+      try {
+        const days = (await (await this.relay()).health()).retention?.messages_days;
+        return days === undefined ? DEFAULT_SHOWN_WINDOW_S : Math.ceil(days * 86_400);
+      } catch {
+        return DEFAULT_SHOWN_WINDOW_S;
+      }
+    })();
+    return this.shownWindowP;
+  }
+
   /** PROTOCOL §7.5: read the key-exchange inbox; people who added us become contacts. */
   processInbox(): Promise<book.ContactView[]> {
     return processInbox(this);
@@ -238,9 +265,15 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
   async history(uid: string, o: { limit?: number; sinceTs?: number } = {}): Promise<ChatMessage[]> {
     const u = book.resolveContact(this.book, uid);
-    let list = (await this.decoded(u)).map(publicMessage);
+    // A row whose id was shown before at an earlier place is a repeat (state/shown.ts).
+    const shown = loadShown(this.home);
+    let list = (await this.decoded(u)).map(publicMessage).filter((m) => !isRepeat(shown, u, m));
     if (o.sinceTs !== undefined) list = list.filter((m) => m.ts >= o.sinceTs!);
     if (o.limit !== undefined) list = list.slice(Math.max(0, list.length - o.limit));
+    if (list.some((m) => shown[u]?.[m.id] !== m.ts)) {
+      const windowS = await this.shownWindowS();
+      updateShown(this.home, windowS, (sh) => markShown(sh, u, list));
+    }
     return list;
   }
 
@@ -269,8 +302,11 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return { ...r, kept: wipeHome(this.home) };
   }
 
-  listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {
-    return listen(this, onMessage, o);
+  listen(
+    handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void),
+    o: ListenOptions,
+  ): Promise<void> {
+    return listen(this, handlers, o);
   }
 
   unreadCounts(): Promise<Record<string, number>> {

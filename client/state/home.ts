@@ -18,8 +18,12 @@ export const CONTACTS_FILE = "contacts.json";
 export const SETTINGS_FILE = "settings.json";
 /** The newest message read per contact, for unread counts (state/read-state.ts). */
 export const READ_STATE_FILE = "read-state.json";
+/** What `listen` has printed per contact: its delivery cursor (state/cursors.ts). */
+export const CURSORS_FILE = "cursors.json";
+/** The ids of messages already shown per contact, against replays (state/shown.ts). */
+export const SHOWN_FILE = "seen.json";
 /** Every file Phantom writes in its home. A folder with none of them is not ours to delete (state/wipe.ts). */
-export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+export const STATE_FILES = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE, CURSORS_FILE, SHOWN_FILE];
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
