@@ -298,13 +298,20 @@ class Room {
   }
 
   private async backoff(e: unknown): Promise<void> {
-    const { min, max } = this.opts.backoffMs ?? { min: BACKOFF_MIN_MS, max: BACKOFF_MAX_MS };
-    const inMs = Math.min(max, min * 2 ** this.failures);
+    const inMs = backoffDelayMs(this.failures, this.opts.backoffMs);
     this.failures++;
     const error = e instanceof Error ? e.message : String(e);
     this.opts.onStatus?.({ state: "retrying", roomId: this.id, inMs, error });
     await sleep(inMs, this.signal);
   }
+}
+
+/** The wait before retry number `failures` + 1: doubling from min, at most max. */
+export function backoffDelayMs(
+  failures: number,
+  bounds: { min: number; max: number } = { min: BACKOFF_MIN_MS, max: BACKOFF_MAX_MS },
+): number {
+  return Math.min(bounds.max, bounds.min * 2 ** Math.min(failures, 30));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

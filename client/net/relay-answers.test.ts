@@ -135,7 +135,13 @@ describe("answers with fields this client does not know are accepted", () => {
   const { client } = setup((_n, path) => json(200, answers[path] ?? { error: "not_found", message: path }));
 
   test("health, register, pubkey, ke/push, ke/pop", async () => {
-    expect(await client.health()).toEqual({ status: "ok", version: "9.9.9", auth_required: false, auth_pub: null });
+    expect(await client.health()).toEqual({
+      status: "ok",
+      version: "9.9.9",
+      auth_required: false,
+      auth_pub: null,
+      retention: { messages_days: 7 },
+    });
     expect(await client.register(otherUid, otherPub, b64uencode(other.signPub))).toBe("created");
     expect(await client.pubkey(otherUid)).toEqual(other.encPub);
     await client.kePush({ from_uid: signer.uid, to_uid: otherUid, pub_key: otherPub, room_id: ROOM });
