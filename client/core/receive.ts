@@ -42,6 +42,8 @@ export interface ListenOptions {
   inboxPollMs?: number;
   /** Called when every conversation is connected (again after new contacts join). */
   onReady?: (conversations: number) => void;
+  /** PROTOCOL §7.9 burn events, for a caller that passes a plain message callback. */
+  onBurned?: (peerUid: string) => void;
   /**
    * Keep a delivery cursor per contact in $PHANTOM_HOME (state/cursors.ts): deliver first
    * what was never delivered (what the relay still has), then stream; each message once.
@@ -85,7 +87,8 @@ export async function listen(
   handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void),
   o: ListenOptions,
 ): Promise<void> {
-  const h: ListenHandlers = typeof handlers === "function" ? { message: handlers } : handlers;
+  const h: ListenHandlers =
+    typeof handlers === "function" ? { message: handlers, ...(o.onBurned ? { burned: o.onBurned } : {}) } : handlers;
   const only = o.only === undefined ? null : s.contact(o.only).uid;
   const relay = await s.relay();
   const cursorMode = o.cursor === true;

@@ -78,6 +78,8 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
   private contactsText: string | null = null;
+  /** When this session last burned each contact's room (ms), to tell our burn from the peer's. */
+  private readonly ownBurns = new Map<string, number>();
   private shownWindowP: Promise<number> | null = null;
 
   private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
@@ -289,7 +291,14 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
   async burn(uid: string): Promise<number> {
     const u = book.resolveContact(this.book, uid);
     const { roomId } = this.keys(u, { allowBlocked: true });
+    this.ownBurns.set(u, Date.now());
     return await (await this.relay()).burn(roomId);
+  }
+
+  /** Whether this session burned the contact's room in the last minute (the relay's burn event does not say who). */
+  burnedHere(uid: string): boolean {
+    const at = this.ownBurns.get(uid);
+    return at !== undefined && Date.now() - at < 60_000;
   }
 
   /**

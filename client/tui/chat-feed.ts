@@ -12,7 +12,7 @@ export interface ConversationSource {
   history(uid: string, o?: { limit?: number; sinceTs?: number }): Promise<ChatMessage[]>;
   listen(
     onMessage: (peerUid: string, m: ChatMessage) => void,
-    o: { signal: AbortSignal; onReady?: (conversations: number) => void },
+    o: { signal: AbortSignal; onReady?: (conversations: number) => void; onBurned?: (peerUid: string) => void },
   ): Promise<void>;
 }
 
@@ -24,12 +24,14 @@ export interface FeedSink {
   message(m: ShownMessage): void;
   /** Another contact wrote. */
   other(peerUid: string, m: ChatMessage): void;
+  /** PROTOCOL §7.9: the relay says this conversation was deleted (burned). */
+  burned?(): void;
 }
 
 export class ChatFeed {
   private readonly seen = new Set<string>();
   private readonly echoes = new EchoTracker();
-  private held: Array<[string, ChatMessage]> | null = [];
+  private held: Array<[string, ChatMessage | "burned"]> | null = [];
 
   constructor(
     private readonly peerUid: string,
@@ -44,10 +46,12 @@ export class ChatFeed {
     this.sink.message(m);
   }
 
-  /** A live message of any conversation; held until release(). */
-  live(peerUid: string, m: ChatMessage): void {
+  /** A live message of any conversation, or a burn; held until release(). */
+  live(peerUid: string, m: ChatMessage | "burned"): void {
     if (this.held) return void this.held.push([peerUid, m]);
-    if (peerUid === this.peerUid) this.row(m);
+    if (m === "burned") {
+      if (peerUid === this.peerUid) this.sink.burned?.();
+    } else if (peerUid === this.peerUid) this.row(m);
     else if (!m.mine) this.sink.other(peerUid, m);
   }
 
@@ -87,7 +91,11 @@ export function openConversation(
 ): { listening: Promise<void>; history: Promise<ChatMessage[]>; caughtUp: Promise<void> } {
   let connected!: () => void;
   const ready = new Promise<void>((r) => (connected = r));
-  const listening = src.listen((peer, m) => feed.live(peer, m), { signal: o.signal, onReady: () => connected() });
+  const listening = src.listen((peer, m) => feed.live(peer, m), {
+    signal: o.signal,
+    onReady: () => connected(),
+    onBurned: (peer) => feed.live(peer, "burned"),
+  });
   listening.then(connected, connected); // stopped or failed: nothing to wait for
   const history = src.history(peerUid, { limit: o.limit });
   const caughtUp = (async () => {

@@ -63,7 +63,12 @@ export async function run(g: Globals, o: { from?: string } = {}): Promise<void> 
         contact: (c) => line(`new contact: ${who(c)}`, { event: "contact", uid: c.uid, nick: c.nickname }),
         burned: (peer) => {
           const c = s.contact(peer);
-          line(`${who(c)} deleted this conversation on the relay`, { event: "burned", uid: peer, nick: c.nickname });
+          // The relay does not say who burned (PROTOCOL §7.9): the peer, or this identity elsewhere.
+          line(`the conversation with ${who(c)} was deleted on the relay`, {
+            event: "burned",
+            uid: peer,
+            nick: c.nickname,
+          });
         },
       },
       {
