@@ -311,10 +311,7 @@ export class Session implements CorePort, KeyExchangePort, OutgoingPort, Receive
     return { ...r, kept: wipeHome(this.home) };
   }
 
-  listen(
-    handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void),
-    o: ListenOptions,
-  ): Promise<void> {
+  listen(handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void), o: ListenOptions): Promise<void> {
     return listen(this, handlers, o);
   }
 
