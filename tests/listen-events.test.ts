@@ -5,8 +5,9 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startListen } from "./helpers/cli.ts";
+import { within } from "./helpers/deadline.ts";
 import { cliUser, nextJson, ok, peerOf, restOf } from "./helpers/listen-world.ts";
-import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(120_000);
 
@@ -67,4 +68,48 @@ test("a burn of the conversation by the peer is an event line", async () => {
     l.proc.kill("SIGINT");
   }
   expect(await restOf(l.proc, l.out)).toEqual({ code: 0, rest: [] });
+});
+
+test("without --json the events are short lines too", async () => {
+  const bob = await cliUser(join(root, "bob3"), relay.url);
+  const proc = Bun.spawn([CLIENT_BIN, "listen"], { env: bob.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const out = lines(proc.stdout);
+  const next = async (what: string) => {
+    const r = await within(out.next(), 30_000, () => `listen printed no line within 30 s (waiting for ${what})`);
+    if (r.done) throw new Error(`listen's stdout ended (waiting for ${what})`);
+    return r.value;
+  };
+  const stderr: string[] = [];
+  const errs = lines(proc.stderr);
+  /** Until listen says it is listening to `n` conversations (again after a new contact). */
+  const listeningTo = async (n: number) => {
+    const want = `phantom: listening to ${n} conversation(s)`;
+    const wait = async () => {
+      for (;;) {
+        const e = await errs.next();
+        if (e.done) throw new Error(`listen ended; stderr:\n${stderr.join("\n")}`);
+        stderr.push(e.value);
+        if (e.value.startsWith(want)) return;
+      }
+    };
+    await within(wait(), 30_000, () => `no "${want}"; stderr:\n${stderr.join("\n")}`);
+  };
+  try {
+    await listeningTo(0);
+    const erin = await peerOf(relay.url, bob);
+    await ok(bob, ["contacts"]); // another process reads the inbox
+    expect(await next("the contact line")).toBe(`new contact: ${erin.user.uid}`);
+    await listeningTo(1);
+    await erin.send("hi bob");
+    expect(await next("the message")).toMatch(
+      new RegExp(`^\\[[-\\d ]+:\\d\\d\\] ${erin.user.uid.slice(0, 8)}: hi bob$`),
+    );
+    await erin.relay.burn(erin.roomId);
+    expect(await next("the burn line")).toBe(`the conversation with ${erin.user.uid} was deleted on the relay`);
+  } finally {
+    proc.kill("SIGINT");
+  }
+  const code = await within(proc.exited, 20_000, () => "listen did not exit");
+  for await (const e of errs) stderr.push(e);
+  expect({ code, stderr: stderr.filter((l) => !l.startsWith("phantom: listening")) }).toEqual({ code: 0, stderr: [] });
 });
