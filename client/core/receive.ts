@@ -42,6 +42,8 @@ export interface ListenOptions {
   inboxPollMs?: number;
   /** Called when every conversation is connected (again after new contacts join). */
   onReady?: (conversations: number) => void;
+  /** A conversation's live connection connected, or failed and is retried (net/live.ts). */
+  onLiveStatus?: (peerUid: string, status: LiveStatus) => void;
   /** PROTOCOL §7.9 burn events, for a caller that passes a plain message callback. */
   onBurned?: (peerUid: string) => void;
   /**
@@ -199,6 +201,8 @@ export async function listen(
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
+      const peer = rooms.get(st.roomId)?.peer;
+      if (peer !== undefined) o.onLiveStatus?.(peer, st);
       if (st.state !== "connected" || connected.has(st.roomId)) return;
       connected.add(st.roomId);
       if (connected.size === rooms.size) o.onReady?.(rooms.size);

@@ -8,6 +8,7 @@ import { writeSync } from "node:fs";
 import { PhantomError } from "../../../lib/errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
 import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
+import { printWarning } from "../errors.ts";
 import { Ctx, type Globals, who } from "./context.ts";
 import { humanMessage, jsonMessage } from "./read.ts";
 
@@ -49,6 +50,7 @@ export async function run(g: Globals, o: { from?: string } = {}): Promise<void> 
     if (c.isNew) line(`new contact: ${who(c)}`, { event: "contact", uid: c.uid, nick: c.nickname });
   }
   const stop = new AbortController();
+  const outage = new Set<string>();
   const onSignal = () => stop.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -76,6 +78,14 @@ export async function run(g: Globals, o: { from?: string } = {}): Promise<void> 
         cursor: true,
         fromNow: o.from === "now",
         onReady: (n) => process.stderr.write(`phantom: listening to ${n} conversation(s); Ctrl-C to stop\n`),
+        // Said once per conversation and outage: the live connection retries by itself.
+        onLiveStatus: (peer, st) => {
+          if (st.state === "connected") return void outage.delete(peer);
+          if (outage.has(peer)) return;
+          outage.add(peer);
+          const inS = Math.ceil(st.inMs / 100) / 10;
+          printWarning(`${who(s.contact(peer))}: ${oneLine(escapeText(st.error))}; retrying in ${inS} s`);
+        },
       },
     );
   } catch (e) {
