@@ -197,7 +197,7 @@ export async function listen(
         return;
       }
       if (!log.accept(roomId, id, frame.ts)) return;
-      enqueue(() => deliver(s, ctx, frame, (peer, m) => h.message(peer, m)));
+      enqueue(() => deliverShown(s, ctx, frame, id, h));
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
@@ -258,6 +258,21 @@ async function deliverOnce(
   if (!repeat) await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
   updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)));
   if (!repeat) updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
+}
+
+/** Deliver a row unless its id was shown before at an earlier place (a replay, state/shown.ts); remember it. */
+async function deliverShown(
+  s: ReceivePort,
+  ctx: RoomContext,
+  frame: { ts: number; ciphertext: string },
+  id: string,
+  h: ListenHandlers,
+): Promise<void> {
+  const row = { id, ts: frame.ts };
+  if (isRepeat(loadShown(s.home), ctx.peer, row)) return;
+  await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
+  const windowS = await s.shownWindowS();
+  updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
 }
 
 function nowS(): number {
