@@ -57,8 +57,6 @@ export interface ListenOptions {
 
 /** How often listen reads the key-exchange inbox and looks at the contact book on disk. */
 export const LISTEN_POLL_MS = 5000;
-/** @deprecated the old name of LISTEN_POLL_MS. */
-export const INBOX_POLL_MS = LISTEN_POLL_MS;
 
 /** Download, decrypt and save file `n` of the conversation; returns the path written. */
 export async function getFile(s: ReceivePort, uid: string, n: number, dest: string | undefined, o: GetFileOptions) {
