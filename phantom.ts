@@ -117,9 +117,9 @@ async function buildProgram() {
   cmd("chat", "open the live chat screen with a contact (needs a terminal)")
     .argument("<uid>", "UID or nickname")
     .action(run(() => import("./client/cli/commands/chat.ts")));
-  cmd("listen", "print incoming messages from every contact until interrupted").action(
-    run(() => import("./client/cli/commands/listen.ts")),
-  );
+  cmd("listen", "print what was not yet delivered, then incoming messages from every contact until interrupted")
+    .option("--from <now>", "'now': skip what arrived before (the backlog)")
+    .action(run(() => import("./client/cli/commands/listen.ts")));
   cmd("burn", "delete a conversation's messages and files from the relay")
     .argument("<uid>", "UID or nickname")
     .option("-y, --yes", "do not ask for confirmation")

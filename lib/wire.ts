@@ -117,6 +117,11 @@ export const HealthResponse = z.object({
   auth_required: z.boolean(),
   auth_pub: EncPubB64.nullable(),
   max_file_size: z.number().int().positive().nullish().catch(undefined),
+  // §7.10, optional: a malformed value is ignored like an absent one.
+  retention: z
+    .object({ messages_days: z.number().positive().max(36_500).optional() })
+    .optional()
+    .catch(undefined),
 }); // §7.1
 /** §7.10: the optional `retention` of /health (only the message retention is read; anything else is ignored). */
 export const HealthRetention = z.object({

@@ -257,7 +257,13 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
         () => proc.kill(),
       )
     ).value!;
-    expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: alice.uid, body: "are you there?" });
+    expect(JSON.parse(line)).toEqual({
+      ts: expect.any(Number),
+      from: alice.uid,
+      body: "are you there?",
+      nick: "alice",
+      id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
   } finally {
     proc.kill("SIGINT");
   }

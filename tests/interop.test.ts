@@ -213,7 +213,8 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
   });
 
   test("our listen gets a message from the Python client live", async () => {
-    const { proc, out } = await startListen(us.env);
+    // --from now: earlier tests' messages are the backlog; this one is about live delivery.
+    const { proc, out } = await startListen(us.env, 20_000, ["--from", "now"]);
     try {
       await py(pat.home, relay.url, ["send", us.uid, "live \u{1F40D}"]);
       const line = (
@@ -224,7 +225,13 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
           () => proc.kill(),
         )
       ).value!;
-      expect(JSON.parse(line)).toEqual({ ts: expect.any(Number), from: pat.uid, body: "live \u{1F40D}" });
+      expect(JSON.parse(line)).toEqual({
+        ts: expect.any(Number),
+        from: pat.uid,
+        body: "live \u{1F40D}",
+        nick: "pat",
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      });
     } finally {
       proc.kill("SIGINT");
     }

@@ -4,7 +4,7 @@
 // Build first: ./build.sh
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { INBOX_POLL_MS } from "../client/core/receive.ts";
+import { LISTEN_POLL_MS } from "../client/core/receive.ts";
 import { restartOnSamePort } from "./helpers/clients.ts";
 import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
@@ -76,7 +76,7 @@ test("the menu's warning that the relay could not be reached goes once it answer
   await w.pane.waitFor((s) => /^›$/m.test(s));
   const back = await w.outage();
   // The open chat reads the key-exchange inbox once per poll interval: one read fails meanwhile.
-  await Bun.sleep(INBOX_POLL_MS + 5000);
+  await Bun.sleep(LISTEN_POLL_MS + 5000);
   w.pane.keys("Escape");
   await w.pane.waitFor("offline:", { timeoutMs: 30_000 });
   await back();

@@ -91,12 +91,16 @@ export function decodeRows(rows: StoredMessage[], ctx: RoomContext): { messages:
   const messages: DecodedMessage[] = [];
   let skipped = 0;
   let files = 0;
+  const ids = new Set<string>();
   for (const row of rows) {
     const d = decodeRow(row, ctx);
     if (d === null) {
       skipped++;
       continue;
     }
+    // The same ciphertext stored again (a relay replaying it with a new ts): shown at its first place only.
+    if (ids.has(d.message.id)) continue;
+    ids.add(d.message.id);
     if (d.message.file) d.message.file.n = ++files;
     messages.push(d);
   }

@@ -61,10 +61,14 @@ export interface OutgoingPort extends Pick<CorePort, "uid" | "keys" | "relay"> {
 }
 
 /** Receiving: files and live delivery (core/receive.ts). */
-export interface ReceivePort extends Pick<CorePort, "uid" | "book" | "keys" | "relay" | "warn"> {
+export interface ReceivePort extends Pick<CorePort, "uid" | "home" | "book" | "keys" | "relay" | "warn"> {
   contact(uidOrNick: string): ContactView;
   decoded(uid: string): Promise<DecodedMessage[]>;
   processInbox(): Promise<ContactView[]>;
+  /** Read contacts.json again if another process changed it; true when it had changed. */
+  reloadContacts(): boolean;
+  /** How long ids of shown messages are kept: the relay's message retention (§7.10), else 30 days. */
+  shownWindowS(): Promise<number>;
 }
 
 /** Unread counts (core/unread.ts). */

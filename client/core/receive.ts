@@ -1,12 +1,14 @@
 // The receiving side of a Session: saving files (PROTOCOL §5.3), live delivery
-// (§7.9) with new contacts picked up from the key-exchange inbox.
+// (§7.9) with new contacts picked up from the key-exchange inbox and the contact book on disk.
 
 import { existsSync } from "node:fs";
 import { decryptFile, messageId } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { filePathOf, type WsFrame } from "../../lib/wire.ts";
-import { blockedChange, labelOf } from "../state/contacts.ts";
+import { blockedChange, type ContactView, labelOf } from "../state/contacts.ts";
+import { advanced, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
+import { isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 import { DeliveryLog } from "./delivery-log.ts";
 import { saveReceivedFile, targetPath } from "../state/files.ts";
@@ -19,19 +21,44 @@ export interface GetFileOptions {
   confirmOverwrite?: (path: string) => Promise<boolean>;
 }
 
+/**
+ * What listen() reports. A returned promise is awaited before the next event; with a
+ * delivery cursor, a message counts as delivered only once `message` has resolved.
+ * (Contact requests will add a `request` event here.)
+ */
+export interface ListenHandlers {
+  message(peerUid: string, m: ChatMessage): void | Promise<void>;
+  /** Someone became a contact while listening (this process's inbox read, or another's). */
+  contact?(c: ContactView): void | Promise<void>;
+  /** PROTOCOL §7.9: the relay says the conversation was deleted (burned). */
+  burned?(peerUid: string): void | Promise<void>;
+}
+
 export interface ListenOptions {
   signal: AbortSignal;
   /** Only this contact (UID or nickname); new contacts are then not picked up. */
   only?: string;
-  /** How often the key-exchange inbox is read while listening (default 30 s). */
+  /** How often the inbox and the contact book are looked at while listening (default LISTEN_POLL_MS). */
   inboxPollMs?: number;
   /** Called when every conversation is connected (again after new contacts join). */
   onReady?: (conversations: number) => void;
   /** Each connection state of each conversation, reconnections after an outage included. */
   onStatus?: (status: LiveStatus) => void;
+  /** A conversation's live connection connected, or failed and is retried (net/live.ts). */
+  onLiveStatus?: (peerUid: string, status: LiveStatus) => void;
+  /** PROTOCOL §7.9 burn events, for a caller that passes a plain message callback. */
+  onBurned?: (peerUid: string) => void;
+  /**
+   * Keep a delivery cursor per contact in $PHANTOM_HOME (state/cursors.ts): deliver first
+   * what was never delivered (what the relay still has), then stream; each message once.
+   */
+  cursor?: boolean;
+  /** With `cursor`: skip the backlog (the cursor is set to now). */
+  fromNow?: boolean;
 }
 
-export const INBOX_POLL_MS = 30_000;
+/** How often listen reads the key-exchange inbox and looks at the contact book on disk. */
+export const LISTEN_POLL_MS = 5000;
 
 /** Download, decrypt and save file `n` of the conversation; returns the path written. */
 export async function getFile(s: ReceivePort, uid: string, n: number, dest: string | undefined, o: GetFileOptions) {
@@ -60,22 +87,34 @@ export async function getFile(s: ReceivePort, uid: string, n: number, dest: stri
 /** Stream new messages of every contact (or one) until the signal aborts. Own messages are delivered too. */
 export async function listen(
   s: ReceivePort,
-  onMessage: (peerUid: string, m: ChatMessage) => void,
+  handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void),
   o: ListenOptions,
 ): Promise<void> {
+  const h: ListenHandlers =
+    typeof handlers === "function" ? { message: handlers, ...(o.onBurned ? { burned: o.onBurned } : {}) } : handlers;
   const only = o.only === undefined ? null : s.contact(o.only).uid;
   const relay = await s.relay();
-  // After a restart (new contacts), each room is fetched again from its resume point
-  // (client/core/delivery-log.ts): a room we already listened to gets what it missed
-  // meanwhile, rows delivered before are remembered until they are older than that
-  // point. A new contact's room starts a minute before the last inbox read that did
+  const cursorMode = o.cursor === true;
+  // Without a cursor (the chat screen): after a restart (new contacts), each room is fetched
+  // again from its resume point (client/core/delivery-log.ts): a room we already listened to
+  // gets what it missed meanwhile, rows delivered before are remembered until they are older
+  // than that point. A new contact's room starts a minute before the last inbox read that did
   // not know them, so a first message sent right after adding us is not lost.
   const startTs = nowS();
   const log = new DeliveryLog();
   let inboxReadTs = startTs;
+  const window = cursorMode ? await s.shownWindowS() : 0;
+  if (cursorMode && o.fromNow) {
+    const uids = only ? [only] : Object.keys(s.book);
+    updateCursors(s.home, (c) => {
+      for (const uid of uids) c[uid] = { ts: startTs, ids: [] };
+    });
+  }
+  const known = new Set(Object.keys(s.book));
   for (let rounds = 0; ; rounds++) {
     if (o.signal.aborted) return;
     const rooms = new Map<string, RoomContext>();
+    const cursors = cursorMode ? loadCursors(s.home) : {};
     for (const uid of only ? [only] : Object.keys(s.book)) {
       const rec = s.book[uid]!;
       if (blockedChange(rec)) {
@@ -88,41 +127,84 @@ export async function listen(
       if (rounds === 0) log.follow(roomId, startTs, -Infinity);
       else log.follow(roomId, inboxReadTs - 60);
     }
+    const roomOf = new Map([...rooms].map(([r, c]) => [c.peer, r]));
     const round = new AbortController();
     const stop = () => round.abort();
     o.signal.addEventListener("abort", stop, { once: true });
     let restart = false;
+    let failed: unknown = null;
     let queue: Promise<void> = Promise.resolve();
+    const enqueue = (task: () => Promise<void> | void) => {
+      queue = queue.then(task).catch((e: unknown) => {
+        if (cursorMode) {
+          // Not delivered (stdout closed, say): stop here; the cursor still points before it.
+          s.warn(`stopped listening: ${e instanceof Error ? e.message : String(e)}`);
+          failed ??= e;
+          round.abort();
+          return;
+        }
+        s.warn(`could not show a message: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    };
+    const poll = async () => {
+      const at = nowS();
+      let changed = 0;
+      try {
+        changed = (await s.processInbox()).length;
+      } catch (e) {
+        s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : String(e)}`, "relay");
+      }
+      // Another phantom process (the menu, `contacts`, `send`) may have read the inbox first:
+      // the contact book on disk changing is reason enough to look again.
+      try {
+        if (s.reloadContacts()) changed++;
+      } catch (e) {
+        s.warn(`could not read the contact book: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const uids = Object.keys(s.book).filter((u) => !blockedChange(s.book[u]!));
+      const added = uids.filter((u) => !roomOf.has(u));
+      if (added.length > 0 || (changed > 0 && uids.length !== roomOf.size)) {
+        for (const uid of added) {
+          if (known.has(uid)) continue;
+          known.add(uid);
+          const c = s.contact(uid);
+          if (h.contact) enqueue(() => h.contact!(c));
+        }
+        restart = true;
+        round.abort();
+      } else if (!restart) {
+        // Whoever adds us after this read is noticed by a later one (§7.5 pops the inbox).
+        inboxReadTs = Math.max(inboxReadTs, at);
+      }
+    };
+    let polling = false;
     const timer = only
       ? null
       : setInterval(() => {
-          const at = nowS();
-          s.processInbox().then(
-            (changed) => {
-              if (changed.length > 0) {
-                restart = true;
-                round.abort();
-              } else if (!restart) {
-                // Whoever adds us after this read is noticed by a later one (§7.5 pops the inbox).
-                inboxReadTs = Math.max(inboxReadTs, at);
-              }
-            },
-            (e: unknown) =>
-              s.warn(`could not read the key-exchange inbox: ${e instanceof Error ? e.message : e}`, "relay"),
-          );
-        }, o.inboxPollMs ?? INBOX_POLL_MS);
+          if (polling) return;
+          polling = true;
+          void poll().finally(() => (polling = false));
+        }, o.inboxPollMs ?? LISTEN_POLL_MS);
     const onFrame = (roomId: string, frame: WsFrame) => {
       const ctx = rooms.get(roomId);
-      if (!ctx || "event" in frame || !log.accept(roomId, messageId(frame.ciphertext), frame.ts)) return;
-      queue = queue
-        .then(() => deliver(s, ctx, frame, onMessage))
-        .catch((e: unknown) => {
-          s.warn(`could not show a message: ${e instanceof Error ? e.message : String(e)}`);
-        });
+      if (!ctx) return;
+      if ("event" in frame) {
+        if (frame.event === "burned" && h.burned) enqueue(() => h.burned!(ctx.peer));
+        return;
+      }
+      const id = messageId(frame.ciphertext);
+      if (cursorMode) {
+        enqueue(() => deliverOnce(s, ctx, frame, id, h, window));
+        return;
+      }
+      if (!log.accept(roomId, id, frame.ts)) return;
+      enqueue(() => deliverShown(s, ctx, frame, id, h));
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
       o.onStatus?.(st);
+      const peer = rooms.get(st.roomId)?.peer;
+      if (peer !== undefined) o.onLiveStatus?.(peer, st);
       if (st.state !== "connected" || connected.has(st.roomId)) return;
       connected.add(st.roomId);
       if (connected.size === rooms.size) o.onReady?.(rooms.size);
@@ -131,6 +213,19 @@ export async function listen(
       if (rooms.size === 0) {
         o.onReady?.(0);
         await new Promise((r) => round.signal.addEventListener("abort", r, { once: true }));
+      } else if (cursorMode) {
+        // PROTOCOL §7.6.1: from the cursor's seq; a relay without seq: from its ts (§7.6);
+        // no cursor yet: the whole room, as far as the relay still has it.
+        const cur = new Map([...rooms].map(([r, c]) => [r, cursors[c.peer]]));
+        await relay.live([...rooms.keys()], onFrame, {
+          signal: round.signal,
+          onStatus,
+          afterSeq: (r) => cur.get(r)?.seq,
+          sinceTs: (r) => {
+            const c = cur.get(r);
+            return c === undefined ? 0 : c.seq === undefined ? c.ts : undefined;
+          },
+        });
       } else {
         const since = new Map(rounds > 0 ? [...rooms.keys()].map((r) => [r, log.resume(r)]) : []);
         await relay.live([...rooms.keys()], onFrame, { signal: round.signal, onStatus, sinceTs: (r) => since.get(r) });
@@ -141,8 +236,45 @@ export async function listen(
       round.abort();
     }
     await queue;
+    if (failed !== null) throw failed;
     if (!restart) return;
   }
+}
+
+/**
+ * Deliver a row unless the cursor says it was delivered, or its id was shown before at an
+ * earlier place (a replay, state/shown.ts); advance the cursor once the handler is done.
+ */
+async function deliverOnce(
+  s: ReceivePort,
+  ctx: RoomContext,
+  frame: { ts: number; ciphertext: string; seq?: number },
+  id: string,
+  h: ListenHandlers,
+  windowS: number,
+): Promise<void> {
+  const row = { id, ts: frame.ts, ...(frame.seq === undefined ? {} : { seq: frame.seq }) };
+  const cursor = loadCursors(s.home)[ctx.peer];
+  if (!isAfter(cursor, row)) return;
+  const repeat = isRepeat(loadShown(s.home), ctx.peer, row);
+  if (!repeat) await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
+  updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)));
+  if (!repeat) updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
+}
+
+/** Deliver a row unless its id was shown before at an earlier place (a replay, state/shown.ts); remember it. */
+async function deliverShown(
+  s: ReceivePort,
+  ctx: RoomContext,
+  frame: { ts: number; ciphertext: string },
+  id: string,
+  h: ListenHandlers,
+): Promise<void> {
+  const row = { id, ts: frame.ts };
+  if (isRepeat(loadShown(s.home), ctx.peer, row)) return;
+  await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
+  const windowS = await s.shownWindowS();
+  updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
 }
 
 function nowS(): number {
@@ -153,7 +285,7 @@ async function deliver(
   s: ReceivePort,
   ctx: RoomContext,
   frame: { ts: number; ciphertext: string },
-  onMessage: (peerUid: string, m: ChatMessage) => void,
+  onMessage: (peerUid: string, m: ChatMessage) => void | Promise<void>,
 ): Promise<void> {
   const d = decodeRow(frame, ctx);
   if (d === null) {
@@ -164,5 +296,5 @@ async function deliver(
     // Number the file like `read` does: its place among the conversation's files.
     d.message.file.n = fileNumberOf(await s.decoded(ctx.peer), d.message.id);
   }
-  onMessage(ctx.peer, publicMessage(d));
+  await onMessage(ctx.peer, publicMessage(d));
 }

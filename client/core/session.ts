@@ -20,8 +20,10 @@ import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic
 import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
+import { readStateText } from "../state/home.ts";
+import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
-import { getFile, listen, type GetFileOptions, type ListenOptions } from "./receive.ts";
+import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
 import type {
   CorePort,
@@ -100,6 +102,9 @@ export class Session
   private directConsent: boolean | null = null;
   /** @internal UIDs first seen in this run's key-exchange inbox. */ readonly newUids = new Set<string>();
   /** @internal UIDs of the book the inbox reader knows about (see processInbox). */ readonly knownUids: Set<string>;
+  /** When this session last burned each contact's room (ms), to tell our burn from the peer's. */
+  private readonly ownBurns = new Map<string, number>();
+  private shownWindowP: Promise<number> | null = null;
 
   private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
     this.config = config;
@@ -261,6 +266,19 @@ export class Session
     this.book = book.loadContacts(this.home);
   }
 
+  /** @internal How long ids of shown messages are kept: the relay's message retention (§7.10), else 30 days. */
+  shownWindowS(): Promise<number> {
+    this.shownWindowP ??= (async () => {
+      try {
+        const days = (await (await this.relay()).health()).retention?.messages_days;
+        return days === undefined ? DEFAULT_SHOWN_WINDOW_S : Math.ceil(days * 86_400);
+      } catch {
+        return DEFAULT_SHOWN_WINDOW_S;
+      }
+    })();
+    return this.shownWindowP;
+  }
+
   /**
    * PROTOCOL §7.5: read the key-exchange inbox; people who added us become contact requests.
    * Returns contacts whose key changed and contacts new to this process (accepted since the last call).
@@ -371,10 +389,16 @@ export class Session
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
   async history(uid: string, o: { limit?: number; sinceTs?: number } = {}): Promise<ChatMessage[]> {
     const u = this.resolve(uid);
-    let list = (await this.decoded(u)).map(publicMessage);
+    // A row whose id was shown before at an earlier place is a repeat (state/shown.ts).
+    const shown = loadShown(this.home);
+    let list = (await this.decoded(u)).map(publicMessage).filter((m) => !isRepeat(shown, u, m));
     requests.seen(this, u);
     if (o.sinceTs !== undefined) list = list.filter((m) => m.ts >= o.sinceTs!);
     if (o.limit !== undefined) list = list.slice(Math.max(0, list.length - o.limit));
+    if (list.some((m) => shown[u]?.[m.id] !== m.ts)) {
+      const windowS = await this.shownWindowS();
+      updateShown(this.home, windowS, (sh) => markShown(sh, u, list));
+    }
     return list;
   }
 
@@ -390,7 +414,14 @@ export class Session
   async burn(uid: string): Promise<number> {
     const u = this.resolve(uid);
     const { roomId } = this.keys(u, { allowBlocked: true });
+    this.ownBurns.set(u, Date.now());
     return await (await this.relay()).burn(roomId);
+  }
+
+  /** Whether this session burned the contact's room in the last minute (the relay's burn event does not say who). */
+  burnedHere(uid: string): boolean {
+    const at = this.ownBurns.get(uid);
+    return at !== undefined && Date.now() - at < 60_000;
   }
 
   /**
@@ -419,8 +450,8 @@ export class Session
     return new RelayClient({ baseUrl: this.relayUrl, transport: transportFor(this.route), signer, burnKey });
   }
 
-  listen(onMessage: (peerUid: string, m: ChatMessage) => void, o: ListenOptions): Promise<void> {
-    return listen(this, onMessage, o);
+  listen(handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void), o: ListenOptions): Promise<void> {
+    return listen(this, handlers, o);
   }
 
   unreadCounts(): Promise<Record<string, number>> {

@@ -20,6 +20,11 @@ import { isPermanent, RelayError } from "./relay-error.ts";
 
 export const DEFAULT_POLL_MS = 3000;
 const PING_MS = 25_000;
+/** Reconnect backoff: the first retry after this, doubling up to BACKOFF_MAX_MS. */
+export const BACKOFF_MIN_MS = 500;
+export const BACKOFF_MAX_MS = 5000;
+/** A WebSocket upgrade not answered within this is given up (a black-holed handshake) and retried. */
+export const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** After this many failed WebSocket connections while /fetch works, poll that room instead. */
 const WS_GIVE_UP = 3;
 /** Live frames remembered above the seq cursor before a /fetch moves the cursor past them. */
@@ -42,8 +47,15 @@ export interface LiveOptions {
    */
   sinceTs?: number | ((roomId: string) => number | undefined);
   onStatus?: (s: LiveStatus) => void;
-  /** Reconnect backoff bounds (default 500 ms … 30 s). */
+  /**
+   * PROTOCOL §7.6.1: per room, every row with seq ≤ this was delivered before; the first catch-up
+   * pages forward from it and delivers what follows (a relay without seq: give sinceTs too).
+   */
+  afterSeq?: (roomId: string) => number | undefined;
+  /** Reconnect backoff bounds (default BACKOFF_MIN_MS … BACKOFF_MAX_MS). */
   backoffMs?: { min: number; max: number };
+  /** How long a WebSocket upgrade may take (default WS_HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
 }
 
 type Emit = (roomId: string, frame: WsFrame) => void;
@@ -117,7 +129,11 @@ class Room {
   async run(useWs: boolean): Promise<void> {
     const s = this.opts.sinceTs;
     const since = typeof s === "function" ? s(this.id) : s;
-    if (!(await this.sync(since !== undefined, since))) return;
+    const after = this.opts.afterSeq?.(this.id);
+    if (after !== undefined) {
+      this.seen.advance(after);
+      if (!(await this.sync(true, since))) return;
+    } else if (!(await this.sync(since !== undefined, since))) return;
     if (useWs) await this.websocketLoop();
     if (!this.signal.aborted) await this.pollLoop();
   }
@@ -194,17 +210,23 @@ class Room {
       // with 1013, §7.9) and surfaces 401/403/429 that an upgrade cannot report.
       if (!(await this.sync(true))) return;
       if (wsFailures >= WS_GIVE_UP) return;
-      await this.backoff(new Error(r.opened ? `live connection closed (${r.code})` : "live connection refused"));
+      const why = r.opened
+        ? `live connection closed (${r.code})`
+        : r.handshakeTimedOut
+          ? `live connection not answered within ${(this.opts.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS) / 1000} s`
+          : "live connection refused";
+      await this.backoff(new Error(why));
     }
   }
 
-  private connectOnce(): Promise<{ opened: boolean; fatal: unknown; code: number }> {
+  private connectOnce(): Promise<{ opened: boolean; fatal: unknown; code: number; handshakeTimedOut: boolean }> {
     return new Promise((resolve) => {
       const path = `/ws/${encodeURIComponent(this.id)}`;
       // PROTOCOL §7.9: signed like a GET with an empty body.
       const headers = this.client.signHeaders("GET", path, new Uint8Array(0));
       const url = this.client.urlOf(path).replace(/^http/, "ws");
       let opened = false;
+      let handshakeTimedOut = false;
       let catchingUp = false;
       let fatal: unknown = null;
       let alive = true;
@@ -222,7 +244,15 @@ class Room {
         ws.close();
       };
       this.signal.addEventListener("abort", close, { once: true });
+      const handshakeMs = this.opts.handshakeTimeoutMs ?? WS_HANDSHAKE_TIMEOUT_MS;
+      const handshake = setTimeout(() => {
+        handshakeTimedOut = true;
+        ws.close();
+        // A socket still CONNECTING may never report "close": do not wait for it.
+        setTimeout(() => finish(1006), 1000).unref();
+      }, handshakeMs);
       ws.addEventListener("open", () => {
+        clearTimeout(handshake);
         opened = true;
         this.failures = 0;
         this.opts.onStatus?.({ state: "connected", roomId: this.id, via: "websocket" });
@@ -256,9 +286,10 @@ class Room {
       const finish = (code: number) => {
         if (finished) return;
         finished = true;
+        clearTimeout(handshake);
         clearInterval(pinger);
         this.signal.removeEventListener("abort", close);
-        resolve({ opened, fatal, code });
+        resolve({ opened, fatal, code, handshakeTimedOut });
       };
       ws.addEventListener("close", (ev) => finish(ev.code));
       // "close" follows "error"; should it ever not, do not hang.
@@ -267,13 +298,20 @@ class Room {
   }
 
   private async backoff(e: unknown): Promise<void> {
-    const { min, max } = this.opts.backoffMs ?? { min: 500, max: 30_000 };
-    const inMs = Math.min(max, min * 2 ** this.failures);
+    const inMs = backoffDelayMs(this.failures, this.opts.backoffMs);
     this.failures++;
     const error = e instanceof Error ? e.message : String(e);
     this.opts.onStatus?.({ state: "retrying", roomId: this.id, inMs, error });
     await sleep(inMs, this.signal);
   }
+}
+
+/** The wait before retry number `failures` + 1: doubling from min, at most max. */
+export function backoffDelayMs(
+  failures: number,
+  bounds: { min: number; max: number } = { min: BACKOFF_MIN_MS, max: BACKOFF_MAX_MS },
+): number {
+  return Math.min(bounds.max, bounds.min * 2 ** Math.min(failures, 30));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

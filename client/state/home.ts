@@ -23,6 +23,10 @@ export const READ_STATE_FILE = "read-state.json";
 export const FILE_NUMBERS_FILE = "files.json";
 /** Contact requests (key-exchange notices from people not in the book) and blocked UIDs (state/requests.ts). */
 export const REQUESTS_FILE = "requests.json";
+/** What `listen` has printed per contact: its delivery cursor (state/cursors.ts). */
+export const CURSORS_FILE = "cursors.json";
+/** The ids of messages already shown per contact, against replays (state/shown.ts). */
+export const SHOWN_FILE = "seen.json";
 /**
  * The sealed list of rooms a panic could not burn yet (state/burn-list.ts). The one file a panic
  * leaves behind, until `phantom panic --finish` has burned them all.
@@ -33,7 +37,15 @@ export const STATE_LOCK_FILE = "state.lock";
 /** The files a refusal to wipe a folder without any of STATE_FILES names (state/wipe.ts). */
 export const HOME_MARKERS = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
 /** Every file Phantom writes in its home: what panic deletes; a folder with none of them is not ours (state/wipe.ts). */
-export const STATE_FILES = [...HOME_MARKERS, REQUESTS_FILE, FILE_NUMBERS_FILE, BURN_LIST_FILE, STATE_LOCK_FILE];
+export const STATE_FILES = [
+  ...HOME_MARKERS,
+  REQUESTS_FILE,
+  FILE_NUMBERS_FILE,
+  CURSORS_FILE,
+  SHOWN_FILE,
+  BURN_LIST_FILE,
+  STATE_LOCK_FILE,
+];
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;

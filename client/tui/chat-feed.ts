@@ -16,6 +16,7 @@ export interface ConversationSource {
       signal: AbortSignal;
       onReady?: (conversations: number) => void;
       onStatus?: (status: { state: "connected" | "retrying" }) => void;
+      onBurned?: (peerUid: string) => void;
     },
   ): Promise<void>;
 }
@@ -28,12 +29,14 @@ export interface FeedSink {
   message(m: ShownMessage): void;
   /** Another contact wrote. */
   other(peerUid: string, m: ChatMessage): void;
+  /** PROTOCOL §7.9: the relay says this conversation was deleted (burned). */
+  burned?(): void;
 }
 
 export class ChatFeed {
   private readonly seen = new Set<string>();
   private readonly echoes = new EchoTracker();
-  private held: Array<[string, ChatMessage]> | null = [];
+  private held: Array<[string, ChatMessage | "burned"]> | null = [];
 
   constructor(
     private readonly peerUid: string,
@@ -48,10 +51,12 @@ export class ChatFeed {
     this.sink.message(m);
   }
 
-  /** A live message of any conversation; held until release(). */
-  live(peerUid: string, m: ChatMessage): void {
+  /** A live message of any conversation, or a burn; held until release(). */
+  live(peerUid: string, m: ChatMessage | "burned"): void {
     if (this.held) return void this.held.push([peerUid, m]);
-    if (peerUid === this.peerUid) this.row(m);
+    if (m === "burned") {
+      if (peerUid === this.peerUid) this.sink.burned?.();
+    } else if (peerUid === this.peerUid) this.row(m);
     else if (!m.mine) this.sink.other(peerUid, m);
   }
 
@@ -119,6 +124,7 @@ export function openConversation(
     onStatus: (st) => {
       if (st.state === "connected") retryHistory();
     },
+    onBurned: (peer) => feed.live(peer, "burned"),
   });
   listening.then(connected, connected); // stopped or failed: nothing to wait for
   const history = src.history(peerUid, { limit: o.limit });

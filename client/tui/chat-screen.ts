@@ -78,7 +78,16 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     }
     print(t.dim(`  · ${who} wrote (${n} new) — leave with Esc and pick ${who} in the menu`));
   };
-  const feed = new ChatFeed(peerUid, { message, other });
+  // The relay does not say who burned: a burn from this session in the last minute was ours.
+  const burned = (): void =>
+    print(
+      t.dim(
+        session.burnedHere(peerUid)
+          ? "  · you deleted this conversation on the relay"
+          : `  · ${peerName} deleted this conversation on the relay`,
+      ),
+    );
+  const feed = new ChatFeed(peerUid, { message, other, burned });
 
   out.write(`${header(ui, session, peerUid)}\n`);
   const conversation = openConversation(session, peerUid, feed, {

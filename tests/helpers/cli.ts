@@ -114,11 +114,16 @@ export function expectOneLineError(r: Run): string {
 }
 
 /**
- * `phantom listen --json` as a child, returned once it says on stderr that it is listening;
+ * `phantom listen --json [args]` as a child, returned once it says on stderr that it is listening;
  * `out` gives its stdout lines. The caller ends it (SIGINT) and checks its exit code.
  */
-export async function startListen(env: Record<string, string>, timeoutMs = 20_000) {
-  const proc = Bun.spawn([CLIENT_BIN, "listen", "--json"], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export async function startListen(env: Record<string, string>, timeoutMs = 20_000, args: string[] = []) {
+  const proc = Bun.spawn([CLIENT_BIN, "listen", "--json", ...args], {
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const seen: string[] = [];
   try {
     const errs = lines(proc.stderr);
