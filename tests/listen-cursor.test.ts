@@ -30,6 +30,7 @@ async function world(name: string) {
   const bob = await cliUser(join(root, name), relay.url);
   const alice = await peerOf(relay.url, bob);
   await ok(bob, ["contacts"]); // bob learns alice from his inbox
+  await ok(bob, ["accept", alice.user.uid]);
   await ok(bob, ["nick", alice.user.uid, "alice"]);
   return { bob, alice };
 }

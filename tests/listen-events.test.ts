@@ -31,6 +31,7 @@ test("a contact another process took from the inbox reaches listen within one po
   try {
     const carol = await peerOf(relay.url, bob);
     // `contacts` reads (and so empties, §7.5) the inbox: listen's own inbox read finds nothing.
+    await ok(bob, ["accept", carol.user.uid]); // a request until accepted
     const listed = (await ok(bob, ["contacts", "--json"])).json();
     expect(listed.map((c) => c.uid)).toEqual([carol.user.uid]);
     const sent = await carol.send("hello from carol");
@@ -57,6 +58,7 @@ test("a burn of the conversation by the peer is an event line", async () => {
   const bob = await cliUser(join(root, "bob2"), relay.url);
   const dave = await peerOf(relay.url, bob);
   await ok(bob, ["contacts"]);
+  await ok(bob, ["accept", dave.user.uid]);
   await ok(bob, ["nick", dave.user.uid, "dave"]);
   await dave.send("before the burn");
   const l = await startListen(bob.env);
@@ -98,6 +100,7 @@ test("without --json the events are short lines too", async () => {
     await listeningTo(0);
     const erin = await peerOf(relay.url, bob);
     await ok(bob, ["contacts"]); // another process reads the inbox
+    await ok(bob, ["accept", erin.user.uid]);
     expect(await next("the contact line")).toBe(`new contact: ${erin.user.uid}`);
     await listeningTo(1);
     await erin.send("hi bob");

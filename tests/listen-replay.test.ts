@@ -28,6 +28,7 @@ test("the same ciphertext stored again with a new ts: listen prints it once, rea
   const bob = await cliUser(join(root, "bob"), relay.url);
   const alice = await peerOf(relay.url, bob);
   await ok(bob, ["contacts"]);
+  await ok(bob, ["accept", alice.user.uid]);
   const original = await alice.send("transfer the 500 EUR now");
   let l = await startListen(bob.env);
   expect(await nextJson(l.out, "the original")).toMatchObject({ ts: original.ts, body: "transfer the 500 EUR now" });
@@ -64,6 +65,7 @@ test("read shows a repeat once at its first place, also before anything was list
   const bob = await cliUser(join(root, "bob2"), relay.url);
   const alice = await peerOf(relay.url, bob);
   await ok(bob, ["contacts"]);
+  await ok(bob, ["accept", alice.user.uid]);
   const original = await alice.send("pay me");
   while (Math.floor(Date.now() / 1000) <= original.ts) await Bun.sleep(50);
   await alice.relay.send(alice.roomId, original.ciphertext);

@@ -181,19 +181,54 @@ test("listen: a request's messages are not delivered; once accepted (by another 
     }
     await ok(bob, ["accept", alice.uid]);
     await ok(alice, ["send", bob.uid, "after the accept"]);
-    const next = async () => {
-      const r = await within(
-        l.out.next(),
-        45_000,
-        () => "listen printed no line in 45 s",
-        () => l.proc.kill(),
-      );
-      return JSON.parse(r.value!) as Record<string, unknown>;
+    // Event lines (the request, if listen read the inbox first; alice becoming a contact) are
+    // collected apart; the messages come in order, each once.
+    const events: Record<string, unknown>[] = [];
+    const next = async (): Promise<Record<string, unknown>> => {
+      for (;;) {
+        const r = await within(
+          l.out.next(),
+          45_000,
+          () => "listen printed no line in 45 s",
+          () => l.proc.kill(),
+        );
+        const line = JSON.parse(r.value!) as Record<string, unknown>;
+        if (!("event" in line)) return line;
+        events.push(line);
+      }
     };
     expect(await next()).toMatchObject({ from: alice.uid, body: "held until accepted" });
     expect(await next()).toMatchObject({ from: alice.uid, body: "after the accept" });
     await ok(alice, ["send", bob.uid, "last"]);
     expect(await next()).toMatchObject({ from: alice.uid, body: "last" }); // nothing twice before it
+    expect(events.filter((e) => e.event === "contact")).toEqual([{ event: "contact", uid: alice.uid, nick: null }]);
+  } finally {
+    l.proc.kill("SIGINT");
+  }
+  expect(await l.proc.exited).toBe(0);
+});
+
+test("listen --json says when someone asks to be a contact", async () => {
+  const [alice, bob] = await users("alice", "bob");
+  const l = await startListen(bob.env);
+  try {
+    await ok(alice, ["add", bob.uid]);
+    const r = await within(
+      l.out.next(),
+      45_000,
+      () => "listen printed no line in 45 s",
+      () => l.proc.kill(),
+    );
+    const line = JSON.parse(r.value!) as Record<string, unknown>;
+    expect(line).toEqual({
+      event: "request",
+      uid: alice.uid,
+      fingerprint: expect.stringMatching(/\S/),
+      first_seen: expect.any(Number),
+    });
+    const reqs = (await ok(bob, ["contacts", "--requests", "--json"])).json();
+    expect(reqs.map((q) => q.uid)).toEqual([alice.uid]);
+    expect(reqs[0]!.fingerprint).toBe(line.fingerprint);
   } finally {
     l.proc.kill("SIGINT");
   }

@@ -5,9 +5,9 @@ import { existsSync } from "node:fs";
 import { decryptFile, messageId } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
-import { filePathOf, type WsFrame } from "../../lib/wire.ts";
+import { FETCH_LIMIT_MAX, filePathOf, type WsFrame } from "../../lib/wire.ts";
 import { blockedChange, type ContactView, labelOf } from "../state/contacts.ts";
-import { advanced, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
+import { advanced, type Cursor, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
 import { isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 import { DeliveryLog } from "./delivery-log.ts";
@@ -106,8 +106,9 @@ export async function listen(
   const window = cursorMode ? await s.shownWindowS() : 0;
   if (cursorMode && o.fromNow) {
     const uids = only ? [only] : Object.keys(s.book);
+    const at = await Promise.all(uids.map((uid) => cursorAtNewest(s, uid, startTs)));
     updateCursors(s.home, (c) => {
-      for (const uid of uids) c[uid] = { ts: startTs, ids: [] };
+      for (const [i, uid] of uids.entries()) c[uid] = at[i]!;
     });
   }
   const known = new Set(Object.keys(s.book));
@@ -297,4 +298,23 @@ async function deliver(
     d.message.file.n = fileNumberOf(await s.decoded(ctx.peer), d.message.id);
   }
   await onMessage(ctx.peer, publicMessage(d));
+}
+
+/**
+ * `--from now`: a cursor just after the newest row the relay holds for the conversation, so that
+ * nothing stored before listen started is printed, even in the same second (PROTOCOL §7.6.1 seq,
+ * or ts and the ids at it on a relay without seq). A room the relay cannot show: the start time.
+ */
+async function cursorAtNewest(s: ReceivePort, uid: string, startTs: number): Promise<Cursor> {
+  try {
+    const { roomId } = s.keys(uid);
+    const relay = await s.relay();
+    const last = (await relay.fetch(roomId, { limit: 1 })).at(-1);
+    if (last === undefined) return { ts: 0, ids: [] }; // empty: whatever comes is new
+    if (last.seq !== undefined) return { seq: last.seq, ts: last.ts, ids: [messageId(last.ciphertext)] };
+    const atTs = await relay.fetch(roomId, { sinceTs: last.ts, limit: FETCH_LIMIT_MAX });
+    return { ts: last.ts, ids: atTs.filter((r) => r.ts === last.ts).map((r) => messageId(r.ciphertext)) };
+  } catch {
+    return { ts: startTs, ids: [] };
+  }
 }

@@ -9,7 +9,7 @@ import { type ClientConfig, type ClientFlags, type Env, homeFromEnv, loadConfig,
 import { type PasswordSource, readPassword } from "../password.ts";
 import { createProgress } from "../../tui/progress.ts";
 import { confirm } from "../prompt.ts";
-import { Session, sessionConfig } from "../../core/session.ts";
+import { Session, sessionConfig, type SessionHooks } from "../../core/session.ts";
 import { hasIdentity } from "../../state/vault.ts";
 
 export type Globals = ClientFlags;
@@ -63,13 +63,14 @@ export class Ctx {
 
   readonly hooks = { confirmDirect: this.confirmDirect, onWarning: printWarning };
 
-  async open(): Promise<Session> {
+  /** `extra`: hooks of one command (listen's contact requests) beside the common ones. */
+  async open(extra: Pick<SessionHooks, "onRequest"> = {}): Promise<Session> {
     // Before asking for a password: there must be something to unlock.
     if (!hasIdentity(this.home)) {
       throw new PhantomError("no-identity", `no identity in ${this.home}: run 'phantom init' first`);
     }
     const password = await readPassword({ source: this.passwordSource });
-    return await Session.open(this.sessionConfig(password), this.hooks);
+    return await Session.open(this.sessionConfig(password), { ...this.hooks, ...extra });
   }
 
   /** A destructive step: --yes, else a question on a terminal, else refuse. */

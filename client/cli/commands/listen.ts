@@ -7,6 +7,7 @@
 import { writeSync } from "node:fs";
 import { PhantomError } from "../../../lib/errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
+import type { RequestView } from "../../state/requests.ts";
 import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
 import { printWarning } from "../errors.ts";
 import { Ctx, type Globals, who } from "./context.ts";
@@ -44,11 +45,19 @@ export async function run(g: Globals, o: { from?: string } = {}): Promise<void> 
   if (o.from !== undefined && o.from !== "now") {
     throw new PhantomError("bad-option", `--from takes "now" (got ${oneLine(escapeText(o.from))})`);
   }
-  const s = await ctx.open();
   const line = (human: string, json: unknown) => writeOut(ctx.json ? `${jsonText(json)}\n` : `${human}\n`);
-  for (const c of await s.processInbox()) {
-    if (c.isNew) line(`new contact: ${who(c)}`, { event: "contact", uid: c.uid, nick: c.nickname });
-  }
+  // Someone not in the book added us: a request, held until accepted (never listened to).
+  const onRequest = (r: RequestView) =>
+    line(`contact request from ${r.uid} (fingerprint ${r.fingerprint}): phantom accept ${r.uid}`, {
+      event: "request",
+      uid: r.uid,
+      fingerprint: r.fingerprint,
+      first_seen: r.firstSeen,
+    });
+  const s = await ctx.open({ onRequest });
+  // Notices that came while no listen ran become requests now (request lines). A contact that is
+  // already in the book when listen starts is not news: its messages come from the cursor.
+  await s.processInbox();
   const stop = new AbortController();
   const outage = new Set<string>();
   const onSignal = () => stop.abort();
