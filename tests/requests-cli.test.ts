@@ -2,6 +2,7 @@
 // someone unknown is a contact request (not a contact); its messages are held until it is
 // accepted (`accept`, or `add`); `block`/`unblock` for requests, contacts and any UID; many
 // throwaway identities give requests, no contacts and no live sockets; at most 200 are kept.
+import { LISTEN_POLL_MS } from "../client/core/receive.ts";
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -229,6 +230,39 @@ test("listen --json says when someone asks to be a contact", async () => {
     const reqs = (await ok(bob, ["contacts", "--requests", "--json"])).json();
     expect(reqs.map((q) => q.uid)).toEqual([alice.uid]);
     expect(reqs[0]!.fingerprint).toBe(line.fingerprint);
+  } finally {
+    l.proc.kill("SIGINT");
+  }
+  expect(await l.proc.exited).toBe(0);
+});
+
+test("a contact blocked by another process while listen runs: listen stops delivering their messages", async () => {
+  const [alice, carol, bob] = await users("alice", "carol", "bob");
+  for (const peer of [alice, carol]) await ok(peer, ["add", bob.uid]);
+  await ok(bob, ["contacts"]);
+  for (const peer of [alice, carol]) await ok(bob, ["accept", peer.uid]);
+  const l = await startListen(bob.env);
+  const next = async (): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const r = await within(
+        l.out.next(),
+        45_000,
+        () => "listen printed no line in 45 s",
+        () => l.proc.kill(),
+      );
+      const line = JSON.parse(r.value!) as Record<string, unknown>;
+      if (!("event" in line)) return line;
+    }
+  };
+  try {
+    await ok(alice, ["send", bob.uid, "before the block"]);
+    expect(await next()).toMatchObject({ from: alice.uid, body: "before the block" });
+    await ok(bob, ["block", alice.uid]);
+    // One poll later listen no longer follows alice; carol's message after hers shows it.
+    await Bun.sleep(LISTEN_POLL_MS + 2000);
+    await ok(alice, ["send", bob.uid, "after the block"]);
+    await ok(carol, ["send", bob.uid, "from carol"]);
+    expect(await next()).toMatchObject({ from: carol.uid, body: "from carol" });
   } finally {
     l.proc.kill("SIGINT");
   }
