@@ -9,6 +9,8 @@
 #   ./build.sh screens      build, then rewrite the README's terminal pictures (docs/screens/*.txt and the
 #                           <!-- screen:NAME --> blocks of README.md) from tests/tmux-menu.test.ts and
 #                           tests/tmux-chat.test.ts; `./build.sh test` only compares them and fails when stale
+#   ./build.sh docs         write the man pages and shell completions from the programs' definitions:
+#                           dist/man/{phantom,phantom-relay}.1, dist/completions/{phantom.bash,_phantom,phantom.fish}
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
@@ -162,6 +164,10 @@ case "${1:-build}" in
     # The tmux tests write their captures instead of comparing them (tests/helpers/readme-screens.ts).
     PHANTOM_WRITE_SCREENS=1 "$BUN" test --timeout 60000 tests/tmux-menu.test.ts tests/tmux-chat.test.ts
     ;;
+  docs)
+    install
+    "$BUN" docs/generate.ts dist
+    ;;
   tools)
     install
     install_test_tools
@@ -187,7 +193,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test [fast]|screens|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
     exit 2
     ;;
 esac
