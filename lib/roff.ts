@@ -13,9 +13,9 @@ export function roffText(s: string): string {
 /** A quoted macro argument: roff text with its double quotes doubled. */
 export const roffArg = (s: string) => `"${roffText(s).replace(/"/g, '""')}"`;
 
-/** The header and NAME section of a page of section 1. */
+/** The header (without hyphenation: option names must not break) and NAME section of a page of section 1. */
 export function roffHead(name: string, version: string, summary: string): string {
-  return `.TH ${roffArg(name.toUpperCase())} 1 "" ${roffArg(`${name} ${version}`)} "User Commands"\n.SH NAME\n${roffText(name)} \\- ${roffText(summary)}\n`;
+  return `.TH ${roffArg(name.toUpperCase())} 1 "" ${roffArg(`${name} ${version}`)} "User Commands"\n.nh\n.SH NAME\n${roffText(name)} \\- ${roffText(summary)}\n`;
 }
 
 /** A tagged paragraph: the tag in bold (its <placeholders> in italics), then the text. */

@@ -91,7 +91,7 @@ describe("phantom(1)", () => {
       expect(page).toContain(`\n.SH ${s}\n`);
     }
     // No line is read as a request by accident: each starts with a macro or plain text.
-    for (const l of page.split("\n")) if (/^[.']/.test(l)) expect(l).toMatch(/^\.(TH|SH|TP|RS|RE|B|BR|I|br)( |$)/);
+    for (const l of page.split("\n")) if (/^[.']/.test(l)) expect(l).toMatch(/^\.(TH|nh|SH|TP|RS|RE|B|BR|I|br)( |$)/);
   });
 
   test("every command with its usage, and every option of each", async () => {

@@ -91,11 +91,7 @@ const zdesc = (s: string) =>
     .replace(/([[\]:])/g, "\\$1")
     .replace(/'/g, `'\\''`);
 /** zsh: text of a _describe entry (a colon ends its name), single-quoted. */
-const zentry = (s: string) =>
-  s
-    .replace(/\\/g, "\\\\")
-    .replace(/:/g, "\\:")
-    .replace(/'/g, `'\\''`);
+const zentry = (s: string) => s.replace(/\\/g, "\\\\").replace(/:/g, "\\:").replace(/'/g, `'\\''`);
 
 function zshAction(v: Values): string {
   if (v.kind === "choices") return `(${v.choices.join(" ")})`;

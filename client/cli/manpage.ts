@@ -4,7 +4,9 @@ import type { ProgramSpec } from "./spec.ts";
 
 export function phantomManPage(p: ProgramSpec, version: string, environment: readonly [string, string][]): string {
   const commands = p.commands.map((c) => {
-    const args = c.arguments.map((a) => roffItem(a.required ? `<${a.name}>` : `[${a.name}]`, a.description));
+    const args = c.arguments.map((a) =>
+      roffItem(`${a.required ? "<" : "["}${a.name}${a.variadic ? "..." : ""}${a.required ? ">" : "]"}`, a.description),
+    );
     const opts = c.options.map((o) => roffItem(o.flags, o.description));
     const body = [...args, ...opts];
     return `${roffItem(`${p.name} ${c.usage}`, c.description)}${body.length > 0 ? `.RS\n${body.join("")}.RE\n` : ""}`;
