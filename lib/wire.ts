@@ -123,13 +123,6 @@ export const HealthResponse = z.object({
     .optional()
     .catch(undefined),
 }); // §7.1
-/** §7.10: the optional `retention` of /health (only the message retention is read; anything else is ignored). */
-export const HealthRetention = z.object({
-  retention: z
-    .object({ messages_days: z.number().min(0).max(36_500) })
-    .optional()
-    .catch(undefined),
-});
 export const OkResponse = z.object({ ok: z.literal(true) });
 export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3
 export const KeEntry = z.object({ from_uid: Uid, pub_key: EncPubB64, room_id: RoomId, ts: Ts });

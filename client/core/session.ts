@@ -8,7 +8,6 @@ import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from 
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
-import { FETCH_LIMIT_MAX, type StoredMessage } from "../../lib/wire.ts";
 import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
@@ -20,7 +19,6 @@ import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic
 import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
-import { readStateText } from "../state/home.ts";
 import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
 import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
@@ -270,8 +268,8 @@ export class Session
   shownWindowS(): Promise<number> {
     this.shownWindowP ??= (async () => {
       try {
-        const days = (await (await this.relay()).health()).retention?.messages_days;
-        return days === undefined ? DEFAULT_SHOWN_WINDOW_S : Math.ceil(days * 86_400);
+        const days = await (await this.relay()).messageRetentionDays();
+        return days === null ? DEFAULT_SHOWN_WINDOW_S : Math.ceil(days * 86_400);
       } catch {
         return DEFAULT_SHOWN_WINDOW_S;
       }
@@ -346,7 +344,7 @@ export class Session
   async decoded(uid: string): Promise<DecodedMessage[]> {
     const { roomId, sessionKey } = this.keys(uid);
     const relay = await this.relay();
-    const rows = await this.storedRows(relay, roomId);
+    const rows = await relay.allRows(roomId);
     const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
     this.skippedLast = skipped;
     const files = messages.filter((m) => m.message.file);
@@ -359,31 +357,6 @@ export class Session
       for (const m of files) m.message.file!.n = numbers.get(m.message.id) ?? 0;
     }
     return messages;
-  }
-
-  /** Whether the relay's rows carry seq (§7.6.1); null until a row was seen. */
-  private relayHasSeq: boolean | null = null;
-
-  /** A room's stored rows, oldest first: paged forward with after_seq where the relay has seq. */
-  private async storedRows(relay: RelayClient, roomId: string): Promise<StoredMessage[]> {
-    if (this.relayHasSeq !== true) {
-      const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
-      if (newest.length > 0) this.relayHasSeq = newest[0]!.seq !== undefined;
-      if (this.relayHasSeq !== true) return newest;
-    }
-    const rows: StoredMessage[] = [];
-    let after = 0;
-    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-      const r = await relay.fetchAfter(roomId, after, { limit: FETCH_LIMIT_MAX });
-      rows.push(...r.messages);
-      const last = r.messages.at(-1)?.seq;
-      // A cursor that does not move would page forever: what came so far is the answer.
-      if (!r.more || last === undefined || last <= after) return rows;
-      after = last;
-    }
-    // More rows than any retention holds: keep the oldest pages and the newest rows, once each.
-    const newest = await relay.fetch(roomId, { limit: FETCH_LIMIT_MAX });
-    return [...rows, ...newest.filter((m) => m.seq === undefined || m.seq > after)];
   }
 
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */
@@ -470,9 +443,6 @@ export class Session
 }
 
 type ContactViewList = book.ContactView[];
-
-/** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
-export const MAX_HISTORY_PAGES = 500;
 
 /** PROTOCOL §8 MESSAGE_RETENTION_DAYS, for a relay whose /health does not say. */
 export const DEFAULT_MESSAGE_RETENTION_DAYS = 7;

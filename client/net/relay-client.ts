@@ -73,6 +73,9 @@ interface Call {
   signal?: AbortSignal;
 }
 
+/** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
+export const MAX_HISTORY_PAGES = 500;
+
 export class RelayClient {
   readonly baseUrl: string;
   readonly transport: Transport;
@@ -82,6 +85,8 @@ export class RelayClient {
   private readonly retryDelayMs: number;
   private readonly maxDownloadBytes: number;
   private lastHealth: w.HealthResponse | null = null;
+  /** Whether this relay's rows carry seq (§7.6.1); null until a row was seen. */
+  private relayHasSeq: boolean | null = null;
   private burnKey: BurnKey | null;
   private readonly slots = new RequestSlots();
 
@@ -105,8 +110,7 @@ export class RelayClient {
 
   /** PROTOCOL §7.10: how many days the relay keeps messages, when its /health says; else null. */
   async messageRetentionDays(): Promise<number | null> {
-    const call: Call = { method: "GET", path: "/health", label: "GET /health", signed: false, idempotent: true };
-    return (await this.json(call, w.HealthRetention)).retention?.messages_days ?? null;
+    return (await this.health()).retention?.messages_days ?? null;
   }
 
   /** PROTOCOL §7.2: 409 means the UID is already registered (create-only). */
@@ -228,6 +232,31 @@ export class RelayClient {
     if (r.more === undefined)
       throw new RelayError("bad-response", "relay sent an invalid answer: more: missing (POST /fetch)");
     return { messages: r.messages, more: r.more };
+  }
+
+  /**
+   * A room's stored rows, oldest first: every one, paged forward with after_seq, where the relay's
+   * rows carry seq (PROTOCOL §7.6.1); else the newest FETCH_LIMIT_MAX (§7.6).
+   */
+  async allRows(roomId: string): Promise<w.StoredMessage[]> {
+    if (this.relayHasSeq !== true) {
+      const newest = await this.fetch(roomId, { limit: w.FETCH_LIMIT_MAX });
+      if (newest.length > 0) this.relayHasSeq = newest[0]!.seq !== undefined;
+      if (this.relayHasSeq !== true) return newest;
+    }
+    const rows: w.StoredMessage[] = [];
+    let after = 0;
+    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+      const r = await this.fetchAfter(roomId, after, { limit: w.FETCH_LIMIT_MAX });
+      rows.push(...r.messages);
+      const last = r.messages.at(-1)?.seq;
+      // A cursor that does not move would page forever: what came so far is the answer.
+      if (!r.more || last === undefined || last <= after) return rows;
+      after = last;
+    }
+    // More rows than any retention holds: keep the oldest pages and the newest rows, once each.
+    const newest = await this.fetch(roomId, { limit: w.FETCH_LIMIT_MAX });
+    return [...rows, ...newest.filter((m) => m.seq === undefined || m.seq > after)];
   }
 
   /** PROTOCOL §7.6 POST /fetch; it only reads, so it is retried like a GET. */
