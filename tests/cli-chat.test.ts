@@ -10,8 +10,7 @@ import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { within } from "./helpers/deadline.ts";
-import { expectOneLineError, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, nextJson, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
@@ -249,15 +248,7 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
   const { proc, out } = await startListen(bob.env);
   try {
     await ok(alice, ["send", "bob", "are you there?"]);
-    const line = (
-      await within(
-        out.next(),
-        20_000,
-        () => "listen printed no line in 20 s",
-        () => proc.kill(),
-      )
-    ).value!;
-    expect(JSON.parse(line)).toEqual({
+    expect(await nextJson(out, "the message", 20_000)).toEqual({
       ts: expect.any(Number),
       from: alice.uid,
       body: "are you there?",

@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { within } from "./helpers/deadline.ts";
-import { phantom, runProgram, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { nextJson, phantom, runProgram, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
@@ -217,15 +216,7 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
     const { proc, out } = await startListen(us.env, 20_000, ["--from", "now"]);
     try {
       await py(pat.home, relay.url, ["send", us.uid, "live \u{1F40D}"]);
-      const line = (
-        await within(
-          out.next(),
-          20_000,
-          () => "listen printed no line in 20 s",
-          () => proc.kill(),
-        )
-      ).value!;
-      expect(JSON.parse(line)).toEqual({
+      expect(await nextJson(out, "the message", 20_000)).toEqual({
         ts: expect.any(Number),
         from: pat.uid,
         body: "live \u{1F40D}",

@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { pairKeys } from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { within } from "./helpers/deadline.ts";
-import { expectOneLineError, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, nextJson, nextMessage, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
@@ -185,19 +184,7 @@ test("listen: a request's messages are not delivered; once accepted (by another 
     // Event lines (the request, if listen read the inbox first; alice becoming a contact) are
     // collected apart; the messages come in order, each once.
     const events: Record<string, unknown>[] = [];
-    const next = async (): Promise<Record<string, unknown>> => {
-      for (;;) {
-        const r = await within(
-          l.out.next(),
-          45_000,
-          () => "listen printed no line in 45 s",
-          () => l.proc.kill(),
-        );
-        const line = JSON.parse(r.value!) as Record<string, unknown>;
-        if (!("event" in line)) return line;
-        events.push(line);
-      }
-    };
+    const next = () => nextMessage(l.out, "a message", events, 45_000);
     expect(await next()).toMatchObject({ from: alice.uid, body: "held until accepted" });
     expect(await next()).toMatchObject({ from: alice.uid, body: "after the accept" });
     await ok(alice, ["send", bob.uid, "last"]);
@@ -214,13 +201,7 @@ test("listen --json says when someone asks to be a contact", async () => {
   const l = await startListen(bob.env);
   try {
     await ok(alice, ["add", bob.uid]);
-    const r = await within(
-      l.out.next(),
-      45_000,
-      () => "listen printed no line in 45 s",
-      () => l.proc.kill(),
-    );
-    const line = JSON.parse(r.value!) as Record<string, unknown>;
+    const line = await nextJson(l.out, "the request", 45_000);
     expect(line).toEqual({
       event: "request",
       uid: alice.uid,
@@ -242,18 +223,7 @@ test("a contact blocked by another process while listen runs: listen stops deliv
   await ok(bob, ["contacts"]);
   for (const peer of [alice, carol]) await ok(bob, ["accept", peer.uid]);
   const l = await startListen(bob.env);
-  const next = async (): Promise<Record<string, unknown>> => {
-    for (;;) {
-      const r = await within(
-        l.out.next(),
-        45_000,
-        () => "listen printed no line in 45 s",
-        () => l.proc.kill(),
-      );
-      const line = JSON.parse(r.value!) as Record<string, unknown>;
-      if (!("event" in line)) return line;
-    }
-  };
+  const next = () => nextMessage(l.out, "a message", [], 45_000);
   try {
     await ok(alice, ["send", bob.uid, "before the block"]);
     expect(await next()).toMatchObject({ from: alice.uid, body: "before the block" });

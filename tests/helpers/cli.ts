@@ -146,3 +146,28 @@ export async function startListen(env: Record<string, string>, timeoutMs = 20_00
   }
   return { proc, out: lines(proc.stdout) };
 }
+
+/** The next stdout line of a listen, parsed; fails after `ms` with what it is waiting for. */
+export async function nextJson(
+  out: AsyncGenerator<string>,
+  what: string,
+  ms = 30_000,
+): Promise<Record<string, unknown>> {
+  const r = await within(out.next(), ms, () => `listen printed no line within ${ms / 1000} s (waiting for ${what})`);
+  if (r.done) throw new Error(`listen's stdout ended (waiting for ${what})`);
+  return JSON.parse(r.value) as Record<string, unknown>;
+}
+
+/** The next message line of a listen --json, parsed; event lines before it go to `events`. */
+export async function nextMessage(
+  out: AsyncGenerator<string>,
+  what: string,
+  events: Record<string, unknown>[] = [],
+  ms = 30_000,
+): Promise<Record<string, unknown>> {
+  for (;;) {
+    const line = await nextJson(out, what, ms);
+    if (!("event" in line)) return line;
+    events.push(line);
+  }
+}

@@ -48,17 +48,6 @@ export async function peerOf(relayUrl: string, bob: User): Promise<Peer> {
   };
 }
 
-/** The next stdout line of a listen, parsed; fails after `ms` with what it is waiting for. */
-export async function nextJson(
-  out: AsyncGenerator<string>,
-  what: string,
-  ms = 30_000,
-): Promise<Record<string, unknown>> {
-  const r = await within(out.next(), ms, () => `listen printed no line within ${ms / 1000} s (waiting for ${what})`);
-  if (r.done) throw new Error(`listen's stdout ended (waiting for ${what})`);
-  return JSON.parse(r.value) as Record<string, unknown>;
-}
-
 /** Every line still to come on stdout once the process has exited (it must exit within 20 s). */
 export async function restOf(proc: { exited: Promise<number> }, out: AsyncGenerator<string>) {
   const rest: string[] = [];
