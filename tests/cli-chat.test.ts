@@ -10,7 +10,7 @@ import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { expectOneLineError, nextJson, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, nextJson, ok, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
@@ -28,12 +28,6 @@ afterAll(async () => {
   relay?.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function ok(u: User, args: string[], o: { stdin?: string; cwd?: string } = {}) {
-  const r = await phantom(u.env, args, o);
-  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 // Each test has its own users (fresh identities, so their rooms on the shared relay are their
 // own) and its own folder, and brings them to the state it starts from.

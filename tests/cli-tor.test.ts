@@ -6,7 +6,7 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectOneLineError, phantom, type User, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, ok, phantom, type User, userEnv } from "./helpers/cli.ts";
 import { startRelay, tempDir } from "./helpers/relay.ts";
 import { requireMicrosocks, startProxy } from "./helpers/socks.ts";
 
@@ -20,12 +20,6 @@ afterAll(async () => {
   for (const stop of stops) await stop();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function ok(u: User, args: string[], o: { cwd?: string } = {}) {
-  const r = await phantom(u.env, args, o);
-  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 /** Each test's own relay and proxy, and two users (no identity yet) who reach the relay only through the proxy. */
 async function world() {

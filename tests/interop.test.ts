@@ -7,64 +7,20 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { nextJson, phantom, runProgram, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { nextJson, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { type Json, NO_PYTHON, PYTHON, py as pyJson, pyRun as runPy } from "./helpers/python.ts";
 import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
-const SCRIPT = join(ROOT, "tests/py/phantom_v2.py");
 const VECTORS = join(ROOT, "tests/vectors/v2.json");
-
-/** The first python3 that imports cryptography and requests, as an absolute path; null if none. */
-function findPython(): string | null {
-  for (const cand of [process.env.PHANTOM_PYTHON, "python3", "/usr/bin/python3", "/usr/local/bin/python3"]) {
-    if (!cand) continue;
-    try {
-      const r = Bun.spawnSync([cand, "-c", "import sys, cryptography, requests; print(sys.executable)"], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/" },
-      });
-      if (r.exitCode === 0) return r.stdout.toString().trim();
-    } catch {
-      // not installed under this name
-    }
-  }
-  return null;
-}
-const PYTHON = findPython();
-const NO_PYTHON =
-  "no python3 that imports both cryptography and requests: run ./build.sh tools (it installs them) " +
-  "or set PHANTOM_PYTHON";
-
-// The Python client answers with plain JSON objects; the assertions below check their shape.
-type Json = Record<string, any>;
 
 /** Every vault here uses a non-ASCII password: scrypt takes its UTF-8 bytes (PROTOCOL §3). */
 const PW = "p\u00e4ssw\u00f6rd \u{1F47B} \u00c5";
 
-/**
- * argparse reads a word beginning with "-" as an option, and 1 UID in 64 begins with "-"
- * (b64u): the subcommand's flags go first, then "--", then its positional arguments.
- */
-function argparseOrder([sub, ...rest]: string[]): string[] {
-  const flags = rest.filter((a) => /^--[a-z-]+$/.test(a));
-  const positional = rest.filter((a) => !flags.includes(a));
-  return positional.length ? [sub!, ...flags, "--", ...positional] : [sub!, ...flags];
-}
-
-/** Run the Python client. */
-async function pyRun(home: string, relayUrl: string, args: string[], password = PW) {
-  if (PYTHON === null) throw new Error(NO_PYTHON);
-  const argv = [PYTHON, SCRIPT, "--home", home, "--relay", relayUrl, ...argparseOrder(args)];
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: password, PYTHONUTF8: "1" };
-  return await runProgram(argv, env);
-}
-
-/** Run the Python client; returns its JSON answer, or throws with its stderr. */
-async function py(home: string, relayUrl: string, args: string[], password = PW): Promise<Json> {
-  const { code, stdout, stderr } = await pyRun(home, relayUrl, args, password);
-  if (code !== 0) throw new Error(`phantom_v2.py ${args[0]} exited ${code}: ${stderr}`);
-  return JSON.parse(stdout) as Json;
-}
+/** The Python client with this file's password unless another is given. */
+const pyRun = (home: string, relayUrl: string, args: string[], password = PW) => runPy(home, relayUrl, args, password);
+const py = (home: string, relayUrl: string, args: string[], password = PW) => pyJson(home, relayUrl, args, password);
 
 let relay: RunningRelay;
 let authRelay: RunningRelay;

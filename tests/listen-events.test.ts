@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { nextJson, startListen } from "./helpers/cli.ts";
+import { nextJson, ok, startListen } from "./helpers/cli.ts";
 import { within } from "./helpers/deadline.ts";
-import { cliUser, ok, peerOf, restOf } from "./helpers/listen-world.ts";
+import { cliUser, peerOf, restOf } from "./helpers/listen-world.ts";
 import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(120_000);

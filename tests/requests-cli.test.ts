@@ -9,7 +9,16 @@ import { join } from "node:path";
 import { pairKeys } from "../lib/crypto.ts";
 import { Transport } from "../lib/transport.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { expectOneLineError, nextJson, nextMessage, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import {
+  expectOneLineError,
+  nextJson,
+  nextMessage,
+  ok,
+  phantom,
+  startListen,
+  type User,
+  userEnv,
+} from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
 
@@ -27,12 +36,6 @@ afterAll(async () => {
   relay?.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function ok(u: User, args: string[]) {
-  const r = await phantom(u.env, args);
-  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 let worlds = 0;
 async function users<N extends string[]>(...names: N): Promise<{ [K in keyof N]: User }> {

@@ -3,41 +3,14 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
-import { expectOneLineError, phantom, runProgram, type User, userEnv } from "./helpers/cli.ts";
-import { ROOT, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
+import { expectOneLineError, ok, PASSWORD, phantom, type User, userEnv } from "./helpers/cli.ts";
+import { py as pyJson } from "./helpers/python.ts";
+import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000);
 
-const SCRIPT = join(ROOT, "tests/py/phantom_v2.py");
-const PW = "correct horse battery";
-
-/** The first python3 that imports cryptography and requests; null if none (as tests/interop.test.ts). */
-function findPython(): string | null {
-  for (const cand of [process.env.PHANTOM_PYTHON, "python3", "/usr/bin/python3", "/usr/local/bin/python3"]) {
-    if (!cand) continue;
-    try {
-      const r = Bun.spawnSync([cand, "-c", "import sys, cryptography, requests; print(sys.executable)"], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/" },
-      });
-      if (r.exitCode === 0) return r.stdout.toString().trim();
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
-const PYTHON = findPython();
-
-/** Run the Python client; its JSON answer. Flags first, then "--", then the positional arguments. */
-async function py(home: string, args: string[]): Promise<Record<string, unknown>> {
-  if (PYTHON === null) throw new Error("no python3 that imports cryptography and requests: run ./build.sh tools");
-  const [sub, ...rest] = args;
-  const argv = [PYTHON, SCRIPT, "--home", home, "--relay", relay.url, sub!, ...(rest.length ? ["--", ...rest] : [])];
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PHANTOM_PASSWORD: PW, PYTHONUTF8: "1" };
-  const r = await runProgram(argv, env);
-  if (r.code !== 0) throw new Error(`phantom_v2.py ${sub} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
+/** Run the Python client; its JSON answer. */
+const py = (home: string, args: string[]) => pyJson(home, relay.url, args, PASSWORD);
 
 let relay: RunningRelay;
 const root = tempDir("phantom-requests-interop-");
@@ -51,12 +24,6 @@ afterAll(async () => {
   relay?.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function ok(u: User, args: string[]) {
-  const r = await phantom(u.env, args);
-  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 test("a 2.2.x user adds us and writes at once: a request, its messages held, shown after accept", async () => {
   const us = { home: join(root, "us"), env: userEnv(join(root, "us"), relay.url) } as User;

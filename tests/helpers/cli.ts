@@ -171,3 +171,10 @@ export async function nextMessage(
     events.push(line);
   }
 }
+
+/** Run phantom as `u` and expect exit 0; the run, or an error with its stderr. */
+export async function ok(u: { env: Record<string, string> }, args: string[], o: { stdin?: string; cwd?: string } = {}) {
+  const r = await phantom(u.env, args, o);
+  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r;
+}

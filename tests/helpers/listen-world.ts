@@ -6,14 +6,8 @@ import { encodeEnvelope } from "../../lib/wire.ts";
 import type { RelayClient } from "../../client/net/relay-client.ts";
 import { client } from "./clients.ts";
 import { within, tail } from "./deadline.ts";
-import { phantom, type User, userEnv } from "./cli.ts";
+import { ok, type User, userEnv } from "./cli.ts";
 import { makeUser, type TestUser } from "./signer.ts";
-
-export async function ok(u: { env: Record<string, string> }, args: string[]) {
-  const r = await phantom(u.env, args);
-  if (r.code !== 0) throw new Error(`phantom ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 /** A CLI user with an identity, registered with the relay. */
 export async function cliUser(home: string, relayUrl: string): Promise<User> {
