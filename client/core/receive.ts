@@ -103,7 +103,7 @@ export async function listen(
   const startTs = nowS();
   const log = new DeliveryLog();
   let inboxReadTs = startTs;
-  const window = cursorMode ? await s.shownWindowS() : 0;
+  const window = await s.shownWindowS();
   if (cursorMode && o.fromNow) {
     const uids = only ? [only] : Object.keys(s.book);
     const at = await Promise.all(uids.map((uid) => cursorAtNewest(s, uid, startTs)));
@@ -199,7 +199,7 @@ export async function listen(
         return;
       }
       if (!log.accept(roomId, id, frame.ts)) return;
-      enqueue(() => deliverShown(s, ctx, frame, id, h));
+      enqueue(() => deliverShown(s, ctx, frame, id, h, window));
     };
     const connected = new Set<string>();
     const onStatus = (st: LiveStatus) => {
@@ -242,10 +242,7 @@ export async function listen(
   }
 }
 
-/**
- * Deliver a row unless the cursor says it was delivered, or its id was shown before at an
- * earlier place (a replay, state/shown.ts); advance the cursor once the handler is done.
- */
+/** Deliver a row unless the cursor says it was delivered (deliverShown); then advance the cursor. */
 async function deliverOnce(
   s: ReceivePort,
   ctx: RoomContext,
@@ -255,12 +252,9 @@ async function deliverOnce(
   windowS: number,
 ): Promise<void> {
   const row = { id, ts: frame.ts, ...(frame.seq === undefined ? {} : { seq: frame.seq }) };
-  const cursor = loadCursors(s.home)[ctx.peer];
-  if (!isAfter(cursor, row)) return;
-  const repeat = isRepeat(loadShown(s.home), ctx.peer, row);
-  if (!repeat) await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
+  if (!isAfter(loadCursors(s.home)[ctx.peer], row)) return;
+  await deliverShown(s, ctx, frame, id, h, windowS);
   updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)));
-  if (!repeat) updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
 }
 
 /** Deliver a row unless its id was shown before at an earlier place (a replay, state/shown.ts); remember it. */
@@ -270,11 +264,11 @@ async function deliverShown(
   frame: { ts: number; ciphertext: string },
   id: string,
   h: ListenHandlers,
+  windowS: number,
 ): Promise<void> {
   const row = { id, ts: frame.ts };
   if (isRepeat(loadShown(s.home), ctx.peer, row)) return;
   await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
-  const windowS = await s.shownWindowS();
   updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
 }
 
