@@ -1,7 +1,7 @@
 // Benchmark of live delivery (PROTOCOL §7.9): many signed room sockets, the
 // server's memory per idle socket, and the time from /send to the frame at
 // the other member's socket.
-import { DEFAULTS } from "../relay/config.ts";
+import { DEFAULTS } from "../relay/defaults.ts";
 import { ciphertext, postPrepared, prepareSend, runLimited, sign, type Pair } from "./relay-load.ts";
 import { percentile, rssBytes } from "./relay-proc.ts";
 

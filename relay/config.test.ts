@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { b64encode } from "../lib/encoding.ts";
 import { BURN_LIMIT, BURN_WINDOW_S } from "../lib/wire.ts";
-import { listenUrl, OPTIONS, parseConfig, type RelayConfig } from "./config.ts";
+import { listenUrl, parseConfig } from "./config.ts";
+import type { RelayConfig } from "./defaults.ts";
+import { OPTIONS } from "./options.ts";
 import { ConfigError } from "./errors.ts";
 import { relayHelp } from "./help.ts";
 import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";

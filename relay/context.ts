@@ -3,7 +3,7 @@ import type { Server } from "bun";
 import type { Authenticator } from "./auth.ts";
 import type { BlobStore } from "./blobs.ts";
 import type { ProxySet } from "./client-address.ts";
-import type { RelayConfig } from "./config.ts";
+import type { RelayConfig } from "./defaults.ts";
 import type { Live, WsData } from "./live.ts";
 import type { DiskGuard } from "./disk.ts";
 import type { InFlight } from "./inflight.ts";

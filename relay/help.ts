@@ -1,6 +1,6 @@
-// phantom-relay --help, written from the option table (relay/config.ts OPTIONS): every option
+// phantom-relay --help, written from the option table (relay/options.ts OPTIONS): every option
 // the relay reads is listed, with its variable and default, and nothing else is.
-import { type Option, OPTIONS, type Section } from "./config.ts";
+import { type Option, OPTIONS, type Section } from "./options.ts";
 
 /** Lines longer than this put the variable and default on a line of their own. */
 const WIDTH = 120;

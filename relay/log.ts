@@ -9,7 +9,7 @@
 // dropped and counted, and the count is reported in the next line that gets through (and on
 // stderr at shutdown if it never does).
 import { write } from "node:fs";
-import type { LogLevel } from "./config.ts";
+import type { LogLevel } from "./defaults.ts";
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 /** Lines waiting behind a write that has not completed; beyond this they are dropped. */

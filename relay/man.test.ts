@@ -1,7 +1,7 @@
-// phantom-relay(1) lists every option and variable of relay/config.ts OPTIONS.
+// phantom-relay(1) lists every option and variable of relay/options.ts OPTIONS.
 import { expect, test } from "bun:test";
 import { roffText } from "../lib/roff.ts";
-import { OPTIONS } from "./config.ts";
+import { OPTIONS } from "./options.ts";
 import { relayManPage } from "./man.ts";
 
 test("phantom-relay(1): structure, every flag and variable with its default", () => {

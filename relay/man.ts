@@ -1,7 +1,7 @@
-// phantom-relay(1), the man page in roff, from the option table (relay/config.ts OPTIONS) that
+// phantom-relay(1), the man page in roff, from the option table (relay/options.ts OPTIONS) that
 // parseConfig reads and relay/help.ts lists: every option and variable, with its default.
 import { roffHead, roffItem, roffText } from "../lib/roff.ts";
-import { type Option, OPTIONS, type Section } from "./config.ts";
+import { type Option, OPTIONS, type Section } from "./options.ts";
 
 function item(o: Option): string {
   const where = o.shown === undefined ? o.env : `${o.env}, default ${o.shown}`;

@@ -2,7 +2,7 @@
 // memory only and are keyed by the signer's UID or the client address, never by a stored
 // row: the relay does not store senders (PROTOCOL §7.6), and nothing here links a UID to
 // a message, file or room. A restart forgets them.
-import type { RelayConfig } from "./config.ts";
+import type { RelayConfig } from "./defaults.ts";
 import type { Store } from "./store.ts";
 import { busy, rateLimited, tooLarge } from "./errors.ts";
 

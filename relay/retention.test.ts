@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { DEFAULTS, parseConfig } from "./config.ts";
+import { parseConfig } from "./config.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { purgeLimits } from "./retention.ts";
 
 function config(env: Record<string, string>) {

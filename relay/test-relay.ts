@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Env, parseConfig, type RelayConfig } from "./config.ts";
+import { type Env, parseConfig } from "./config.ts";
+import type { RelayConfig } from "./defaults.ts";
 
 export interface TestRelayConfig {
   config: RelayConfig;

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { parseConfig, type RelayConfig } from "../../relay/config.ts";
+import { parseConfig } from "../../relay/config.ts";
+import type { RelayConfig } from "../../relay/defaults.ts";
 import { startRelay as startRelayServer } from "../../relay/server.ts";
 import { ROOT, TLS_DIR, tempDir } from "./relay.ts";
 
