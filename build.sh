@@ -14,6 +14,9 @@
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
 #   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
 #   ./build.sh format       rewrite files with the formatter
+# A build reads: PHANTOM_VERSION (default package.json's), PHANTOM_RELEASE_PUB_FILE (the minisign
+# public key compiled in, default release/phantom-release.pub), PHANTOM_DEFAULT_UPDATE_URL (default
+# none), PHANTOM_BUILD_TARGET (a Bun target, default this machine) and PHANTOM_BUILD_OUT (default dist).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -112,7 +115,6 @@ install_test_tools() {
 
 build() {
   install
-  mkdir -p dist
   local target_flag=()
   [ -n "$TARGET" ] && target_flag=(--target "$TARGET")
   # Code splitting keeps each lazily imported module (and the node built-ins it imports)
@@ -125,10 +127,24 @@ build() {
   # that a change of Bun's default cannot turn them on). tests/hostile-cwd.test.ts checks it.
   flags+=(--no-compile-autoload-bunfig --no-compile-autoload-dotenv)
   flags+=(--no-compile-autoload-tsconfig --no-compile-autoload-package-json)
-  "$BUN" build "${flags[@]}" phantom.ts --outfile dist/phantom
-  "$BUN" build "${flags[@]}" relay.ts --outfile dist/phantom-relay
+  # What the binary fixes at build time (lib/version.ts): its version, the release public key
+  # updates must be signed with, and the default update URL (empty unless a maintainer gives one).
+  local version pub_file=${PHANTOM_RELEASE_PUB_FILE:-release/phantom-release.pub}
+  version=${PHANTOM_VERSION:-$(node -p 'require("./package.json").version')}
+  [ -r "$pub_file" ] || { echo "build.sh: error: cannot read the release public key $pub_file" >&2; exit 1; }
+  flags+=(--define "__PHANTOM_VERSION__=$(json_string "$version")")
+  flags+=(--define "__PHANTOM_RELEASE_PUB__=$(json_string "$(cat "$pub_file")")")
+  flags+=(--define "__PHANTOM_DEFAULT_UPDATE_URL__=$(json_string "${PHANTOM_DEFAULT_UPDATE_URL:-}")")
+  local out=${PHANTOM_BUILD_OUT:-dist} ext=
+  case "$TARGET" in *windows*) ext=.exe ;; esac
+  mkdir -p "$out"
+  "$BUN" build "${flags[@]}" phantom.ts --outfile "$out/phantom$ext"
+  "$BUN" build "${flags[@]}" relay.ts --outfile "$out/phantom-relay$ext"
   rm -f ./*.bun-build 2>/dev/null || true
 }
+
+# A shell string as a JSON string literal (for --define).
+json_string() { node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 
 case "${1:-build}" in
   build)
