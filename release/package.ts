@@ -77,7 +77,8 @@ export async function writeArchive(
       data: new Uint8Array(readFileSync(join(stage, name))),
       mode: statSync(join(stage, name)).mode & 0o777,
     }));
-    writeFileSync(out, zip(entries));
+    // zip has no level 0 worth shipping: the fastest deflate for xz level 0 (tests), else the best.
+    writeFileSync(out, await zip(entries, xzLevel === 0 ? 1 : 9));
     return;
   }
   const owner = isGnuTar() ? "--owner=0 --group=0 --numeric-owner" : "--uid 0 --gid 0";
@@ -123,6 +124,9 @@ export async function pack(o: PackOptions): Promise<Packed> {
   mkdirSync(o.outDir, { recursive: true });
   const jobs: { program: Program; platform: string }[] = [];
   for (const platform of o.bins.keys()) for (const program of PROGRAMS) jobs.push({ program, platform });
+  const files: Record<string, { name: string; sha256: string; size: number }> = {};
+  const archives: { name: string; size: number }[] = [];
+  // Two at a time (tar + xz, or zip), each hashed and signed as soon as it is written.
   await pool(jobs, 2, async ({ program, platform }) => {
     const stage = join(o.stageDir, `${program}-${platform}`);
     const content = archiveContent(program, platform, o.bins.get(platform)!, o.docsDir, o.root);
@@ -131,21 +135,21 @@ export async function pack(o: PackOptions): Promise<Packed> {
       copyFileSync(src, join(stage, name));
       chmodSync(join(stage, name), mode);
     }
-    const names = content.map(([name]) => name);
-    await writeArchive(join(o.outDir, archiveName(program, platform)), stage, names, isWindows(platform), o.xzLevel);
-  });
-  const archives = jobs.map(({ program, platform }) => {
     const name = archiveName(program, platform);
-    return { key: `${program}-${platform}`, name, size: statSync(join(o.outDir, name)).size };
+    const path = join(o.outDir, name);
+    const names = content.map(([n]) => n);
+    await writeArchive(path, stage, names, isWindows(platform), o.xzLevel);
+    files[`${program}-${platform}`] = { name, sha256: sha256File(path), size: statSync(path).size };
+    writeFileSync(`${path}.minisig`, await signFile(o.key, path, `file:${name} timestamp:${timestamp}`));
   });
-  const files: Record<string, { name: string; sha256: string; size: number }> = {};
+  // In the order of the targets, whatever order the archives were finished in.
+  const ordered: typeof files = {};
   const sums: string[] = [];
-  for (const a of archives) {
-    const path = join(o.outDir, a.name);
-    const sha256 = sha256File(path);
-    files[a.key] = { name: a.name, sha256, size: a.size };
-    sums.push(`${sha256}  ${a.name}\n`);
-    writeFileSync(`${path}.minisig`, await signFile(o.key, path, `file:${a.name} timestamp:${timestamp}`));
+  for (const { program, platform } of jobs) {
+    const f = files[`${program}-${platform}`]!;
+    ordered[`${program}-${platform}`] = f;
+    archives.push({ name: f.name, size: f.size });
+    sums.push(`${f.sha256}  ${f.name}\n`);
   }
   const sumsText = new TextEncoder().encode(sums.join(""));
   writeFileSync(join(o.outDir, "SHA256SUMS"), sumsText);
@@ -157,7 +161,7 @@ export async function pack(o: PackOptions): Promise<Packed> {
     version: o.version,
     published_at: now.toISOString().replace(/\.\d{3}Z$/, "Z"),
     notes: o.notes,
-    files,
+    files: ordered,
   };
   const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
   writeFileSync(join(o.outDir, "latest.json"), manifestBytes);
@@ -165,5 +169,5 @@ export async function pack(o: PackOptions): Promise<Packed> {
     join(o.outDir, "latest.json.minisig"),
     signBytes(o.key, manifestBytes, `version:${o.version} file:latest.json timestamp:${timestamp}`),
   );
-  return { archives: archives.map(({ name, size }) => ({ name, size })) };
+  return { archives };
 }

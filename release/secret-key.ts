@@ -21,7 +21,12 @@ const SALT_LEN = 32;
 const KDF_SCRYPT = "Sc";
 const KDF_NONE = "\0\0";
 /** libsodium's crypto_pwhash_scryptsalsa208sha256 *_SENSITIVE limits, what `minisign -G` uses. */
-export const SENSITIVE = { opslimit: 33554432n, memlimit: 1073741824n } as const;
+export const SENSITIVE: ScryptLimits = { opslimit: 33554432n, memlimit: 1073741824n };
+
+export interface ScryptLimits {
+  opslimit: bigint;
+  memlimit: bigint;
+}
 
 export interface SecretKey {
   keyId: Uint8Array;

@@ -13,13 +13,13 @@ test("CRC-32 known answer", () => {
   expect(crc32(new Uint8Array())).toBe(0);
 });
 
-test("unzip -t and python zipfile read what zip() writes, names, bytes and modes", () => {
+test("unzip -t and python zipfile read what zip() writes, names, bytes and modes", async () => {
   const big = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
   const random = crypto.getRandomValues(new Uint8Array(5000)); // stored: deflate does not shrink it
   const file = join(dir, "a.zip");
   writeFileSync(
     file,
-    zip([
+    await zip([
       { name: "phantom.exe", data: big, mode: 0o755 },
       { name: "README.md", data: new TextEncoder().encode("# hi\n") },
       { name: "completions/phantom.bash", data: random },

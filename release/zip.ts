@@ -1,6 +1,9 @@
 // A small zip writer for the windows archives (APPNOTE.TXT: local headers, deflated data, central
 // directory, end record; no zip64: every release file is far below 4 GiB). Deflate is node:zlib's.
-import { deflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
+import { deflateRaw } from "node:zlib";
+
+const deflate = promisify(deflateRaw);
 
 export interface ZipEntry {
   /** The path inside the archive, "/"-separated. */
@@ -36,8 +39,11 @@ function dosTime(d: Date): { time: number; date: number } {
   };
 }
 
-/** A zip archive of the entries, each deflated (or stored when deflate does not make it smaller). */
-export function zip(entries: ZipEntry[], mtime = new Date()): Uint8Array {
+/**
+ * A zip archive of the entries, each deflated at `level` (1–9; or stored when deflate does not make
+ * it smaller). Deflate runs off the main thread, so other archives are written meanwhile.
+ */
+export async function zip(entries: ZipEntry[], level = 9, mtime = new Date()): Promise<Uint8Array> {
   const { time, date } = dosTime(mtime);
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
@@ -45,7 +51,7 @@ export function zip(entries: ZipEntry[], mtime = new Date()): Uint8Array {
   for (const e of entries) {
     const name = new TextEncoder().encode(e.name);
     const crc = crc32(e.data);
-    const deflated = new Uint8Array(deflateRawSync(e.data, { level: 9 }));
+    const deflated = new Uint8Array(await deflate(e.data, { level }));
     const stored = deflated.length >= e.data.length;
     const body = stored ? e.data : deflated;
     const method = stored ? 0 : 8;
