@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { keyIdHex, parsePublicKey, publicKeyLine } from "../lib/minisign.ts";
-import { ALL_TARGETS, pack, platformOf, PROGRAMS, isWindows } from "./package.ts";
+import { ALL_TARGETS, archiveName, pack, platformOf, PROGRAMS, isWindows } from "./package.ts";
 import { checkKeyMatches, generateKeyPair, isEncrypted, parseSecretKey } from "./secret-key.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -68,6 +68,12 @@ async function spawnOk(argv: string[], env: Record<string, string | undefined>, 
   if (code !== 0) throw new UsageError(`${what} failed (exit ${code})`);
 }
 
+/** Every file name a release of any targets writes. */
+function releaseFileNames(): string[] {
+  const archives = ALL_TARGETS.flatMap((t) => PROGRAMS.map((p) => archiveName(p, platformOf(t))));
+  return [...archives, "SHA256SUMS", "latest.json"].flatMap((n) => [n, `${n}.minisig`]);
+}
+
 async function release(): Promise<void> {
   const env = process.env;
   const keyPath = env.PHANTOM_RELEASE_KEY_FILE;
@@ -125,7 +131,8 @@ async function release(): Promise<void> {
       "docs/generate.ts",
     );
     process.stderr.write(`== archives (xz -${xzLevel}) and signatures into ${outDir}\n`);
-    rmSync(outDir, { recursive: true, force: true });
+    // Only the files a release writes are replaced (PHANTOM_RELEASE_DIR may be any folder).
+    for (const name of releaseFileNames()) rmSync(join(outDir, name), { force: true });
     const packed = await pack({
       version,
       key,
