@@ -82,7 +82,10 @@ async function release(): Promise<void> {
   const pubPath = env.PHANTOM_RELEASE_PUB_FILE || join(ROOT, "release/phantom-release.pub");
   const version =
     env.PHANTOM_VERSION || (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string);
-  const targets = (env.PHANTOM_RELEASE_TARGETS || ALL_TARGETS.join(",")).split(",").map((t) => t.trim());
+  // The version goes into trusted comments ("version:<v> file:…"): a semantic version, no spaces.
+  if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(version))
+    throw new UsageError(`PHANTOM_VERSION '${version}' is not a version like 0.2.0`);
+  const targets = [...new Set((env.PHANTOM_RELEASE_TARGETS || ALL_TARGETS.join(",")).split(",").map((t) => t.trim()))];
   const platforms = targets.map((t) => {
     try {
       return platformOf(t);

@@ -68,5 +68,11 @@ describe("./build.sh release-key", () => {
     const missing = build(["release"], { ...env, PHANTOM_RELEASE_KEY_FILE: join(work, "nope.key") });
     expect(missing.err).toMatch(/^build\.sh: error: the release key .*nope\.key does not exist/);
     expect(missing.code).toBe(1);
+
+    const version = build(["release"], { ...env, PHANTOM_VERSION: "1.0 beta" });
+    expect(version.err).toBe("build.sh: error: PHANTOM_VERSION '1.0 beta' is not a version like 0.2.0\n");
+    const target = build(["release"], { ...env, PHANTOM_RELEASE_TARGETS: "bun-linux-x64,bun-linux-x86" });
+    expect(target.err).toMatch(/^build\.sh: error: unknown release target 'bun-linux-x86' \(one of [^\n]*\)\n$/);
+    expect(target.code).toBe(1);
   }, 60_000);
 });
