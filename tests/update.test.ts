@@ -1,0 +1,284 @@
+// `phantom update` end to end: a release at 9.0.0 signed with a throwaway key, served over
+// HTTPS on 127.0.0.1 (throwaway certificate, trusted through NODE_EXTRA_CA_CERTS), and the
+// "old" phantom 0.1.0 built with the same public key, copied into a temp folder and updated
+// in place. Every refusal is one error line and leaves the old binary byte for byte.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expectOneLineError, runProgram } from "./helpers/cli.ts";
+import { startProxy } from "./helpers/socks.ts";
+import {
+  buildBinaries,
+  hostPlatform,
+  makeCert,
+  makeRelease,
+  makeTestKey,
+  sha256,
+  sign,
+  startFileServer,
+  writeManifest,
+  type FileServer,
+} from "./helpers/update-server.ts";
+
+const root = fs.mkdtempSync(join(tmpdir(), "phantom-update-"));
+let key: { pubFile: string; keyFile: string };
+let other: { pubFile: string; keyFile: string };
+let oldBin: string;
+let oldSha: string;
+let release: string;
+let cert: { key: string; cert: string; certFile: string };
+let srv: FileServer;
+let n = 0;
+
+beforeAll(() => {
+  key = makeTestKey(join(root, "key"));
+  other = makeTestKey(join(root, "other"));
+  const oldOut = buildBinaries({ version: "0.1.0", pubFile: key.pubFile, out: join(root, "old") });
+  const newOut = buildBinaries({ version: "9.0.0", pubFile: key.pubFile, out: join(root, "new") });
+  oldBin = join(oldOut, "phantom");
+  oldSha = sha256(oldBin);
+  release = makeRelease({
+    version: "9.0.0",
+    keyFile: key.keyFile,
+    dir: join(root, "rel"),
+    binaries: { phantom: join(newOut, "phantom"), "phantom-relay": join(newOut, "phantom-relay") },
+  });
+  cert = makeCert(root);
+}, 120_000);
+
+beforeAll(async () => {
+  srv = await startFileServer(release, cert);
+});
+afterAll(async () => {
+  await srv?.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** A fresh install: the old binary copied into its own folder, its own PHANTOM_HOME. */
+function install(): { bin: string; home: string; env: Record<string, string> } {
+  const dir = join(root, `inst-${++n}`);
+  fs.mkdirSync(join(dir, "bin"), { recursive: true });
+  const bin = join(dir, "bin", "phantom");
+  fs.copyFileSync(oldBin, bin);
+  fs.chmodSync(bin, 0o755);
+  const home = join(dir, "home");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir,
+    PHANTOM_HOME: home,
+    PHANTOM_UPDATE_URL: `https://127.0.0.1:${srv.port}/latest.json`,
+    NODE_EXTRA_CA_CERTS: cert.certFile,
+  };
+  return { bin, home, env };
+}
+
+const run = (i: { bin: string; env: Record<string, string> }, args: string[], env: Record<string, string> = {}) =>
+  runProgram([i.bin, ...args], { ...i.env, ...env });
+
+/** A copy of the release folder to tamper with, served instead of the good one for `f`. */
+async function withRelease<T>(change: (dir: string) => void, f: () => Promise<T>): Promise<T> {
+  const dir = join(root, `rel-${++n}`);
+  fs.cpSync(release, dir, { recursive: true });
+  change(dir);
+  srv.dir = dir;
+  try {
+    return await f();
+  } finally {
+    srv.dir = release;
+  }
+}
+
+async function expectRefused(
+  i: { bin: string; env: Record<string, string> },
+  pattern: RegExp,
+  args = ["update", "--yes"],
+) {
+  const r = await run(i, args);
+  expect(expectOneLineError(r)).toMatch(pattern);
+  expect(sha256(i.bin)).toBe(oldSha);
+  expect(fs.existsSync(`${i.bin}.old`)).toBe(false);
+}
+
+describe("phantom update", () => {
+  test("--check sees 9.0.0; --yes replaces the binary; --rollback restores it", async () => {
+    const i = install();
+    const c = await run(i, ["update", "--check", "--yes"]);
+    expect(c.stderr).toBe("");
+    expect(c.stdout).toContain("Phantom 9.0.0 is available (this is 0.1.0)");
+    expect(sha256(i.bin)).toBe(oldSha);
+    const pins = JSON.parse(fs.readFileSync(join(i.home, "update-pins.json"), "utf8"));
+    expect(Object.keys(pins)).toEqual([`127.0.0.1:${srv.port}`]);
+    expect(fs.statSync(join(i.home, "update-pins.json")).mode & 0o777).toBe(0o600);
+
+    const u = await run(i, ["update", "--yes"]);
+    expect(u.stderr).toBe("");
+    expect(u.code).toBe(0);
+    expect((await run(i, ["--version"])).stdout.trim()).toBe("phantom 9.0.0");
+    expect(sha256(`${i.bin}.old`)).toBe(oldSha);
+    expect(fs.readdirSync(join(i.bin, "..")).sort()).toEqual(["phantom", "phantom.old"]);
+
+    const b = await runProgram([i.bin, "update", "--rollback"], i.env);
+    expect(b.code).toBe(0);
+    expect(sha256(i.bin)).toBe(oldSha);
+    expect((await run(i, ["--version"])).stdout.trim()).toBe("phantom 0.1.0");
+  }, 60_000);
+
+  test("without --yes and no terminal, a first-seen server key is not trusted (nothing installed)", async () => {
+    await expectRefused(install(), /is not trusted yet: run again on a terminal or with --yes/, ["update"]);
+  });
+
+  test("a manifest signed with another key is refused", async () => {
+    await withRelease(
+      (d) => sign(other.keyFile, join(d, "latest.json"), `version:9.0.0 file:latest.json timestamp:1`),
+      () => expectRefused(install(), /signature|key/),
+    );
+  });
+
+  test("a tampered manifest is refused", async () => {
+    await withRelease(
+      (d) => {
+        const p = join(d, "latest.json");
+        fs.writeFileSync(p, fs.readFileSync(p, "utf8").replace('"notes":"test"', '"notes":"tset"'));
+      },
+      () => expectRefused(install(), /signature/),
+    );
+  });
+
+  test("a manifest whose version is not the signed one is refused", async () => {
+    await withRelease(
+      (d) => {
+        const m = JSON.parse(fs.readFileSync(join(d, "latest.json"), "utf8"));
+        writeManifest(d, key.keyFile, { ...m, version: "9.0.1" }, "9.0.0");
+      },
+      () => expectRefused(install(), /says version 9\.0\.1 but its signature says 9\.0\.0/),
+    );
+  });
+
+  test("a tampered archive is refused (SHA-256)", async () => {
+    await withRelease(
+      (d) => {
+        const p = join(d, `phantom-${hostPlatform()}.tar.xz`);
+        const b = fs.readFileSync(p);
+        b[b.length >> 1] = b[b.length >> 1]! ^ 1;
+        fs.writeFileSync(p, b);
+      },
+      () => expectRefused(install(), /does not match its SHA-256/),
+    );
+  });
+
+  test("a truncated download is refused", async () => {
+    srv.truncate = 0.5;
+    try {
+      await expectRefused(install(), /failed|truncated|closed/);
+    } finally {
+      srv.truncate = null;
+    }
+  });
+
+  test("an older or equal version (an old manifest replayed) is refused", async () => {
+    const i = install();
+    expect((await run(i, ["update", "--check", "--yes"])).code).toBe(0); // 9.0.0 seen
+    for (const v of ["0.0.9", "8.9.9"]) {
+      await withRelease(
+        (d) => {
+          const m = JSON.parse(fs.readFileSync(join(d, "latest.json"), "utf8"));
+          writeManifest(d, key.keyFile, { ...m, version: v });
+        },
+        () => expectRefused(i, v === "0.0.9" ? /refusing a downgrade/ : /9\.0\.0 was already seen/),
+      );
+    }
+    const j = install();
+    await withRelease(
+      (d) => {
+        const m = JSON.parse(fs.readFileSync(join(d, "latest.json"), "utf8"));
+        writeManifest(d, key.keyFile, { ...m, version: "0.1.0" });
+      },
+      async () => {
+        const r = await run(j, ["update", "--yes"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim()).toBe("phantom 0.1.0 is up to date");
+        expect(sha256(j.bin)).toBe(oldSha);
+      },
+    );
+  }, 30_000);
+
+  test("a signed archive whose binary does not start as phantom 9.0.0 is refused", async () => {
+    await withRelease(
+      (d) => {
+        const stage = join(d, "stage");
+        fs.mkdirSync(stage);
+        fs.writeFileSync(join(stage, "phantom"), "#!/bin/sh\necho phantom 6.6.6\n", { mode: 0o755 });
+        const name = `phantom-${hostPlatform()}.tar.xz`;
+        Bun.spawnSync(["tar", "-cJf", join(d, name), "-C", stage, "phantom"]);
+        sign(key.keyFile, join(d, name), `file:${name} timestamp:1`);
+        const m = JSON.parse(fs.readFileSync(join(d, "latest.json"), "utf8"));
+        m.files[`phantom-${hostPlatform()}`] = {
+          name,
+          sha256: sha256(join(d, name)),
+          size: fs.statSync(join(d, name)).size,
+        };
+        writeManifest(d, key.keyFile, m);
+      },
+      () => expectRefused(install(), /does not start as phantom 9\.0\.0 \(it says 'phantom 6\.6\.6'\)/),
+    );
+  });
+
+  test("a changed server key is refused, and the server gets zero bytes after the handshake", async () => {
+    const i = install();
+    expect((await run(i, ["update", "--check", "--yes"])).code).toBe(0);
+    const port = srv.port;
+    await srv.close();
+    const cert2 = makeCert(root, "cert2");
+    const bundle = join(root, "both.pem");
+    fs.writeFileSync(bundle, cert.cert + cert2.cert);
+    const other2 = await startFileServer(release, cert2, port);
+    try {
+      const r = await run(i, ["update", "--yes"], { NODE_EXTRA_CA_CERTS: bundle });
+      const line = expectOneLineError(r);
+      expect(line).toMatch(/now shows key sha256\/\S+, not the pinned sha256\/\S+: refusing/);
+      expect(line).toContain("phantom update --reset-pin");
+      expect(other2.connections).toBeGreaterThan(0); // it did connect…
+      expect(other2.received.every((b) => b === 0)).toBe(true); // …and sent no application byte
+      expect(sha256(i.bin)).toBe(oldSha);
+      // --reset-pin, then the new key is trusted again on consent.
+      expect((await run(i, ["update", "--reset-pin"])).code).toBe(0);
+      const c = await run(i, ["update", "--check", "--yes"], { NODE_EXTRA_CA_CERTS: bundle });
+      expect(c.stdout).toContain("Phantom 9.0.0 is available");
+    } finally {
+      await other2.close();
+      srv = await startFileServer(release, cert, port);
+    }
+  }, 30_000);
+
+  test("http:// to a remote host is refused in one line", async () => {
+    const i = install();
+    const r = await run(i, ["update", "--yes"], { PHANTOM_UPDATE_URL: "http://example.com/latest.json" });
+    expect(expectOneLineError(r)).toBe("refusing an update over http:// from example.com: use an https:// URL");
+    expect(sha256(i.bin)).toBe(oldSha);
+  });
+
+  test("no update URL at all is one line", async () => {
+    const i = install();
+    const { PHANTOM_UPDATE_URL: _, ...env } = i.env;
+    const r = await runProgram([i.bin, "update", "--check"], env);
+    expect(expectOneLineError(r)).toMatch(/has no update URL: set one with 'phantom settings update-url/);
+  });
+
+  test("with Tor on, the update goes through the SOCKS5 proxy", async () => {
+    const proxy = await startProxy();
+    try {
+      const i = install();
+      const r = await run(i, ["update", "--yes"], {
+        PHANTOM_TOR: "always",
+        PHANTOM_TOR_PROXY: `127.0.0.1:${proxy.port}`,
+        PHANTOM_UPDATE_URL: `https://localhost:${srv.port}/latest.json`,
+      });
+      expect(r.stderr).toBe("");
+      expect((await run(i, ["--version"])).stdout.trim()).toBe("phantom 9.0.0");
+      expect(await proxy.waitForConnects(`localhost:${srv.port}`, 4)).toBeGreaterThanOrEqual(4);
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
+});
