@@ -8,10 +8,9 @@ import { chooseRoute } from "../../../lib/tor.ts";
 import { rollbackBinary } from "../../../lib/update/install.ts";
 import { checkUpdateUrl, type UpdateRoute } from "../../../lib/update/pinned-get.ts";
 import { checkForUpdate, installUpdate, manifestUrlOf, type Updater } from "../../../lib/update/updater.ts";
-import { DEFAULT_UPDATE_URL, RELEASE_PUBLIC_KEY, VERSION } from "../../../lib/version.ts";
-import { loadSettings } from "../../state/settings.ts";
+import { RELEASE_PUBLIC_KEY, VERSION } from "../../../lib/version.ts";
 import { updateStore } from "../../state/update.ts";
-import { loadConfig, type ClientConfig, type Env } from "../config.ts";
+import { loadConfig, type ClientConfig } from "../config.ts";
 import { confirm, stdinIsTTY } from "../prompt.ts";
 
 export interface UpdateFlags {
@@ -23,17 +22,14 @@ export interface UpdateFlags {
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-/** The manifest URL: PHANTOM_UPDATE_URL, else settings, else compiled in; else a one-line error. */
-export function updateUrlOf(env: Env, home: string): URL {
-  const text = [env.PHANTOM_UPDATE_URL, loadSettings(home).updateUrl, DEFAULT_UPDATE_URL].find(
-    (v) => v !== undefined && v !== "",
-  );
-  if (text === undefined)
+/** The manifest URL of the configuration (PHANTOM_UPDATE_URL, settings, compiled in); else a one-line error. */
+export function updateUrlOf(cfg: ClientConfig): URL {
+  if (cfg.updateUrl === undefined)
     throw new PhantomError(
       "no-update-url",
       "this build has no update URL: set one with 'phantom settings update-url <https URL>' or PHANTOM_UPDATE_URL",
     );
-  const u = manifestUrlOf(text);
+  const u = manifestUrlOf(cfg.updateUrl);
   checkUpdateUrl(u);
   return u;
 }
@@ -55,8 +51,8 @@ export async function updateRoute(cfg: ClientConfig, u: URL, interactive: boolea
   return { via: "direct" };
 }
 
-export async function updater(cfg: ClientConfig, env: Env, flags: UpdateFlags): Promise<Updater> {
-  const manifestUrl = updateUrlOf(env, cfg.home);
+export async function updater(cfg: ClientConfig, flags: UpdateFlags): Promise<Updater> {
+  const manifestUrl = updateUrlOf(cfg);
   const interactive = stdinIsTTY() && process.stderr.isTTY === true;
   return {
     program: "phantom",
@@ -77,8 +73,7 @@ export async function updater(cfg: ClientConfig, env: Env, flags: UpdateFlags): 
 }
 
 export async function run(g: { json?: boolean; direct?: boolean }, o: UpdateFlags = {}): Promise<void> {
-  const env = process.env;
-  const cfg = loadConfig(g, env);
+  const cfg = loadConfig(g);
   if (o.rollback) {
     rollbackBinary(process.execPath, "phantom");
     say(`phantom: went back to the previous binary (${process.execPath})`);
@@ -89,7 +84,7 @@ export async function run(g: { json?: boolean; direct?: boolean }, o: UpdateFlag
     say("phantom: forgot the pinned update server keys; the next update asks again");
     return;
   }
-  const up = await updater(cfg, env, o);
+  const up = await updater(cfg, o);
   const { manifest, newer } = await checkForUpdate(up);
   if (!newer) {
     say(`phantom ${VERSION} is up to date`);
