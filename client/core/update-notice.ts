@@ -50,6 +50,7 @@ export async function updateNotice(
           confirmPin: null,
           binary: o.binary ?? process.execPath,
           timeoutMs: NOTICE_TIMEOUT_MS,
+          now,
         });
       }
     } catch {

@@ -39,6 +39,8 @@ export interface Updater {
   binary: string;
   timeoutMs?: number;
   ca?: string;
+  /** The time recorded as the last check (default: now). */
+  now?: number;
 }
 
 /** The manifest URL of a configured update URL: "…/latest.json" as it is, a folder gets latest.json appended. */
@@ -102,7 +104,7 @@ export async function checkForUpdate(up: Updater): Promise<CheckResult> {
       "replay",
       `the server offers ${m.version}, but ${state.newestSeen} was already seen: an old manifest replayed? refusing`,
     );
-  const next: UpdateState = { newestSeen: m.version, lastCheck: Date.now() };
+  const next: UpdateState = { newestSeen: m.version, lastCheck: up.now ?? Date.now() };
   up.store.setState(next);
   return { manifest: m, newer: compareVersions(m.version, up.version) > 0 };
 }
