@@ -97,7 +97,7 @@ async function expectRefused(
   const r = await run(i, args);
   expect(expectOneLineError(r)).toMatch(pattern);
   expect(sha256(i.bin)).toBe(oldSha);
-  expect(fs.existsSync(`${i.bin}.old`)).toBe(false);
+  expect(fs.readdirSync(join(i.bin, ".."))).toEqual(["phantom"]); // no .old, no temp file left
 }
 
 describe("phantom update", () => {
@@ -164,6 +164,16 @@ describe("phantom update", () => {
         fs.writeFileSync(p, b);
       },
       () => expectRefused(install(), /does not match its SHA-256/),
+    );
+  });
+
+  test("an archive whose own .minisig is from another key is refused", async () => {
+    await withRelease(
+      (d) => {
+        const name = `phantom-${hostPlatform()}.tar.xz`;
+        sign(other.keyFile, join(d, name), `file:${name} timestamp:1`);
+      },
+      () => expectRefused(install(), /signature|key/),
     );
   });
 

@@ -46,6 +46,8 @@ export interface PinnedGetOptions {
   pin: string | null;
   timeoutMs: number;
   maxBytes: number;
+  /** Stream the body here instead of keeping it (then the response body is empty). */
+  onBodyPart?: (part: Uint8Array) => void;
   /** Extra CA certificates (PEM), for tests; NODE_EXTRA_CA_CERTS works too. */
   ca?: string;
 }
@@ -95,7 +97,7 @@ export async function pinnedGet(u: URL, o: PinnedGetOptions): Promise<HttpRespon
       return await http1Exchange(
         s,
         { method: "GET", host: u.host, path: u.pathname + u.search, headers: { accept: "*/*" } },
-        { maxResponseBytes: o.maxBytes },
+        { maxResponseBytes: o.maxBytes, onBodyPart: o.onBodyPart },
         () => {},
       );
     } catch (cause) {

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { parsePublicKey, verify } from "../minisign.ts";
+import { blake2b512, parsePublicKey, verifyDigest } from "../minisign.ts";
 import type { HttpResponse } from "../http1.ts";
 import { compareVersions, MAX_MANIFEST_BYTES, platformKey, verifyManifest, type Manifest } from "./manifest.ts";
 import { checkStarts, replaceBinary, tempBeside, unpackBinary } from "./install.ts";
@@ -55,9 +55,14 @@ export function manifestUrlOf(text: string): URL {
   return new URL(u.pathname.endsWith("/") ? "latest.json" : `${u.pathname.split("/").pop()}/latest.json`, u);
 }
 
-async function get(up: Updater, url: URL, maxBytes: number): Promise<Uint8Array> {
+async function get(
+  up: Updater,
+  url: URL,
+  maxBytes: number,
+  onBodyPart?: (part: Uint8Array) => void,
+): Promise<Uint8Array> {
   const key = pinKey(url);
-  const opts = { route: up.route, timeoutMs: up.timeoutMs ?? UPDATE_TIMEOUT_MS, maxBytes, ca: up.ca };
+  const opts = { route: up.route, timeoutMs: up.timeoutMs ?? UPDATE_TIMEOUT_MS, maxBytes, ca: up.ca, onBodyPart };
   let res: HttpResponse;
   try {
     res = await pinnedGet(url, { ...opts, pin: up.store.pin(key) });
@@ -115,20 +120,33 @@ export async function installUpdate(up: Updater, m: Manifest): Promise<string> {
   const entry = m.files[name];
   if (!entry) throw new UpdateError("no-platform", `release ${m.version} has no ${name}`);
   const url = new URL(entry.name, up.manifestUrl);
-  const data = await get(up, url, entry.size);
-  if (data.length !== entry.size)
-    throw new UpdateError("truncated", `${entry.name}: got ${data.length} bytes of ${entry.size}: not installed`);
-  const sha = createHash("sha256").update(data).digest("hex");
-  if (sha !== entry.sha256)
-    throw new UpdateError("bad-sha256", `${entry.name} does not match its SHA-256 in latest.json: not installed`);
-  const sig = await get(up, new URL(`${url.pathname}.minisig`, url), MAX_MANIFEST_BYTES);
-  const trusted = verify(parsePublicKey(up.releaseKey), new TextDecoder().decode(sig), data);
-  if (!trusted.startsWith(`file:${entry.name} `))
-    throw new UpdateError("bad-archive", `${entry.name}.minisig was made for another file: not installed`);
   const tmp = tempBeside(up.binary);
   try {
+    // Streamed to a file beside the binary, hashed on the way: more than the announced size is
+    // cut off by the HTTP reader, fewer bytes is "truncated".
     const archive = join(tmp, entry.name);
-    fs.writeFileSync(archive, data, { mode: 0o600 });
+    const fd = fs.openSync(archive, "wx", 0o600);
+    const sha = createHash("sha256");
+    const b2 = blake2b512();
+    let got = 0;
+    try {
+      await get(up, url, entry.size, (part) => {
+        got += part.length;
+        sha.update(part);
+        b2.update(part);
+        fs.writeSync(fd, part);
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (got !== entry.size)
+      throw new UpdateError("truncated", `${entry.name}: got ${got} bytes of ${entry.size}: not installed`);
+    if (sha.digest("hex") !== entry.sha256)
+      throw new UpdateError("bad-sha256", `${entry.name} does not match its SHA-256 in latest.json: not installed`);
+    const sig = await get(up, new URL(`${url.pathname}.minisig`, url), MAX_MANIFEST_BYTES);
+    const trusted = verifyDigest(parsePublicKey(up.releaseKey), new TextDecoder().decode(sig), b2.digest());
+    if (!trusted.startsWith(`file:${entry.name} `))
+      throw new UpdateError("bad-archive", `${entry.name}.minisig was made for another file: not installed`);
     const member = up.program + (process.platform === "win32" ? ".exe" : "");
     const fresh = unpackBinary(archive, tmp, member);
     checkStarts(fresh, up.program, m.version);
