@@ -42,7 +42,7 @@ beforeAll(() => {
     version: "9.0.0",
     keyFile: key.keyFile,
     dir: join(root, "rel"),
-    binaries: { phantom: join(newOut, "phantom"), "phantom-relay": join(newOut, "phantom-relay") },
+    binaries: { phantom: join(newOut, "phantom") },
   });
   cert = makeCert(root);
 }, 120_000);
