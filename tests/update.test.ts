@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectOneLineError, runProgram } from "./helpers/cli.ts";
 import { startProxy } from "./helpers/socks.ts";
+import { EXIT_MARK, Tmux } from "./helpers/tmux.ts";
+import { spkiPin } from "../lib/update/pinned-get.ts";
 import {
   buildBinaries,
   hostPlatform,
@@ -123,6 +125,31 @@ describe("phantom update", () => {
     expect(sha256(i.bin)).toBe(oldSha);
     expect((await run(i, ["--version"])).stdout.trim()).toBe("phantom 0.1.0");
   }, 60_000);
+
+  test("on a terminal, a first-seen server key is shown and trusted only after a yes", async () => {
+    const i = install();
+    const tmux = new Tmux("update");
+    try {
+      const der = Buffer.from(cert.cert.replace(/-----[^-]+-----|\s/g, ""), "base64");
+      const pane = tmux.start("no", [i.bin, "update", "--check"], { env: i.env });
+      let s = await pane.waitFor("Trust this key");
+      expect(s).toContain(`The update server 127.0.0.1:${srv.port} shows the key sha256/${spkiPin(der)}`);
+      pane.type("n");
+      pane.keys("Enter");
+      s = await pane.waitFor(EXIT_MARK);
+      expect(s).toContain("is not trusted yet");
+      expect(fs.existsSync(join(i.home, "update-pins.json"))).toBe(false);
+      const yes = tmux.start("yes", [i.bin, "update", "--check"], { env: i.env });
+      await yes.waitFor("Trust this key");
+      yes.type("y");
+      yes.keys("Enter");
+      s = await yes.waitFor(EXIT_MARK);
+      expect(s).toContain("Phantom 9.0.0 is available");
+      expect(s).toContain(`${EXIT_MARK} 0`);
+    } finally {
+      tmux.kill();
+    }
+  }, 30_000);
 
   test("without --yes and no terminal, a first-seen server key is not trusted (nothing installed)", async () => {
     await expectRefused(install(), /is not trusted yet: run again on a terminal or with --yes/, ["update"]);
