@@ -12,7 +12,20 @@
 #   ./build.sh docs         write the man pages and shell completions from the programs' definitions:
 #                           dist/man/{phantom,phantom-relay}.1, dist/completions/{phantom.bash,_phantom,phantom.fish}
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
-#   ./build.sh bench [relay|crypto|abuse|relay-ab]   run the benchmarks (not tests)
+#   ./build.sh bench [relay|crypto|abuse|relay-ab|size]   run the benchmarks (not tests)
+#   ./build.sh release      build phantom and phantom-relay for every release target, the man pages and
+#                           completions, and write the signed release (release/cli.ts): archives
+#                           <program>-<os>-<arch>.tar.xz (.zip for windows), SHA256SUMS, a .minisig for each,
+#                           latest.json and latest.json.minisig into dist/release/<version>/. Reads
+#                           PHANTOM_RELEASE_KEY_FILE (minisign secret key, required; its public key must be the
+#                           one compiled in), PHANTOM_RELEASE_KEY_PASSWORD (else asked on the terminal; none for
+#                           a `minisign -G -W` key), PHANTOM_RELEASE_NOTES, PHANTOM_RELEASE_TARGETS (comma list of
+#                           Bun targets, default the five), PHANTOM_RELEASE_XZ_LEVEL (default 9),
+#                           PHANTOM_RELEASE_DIR, and the build variables below
+#   ./build.sh release-key [dir] [-W]   a new release key pair: dir/phantom-release.key (0600, encrypted with a
+#                           password asked twice, or unencrypted with -W) and dir/phantom-release.pub (dir
+#                           default release/); prints the key id and the `minisign -Vm … -P …` line
+#   ./build.sh bench size   build, then print the binary sizes and their xz -9 sizes
 #   ./build.sh format       rewrite files with the formatter
 # A build reads: PHANTOM_VERSION (default package.json's), PHANTOM_RELEASE_PUB_FILE (the minisign
 # public key compiled in, default release/phantom-release.pub), PHANTOM_DEFAULT_UPDATE_URL (default
@@ -31,8 +44,9 @@ install() {
 }
 
 # What the tests drive besides node_modules: tmux (tests/tmux-*.test.ts), microsocks (a real
-# SOCKS5 proxy standing in for Tor: tests/tor-transport.test.ts, tests/cli-tor.test.ts) and a
-# python3 that imports cryptography and requests (tests/interop.test.ts). `./build.sh test`
+# SOCKS5 proxy standing in for Tor: tests/tor-transport.test.ts, tests/cli-tor.test.ts), minisign
+# (the real tool checks the release signatures: release/*.test.ts, tests/release-build.test.ts) and
+# a python3 that imports cryptography and requests (tests/interop.test.ts). `./build.sh test`
 # installs the missing ones with apt-get (Debian, Ubuntu; sudo when not root) or brew (macOS);
 # when everything is there it installs nothing.
 PY_VENV=node_modules/.cache/phantom-test-python
@@ -54,6 +68,7 @@ missing_test_tools() {
   local m=()
   command -v tmux >/dev/null 2>&1 || m+=(tmux)
   command -v microsocks >/dev/null 2>&1 || m+=(microsocks)
+  command -v minisign >/dev/null 2>&1 || m+=(minisign)
   find_python >/dev/null || m+=(python)
   echo "${m[*]}"
 }
@@ -200,16 +215,32 @@ case "${1:-build}" in
       abuse) build; shift; "$BUN" bench/abuse.ts "$@" ;;
       relay-ab) build; shift; "$BUN" bench/relay-ab.ts "$@" ;;
       crypto) "$BUN" bench/crypto.ts ;;
+      size)
+        build
+        out=${PHANTOM_BUILD_OUT:-dist}
+        for f in "$out/phantom" "$out/phantom-relay"; do
+          printf '%-24s %10s bytes, xz -9 %10s bytes\n' "$f" "$(wc -c <"$f")" "$(xz -9 -T1 -c "$f" | wc -c)"
+        done
+        ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, abuse, relay-ab)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, abuse, relay-ab, size)" >&2; exit 2 ;;
     esac
+    ;;
+  release)
+    install
+    "$BUN" release/cli.ts release
+    ;;
+  release-key)
+    install
+    shift
+    "$BUN" release/cli.ts key "$@"
     ;;
   format)
     install
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|abuse|relay-ab]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|abuse|relay-ab|size]|release|release-key [dir] [-W]|format]" >&2
     exit 2
     ;;
 esac
