@@ -6,16 +6,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProgram } from "./helpers/cli.ts";
-import {
-  buildBinaries,
-  makeCert,
-  makeRelease,
-  makeTestKey,
-  sha256,
-  sign,
-  startFileServer,
-  type FileServer,
-} from "./helpers/update-server.ts";
+import { makeCert, sha256, sign, startFileServer, type FileServer } from "./helpers/update-server.ts";
+import { buildBinaries, buildRelease, makeTestKey } from "./helpers/release.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "phantom-relay-update-"));
 let srv: FileServer;
@@ -25,19 +17,11 @@ let certFile: string;
 let otherKey: string;
 
 beforeAll(async () => {
-  const key = makeTestKey(join(root, "key"));
-  otherKey = makeTestKey(join(root, "other")).keyFile;
+  const mkdir = (d: string) => (fs.mkdirSync(d, { recursive: true }), d);
+  const key = makeTestKey(mkdir(join(root, "key")));
+  otherKey = makeTestKey(mkdir(join(root, "other"))).keyFile;
   oldBin = join(buildBinaries({ version: "0.1.0", pubFile: key.pubFile, out: join(root, "old") }), "phantom-relay");
-  const fresh = join(
-    buildBinaries({ version: "9.0.0", pubFile: key.pubFile, out: join(root, "new") }),
-    "phantom-relay",
-  );
-  release = makeRelease({
-    version: "9.0.0",
-    keyFile: key.keyFile,
-    dir: join(root, "rel"),
-    binaries: { "phantom-relay": fresh },
-  });
+  release = buildRelease({ version: "9.0.0", keyFile: key.keyFile, pubFile: key.pubFile, dir: join(root, "rel") });
   const cert = makeCert(root);
   certFile = cert.certFile;
   srv = await startFileServer(release, cert);

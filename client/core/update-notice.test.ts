@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeTestKey, startFileServer, writeManifest, type FileServer } from "../../tests/helpers/update-server.ts";
+import { startFileServer, writeManifest, type FileServer } from "../../tests/helpers/update-server.ts";
+import { makeTestKey } from "../../tests/helpers/release.ts";
 import { CHECK_INTERVAL_MS } from "../../lib/update/updater.ts";
 import { updateNotice } from "./update-notice.ts";
 
@@ -12,7 +13,7 @@ let srv: FileServer;
 let pub: string;
 
 beforeAll(async () => {
-  const key = makeTestKey(join(root, "key"));
+  const key = makeTestKey((fs.mkdirSync(join(root, "key")), join(root, "key")));
   pub = fs.readFileSync(key.pubFile, "utf8");
   fs.mkdirSync(join(root, "rel"));
   writeManifest(join(root, "rel"), key.keyFile, { version: "9.0.0", published_at: "x", notes: "", files: {} });

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeCert, makeTestKey, sign, startFileServer, type FileServer } from "../../tests/helpers/update-server.ts";
+import { makeCert, sign, startFileServer, type FileServer } from "../../tests/helpers/update-server.ts";
+import { makeTestKey } from "../../tests/helpers/release.ts";
 import { compareVersions, platformKey, verifyManifest } from "./manifest.ts";
 import { checkUpdateUrl, PinMismatch, PinNeeded, pinnedGet, spkiPin } from "./pinned-get.ts";
 import { manifestUrlOf } from "./updater.ts";
@@ -16,7 +17,7 @@ let key: ReturnType<typeof makeTestKey>;
 
 beforeAll(async () => {
   cert = makeCert(root);
-  key = makeTestKey(join(root, "key"));
+  key = makeTestKey((fs.mkdirSync(join(root, "key")), join(root, "key")));
   fs.writeFileSync(join(root, "hello.txt"), "hello");
   srv = await startFileServer(root, cert);
 });

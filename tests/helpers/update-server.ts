@@ -1,7 +1,7 @@
-// Test helpers for self-update: a throwaway minisign key, signed releases made with the real
-// minisign CLI (a stand-in for tests/helpers/release.ts until it lands), binaries built at a
-// given version into a temp folder, and a small HTTPS file server on 127.0.0.1 (a throwaway
-// certificate from `openssl req -x509`) that counts the application bytes each connection sent.
+// Test helpers for self-update (the release itself comes from tests/helpers/release.ts): files
+// re-signed or crafted with the real minisign CLI, a throwaway certificate from `openssl req
+// -x509`, and a small HTTPS file server on 127.0.0.1 that counts the application bytes each
+// connection sent.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -20,22 +20,6 @@ function sh(argv: string[], o: { cwd?: string; env?: Record<string, string> } = 
   return r.stdout;
 }
 
-export function makeTestKey(dir: string): { pubFile: string; keyFile: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const pubFile = join(dir, "test.pub");
-  const keyFile = join(dir, "test.key");
-  sh(["minisign", "-G", "-W", "-f", "-p", pubFile, "-s", keyFile]);
-  return { pubFile, keyFile };
-}
-
-/** Host phantom + phantom-relay at `version`, signed-for `pubFile`, into `out`. */
-export function buildBinaries(o: { version: string; pubFile: string; out: string }): string {
-  sh(["./build.sh", "build"], {
-    env: { PHANTOM_VERSION: o.version, PHANTOM_RELEASE_PUB_FILE: o.pubFile, PHANTOM_BUILD_OUT: o.out },
-  });
-  return o.out;
-}
-
 export function sign(keyFile: string, file: string, trusted: string): void {
   sh(["minisign", "-S", "-s", keyFile, "-m", file, "-x", `${file}.minisig`, "-t", trusted]);
 }
@@ -43,42 +27,6 @@ export function sign(keyFile: string, file: string, trusted: string): void {
 export const hostPlatform = () => `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
 
 export const sha256 = (p: string) => createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-
-/**
- * A release folder of the contract's format for this host: `<program>-<platform>.tar.xz` (flat,
- * the binary only here) + .minisig, latest.json + .minisig. `binaries` maps program → binary file.
- */
-export function makeRelease(o: {
-  version: string;
-  keyFile: string;
-  dir: string;
-  binaries: Record<string, string>;
-}): string {
-  fs.mkdirSync(o.dir, { recursive: true });
-  const files: Record<string, { name: string; sha256: string; size: number }> = {};
-  const now = Math.floor(Date.now() / 1000);
-  for (const [program, bin] of Object.entries(o.binaries)) {
-    const stage = fs.mkdtempSync(join(o.dir, ".stage-"));
-    fs.copyFileSync(bin, join(stage, program));
-    fs.chmodSync(join(stage, program), 0o755);
-    const name = `${program}-${hostPlatform()}.tar.xz`;
-    sh(["tar", "-cJf", join(o.dir, name), "-C", stage, program], { env: { XZ_OPT: "-0 -T0" } });
-    fs.rmSync(stage, { recursive: true });
-    sign(o.keyFile, join(o.dir, name), `file:${name} timestamp:${now}`);
-    files[`${program}-${hostPlatform()}`] = {
-      name,
-      sha256: sha256(join(o.dir, name)),
-      size: fs.statSync(join(o.dir, name)).size,
-    };
-  }
-  writeManifest(o.dir, o.keyFile, {
-    version: o.version,
-    published_at: new Date().toISOString(),
-    notes: "test",
-    files,
-  });
-  return o.dir;
-}
 
 export function writeManifest(
   dir: string,
