@@ -10,6 +10,8 @@ import { DEFAULT_UPDATE_URL, RELEASE_PUBLIC_KEY, VERSION } from "../lib/version.
 import { DEFAULTS } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 
+export const UPDATE_USAGE = "phantom-relay update [--check] [--yes] [--reset-pin] [--update-url URL] [--data DIR]";
+
 export interface RelayUpdateArgs {
   check: boolean;
   yes: boolean;
@@ -27,7 +29,8 @@ export function parseUpdateArgs(argv: string[]): RelayUpdateArgs {
       if (v === undefined || v.startsWith("--")) throw new ConfigError(`${f} needs a value`);
       return v;
     };
-    if (f === "--check") a.check = true;
+    if (f === "--help" || f === "-h") throw new ConfigError(`usage: ${UPDATE_USAGE}`);
+    else if (f === "--check") a.check = true;
     else if (f === "--yes" || f === "-y") a.yes = true;
     else if (f === "--reset-pin") a.resetPin = true;
     else if (f === "--update-url") a.updateUrl = value();
