@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectOneLineError, runProgram } from "./helpers/cli.ts";
+import { PASSWORD, expectOneLineError, runProgram } from "./helpers/cli.ts";
 import { startProxy } from "./helpers/socks.ts";
+import { startRelay } from "./helpers/relay.ts";
+
 import { EXIT_MARK, Tmux } from "./helpers/tmux.ts";
 import { spkiPin } from "../lib/update/pinned-get.ts";
 import {
@@ -291,6 +293,35 @@ describe("phantom update", () => {
     expect(expectOneLineError(r)).toBe("refusing an update over http:// from example.com: use an https:// URL");
     expect(sha256(i.bin)).toBe(oldSha);
   });
+
+  test("settings updates on: whoami says a release is available (once a day), and installs nothing", async () => {
+    const relay = await startRelay();
+    try {
+      const i = install();
+      const env = { PHANTOM_RELAY: relay.url, PHANTOM_PASSWORD: PASSWORD };
+      expect((await run(i, ["init"], env)).code).toBe(0);
+      let w = await run(i, ["whoami"], env);
+      expect(w.stdout).not.toContain("is available"); // checks are off by default
+      expect(fs.existsSync(join(i.home, "update-state.json"))).toBe(false);
+      expect((await run(i, ["settings", "updates", "on"])).code).toBe(0);
+      // The background check never asks: the server's key must be pinned first.
+      expect((await run(i, ["update", "--check", "--yes"])).code).toBe(0);
+      fs.rmSync(join(i.home, "update-state.json"));
+      const before = srv.connections;
+      w = await run(i, ["whoami"], env);
+      expect(w.stdout).toContain("Phantom 9.0.0 is available — run `phantom update`");
+      expect(srv.connections).toBe(before + 2);
+      w = await run(i, ["whoami", "--json"], env);
+      expect(w.json()[0]!.update).toBe("Phantom 9.0.0 is available — run `phantom update`");
+      expect(srv.connections).toBe(before + 2); // not again the same day
+      expect(sha256(i.bin)).toBe(oldSha);
+      const bad = await run(i, ["settings", "update-url", "http://example.com/rel/"]);
+      expect(expectOneLineError(bad)).toBe("refusing an update over http:// from example.com: use an https:// URL");
+    } finally {
+      await relay.stop();
+      relay.cleanup();
+    }
+  }, 30_000);
 
   test("no update URL at all is one line", async () => {
     const i = install();
