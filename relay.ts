@@ -7,6 +7,7 @@ import { VERSION } from "./lib/version.ts";
 import { parseConfig } from "./relay/config.ts";
 import { relayHelp } from "./relay/help.ts";
 import { ConfigError } from "./relay/errors.ts";
+import { PhantomError } from "./lib/errors.ts";
 
 function fail(message: string, code: number): number {
   process.stderr.write(`phantom-relay: error: ${message}\n`);
@@ -15,6 +16,18 @@ function fail(message: string, code: number): number {
 
 async function main(argv: string[]): Promise<number | null> {
   warnAboutEnv("phantom-relay", process.env, (s) => void writeSync(2, s)); // SECURITY.md "Environment variables"
+  if (argv[0] === "update") {
+    const { parseUpdateArgs, runUpdate } = await import("./relay/update.ts");
+    try {
+      await runUpdate(parseUpdateArgs(argv.slice(1)), process.env, (l) => void writeSync(1, `${l}\n`));
+      return 0;
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, 2);
+      if (e instanceof PhantomError) return fail(e.message, 1);
+      const code = (e as NodeJS.ErrnoException).code;
+      return fail(`update failed: ${code ?? (e instanceof Error ? e.message.split("\n")[0] : String(e))}`, 1);
+    }
+  }
   let parsed;
   try {
     parsed = parseConfig(argv, process.env);

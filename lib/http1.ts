@@ -83,7 +83,13 @@ export async function http1Exchange(
     headers: Record<string, string>;
     body?: Uint8Array | ReadableStream<Uint8Array>;
   },
-  opts: { maxResponseBytes: number; onUploadProgress?: Progress; onDownloadProgress?: Progress },
+  opts: {
+    maxResponseBytes: number;
+    onUploadProgress?: Progress;
+    onDownloadProgress?: Progress;
+    /** Hand each body part here instead of keeping it (the response's body is then empty). */
+    onBodyPart?: (part: Uint8Array) => void;
+  },
   markSent: () => void,
 ): Promise<HttpResponse> {
   const reader = new SocketReader(sock);
@@ -151,7 +157,7 @@ function write(sock: Duplex, data: Uint8Array): Promise<void> {
 async function readResponse(
   reader: SocketReader,
   method: string,
-  opts: { maxResponseBytes: number; onDownloadProgress?: Progress },
+  opts: { maxResponseBytes: number; onDownloadProgress?: Progress; onBodyPart?: (part: Uint8Array) => void },
 ): Promise<HttpResponse> {
   let status: number;
   let headers: Headers;
@@ -189,6 +195,7 @@ async function readResponse(
   }
   const max = opts.maxResponseBytes;
   const progress = opts.onDownloadProgress;
+  const sink = opts.onBodyPart;
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
     const parts: Buffer[] = [];
     let got = 0;
@@ -202,7 +209,8 @@ async function readResponse(
       while (left > 0) {
         const part = await reader.some(left);
         if (!part) throw new Error("connection closed early");
-        parts.push(part);
+        if (sink) sink(part);
+        else parts.push(part);
         left -= part.length;
         got += part.length;
         progress?.(got, 0);
@@ -217,12 +225,13 @@ async function readResponse(
     if (!/^\d{1,15}$/.test(lengthHeader)) throw new Error("malformed Content-Length");
     const total = Number(lengthHeader);
     if (total > max) throw new TooLarge(max);
-    const body = new Uint8Array(total);
+    const body = new Uint8Array(sink ? 0 : total);
     let got = 0;
     while (got < total) {
       const part = await reader.some(total - got);
       if (!part) throw new Error("connection closed early");
-      body.set(part, got);
+      if (sink) sink(part);
+      else body.set(part, got);
       got += part.length;
       progress?.(got, total);
     }
@@ -233,7 +242,8 @@ async function readResponse(
   for (let part = await reader.some(WRITE_CHUNK); part; part = await reader.some(WRITE_CHUNK)) {
     got += part.length;
     if (got > max) throw new TooLarge(max);
-    parts.push(part);
+    if (sink) sink(part);
+    else parts.push(part);
     progress?.(got, 0);
   }
   return { status, headers, body: new Uint8Array(Buffer.concat(parts)) };

@@ -33,6 +33,7 @@ export function relayHelp(version: string): string {
   return `phantom-relay ${version} — the Phantom protocol v2 relay
 
 Usage: phantom-relay [options]
+       phantom-relay update [--check] [--yes] [--reset-pin] [--update-url URL] [--data DIR]
 
 Options (each also an environment variable):
 ${section("options", (o) => flagLine(o, COLUMN.options))}

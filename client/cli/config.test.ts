@@ -31,6 +31,8 @@ describe("resolveConfig", () => {
       color: true,
       debug: false,
       json: false,
+      updateUrl: undefined,
+      updateChecks: false,
     });
   });
 

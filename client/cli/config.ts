@@ -9,6 +9,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type TorConfig, torConfigFromEnv } from "../../lib/tor.ts";
+import { DEFAULT_UPDATE_URL } from "../../lib/version.ts";
 import { checkRelayUrl } from "../net/route.ts";
 import { DEFAULT_RELAY, loadSettings, type Settings } from "../state/settings.ts";
 import { isDebug } from "./errors.ts";
@@ -41,6 +42,10 @@ export interface ClientConfig {
   debug: boolean;
   /** --json: one JSON object per line. */
   json: boolean;
+  /** PHANTOM_UPDATE_URL, else settings.json "updateUrl", else the URL compiled in; undefined: none. */
+  updateUrl: string | undefined;
+  /** settings.json "updates": check for a release at most once a day and say so. */
+  updateChecks: boolean;
 }
 
 const set = (v: string | undefined): v is string => v !== undefined && v !== "";
@@ -86,6 +91,8 @@ export function resolveConfig(flags: ClientFlags, env: Env, settings: Settings, 
     color: colorAllowed(env),
     debug: isDebug(env),
     json: flags.json === true,
+    updateUrl: [env.PHANTOM_UPDATE_URL, settings.updateUrl, DEFAULT_UPDATE_URL].find(set),
+    updateChecks: settings.updates,
   };
 }
 

@@ -20,6 +20,7 @@ export const ENVIRONMENT: readonly [name: string, text: string][] = [
   ["PHANTOM_RELAY", 'relay URL (default http://127.0.0.1:8787, or settings.json "relay")'],
   ["PHANTOM_TOR", "auto | always | never (default auto); PHANTOM_TOR_PROXY host:port (127.0.0.1:9050)"],
   ["PHANTOM_DIRECT=1", "same as --direct"],
+  ["PHANTOM_UPDATE_URL", "where 'phantom update' looks (else settings update-url, else built in)"],
 ];
 
 export const ENV_HELP = `
@@ -135,6 +136,12 @@ export async function buildProgram(): Promise<Command> {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--finish", "burn the conversations an earlier panic left on the relay (asks for the password)")
     .action(run(() => import("./commands/panic.ts")));
+  cmd("update", "replace this binary with the newest signed release (checks its signature)")
+    .option("--check", "only say whether a newer release exists")
+    .option("-y, --yes", "do not ask (install, and trust a first-seen server key)")
+    .option("--rollback", "go back to the binary before the last update")
+    .option("--reset-pin", "forget the pinned update server keys")
+    .action(run(() => import("./commands/update.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./commands/tor.ts")));
   cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
     .argument("[key]", "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay")

@@ -1,6 +1,8 @@
 // The settings a user may change (phantom settings, the menu's settings screen): one list of
 // keys, how each is shown and how a change is checked and saved in settings.json.
 import { PhantomError } from "../../lib/errors.ts";
+import { checkUpdateUrl } from "../../lib/update/pinned-get.ts";
+import { manifestUrlOf } from "../../lib/update/updater.ts";
 import { checkRelayUrl } from "../net/route.ts";
 import {
   colorSpec,
@@ -22,6 +24,8 @@ export const SETTINGS_KEYS = [
   "motd-clear",
   "tor-warning",
   "relay",
+  "updates",
+  "update-url",
 ] as const;
 export type SettingKey = (typeof SETTINGS_KEYS)[number];
 const COLOR_SLOTS = ["accent", "dim", "mine", "peer"] as const;
@@ -39,6 +43,8 @@ export function describeSettings(s: Settings): string[] {
   return [
     `relay        ${s.relay ?? `${DEFAULT_RELAY} (default)`}`,
     `tor-warning  ${s.torWarning ? "on" : "off"}`,
+    `updates      ${s.updates ? "on" : "off"}`,
+    `update-url   ${s.updateUrl ?? "(default)"}`,
     `theme        ${s.theme}`,
     `color        accent ${custom.accent}, dim ${custom.dim}, mine ${custom.mine}, peer ${custom.peer}  (custom theme)`,
     `mascot       ${s.mascot}`,
@@ -80,6 +86,17 @@ export function applySetting(home: string, key: string, values: string[]): Setti
       if (v === undefined) throw new PhantomError("bad-setting", "usage: phantom settings relay <URL | default>");
       if (v === "default") return updateSettings(home, { relay: undefined });
       return updateSettings(home, { relay: checkRelayUrl(v) }); // the check every command applies
+    }
+    case "updates": {
+      const on = oneOf("updates", v, ["on", "off"] as const);
+      return updateSettings(home, { updates: on === "on", updatesAsked: true });
+    }
+    case "update-url": {
+      if (v === undefined)
+        throw new PhantomError("bad-setting", "usage: phantom settings update-url <https URL | default>");
+      if (v === "default") return updateSettings(home, { updateUrl: undefined });
+      checkUpdateUrl(manifestUrlOf(v));
+      return updateSettings(home, { updateUrl: v });
     }
     default:
       throw new PhantomError("bad-setting", `unknown setting '${key}' (${SETTINGS_KEYS.join(", ")})`);

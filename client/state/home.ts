@@ -32,6 +32,10 @@ export const SHOWN_FILE = "seen.json";
  * leaves behind, until `phantom panic --finish` has burned them all.
  */
 export const BURN_LIST_FILE = "burn-list.json";
+/** The pinned key of each update server (lib/update/store.ts). */
+export const UPDATE_PINS_FILE = "update-pins.json";
+/** The newest release version seen and the time of the last update check (lib/update/store.ts). */
+export const UPDATE_STATE_FILE = "update-state.json";
 /** The cross-process lock of every read-modify-write of these files: an empty SQLite database (state/lock.ts). */
 export const STATE_LOCK_FILE = "state.lock";
 /** The files a refusal to wipe a folder without any of STATE_FILES names (state/wipe.ts). */
@@ -44,6 +48,8 @@ export const STATE_FILES = [
   CURSORS_FILE,
   SHOWN_FILE,
   BURN_LIST_FILE,
+  UPDATE_PINS_FILE,
+  UPDATE_STATE_FILE,
   STATE_LOCK_FILE,
 ];
 

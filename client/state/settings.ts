@@ -88,6 +88,16 @@ export const Settings = z.looseObject({
   mascot: z.enum(MASCOTS).default("ghost"),
   motd: z.enum(MOTDS).default("fun"),
   motdCustom: z.array(z.string().max(200)).max(100).default([]),
+  /** Check for a new release at most once a day and say so (never installs unasked). */
+  updates: z.boolean().default(false),
+  /** Where `phantom update` looks (else PHANTOM_UPDATE_URL, else the URL compiled in). */
+  updateUrl: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\/\S+$/, "expected an https:// URL")
+    .optional(),
+  /** The first-run wizard asked about update checks. */
+  updatesAsked: z.boolean().default(false),
 });
 export type Settings = z.infer<typeof Settings>;
 export type CustomTheme = z.infer<typeof CustomTheme>;

@@ -16,6 +16,7 @@ import { cleanText } from "../text/sanitise.ts";
 import { makeUi, type Ui, type UiConfig } from "./ui.ts";
 import { unlock } from "./unlock.ts";
 import { runWizard } from "./wizard.ts";
+import { updateNotice } from "../core/update-notice.ts";
 
 function banner(ui: Ui): void {
   const t = ui.theme;
@@ -48,6 +49,8 @@ export async function runInteractive(config: UiConfig): Promise<number> {
     session = await unlock(ui, (m, about) => addWarning(st, m, about));
   }
   if (session === null) return 0;
+  const update = await updateNotice(config);
+  if (update !== null) p.log.info(ui.theme.accent(update));
   try {
     await runMenu(ui, session, st);
     return 0;

@@ -16,6 +16,9 @@ export interface UiConfig {
   /** --direct or PHANTOM_DIRECT=1: no question before a direct connection. */
   direct: boolean;
   color: boolean;
+  /** Where releases are looked for, and whether the once-a-day check is on (client/core/update-notice.ts). */
+  updateUrl?: string;
+  updateChecks?: boolean;
 }
 
 export interface Ui {

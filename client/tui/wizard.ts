@@ -170,6 +170,14 @@ export async function runWizard(
       `Your identity lives in ${identityPath(ui.home)}.\n` +
         "Back it up (with your password kept apart): if you lose it, this UID is gone for good.",
     );
+    // Asked once, and only when there is somewhere to look (a build with an update URL, or one set).
+    if (ui.config.updateUrl !== undefined && !ui.settings.updatesAsked) {
+      const checks = await p.confirm({
+        message: "Check once a day whether a new Phantom release exists? (it only tells you)",
+        initialValue: false,
+      });
+      ui.settings = updateSettings(ui.home, { updates: checks === true, updatesAsked: true });
+    }
     const open = await p.confirm({
       message: "Open the menu now?",
       active: "Yes",

@@ -1,9 +1,11 @@
 // phantom whoami: this identity's UID and fingerprint, the relay and whether Tor is used.
+import { updateNotice } from "../../core/update-notice.ts";
 import { Ctx, type Globals } from "./context.ts";
 
 export async function run(g: Globals): Promise<void> {
   const ctx = new Ctx(g);
   const s = await ctx.open();
+  const notice = await updateNotice(ctx.config);
   if (ctx.json) {
     ctx.jsonLine({
       uid: s.uid,
@@ -11,12 +13,14 @@ export async function run(g: Globals): Promise<void> {
       relay: s.relayUrl,
       tor: s.viaTor,
       ...(s.torMissing ? { tor_missing: true } : {}),
+      ...(notice ? { update: notice } : {}),
     });
   } else {
     ctx.line(`uid:         ${s.uid}`);
     ctx.line(`fingerprint: ${s.fingerprint}`);
     const route = s.torMissing ? " (Tor required but not running)" : s.viaTor ? " (through Tor)" : "";
     ctx.line(`relay:       ${s.relayUrl}${route}`);
+    if (notice) ctx.line(notice);
   }
   s.close();
 }
