@@ -54,6 +54,7 @@ missing_test_tools() {
   local m=()
   command -v tmux >/dev/null 2>&1 || m+=(tmux)
   command -v microsocks >/dev/null 2>&1 || m+=(microsocks)
+  command -v minisign >/dev/null 2>&1 || m+=(minisign)
   find_python >/dev/null || m+=(python)
   echo "${m[*]}"
 }
