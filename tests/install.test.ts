@@ -158,7 +158,7 @@ beforeAll(() => {
   makeRelease(join(work, "www/tampered"), { [HOST_ARCHIVE]: stage }, key.keyFile);
   const t = join(work, "www/tampered", HOST_ARCHIVE);
   const bytes = readFileSync(t);
-  bytes[bytes.length - 100] ^= 1;
+  bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 1;
   writeFileSync(t, bytes);
 
   // SHA256SUMS changed after signing (same key id, so the openssl path gets to the Ed25519 check).
