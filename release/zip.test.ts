@@ -47,3 +47,8 @@ print(json.dumps([[i.filename, i.file_size, i.compress_type, oct(i.external_attr
     ["empty", 0, 0, "0o100644", sha(new Uint8Array())],
   ]);
 });
+
+test("crc32 continues across chunks", () => {
+  const all = new TextEncoder().encode("123456789");
+  expect(crc32(all.subarray(4), crc32(all.subarray(0, 4)))).toBe(0xcbf43926);
+});

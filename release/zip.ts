@@ -2,6 +2,9 @@
 // directory, end record; no zip64: every release file is far below 4 GiB). Deflate is node:zlib's.
 import { promisify } from "node:util";
 import { deflateRaw } from "node:zlib";
+import { crc32 } from "../lib/crc32.ts";
+
+export { crc32 };
 
 const deflate = promisify(deflateRaw);
 
@@ -11,23 +14,6 @@ export interface ZipEntry {
   data: Uint8Array;
   /** Unix permissions (0o755 for a program), kept in the external attributes. */
   mode?: number;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO-HDLC), as zip and gzip use it. */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** MS-DOS date and time fields of a Date (local fields as zip tools read them; 2-second steps). */

@@ -356,3 +356,100 @@ describe("phantom update", () => {
     }
   }, 30_000);
 });
+
+/**
+ * The release with stand-in archives for the platforms this machine cannot build in a test: a
+ * tar.xz holding a `phantom` script, a zip (the release's own writer) holding `phantom.exe`, each
+ * signed, and latest.json re-signed listing them beside the real archive for this machine.
+ */
+async function addOtherPlatforms(d: string): Promise<Map<string, Uint8Array>> {
+  const { zip } = await import("../release/zip.ts");
+  const manifest = JSON.parse(fs.readFileSync(join(d, "latest.json"), "utf8"));
+  const made = new Map<string, Uint8Array>();
+  for (const platform of ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64", "windows-x64"]) {
+    if (platform === hostPlatform()) continue;
+    const windows = platform.startsWith("windows");
+    const name = `phantom-${platform}${windows ? ".zip" : ".tar.xz"}`;
+    const bin = new TextEncoder().encode(`#!/bin/sh\necho "stand-in phantom for ${platform}"\n`);
+    made.set(platform, bin);
+    if (windows) {
+      fs.writeFileSync(join(d, name), await zip([{ name: "phantom.exe", data: bin, mode: 0o755 }]));
+    } else {
+      const stage = mkdir(join(root, `stage-${++n}`));
+      fs.writeFileSync(join(stage, "phantom"), bin, { mode: 0o755 });
+      const t = Bun.spawnSync(["tar", "-cJf", join(d, name), "-C", stage, "phantom"]);
+      if (t.exitCode !== 0) throw new Error(`tar failed: ${t.stderr}`);
+    }
+    sign(key.keyFile, join(d, name), `file:${name} timestamp:1`);
+    manifest.files[`phantom-${platform}`] = {
+      name,
+      sha256: sha256(join(d, name)),
+      size: fs.statSync(join(d, name)).size,
+    };
+  }
+  writeManifest(d, key.keyFile, manifest);
+  return made;
+}
+
+describe("phantom usb with a release", () => {
+  test("the bundle holds this binary and the release's other four, each checked; and it runs", async () => {
+    const relay = await startRelay();
+    try {
+      const i = install();
+      const env = { PHANTOM_RELAY: relay.url, PHANTOM_PASSWORD: PASSWORD };
+      const uid = (await run(i, ["init", "--json"], env)).json()[0]!.uid;
+      let made = new Map<string, Uint8Array>();
+      const folder = join(root, `usb-${++n}`);
+      const r = await withRelease(
+        () => {},
+        async () => {
+          made = await addOtherPlatforms(srv.dir);
+          return await run(i, ["usb", folder, "--yes", "--json"]);
+        },
+      );
+      expect(r.code).toBe(0);
+      expect(r.json()[0]).toMatchObject({ usb: folder, version: "0.1.0", release: "9.0.0" });
+      expect(fs.readdirSync(join(folder, "bin")).sort()).toEqual(
+        ["darwin-arm64", "darwin-x64", "linux-arm64", "linux-x64", "windows-x64"]
+          .map((p) => `phantom-${p}${p.startsWith("windows") ? ".exe" : ""}`)
+          .sort(),
+      );
+      expect(sha256(join(folder, `bin/phantom-${hostPlatform()}`))).toBe(oldSha); // this binary
+      for (const [platform, bytes] of made) {
+        const f = join(folder, "bin", `phantom-${platform}${platform.startsWith("windows") ? ".exe" : ""}`);
+        expect(fs.readFileSync(f).equals(bytes)).toBe(true);
+      }
+      const who = await runProgram(["sh", join(folder, "run-linux.sh"), "whoami", "--json"], {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: join(root, "away"),
+        ...env,
+      });
+      expect(who.json()[0]!.uid).toBe(uid);
+    } finally {
+      await relay.stop();
+      relay.cleanup();
+    }
+  }, 60_000);
+
+  test("a tampered archive of another platform is refused and no bundle is written", async () => {
+    const i = install();
+    fs.mkdirSync(i.home, { mode: 0o700 });
+    fs.writeFileSync(join(i.home, "identity.json"), "{}"); // usb copies it as it is, never opens it
+    const folder = join(root, `usb-${++n}`);
+    const r = await withRelease(
+      () => {},
+      async () => {
+        await addOtherPlatforms(srv.dir);
+        const p = join(srv.dir, "phantom-windows-x64.zip");
+        const b = fs.readFileSync(p);
+        b[40] = (b[40] ?? 0) ^ 1;
+        fs.writeFileSync(p, b);
+        return await run(i, ["usb", folder, "--yes"]);
+      },
+    );
+    expect(expectOneLineError(r)).toBe(
+      "phantom-windows-x64.zip does not match its SHA-256 in latest.json: not installed",
+    );
+    expect(fs.existsSync(folder)).toBe(false);
+  });
+});

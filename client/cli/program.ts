@@ -142,11 +142,21 @@ export async function buildProgram(): Promise<Command> {
     .option("--rollback", "go back to the binary before the last update")
     .option("--reset-pin", "forget the pinned update server keys")
     .action(run(() => import("./commands/update.ts")));
+  cmd("usb", "write a portable bundle: binaries, launchers and your encrypted state")
+    .argument("<folder>", "where to write it (new, or without the bundle's names: bin, home, run-*)")
+    .option("--offline", "bundle this binary only; do not fetch the other platforms' from the release")
+    .option("-y, --yes", "trust a first-seen update server key without asking")
+    .action(run(() => import("./commands/usb.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./commands/tor.ts")));
   cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
     .argument("[key]", "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay")
     .argument("[value...]", "the new value, e.g. 'theme amber', 'color accent #ffaa00', 'tor-warning off'")
     .action(run(() => import("./commands/settings.ts")));
+  cmd("startup", "start the interactive client at login: enable, disable or status")
+    .addArgument(
+      program.createArgument("<action>", "enable | disable | status").choices(["enable", "disable", "status"]),
+    )
+    .action(run(() => import("./commands/startup.ts")));
   program
     .command("completion")
     .description("print the shell completion script for bash, zsh or fish")

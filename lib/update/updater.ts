@@ -114,39 +114,46 @@ export async function checkForUpdate(up: Updater): Promise<CheckResult> {
   return { manifest: m, newer: compareVersions(m.version, up.version) > 0 };
 }
 
-/** Download, check and install the manifest's archive for this platform; returns the new version. */
-export async function installUpdate(up: Updater, m: Manifest): Promise<string> {
-  const name = `${up.program}-${platformKey()}`;
+/**
+ * Download the manifest's archive `name` (e.g. "phantom-linux-arm64") into `dir` and check it:
+ * the announced size (more is cut off by the HTTP reader, fewer is "truncated"), its SHA-256,
+ * and its own .minisig with the release key. Returns the archive's path.
+ */
+export async function downloadArchive(up: Updater, m: Manifest, name: string, dir: string): Promise<string> {
   const entry = m.files[name];
   if (!entry) throw new UpdateError("no-platform", `release ${m.version} has no ${name}`);
   const url = new URL(entry.name, up.manifestUrl);
+  const archive = join(dir, entry.name);
+  const fd = fs.openSync(archive, "wx", 0o600);
+  const sha = createHash("sha256");
+  const b2 = blake2b512();
+  let got = 0;
+  try {
+    await get(up, url, entry.size, (part) => {
+      got += part.length;
+      sha.update(part);
+      b2.update(part);
+      fs.writeSync(fd, part);
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (got !== entry.size)
+    throw new UpdateError("truncated", `${entry.name}: got ${got} bytes of ${entry.size}: not installed`);
+  if (sha.digest("hex") !== entry.sha256)
+    throw new UpdateError("bad-sha256", `${entry.name} does not match its SHA-256 in latest.json: not installed`);
+  const sig = await get(up, new URL(`${url.pathname}.minisig`, url), MAX_MANIFEST_BYTES);
+  const trusted = verifyDigest(parsePublicKey(up.releaseKey), new TextDecoder().decode(sig), b2.digest());
+  if (!trusted.startsWith(`file:${entry.name} `))
+    throw new UpdateError("bad-archive", `${entry.name}.minisig was made for another file: not installed`);
+  return archive;
+}
+
+/** Download, check and install the manifest's archive for this platform; returns the new version. */
+export async function installUpdate(up: Updater, m: Manifest): Promise<string> {
   const tmp = tempBeside(up.binary);
   try {
-    // Streamed to a file beside the binary, hashed on the way: more than the announced size is
-    // cut off by the HTTP reader, fewer bytes is "truncated".
-    const archive = join(tmp, entry.name);
-    const fd = fs.openSync(archive, "wx", 0o600);
-    const sha = createHash("sha256");
-    const b2 = blake2b512();
-    let got = 0;
-    try {
-      await get(up, url, entry.size, (part) => {
-        got += part.length;
-        sha.update(part);
-        b2.update(part);
-        fs.writeSync(fd, part);
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (got !== entry.size)
-      throw new UpdateError("truncated", `${entry.name}: got ${got} bytes of ${entry.size}: not installed`);
-    if (sha.digest("hex") !== entry.sha256)
-      throw new UpdateError("bad-sha256", `${entry.name} does not match its SHA-256 in latest.json: not installed`);
-    const sig = await get(up, new URL(`${url.pathname}.minisig`, url), MAX_MANIFEST_BYTES);
-    const trusted = verifyDigest(parsePublicKey(up.releaseKey), new TextDecoder().decode(sig), b2.digest());
-    if (!trusted.startsWith(`file:${entry.name} `))
-      throw new UpdateError("bad-archive", `${entry.name}.minisig was made for another file: not installed`);
+    const archive = await downloadArchive(up, m, `${up.program}-${platformKey()}`, tmp);
     const member = up.program + (process.platform === "win32" ? ".exe" : "");
     const fresh = unpackBinary(archive, tmp, member);
     checkStarts(fresh, up.program, m.version);
