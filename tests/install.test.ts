@@ -191,6 +191,9 @@ describe("install.sh", () => {
     const pub = readFileSync(join(ROOT, "release/phantom-release.pub"), "utf8").split("\n")[1]!.trim();
     const line = readFileSync(SCRIPT, "utf8").match(/^PUBKEY=(\S+)$/m);
     expect(line?.[1]).toBe(pub);
+    // install.ps1 (Windows; no PowerShell here to run it) carries the same key.
+    const ps = readFileSync(join(ROOT, "install.ps1"), "utf8").match(/^\$PubKey = '(\S+)'$/m);
+    expect(ps?.[1]).toBe(pub);
   });
 
   test("installs with minisign: binary 0755 runs --version, man page and completions in the user folders", async () => {
