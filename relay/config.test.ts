@@ -7,6 +7,7 @@ import { OPTIONS } from "./options.ts";
 import { ConfigError } from "./errors.ts";
 import { relayHelp } from "./help.ts";
 import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
+import { parseUpdateArgs, UPDATE_USAGE } from "./update.ts";
 
 function run(argv: string[], env: Record<string, string> = {}): RelayConfig {
   const p = parseConfig(argv, env);
@@ -208,7 +209,19 @@ describe("quota flags", () => {
 
 describe("the help is the option table (relay/help.ts)", () => {
   const help = relayHelp("0.0.0");
-  const helpFlags = new Set(help.match(/--[a-z][a-z-]*/g));
+  // The flags of the relay itself: the `phantom-relay update` usage line has its own (tested below).
+  const helpFlags = new Set(help.replace(UPDATE_USAGE, "").match(/--[a-z][a-z-]*/g));
+
+  test("the help shows the update command, and every flag of it is one parseUpdateArgs reads", () => {
+    expect(help).toContain(`       ${UPDATE_USAGE}\n`);
+    const flags = UPDATE_USAGE.match(/--[a-z][a-z-]*( [A-Z]+)?/g) ?? [];
+    expect(flags.length).toBe(5);
+    for (const f of flags) {
+      const [flag, value] = f.split(" ");
+      expect(() => parseUpdateArgs(value ? [flag!, "x"] : [flag!])).not.toThrow();
+    }
+    expect(() => parseUpdateArgs(["--bogus"])).toThrow(/unknown option for update: --bogus/);
+  });
   const helpVariables = new Set(help.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g));
 
   test("every option parseConfig reads is in the help, with its variable and default", () => {

@@ -1,6 +1,7 @@
 // phantom-relay --help, written from the option table (relay/options.ts OPTIONS): every option
 // the relay reads is listed, with its variable and default, and nothing else is.
 import { type Option, OPTIONS, type Section } from "./options.ts";
+import { UPDATE_USAGE } from "./update.ts";
 
 /** Lines longer than this put the variable and default on a line of their own. */
 const WIDTH = 120;
@@ -33,7 +34,7 @@ export function relayHelp(version: string): string {
   return `phantom-relay ${version} — the Phantom protocol v2 relay
 
 Usage: phantom-relay [options]
-       phantom-relay update [--check] [--yes] [--reset-pin] [--update-url URL] [--data DIR]
+       ${UPDATE_USAGE}
 
 Options (each also an environment variable):
 ${section("options", (o) => flagLine(o, COLUMN.options))}
