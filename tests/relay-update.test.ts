@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProgram } from "./helpers/cli.ts";
 import { makeCert, sha256, sign, startFileServer, type FileServer } from "./helpers/update-server.ts";
-import { buildBinaries, buildRelease, makeTestKey } from "./helpers/release.ts";
+import { sharedRelease } from "./helpers/release.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "phantom-relay-update-"));
 let srv: FileServer;
@@ -17,15 +17,14 @@ let certFile: string;
 let otherKey: string;
 
 beforeAll(async () => {
-  const mkdir = (d: string) => (fs.mkdirSync(d, { recursive: true }), d);
-  const key = makeTestKey(mkdir(join(root, "key")));
-  otherKey = makeTestKey(mkdir(join(root, "other"))).keyFile;
-  oldBin = join(buildBinaries({ version: "0.1.0", pubFile: key.pubFile, out: join(root, "old") }), "phantom-relay");
-  release = buildRelease({ version: "9.0.0", keyFile: key.keyFile, pubFile: key.pubFile, dir: join(root, "rel") });
+  const shared = sharedRelease(); // 9.0.0 and an older 0.1.0, signed with a throwaway key
+  otherKey = shared.other.keyFile;
+  oldBin = join(shared.oldDir, "phantom-relay");
+  release = shared.releaseDir;
   const cert = makeCert(root);
   certFile = cert.certFile;
   srv = await startFileServer(release, cert);
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await srv?.close();
   fs.rmSync(root, { recursive: true, force: true });

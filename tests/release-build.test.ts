@@ -1,4 +1,5 @@
-// `./build.sh release` end to end: one five-target release at xz level 0 with a throwaway key, every
+// `./build.sh release` end to end: one five-target release at xz level 0 with a throwaway key (the one
+// tests/helpers/release.ts sharedRelease makes for the update tests too), every
 // file of the release format checked with the real tools (minisign -V, sha256sum -c, tar, unzip), the
 // binaries checked by their headers, the host one run; and a key that does not match refused first.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -6,14 +7,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/relay.ts";
-import { buildRelease, hostTarget, makeTestKey } from "./helpers/release.ts";
+import { hostTarget, makeTestKey, RELEASE_PLATFORMS, SHARED_VERSION, sharedRelease } from "./helpers/release.ts";
 
-const VERSION = "0.2.7";
-const PLATFORMS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64", "windows-x64"];
+const VERSION = SHARED_VERSION;
+const PLATFORMS = RELEASE_PLATFORMS;
 const PROGRAMS = ["phantom", "phantom-relay"];
 const work = mkdtempSync(join(tmpdir(), "phantom-release-build-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const key = makeTestKey(work);
+const key = makeTestKey(work); // for the refusal test; the release has its own (sharedRelease)
 
 const archive = (program: string, platform: string) =>
   `${program}-${platform}${platform.startsWith("windows") ? ".zip" : ".tar.xz"}`;
@@ -82,13 +83,8 @@ describe("./build.sh release", () => {
   });
 
   test("five targets: archives, sums, signatures and latest.json as the release format says", async () => {
-    const dir = buildRelease({
-      version: VERSION,
-      ...key,
-      dir: join(work, "release"),
-      targets: PLATFORMS.map((p) => `bun-${p}`),
-      env: { PHANTOM_RELEASE_NOTES: "test notes" },
-    });
+    // Made by ./build.sh release (tests/helpers/release.ts), shared with update and relay-update.
+    const { releaseDir: dir, key } = sharedRelease();
     const archives = PLATFORMS.flatMap((p) => PROGRAMS.map((prog) => archive(prog, p)));
     const expected = [
       ...archives.flatMap((a) => [a, `${a}.minisig`]),

@@ -21,7 +21,7 @@ import {
   writeManifest,
   type FileServer,
 } from "./helpers/update-server.ts";
-import { buildBinaries, buildRelease, makeTestKey } from "./helpers/release.ts";
+import { sharedRelease } from "./helpers/release.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "phantom-update-"));
 let key: { pubFile: string; keyFile: string };
@@ -35,15 +35,13 @@ let n = 0;
 const mkdir = (d: string) => (fs.mkdirSync(d, { recursive: true }), d);
 
 beforeAll(() => {
-  key = makeTestKey(mkdir(join(root, "key")));
-  other = makeTestKey(mkdir(join(root, "other")));
-  const oldOut = buildBinaries({ version: "0.1.0", pubFile: key.pubFile, out: join(root, "old") });
-  oldBin = join(oldOut, "phantom");
+  // The release as `./build.sh release` makes it, shared with tests/release-build and relay-update.
+  const shared = sharedRelease();
+  ({ key, other, releaseDir: release } = shared);
+  oldBin = join(shared.oldDir, "phantom");
   oldSha = sha256(oldBin);
-  // The release as `./build.sh release` makes it (the shared format), for this machine only.
-  release = buildRelease({ version: "9.0.0", keyFile: key.keyFile, pubFile: key.pubFile, dir: join(root, "rel") });
   cert = makeCert(root);
-}, 120_000);
+}, 300_000);
 
 beforeAll(async () => {
   srv = await startFileServer(release, cert);
@@ -76,13 +74,13 @@ const run = (i: { bin: string; env: Record<string, string> }, args: string[], en
 
 /**
  * A copy of the release folder to tamper with, served instead of the good one for `f`. The
- * archives are symbolic links to the good ones (48 MB each): a change must remove one first.
+ * archives are symbolic links to the shared ones (48 MB each): a change must remove one first.
  */
 async function withRelease<T>(change: (dir: string) => void, f: () => Promise<T>): Promise<T> {
   const dir = join(root, `rel-${++n}`);
   fs.mkdirSync(dir);
   for (const name of fs.readdirSync(release)) {
-    if (name.endsWith(".tar.xz")) fs.symlinkSync(join(release, name), join(dir, name));
+    if (name.endsWith(".tar.xz") || name.endsWith(".zip")) fs.symlinkSync(join(release, name), join(dir, name));
     else fs.copyFileSync(join(release, name), join(dir, name));
   }
   change(dir);
@@ -370,6 +368,8 @@ async function addOtherPlatforms(d: string): Promise<Map<string, Uint8Array>> {
     if (platform === hostPlatform()) continue;
     const windows = platform.startsWith("windows");
     const name = `phantom-${platform}${windows ? ".zip" : ".tar.xz"}`;
+    fs.rmSync(join(d, name), { force: true }); // a link to the shared release's archive
+    fs.rmSync(join(d, `${name}.minisig`), { force: true });
     const bin = new TextEncoder().encode(`#!/bin/sh\necho "stand-in phantom for ${platform}"\n`);
     made.set(platform, bin);
     if (windows) {
@@ -442,6 +442,7 @@ describe("phantom usb with a release", () => {
         await addOtherPlatforms(srv.dir);
         const p = join(srv.dir, "phantom-windows-x64.zip");
         const b = fs.readFileSync(p);
+        fs.rmSync(p);
         b[40] = (b[40] ?? 0) ^ 1;
         fs.writeFileSync(p, b);
         return await run(i, ["usb", folder, "--yes"]);

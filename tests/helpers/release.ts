@@ -1,6 +1,7 @@
 // Test helper: release keys, release folders and differently built binaries, all through the
 // real tools (release/cli.ts via ./build.sh release, ./build.sh with PHANTOM_BUILD_OUT): never dist/.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "../../release/secret-key.ts";
 import { ROOT } from "./relay.ts";
@@ -72,4 +73,45 @@ export function buildBinaries(o: {
     "./build.sh build",
   );
   return o.out;
+}
+
+/** What several test files share: one five-target release and one older build, made once per test process. */
+export interface SharedRelease {
+  /** The release's key pair (unencrypted) and another one, for forgeries. */
+  key: { pubFile: string; keyFile: string };
+  other: { pubFile: string; keyFile: string };
+  /** `./build.sh release` at SHARED_VERSION for the five platforms (xz level 0), notes "test notes". */
+  releaseDir: string;
+  /** phantom and phantom-relay at OLD_VERSION for this machine, with the same public key. */
+  oldDir: string;
+}
+
+export const SHARED_VERSION = "9.0.0";
+export const OLD_VERSION = "0.1.0";
+export const RELEASE_PLATFORMS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64", "windows-x64"];
+
+let shared: SharedRelease | undefined;
+
+/**
+ * The shared release, built on first use (bun test runs every file in one process, so
+ * tests/release-build, update and relay-update build it once between them; about a minute).
+ * Never write into it: copy or link what a test changes. Removed when the process exits.
+ */
+export function sharedRelease(): SharedRelease {
+  if (shared) return shared;
+  const root = mkdtempSync(join(tmpdir(), "phantom-shared-release-"));
+  process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+  const mk = (d: string) => (mkdirSync(join(root, d)), join(root, d));
+  const key = makeTestKey(mk("key"));
+  const other = makeTestKey(mk("other"));
+  const releaseDir = buildRelease({
+    version: SHARED_VERSION,
+    ...key,
+    dir: join(root, "release"),
+    targets: RELEASE_PLATFORMS.map((p) => `bun-${p}`),
+    env: { PHANTOM_RELEASE_NOTES: "test notes" },
+  });
+  const oldDir = buildBinaries({ version: OLD_VERSION, pubFile: key.pubFile, out: join(root, "old") });
+  shared = { key, other, releaseDir, oldDir };
+  return shared;
 }
