@@ -186,7 +186,17 @@ case "${1:-build}" in
     echo "== tests"
     shift
     # bunfig.toml [test] timeout is not read by this Bun; give end-to-end tests room here.
-    "$BUN" test --timeout 60000 "$@"
+    # Test files run in PHANTOM_TEST_JOBS worker processes (default 2: most of an end-to-end
+    # test is waiting on other processes); what several files share (the release fixture of
+    # tests/helpers/release.ts) is built once into PHANTOM_TEST_SHARED_DIR.
+    PHANTOM_TEST_SHARED_DIR=$(mktemp -d "${TMPDIR:-/tmp}/phantom-test-shared-XXXXXX")
+    export PHANTOM_TEST_SHARED_DIR
+    trap 'rm -rf "$PHANTOM_TEST_SHARED_DIR"' EXIT
+    SECONDS=0
+    rc=0
+    "$BUN" test --timeout 60000 --parallel="${PHANTOM_TEST_JOBS:-2}" "$@" || rc=$?
+    echo "== tests took ${SECONDS} s"
+    exit "$rc"
     ;;
   screens)
     install

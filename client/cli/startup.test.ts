@@ -73,7 +73,8 @@ test("enable, status and disable on a real folder", () => {
   const file = enableStartup(h);
   expect(file).toBe(join(dir, ".config/autostart/phantom.desktop"));
   expect(readFileSync(file, "utf8")).toBe(startupContent(h));
-  expect(statSync(file).mode & 0o777).toBe(0o644);
+  // 0644 less the umask (an in-process relay of another test sets 077): never writable by others.
+  expect(statSync(file).mode & 0o622).toBe(0o600);
   expect(startupStatus(h)).toEqual({ enabled: true, file });
   enableStartup(h); // again: the same file, replaced
   expect(disableStartup(h)).toEqual({ file, removed: true });

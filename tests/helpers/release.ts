@@ -1,6 +1,6 @@
 // Test helper: release keys, release folders and differently built binaries, all through the
 // real tools (release/cli.ts via ./build.sh release, ./build.sh with PHANTOM_BUILD_OUT): never dist/.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "../../release/secret-key.ts";
@@ -92,15 +92,7 @@ export const RELEASE_PLATFORMS = ["linux-x64", "linux-arm64", "darwin-x64", "dar
 
 let shared: SharedRelease | undefined;
 
-/**
- * The shared release, built on first use (bun test runs every file in one process, so
- * tests/release-build, update and relay-update build it once between them; about a minute).
- * Never write into it: copy or link what a test changes. Removed when the process exits.
- */
-export function sharedRelease(): SharedRelease {
-  if (shared) return shared;
-  const root = mkdtempSync(join(tmpdir(), "phantom-shared-release-"));
-  process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+function buildShared(root: string): SharedRelease {
   const mk = (d: string) => (mkdirSync(join(root, d)), join(root, d));
   const key = makeTestKey(mk("key"));
   const other = makeTestKey(mk("other"));
@@ -112,6 +104,53 @@ export function sharedRelease(): SharedRelease {
     env: { PHANTOM_RELEASE_NOTES: "test notes" },
   });
   const oldDir = buildBinaries({ version: OLD_VERSION, pubFile: key.pubFile, out: join(root, "old") });
-  shared = { key, other, releaseDir, oldDir };
+  return { key, other, releaseDir, oldDir };
+}
+
+/** How long a test process waits for another one building the shared release. */
+const SHARED_WAIT_MS = 10 * 60_000;
+
+/**
+ * The shared release, built on first use (about a minute) and then reused by tests/release-build,
+ * update and relay-update. Under `./build.sh test` (PHANTOM_TEST_SHARED_DIR set; test files run in
+ * parallel worker processes) the first process to create the folder builds it and the others wait
+ * for its done.json; alone, a test process builds its own in a temp folder removed at exit.
+ * Never write into it: copy or link what a test changes.
+ */
+export function sharedRelease(): SharedRelease {
+  if (shared) return shared;
+  const base = process.env.PHANTOM_TEST_SHARED_DIR;
+  if (!base) {
+    const root = mkdtempSync(join(tmpdir(), "phantom-shared-release-"));
+    process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+    shared = buildShared(root);
+    return shared;
+  }
+  const root = join(base, "release");
+  const done = join(root, "done.json");
+  let builder = true;
+  try {
+    mkdirSync(root); // the lock: exactly one process creates it
+  } catch {
+    builder = false;
+  }
+  if (builder) {
+    try {
+      shared = buildShared(root);
+      writeFileSync(done, JSON.stringify({ ok: shared }));
+    } catch (e) {
+      writeFileSync(done, JSON.stringify({ error: (e as Error).message }));
+      throw e;
+    }
+    return shared;
+  }
+  const deadline = Date.now() + SHARED_WAIT_MS;
+  while (!existsSync(done)) {
+    if (Date.now() > deadline) throw new Error(`no shared release in ${root} after ${SHARED_WAIT_MS / 1000} s`);
+    Bun.sleepSync(200);
+  }
+  const r = JSON.parse(readFileSync(done, "utf8")) as { ok?: SharedRelease; error?: string };
+  if (!r.ok) throw new Error(`the shared release failed to build in another test process: ${r.error}`);
+  shared = r.ok;
   return shared;
 }
