@@ -40,7 +40,7 @@ export const DOC_TABLES = ["contacts", "read_state", "requests", "blocked", "cur
 export type DocTable = (typeof DOC_TABLES)[number];
 
 const SCHEMA = [
-  "CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB) STRICT",
+  "CREATE TABLE meta (k TEXT PRIMARY KEY, v ANY) STRICT",
   ...DOC_TABLES.map((t) => `CREATE TABLE ${t} (k BLOB PRIMARY KEY, v BLOB NOT NULL) STRICT`),
   // PROTOCOL-v3 §V5.6: sessions by (contact, SID), with the time each was last used.
   "CREATE TABLE sessions (contact BLOB NOT NULL, sid BLOB NOT NULL, last_used INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (contact, sid)) STRICT",
@@ -159,7 +159,9 @@ export class StateDb {
       if (!hasMeta) {
         for (const sql of SCHEMA) this.db.run(sql);
         this.setMeta("format_version", STATE_FORMAT);
-        this.db.query("INSERT INTO meta (k, v) VALUES ('check', ?)").run(this.seal("meta", utf8.encode("check"), utf8.encode(CHECK_VALUE)));
+        this.db
+          .query("INSERT INTO meta (k, v) VALUES ('check', ?)")
+          .run(this.seal("meta", utf8.encode("check"), utf8.encode(CHECK_VALUE)));
         return;
       }
       const format = Number(this.meta("format_version") ?? 0);
@@ -355,7 +357,9 @@ export class StateDb {
         this.db.query(`DELETE FROM ${table} WHERE k = ?`).run(k);
       } else {
         const v = this.seal(table, k, utf8.encode(JSON.stringify([uid, value])));
-        this.db.query(`INSERT INTO ${table} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`).run(k, v);
+        this.db
+          .query(`INSERT INTO ${table} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`)
+          .run(k, v);
       }
       this.setMeta(`rev:${table}`, this.revision(table) + 1);
     });
@@ -380,7 +384,9 @@ export class StateDb {
         if (before.has(uid) && JSON.stringify(before.get(uid)) === JSON.stringify(value)) continue;
         const k = this.contactIndex(uid);
         const v = this.seal(table, k, utf8.encode(JSON.stringify([uid, value])));
-        this.db.query(`INSERT INTO ${table} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`).run(k, v);
+        this.db
+          .query(`INSERT INTO ${table} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`)
+          .run(k, v);
         changed = true;
       }
       if (changed) this.setMeta(`rev:${table}`, this.revision(table) + 1);
