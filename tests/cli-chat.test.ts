@@ -10,9 +10,11 @@ import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { expectOneLineError, nextJson, ok, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { updateContacts } from "../client/state/contacts.ts";
+import { expectOneLineError, nextJson, ok, PASSWORD, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
+import { withHomeState } from "./helpers/state.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
@@ -261,16 +263,17 @@ test("a verified contact's key change is blocked with both fingerprints until ve
   // A v2 UID commits to its key (PROTOCOL §2) and every key from the network is
   // checked against its UID, so no relay can present another key for bob's UID.
   // A pin can only differ from what the network presents when it was recorded
-  // under other rules (an older client's contacts.json, a file restored from
-  // elsewhere). We create exactly that state: alice's file pins and verifies
+  // under other rules (an older client's contacts.json, a state restored from
+  // elsewhere). We create exactly that state: alice's book pins and verifies
   // carol's key under bob's UID. Bob then announces his real key the normal way
   // (add → key-exchange inbox) and alice must refuse to use the contact.
   const carol = makeUser();
-  const path = join(alice.home, "contacts.json");
-  const book = JSON.parse(readFileSync(path, "utf8"));
   const carolFp = fingerprintOf(carol.encPub);
-  book[bob.uid] = { ...book[bob.uid], pub_key: carol.pubB64, verified_fp: carolFp, last_seen_fp: carolFp };
-  writeFileSync(path, JSON.stringify(book));
+  await withHomeState(alice.home, PASSWORD, () =>
+    updateContacts(alice.home, (book) => {
+      book[bob.uid] = { ...book[bob.uid]!, pub_key: carol.pubB64, verified_fp: carolFp, last_seen_fp: carolFp };
+    }),
+  );
   const bobFp = (await ok(bob, ["whoami", "--json"])).json()[0]!.fingerprint as string;
   await ok(bob, ["add", alice.uid]);
 
