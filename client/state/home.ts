@@ -48,7 +48,14 @@ export const STATE_DB_SIDE_FILES = [`${STATE_DB_FILE}-wal`, `${STATE_DB_FILE}-sh
  * The plaintext files of Phantom 2.x that state.db replaces: imported into it at the first unlock,
  * then removed (state/migrate.ts). Still named here so that panic deletes one an older binary wrote.
  */
-export const LEGACY_FILES = [CONTACTS_FILE, READ_STATE_FILE, REQUESTS_FILE, CURSORS_FILE, SHOWN_FILE, FILE_NUMBERS_FILE];
+export const LEGACY_FILES = [
+  CONTACTS_FILE,
+  READ_STATE_FILE,
+  REQUESTS_FILE,
+  CURSORS_FILE,
+  SHOWN_FILE,
+  FILE_NUMBERS_FILE,
+];
 /** The files a refusal to wipe a folder without any of STATE_FILES names (state/wipe.ts). */
 export const HOME_MARKERS = [IDENTITY_FILE, STATE_DB_FILE, SETTINGS_FILE];
 /** Every file Phantom writes in its home: what panic deletes; a folder with none of them is not ours (state/wipe.ts). */
