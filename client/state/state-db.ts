@@ -408,6 +408,27 @@ function tighten(path: string): void {
   }
 }
 
+/**
+ * A consistent copy of a state.db (no key needed: the rows stay sealed), as one file without
+ * -wal or -shm: SQLite's VACUUM INTO reads one snapshot while other processes go on writing.
+ * `to` must not exist; it is created 0600.
+ */
+export function copyStateDb(from: string, to: string): void {
+  fs.closeSync(fs.openSync(to, "wx", FILE_MODE));
+  let db: Database | null = null;
+  try {
+    db = new Database(from, { readonly: true });
+    db.run(`PRAGMA busy_timeout = ${STATE_BUSY_MS}`);
+    db.query("VACUUM INTO ?").run(to);
+  } catch (e) {
+    fs.rmSync(to, { force: true });
+    throw stateError(from, "copy", e);
+  } finally {
+    db?.close();
+  }
+  tighten(to);
+}
+
 // ---- the process's unlocked state, per home --------------------------------------------------
 
 const opened = new Map<string, StateDb>();
