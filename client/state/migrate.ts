@@ -68,7 +68,30 @@ function destroy(path: string): void {
  * crash between commit and removal) is removed; any other is left alone.
  */
 export function importLegacyFiles(home: string, db: StateDb): string[] {
-  if (db.meta("migrated") !== null) {
+  // One transaction from the check to the import: two first unlocks at once take turns, and the
+  // second finds the import done.
+  const found = db.tx(() => {
+    if (db.meta("migrated") !== null) return null;
+    // Read and check everything first: a corrupt file stops the unlock with nothing changed.
+    const read: Array<{ name: string; stamp: string; tables: Array<[DocTable, object]> }> = [];
+    for (const imp of IMPORTS) {
+      const path = statePath(home, imp.name);
+      const stamp = stampOf(path);
+      const text = readStateText(path);
+      if (text === null || stamp === null) continue;
+      read.push({ name: imp.name, stamp, tables: imp.tables(parseState(imp.schema, text, path) as never) });
+    }
+    for (const f of read) {
+      for (const [table, docs] of f.tables) {
+        db.saveDocs(table, { ...Object.fromEntries(db.loadDocs(table)), ...docs });
+      }
+      db.setMeta(`imported:${f.name}`, f.stamp);
+    }
+    db.setMeta("migrated", 1);
+    return read;
+  });
+  if (found === null) {
+    // Imported before: remove what a crash between that commit and the removal left.
     for (const name of LEGACY_FILES) {
       const path = statePath(home, name);
       const stamp = stampOf(path);
@@ -76,25 +99,6 @@ export function importLegacyFiles(home: string, db: StateDb): string[] {
     }
     return [];
   }
-  // Read and check everything first: a corrupt file stops the unlock with nothing changed.
-  const found: Array<{ name: string; stamp: string; tables: Array<[DocTable, object]> }> = [];
-  for (const imp of IMPORTS) {
-    const path = statePath(home, imp.name);
-    const stamp = stampOf(path);
-    const text = readStateText(path);
-    if (text === null || stamp === null) continue;
-    const value = parseState(imp.schema, text, path) as never;
-    found.push({ name: imp.name, stamp, tables: imp.tables(value) });
-  }
-  db.tx(() => {
-    for (const f of found) {
-      for (const [table, docs] of f.tables) {
-        db.saveDocs(table, { ...Object.fromEntries(db.loadDocs(table)), ...docs });
-      }
-      db.setMeta(`imported:${f.name}`, f.stamp);
-    }
-    db.setMeta("migrated", 1);
-  });
   for (const f of found) destroy(statePath(home, f.name));
   return found.map((f) => f.name);
 }
