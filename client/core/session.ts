@@ -133,11 +133,11 @@ export class Session
     this.knownUids = new Set(Object.keys(this.book).filter((u) => this.book[u]!.is_new !== true));
   }
 
-  /** contacts.json as this session last read or wrote it (book.contactsStamp). */
+  /** The book as this session last read or wrote it (book.contactsStamp: state.db counts its writes). */
   private bookStamp: string;
 
   /**
-   * Read contacts.json again if another process changed it since (a nickname, a new contact):
+   * Read the book again if another process changed it since (a nickname, a new contact):
    * an open client shows the book as it is on disk. Returns whether it was re-read.
    */
   reloadContacts(): boolean {

@@ -150,6 +150,8 @@ export class StateDb {
       this.db.run("PRAGMA journal_mode = WAL");
       this.db.run("PRAGMA secure_delete = ON"); // PROTOCOL-v3 §V8: a deleted key is overwritten
       this.db.run("PRAGMA synchronous = FULL");
+      // Old WAL frames (sealed copies of rows since deleted) are cut off at each checkpoint's reset.
+      this.db.run("PRAGMA journal_size_limit = 0");
     } catch (e) {
       if (isBusy(e)) throw busyError(this.path, e);
       throw stateError(this.path, "open", e);
