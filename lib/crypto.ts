@@ -284,6 +284,21 @@ export async function sealVault(
   salt = randomBytes(VAULT_SALT_LEN),
   nonce = randomBytes(NONCE_LEN),
 ): Promise<VaultFile> {
+  const { vault, key } = await sealVaultKeyed(id, password, salt, nonce);
+  key.fill(0);
+  return vault;
+}
+
+/**
+ * sealVault that also returns the scrypt output (the vault key), which PROTOCOL-v3 §V8 derives
+ * the state key of state.db from. The caller zeroes `key` when done with it.
+ */
+export async function sealVaultKeyed(
+  id: Identity,
+  password: string,
+  salt = randomBytes(VAULT_SALT_LEN),
+  nonce = randomBytes(NONCE_LEN),
+): Promise<{ vault: VaultFile; key: Uint8Array }> {
   const plaintext = JSON.stringify({
     priv: b64encode(id.encPriv),
     pub: b64encode(id.encPub),
@@ -292,8 +307,7 @@ export async function sealVault(
   });
   const key = await vaultKey(password, salt);
   const ct = sealWithVaultKey(key, nonce, utf8.encode(plaintext));
-  key.fill(0);
-  return { salt: b64encode(salt), nonce: b64encode(nonce), ct: b64encode(ct) };
+  return { vault: { salt: b64encode(salt), nonce: b64encode(nonce), ct: b64encode(ct) }, key };
 }
 
 /**
@@ -301,14 +315,34 @@ export async function sealVault(
  * CryptoError("wrong-password"); keys that do not belong together → "bad-vault".
  */
 export async function openVault(file: unknown, password: string): Promise<Identity> {
+  const { id, key } = await openVaultKeyed(file, password);
+  key.fill(0);
+  return id;
+}
+
+/**
+ * openVault that also returns the scrypt output (the vault key), which PROTOCOL-v3 §V8 derives
+ * the state key of state.db from. The caller zeroes `key` when done with it.
+ */
+export async function openVaultKeyed(file: unknown, password: string): Promise<{ id: Identity; key: Uint8Array }> {
   const vault = check(VaultFile, file, "identity vault");
   const key = await vaultKey(password, b64decode(vault.salt));
   let pt: Uint8Array;
   try {
     pt = openWithVaultKey(key, b64decode(vault.nonce), b64decode(vault.ct));
-  } finally {
+  } catch (e) {
     key.fill(0);
+    throw e;
   }
+  try {
+    return { id: identityOfVault(pt), key };
+  } catch (e) {
+    key.fill(0);
+    throw e;
+  }
+}
+
+function identityOfVault(pt: Uint8Array): Identity {
   const inner = parseJson(VaultPlaintext, utf8.decode(pt, "identity vault"), "identity vault contents");
   pt.fill(0);
   const id: Identity = {

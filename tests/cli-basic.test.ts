@@ -106,7 +106,7 @@ describe("identity files and passwords", () => {
     writeFileSync(join(home, "notes.txt"), "mine");
     const msg = expectOneLineError(await phantom(userEnv(home, "http://127.0.0.1:9"), ["panic", "--yes"]));
     expect(msg).toBe(
-      `${home} holds no Phantom files (identity.json, contacts.json, settings.json, read-state.json): not deleted`,
+      `${home} holds no Phantom files (identity.json, state.db, settings.json): not deleted`,
     );
     expect(existsSync(join(home, "notes.txt"))).toBe(true);
   });

@@ -10,9 +10,11 @@ import { b64encode } from "../lib/encoding.ts";
 import { Transport } from "../lib/transport.ts";
 import { encodeEnvelope, encodeFileMessage } from "../lib/wire.ts";
 import { RelayClient } from "../client/net/relay-client.ts";
-import { expectOneLineError, nextJson, ok, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
+import { updateContacts } from "../client/state/contacts.ts";
+import { expectOneLineError, nextJson, ok, PASSWORD, phantom, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
+import { withHomeState } from "./helpers/state.ts";
 
 setDefaultTimeout(60_000); // bunfig's [test] timeout is not applied by this Bun; scrypt is ~0.5 s per command
 
@@ -261,16 +263,17 @@ test("a verified contact's key change is blocked with both fingerprints until ve
   // A v2 UID commits to its key (PROTOCOL §2) and every key from the network is
   // checked against its UID, so no relay can present another key for bob's UID.
   // A pin can only differ from what the network presents when it was recorded
-  // under other rules (an older client's contacts.json, a file restored from
-  // elsewhere). We create exactly that state: alice's file pins and verifies
+  // under other rules (an older client's contacts.json, a state restored from
+  // elsewhere). We create exactly that state: alice's book pins and verifies
   // carol's key under bob's UID. Bob then announces his real key the normal way
   // (add → key-exchange inbox) and alice must refuse to use the contact.
   const carol = makeUser();
-  const path = join(alice.home, "contacts.json");
-  const book = JSON.parse(readFileSync(path, "utf8"));
   const carolFp = fingerprintOf(carol.encPub);
-  book[bob.uid] = { ...book[bob.uid], pub_key: carol.pubB64, verified_fp: carolFp, last_seen_fp: carolFp };
-  writeFileSync(path, JSON.stringify(book));
+  await withHomeState(alice.home, PASSWORD, () =>
+    updateContacts(alice.home, (book) => {
+      book[bob.uid] = { ...book[bob.uid]!, pub_key: carol.pubB64, verified_fp: carolFp, last_seen_fp: carolFp };
+    }),
+  );
   const bobFp = (await ok(bob, ["whoami", "--json"])).json()[0]!.fingerprint as string;
   await ok(bob, ["add", alice.uid]);
 
@@ -330,13 +333,16 @@ test("panic without the password (wrong, or none and no terminal) still deletes 
   // With --json the error is one JSON line on stderr (the warning before it stays words).
   expect(wrong.code).toBe(1);
   const errorLines = wrong.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("phantom: warning: "));
+  // Without the password the contacts are sealed in state.db (PROTOCOL-v3 §V8): not even
+  // how many there are is known, let alone who.
   expect(errorLines.map((l) => JSON.parse(l))).toEqual([
-    { error: "panic-incomplete", message: "1 conversation(s) stay on the relay until they expire" },
+    { error: "panic-incomplete", message: "the conversations stay on the relay until they expire" },
   ]);
   expect(wrong.stderr).toContain("phantom: warning: wrong password: the conversations cannot be burned on the relay");
   expect(wrong.json()).toEqual([
-    { burned: 0, failed: [alice.uid], deleted: bob.home, unlocked: false, kept: [], left: 0, total: 1 },
+    { burned: 0, failed: [], deleted: bob.home, unlocked: false, kept: [], left: 0, total: 0 },
   ]);
+  expect(wrong.stderr).not.toContain(alice.uid);
   expect(existsSync(bob.home)).toBe(false);
 
   const copyEnv = userEnv(copy, relay.url);
@@ -345,7 +351,7 @@ test("panic without the password (wrong, or none and no terminal) still deletes 
 
   const { PHANTOM_PASSWORD: _no, ...copyNoPassword } = copyEnv;
   const none = await phantom(copyNoPassword, ["panic", "--yes"]);
-  expect(expectOneLineError(none)).toBe("1 conversation(s) stay on the relay until they expire");
+  expect(expectOneLineError(none)).toBe("the conversations stay on the relay until they expire");
   expect(none.stderr).toContain("no password (PHANTOM_PASSWORD not set, no terminal to ask on): the conversations");
   expect(none.stderr).toContain("keeps its copies until they expire");
   expect(none.stdout).toBe(`deleted ${copy}; nothing was burned on the relay\n`);

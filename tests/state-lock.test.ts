@@ -1,13 +1,16 @@
 // Many phantom processes of one identity at once, on the compiled client and a real relay:
-// every read-modify-write of $PHANTOM_HOME is done under the home's lock (client/state/lock.ts),
+// every read-modify-write of $PHANTOM_HOME is one transaction of state.db (client/state/state-db.ts)
+// or done under the home's lock (client/state/lock.ts, settings.json),
 // so concurrent changes all survive. Without the lock, 20 concurrent `add`s lose contacts
 // while each reports success.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { phantom, userEnv } from "./helpers/cli.ts";
+import { loadContacts } from "../client/state/contacts.ts";
+import { PASSWORD, phantom, userEnv } from "./helpers/cli.ts";
 import { startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { makeUser, register } from "./helpers/signer.ts";
+import { withHomeState } from "./helpers/state.ts";
 
 setDefaultTimeout(120_000);
 
@@ -25,6 +28,11 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** The contact book as state.db holds it (opened here with the password). */
+async function bookOf(h: string): Promise<Record<string, { nickname?: string | null }>> {
+  return await withHomeState(h, PASSWORD, () => ({ ...loadContacts(h) }));
+}
+
 function home(): string {
   const d = tempDir("phantom-lock-");
   dirs.push(d);
@@ -41,9 +49,12 @@ test(`${PROCESSES} concurrent phantom add: every contact is kept`, async () => {
   const runs = await Promise.all(peers.map((p, i) => phantom(env, ["add", p.uid, "--nick", `peer${i}`])));
   for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
 
-  const book = JSON.parse(readFileSync(join(h, "contacts.json"), "utf8")) as Record<string, { nickname?: string }>;
+  const book = await bookOf(h);
   expect(Object.keys(book).sort()).toEqual(peers.map((p) => p.uid).sort());
-  expect(statSync(join(h, "state.lock")).mode & 0o777).toBe(0o600);
+  // state.db is 0600, and so are its -wal and -shm while they exist (the last to close removes them).
+  for (const f of readdirSync(h).filter((n) => n.startsWith("state.db"))) {
+    expect(statSync(join(h, f)).mode & 0o777).toBe(0o600);
+  }
   const listed = await phantom(env, ["contacts", "--json"]);
   expect(listed.json()).toHaveLength(PROCESSES);
 });
@@ -62,7 +73,7 @@ test(`${PROCESSES} concurrent settings changes and nicknames: none is lost`, asy
   ]);
   for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
 
-  const book = JSON.parse(readFileSync(join(h, "contacts.json"), "utf8")) as Record<string, { nickname?: string }>;
+  const book = await bookOf(h);
   expect(peers.map((p) => book[p.uid]?.nickname)).toEqual(peers.map((_, i) => `n${i}`));
   const settings = JSON.parse(readFileSync(join(h, "settings.json"), "utf8")) as { motdCustom: string[] };
   expect([...settings.motdCustom].sort()).toEqual(peers.map((_, i) => `line ${i}`).sort());

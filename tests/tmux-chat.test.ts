@@ -6,11 +6,13 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
-import { phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
+import { updateContacts } from "../client/state/contacts.ts";
+import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
 import { checkScreen } from "./helpers/readme-screens.ts";
 import { makeUser } from "./helpers/signer.ts";
+import { withHomeState } from "./helpers/state.ts";
 import { choose, count, enterPassword, selectOptions, TmuxSuite, type Pane } from "./helpers/tmux.ts";
 
 const suite = new TmuxSuite("chat");
@@ -222,17 +224,18 @@ test("/help, a notice from another contact, /verify, /burn with two confirmation
 }, 90_000);
 
 test("a verified contact whose key changed: the chat screen says so and sends nothing, text or file", async () => {
-  // As in cli-chat.test.ts: alice's contacts.json pins and verifies another key under carol's
+  // As in cli-chat.test.ts: alice's book pins and verifies another key under carol's
   // UID (the only way a pin can differ, a UID committing to its key), then carol announces her
   // real key the normal way. Alice's chat with carol must not encrypt to the new key.
   const { alice, carol, home, root, run, ...w } = await world();
   expect((await run("carol", ["send", alice.uid, "psst, alice"])).code).toBe(0); // carol wrote before
   const other = makeUser();
-  const path = join(home("alice"), "contacts.json");
-  const book = JSON.parse(readFileSync(path, "utf8"));
   const fp = fingerprintOf(other.encPub);
-  book[carol.uid] = { ...book[carol.uid], pub_key: other.pubB64, verified_fp: fp, last_seen_fp: fp };
-  writeFileSync(path, JSON.stringify(book));
+  await withHomeState(home("alice"), PASSWORD, () =>
+    updateContacts(home("alice"), (book) => {
+      book[carol.uid] = { ...book[carol.uid]!, pub_key: other.pubB64, verified_fp: fp, last_seen_fp: fp };
+    }),
+  );
   expect((await run("carol", ["add", alice.uid])).code).toBe(0);
 
   const a = await w.openChat("alice", "carol", "alice-carol");

@@ -14,7 +14,16 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { PhantomError } from "../../lib/errors.ts";
 import { describeErrno } from "../text/format.ts";
-import { DIR_MODE, FILE_MODE, IDENTITY_FILE, STATE_FILES, STATE_LOCK_FILE } from "../state/home.ts";
+import {
+  DIR_MODE,
+  FILE_MODE,
+  IDENTITY_FILE,
+  STATE_DB_FILE,
+  STATE_DB_SIDE_FILES,
+  STATE_FILES,
+  STATE_LOCK_FILE,
+} from "../state/home.ts";
+import { copyStateDb } from "../state/state-db.ts";
 import { withStateLock } from "../state/lock.ts";
 
 /** Every platform a release carries, as latest.json names them ("phantom-<key>"). */
@@ -170,10 +179,15 @@ export function writeBundle(p: BundleParts): string[] {
     mk(home, DIR_MODE);
     withStateLock(p.home, () => {
       for (const name of STATE_FILES) {
-        if (name === STATE_LOCK_FILE) continue;
+        if (name === STATE_LOCK_FILE || STATE_DB_SIDE_FILES.includes(name)) continue;
         const from = join(p.home, name);
         if (!fs.existsSync(from)) continue;
         const to = join(home, name);
+        // state.db is written in its own transactions, not under the lock: one snapshot of it, sealed as it is.
+        if (name === STATE_DB_FILE) {
+          copyStateDb(from, to);
+          continue;
+        }
         try {
           fs.writeFileSync(to, fs.readFileSync(from), { flag: "wx", mode: FILE_MODE });
         } catch (e) {

@@ -44,7 +44,7 @@ function reportKeyEvent(s: KeyExchangePort, uid: string, ev: book.KeyEvent): voi
 
 /**
  * PROTOCOL §7.5: read the key-exchange inbox. A notice from a contact re-checks its pinned key; one
- * from anyone else becomes a contact request (requests.json), never a contact: accepting is the
+ * from anyone else becomes a contact request (state/requests.ts), never a contact: accepting is the
  * user's choice. A blocked UID's notices are dropped. Returns the contacts whose key changed and
  * those that appeared in the book since the last call (accepted here or by another process; isNew),
  * and calls `onRequest` for each new request.

@@ -65,7 +65,7 @@ export interface ReceivePort extends Pick<CorePort, "uid" | "home" | "book" | "k
   contact(uidOrNick: string): ContactView;
   decoded(uid: string): Promise<DecodedMessage[]>;
   processInbox(): Promise<ContactView[]>;
-  /** Read contacts.json again if another process changed it; true when it had changed. */
+  /** Read the book again if another process changed it; true when it had changed. */
   reloadContacts(): boolean;
   /** How long ids of shown messages are kept: the relay's message retention (§7.10), else 30 days. */
   shownWindowS(): Promise<number>;

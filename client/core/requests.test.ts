@@ -10,6 +10,7 @@ import { client } from "../../tests/helpers/clients.ts";
 import { startRelay, tempDir, type RunningRelay } from "../../tests/helpers/inproc-relay.ts";
 import { makeUser, register, type TestUser } from "../../tests/helpers/signer.ts";
 import { MAX_REQUESTS } from "../state/requests.ts";
+import { stateOf } from "../state/state-db.ts";
 import { type RequestView, Session } from "./session.ts";
 
 setDefaultTimeout(60_000);
@@ -123,7 +124,8 @@ describe("contact requests", () => {
     expect(warnings).toEqual([
       `1 older contact request(s) were dropped: at most ${MAX_REQUESTS} are kept (see phantom contacts --requests)`,
     ]);
-    expect(existsSync(join(s.home, "requests.json"))).toBe(true);
+    expect(stateOf(s.home).revision("requests")).toBeGreaterThan(0);
+    expect(existsSync(join(s.home, "requests.json"))).toBe(false); // sealed in state.db
     s.close();
   });
 });

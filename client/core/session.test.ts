@@ -10,7 +10,7 @@ import { client } from "../../tests/helpers/clients.ts";
 import { rejectionOf } from "../../tests/helpers/errors.ts";
 import { startRelay, tempDir, type RunningRelay } from "../../tests/helpers/inproc-relay.ts";
 import { makeUser, register } from "../../tests/helpers/signer.ts";
-import { observeKey } from "../state/contacts.ts";
+import { contactsStamp, observeKey } from "../state/contacts.ts";
 import { RelayError } from "../net/relay-error.ts";
 import { checkRegisteredKey } from "./key-exchange.ts";
 import { Session } from "./session.ts";
@@ -108,10 +108,10 @@ describe("key-exchange inbox", () => {
     expect(warnings).toEqual([
       `ignored a key-exchange notice from ${forged.uid}: its room id is not the one your keys give`,
     ]);
-    // An empty inbox (the menu reads it every 5 s) leaves contacts.json alone: no rewrite, no fsync.
-    const before = statSync(join(s.home, "contacts.json")).ino;
+    // An empty inbox (the menu reads it every 5 s) leaves the book alone: no rewrite, no fsync.
+    const before = contactsStamp(s.home);
     expect(await s.processInbox()).toEqual([]);
-    expect(statSync(join(s.home, "contacts.json")).ino).toBe(before);
+    expect(contactsStamp(s.home)).toBe(before);
     s.close();
   });
 });

@@ -20,7 +20,10 @@ import { type BurnKey, RelayClient } from "../net/relay-client.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
-import { checkNewPassword, hasIdentity, openIdentity, writeIdentity } from "../state/vault.ts";
+import { checkNewPassword, hasIdentity, openIdentityKeyed, writeIdentityKeyed } from "../state/vault.ts";
+import { unlockState } from "../state/migrate.ts";
+import { STATE_DB_FILE, statePath } from "../state/home.ts";
+import { existsSync } from "node:fs";
 import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
 import type {
@@ -104,7 +107,14 @@ export class Session
   private readonly ownBurns = new Map<string, number>();
   private shownWindowP: Promise<number> | null = null;
 
-  private constructor(config: SessionConfig, hooks: SessionHooks, id: Identity, route: Route, settings: Settings) {
+  private constructor(
+    config: SessionConfig,
+    hooks: SessionHooks,
+    id: Identity,
+    route: Route,
+    settings: Settings,
+    fresh = false,
+  ) {
     this.config = config;
     this.hooks = hooks;
     this.home = config.home;
@@ -116,17 +126,18 @@ export class Session
     this.viaTor = route.viaTor;
     this.torMissing = route.error?.code === "tor-unavailable";
     this.settings = settings;
-    this.bookStamp = book.contactsStamp(config.home);
-    this.book = book.loadContacts(config.home);
+    // A new identity (create) has no state.db yet: it is made once identity.json is written.
+    this.bookStamp = fresh ? "" : book.contactsStamp(config.home);
+    this.book = fresh ? (Object.create(null) as book.ContactBook) : book.loadContacts(config.home);
     // Contacts accepted but not yet written to or read are news to this process's inbox reader.
     this.knownUids = new Set(Object.keys(this.book).filter((u) => this.book[u]!.is_new !== true));
   }
 
-  /** contacts.json as this session last read or wrote it (book.contactsStamp). */
+  /** The book as this session last read or wrote it (book.contactsStamp: state.db counts its writes). */
   private bookStamp: string;
 
   /**
-   * Read contacts.json again if another process changed it since (a nickname, a new contact):
+   * Read the book again if another process changed it since (a nickname, a new contact):
    * an open client shows the book as it is on disk. Returns whether it was re-read.
    */
   reloadContacts(): boolean {
@@ -142,7 +153,13 @@ export class Session
     const settings = loadSettings(config.home);
     const routeP = planRelayRoute(config.relayUrl, config.tor);
     routeP.catch(() => {});
-    const id = await openIdentity(config.home, config.password);
+    const { id, key } = await openIdentityKeyed(config.home, config.password);
+    try {
+      // PROTOCOL-v3 §V8: the same scrypt output opens state.db (2.x files are imported at the first unlock).
+      unlockState(config.home, key);
+    } finally {
+      key.fill(0);
+    }
     return new Session(config, hooks, id, await routeP, settings);
   }
 
@@ -155,11 +172,25 @@ export class Session
       throw new PhantomError("identity-exists", `an identity already exists in ${config.home}`);
     }
     checkNewPassword(config.password);
+    const dbPath = statePath(config.home, STATE_DB_FILE);
+    if (existsSync(dbPath)) {
+      // Sealed under the key of an identity that is no longer here: never silently replaced.
+      throw new PhantomError(
+        "identity-exists",
+        `${dbPath} belongs to an identity whose identity.json is gone: put it back, or move state.db away`,
+      );
+    }
     const settings = loadSettings(config.home);
     const route = await planRelayRoute(config.relayUrl, config.tor);
-    const session = new Session(config, hooks, generateIdentity(), route, settings);
+    const session = new Session(config, hooks, generateIdentity(), route, settings, true);
     if (!o.offline) await session.register();
-    await writeIdentity(config.home, session.id, config.password);
+    const key = await writeIdentityKeyed(config.home, session.id, config.password);
+    try {
+      unlockState(config.home, key);
+    } finally {
+      key.fill(0);
+    }
+    session.reloadContacts();
     return session;
   }
 

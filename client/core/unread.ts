@@ -1,5 +1,5 @@
 // Unread counts for a Session: messages newer than the last one read per contact
-// ($PHANTOM_HOME/read-state.json), for the menu's badges.
+// (sealed in state.db: state/read-state.ts), for the menu's badges.
 
 import { blockedChange } from "../state/contacts.ts";
 import { loadReadState, updateReadState } from "../state/read-state.ts";
@@ -7,7 +7,7 @@ import { RelayError } from "../net/relay-error.ts";
 import type { UnreadPort } from "./ports.ts";
 
 /**
- * Messages from each contact newer than the last one read (read-state.json). A room the relay
+ * Messages from each contact newer than the last one read (state/read-state.ts). A room the relay
  * does not have for us (403/404: never created there, or the relay lost its data) counts 0;
  * any other failure (relay unreachable…) is thrown, once.
  */

@@ -1,11 +1,12 @@
 // Trust on first use with pinning (client/state/contacts.ts), on real keys.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fingerprintOf, generateIdentity, uidOf } from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
 import { errorOf } from "../../tests/helpers/errors.ts";
+import { unlockedHome, unlockHome } from "../../tests/helpers/state.ts";
 import * as c from "./contacts.ts";
 
 function key() {
@@ -121,27 +122,32 @@ describe("nicknames and lookup", () => {
   });
 });
 
-describe("contacts.json", () => {
-  test("missing file is an empty book; saved file is 0600 and reads back", () => {
-    const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
+describe("the book in state.db", () => {
+  test("an empty state is an empty book; a saved book reads back, and no file shows the UID", () => {
+    const home = unlockedHome("phantom-contacts-");
     expect(Object.keys(c.loadContacts(home))).toEqual([]);
+    const stamp = c.contactsStamp(home);
     const k = key();
     const book = c.loadContacts(home);
     c.observeKey(book, k.uid, k.pub);
     c.saveContacts(home, book);
-    expect(statSync(c.contactsPath(home)).mode & 0o777).toBe(0o600);
+    expect(c.contactsStamp(home)).not.toBe(stamp);
     expect(c.loadContacts(home)[k.uid]).toEqual(book[k.uid]!);
-    expect(JSON.parse(readFileSync(c.contactsPath(home), "utf8"))).toEqual({
-      [k.uid]: { pub_key: k.pub, nickname: null, verified_fp: null, last_seen_fp: k.fp },
-    });
+    expect(statSync(join(home, "state.db")).mode & 0o777).toBe(0o600);
+    expect(existsSync(c.contactsPath(home))).toBe(false);
+    for (const f of readdirSync(home)) expect(readFileSync(join(home, f)).includes(k.uid)).toBe(false);
+    // Saving the same book again changes nothing (an idle menu writes nothing).
+    const same = c.contactsStamp(home);
+    c.updateContacts(home, () => {});
+    expect(c.contactsStamp(home)).toBe(same);
   });
 
-  test("a corrupt or invalid file is an error naming it, and is left as it was", () => {
-    const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
-    const path = c.contactsPath(home);
+  test("a corrupt or invalid contacts.json stops the first unlock with an error naming it, and is left as it was", () => {
     for (const bad of ["{not json", '{"short":{"pub_key":"x"}}', `{"${key().uid}":{"pub_key":"AAAA"}}`, "[]"]) {
+      const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
+      const path = c.contactsPath(home);
       writeFileSync(path, bad);
-      const e = errorOf(() => c.loadContacts(home));
+      const e = errorOf(() => unlockHome(home));
       expect(e.code).toBe("corrupt-file");
       expect(e.message).toContain(path);
       expect(readFileSync(path, "utf8")).toBe(bad);
@@ -153,6 +159,7 @@ describe("contacts.json", () => {
     const k = key();
     const loose = k.fp.replaceAll(" ", "").toLowerCase();
     writeFileSync(c.contactsPath(home), JSON.stringify({ [k.uid]: { pub_key: k.pub, verified_fp: loose } }));
+    unlockHome(home);
     expect(c.viewOf(k.uid, c.loadContacts(home)[k.uid]!)).toMatchObject({ fingerprint: k.fp, verified: true });
   });
 
@@ -160,6 +167,7 @@ describe("contacts.json", () => {
     const home = mkdtempSync(join(tmpdir(), "phantom-contacts-"));
     const k = key();
     writeFileSync(c.contactsPath(home), JSON.stringify({ [k.uid]: { pub_key: k.pub, nickname: "x" } }));
+    unlockHome(home);
     const book = c.loadContacts(home);
     expect(book[k.uid]).toMatchObject({ pub_key: k.pub, nickname: "x", verified_fp: null, last_seen_fp: null });
     expect(c.observeKey(book, k.uid, k.pub).kind).toBe("same");

@@ -1,5 +1,5 @@
 // Contacts and key safety: trust on first use with pinning.
-// contacts.json = {uid: {pub_key, nickname, verified_fp, last_seen_fp}}:
+// The book (table `contacts` of state.db, sealed; contacts.json in 2.x) = {uid: {pub_key, nickname, verified_fp, last_seen_fp}}:
 //   pub_key       the key most recently presented for this UID (b64, PROTOCOL §2),
 //   verified_fp   the fingerprint the user checked with `verify` (null: never verified),
 //   last_seen_fp  the fingerprint the user was last shown and accepted.
@@ -9,15 +9,14 @@
 // (state/requests.ts) has is_new: true until the user first writes to or reads them.
 // The logic here is pure (no I/O besides load/save) and unit tested.
 
-import { statSync } from "node:fs";
 import { z } from "zod";
 import { fingerprintOf, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { EncPubB64, Uid } from "../../lib/wire.ts";
 import { hasUnsafe, quoteInput } from "../text/sanitise.ts";
-import { withStateLock } from "./lock.ts";
-import { CONTACTS_FILE, ensureHome, readState, statePath, writeState } from "./home.ts";
+import { CONTACTS_FILE, statePath } from "./home.ts";
+import { maybeStateOf, stateOf } from "./state-db.ts";
 
 export const MAX_NICK = 32;
 
@@ -195,40 +194,36 @@ export function resolveContact(book: ContactBook, uidOrNick: string): string {
   throw unknownContact(uidOrNick);
 }
 
+/** Where Phantom 2.x kept the book in plaintext: imported into state.db at the first unlock (state/migrate.ts). */
 export function contactsPath(home: string): string {
   return statePath(home, CONTACTS_FILE);
 }
 
+/** The book, from the sealed table `contacts` of state.db (PROTOCOL-v3 §V8). */
 export function loadContacts(home: string): ContactBook {
-  const book = readState(ContactsFile, contactsPath(home)) ?? {};
-  // A plain object without a prototype: UIDs are data, never property names of Object.
-  return Object.assign(Object.create(null) as ContactBook, book);
+  return stateOf(home).docsAs("contacts", ContactsFile) as ContactBook;
 }
 
 /**
- * What changes whenever contacts.json is written (every write replaces the file: a new inode,
- * a new mtime), so an open client can tell that another process changed the book; "" when absent.
+ * What changes whenever the book is written (state.db counts the writes of each table), so an
+ * open client can tell that another process changed the book; "" when the state is not unlocked.
  */
 export function contactsStamp(home: string): string {
-  try {
-    const st = statSync(contactsPath(home));
-    return `${st.ino}:${st.mtimeMs}:${st.size}`;
-  } catch {
-    return "";
-  }
+  const db = maybeStateOf(home);
+  return db === null ? "" : String(db.revision("contacts"));
 }
 
 export function saveContacts(home: string, book: ContactBook): void {
-  ensureHome(home);
-  writeState(contactsPath(home), book);
+  stateOf(home).saveDocs("contacts", book);
 }
 
 /**
- * Read the contact file, apply `change`, write it back, all under the home's lock, so a
+ * Read the book, apply `change`, write it back, all in one transaction of state.db, so a
  * change made meanwhile by another process is never lost. Returns the book as written.
  */
 export function updateContacts<T>(home: string, change: (b: ContactBook) => T): { book: ContactBook; result: T } {
-  return withStateLock(home, () => {
+  const db = stateOf(home);
+  return db.tx(() => {
     const book = loadContacts(home);
     const result = change(book);
     saveContacts(home, book);

@@ -1,9 +1,10 @@
-// cursors.json (listen's delivery cursor) and seen.json (ids already shown, against replays).
+// listen's delivery cursor and the ids already shown (against replays), in state.db.
 import { expect, test } from "bun:test";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorOf } from "../../tests/helpers/errors.ts";
+import { unlockedHome, unlockHome } from "../../tests/helpers/state.ts";
 import { advanced, cursorsPath, isAfter, loadCursors, updateCursors } from "./cursors.ts";
 import { CURSORS_FILE, SHOWN_FILE, STATE_FILES } from "./home.ts";
 import { isRepeat, loadShown, markShown, pruneShown, shownPath, updateShown } from "./shown.ts";
@@ -40,14 +41,16 @@ test("a cursor without seq (a 2.2.x relay): later ts, or the same ts with an id 
   expect(isAfter(c, { ts: 100, id: "d" })).toBe(false);
 });
 
-test("updateCursors keeps other contacts' cursors, writes 0600, and a corrupt file is an error naming it", () => {
-  const h = home();
+test("updateCursors keeps other contacts' cursors; a corrupt cursors.json stops the first unlock, naming it", () => {
+  const h = unlockedHome("phantom-cursors-");
   updateCursors(h, (c) => void (c[UID] = { seq: 3, ts: 10, ids: ["a"] }));
   updateCursors(h, (c) => void (c[OTHER] = { ts: 11, ids: [] }));
   expect(loadCursors(h)).toEqual({ [UID]: { seq: 3, ts: 10, ids: ["a"] }, [OTHER]: { ts: 11, ids: [] } });
-  expect(statSync(cursorsPath(h)).mode & 0o777).toBe(0o600);
-  writeFileSync(cursorsPath(h), "{nope");
-  expect(errorOf(() => loadCursors(h)).message).toContain(`corrupt file ${cursorsPath(h)}`);
+  expect(existsSync(cursorsPath(h))).toBe(false);
+  const h2 = home();
+  mkdirSync(h2);
+  writeFileSync(cursorsPath(h2), "{nope");
+  expect(errorOf(() => unlockHome(h2)).message).toContain(`corrupt file ${cursorsPath(h2)}`);
 });
 
 test("seen: an id shown at ts 10 is a repeat at ts 20, not at its own place; the first place is kept", () => {
@@ -60,8 +63,8 @@ test("seen: an id shown at ts 10 is a repeat at ts 20, not at its own place; the
   expect(s[UID]).toEqual({ a: 10 });
 });
 
-test("seen: ids older than the window are dropped when the file is written", () => {
-  const h = home();
+test("seen: ids older than the window are dropped when the state is written", () => {
+  const h = unlockedHome("phantom-cursors-");
   const now = Math.floor(Date.now() / 1000);
   updateShown(h, 3600, (s) =>
     markShown(s, UID, [
@@ -70,7 +73,7 @@ test("seen: ids older than the window are dropped when the file is written", () 
     ]),
   );
   expect(loadShown(h)).toEqual({ [UID]: { new: now - 60 } });
-  expect(statSync(shownPath(h)).mode & 0o777).toBe(0o600);
+  expect(existsSync(shownPath(h))).toBe(false);
   const s = loadShown(h);
   pruneShown(s, now + 7200, 3600);
   expect(s).toEqual({});

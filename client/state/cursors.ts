@@ -1,14 +1,15 @@
-// $PHANTOM_HOME/cursors.json: per contact, what `listen` has printed. {uid: {seq?, ts, ids}}:
+// Per contact, what `listen` has printed: {uid: {seq?, ts, ids}}, table `cursors` of state.db,
+// sealed (PROTOCOL-v3 §V8; cursors.json in 2.x, imported by state/migrate.ts):
 //   seq  the relay's seq of the newest row printed (PROTOCOL §7.6.1), when its rows carry one;
 //   ts   the relay's ts of the newest row printed (a relay without seq, 2.2.x, §7.6);
 //   ids  the messageIds printed at that ts (rows sharing one second are told apart by id).
 // A row is new to listen when its seq is above the cursor's, or (no seq) its ts is above the
 // cursor's, or equal with an id not listed.
 
-import { withStateLock } from "./lock.ts";
 import { z } from "zod";
 import { Seq, Ts, Uid } from "../../lib/wire.ts";
-import { CURSORS_FILE, ensureHome, readState, statePath, writeState } from "./home.ts";
+import { CURSORS_FILE, statePath } from "./home.ts";
+import { stateOf } from "./state-db.ts";
 
 /** Ids kept for the cursor's ts: a relay stores at most so many rows in one second of one room that matter here. */
 const MAX_IDS_AT_TS = 1000;
@@ -22,21 +23,22 @@ export const CursorsFile = z.record(Uid, Cursor);
 export type Cursor = z.infer<typeof Cursor>;
 export type Cursors = Record<string, Cursor>;
 
+/** Where Phantom 2.x kept them in plaintext. */
 export function cursorsPath(home: string): string {
   return statePath(home, CURSORS_FILE);
 }
 
 export function loadCursors(home: string): Cursors {
-  return Object.assign(Object.create(null) as Cursors, readState(CursorsFile, cursorsPath(home)) ?? {});
+  return stateOf(home).docsAs("cursors", CursorsFile);
 }
 
-/** Apply a change to the file (read, change, write: keeps what another process wrote meanwhile). */
+/** Apply a change in one transaction (read, change, write: keeps what another process wrote meanwhile). */
 export function updateCursors(home: string, change: (c: Cursors) => void): Cursors {
-  return withStateLock(home, () => {
+  const db = stateOf(home);
+  return db.tx(() => {
     const c = loadCursors(home);
     change(c);
-    ensureHome(home);
-    writeState(cursorsPath(home), c);
+    db.saveDocs("cursors", c);
     return c;
   });
 }

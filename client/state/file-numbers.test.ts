@@ -1,12 +1,11 @@
-// files.json: a file's number is its place in first-seen order and never shifts.
+// File numbers (state.db; files.json in 2.x): a file's number is its place in first-seen order and never shifts.
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { unlockedHome } from "../../tests/helpers/state.ts";
 import { fileNumbersPath, forgetFileNumbers, loadFileNumbers, numberFiles } from "./file-numbers.ts";
 import { STATE_FILES } from "./home.ts";
 
-const home = () => join(mkdtempSync(join(tmpdir(), "phantom-file-numbers-")), "home");
+const home = () => unlockedHome("phantom-file-numbers-");
 const UID = "A".repeat(28);
 const id = (c: string) => c.repeat(43);
 
@@ -21,7 +20,7 @@ test("numbers follow first-seen order; ids gone from the relay keep theirs, new 
   expect(later.get(id("b"))).toBe(2);
   expect(later.get(id("c"))).toBe(3);
   expect(loadFileNumbers(h)[UID]).toEqual([id("a"), id("b"), id("c")]);
-  expect(statSync(fileNumbersPath(h)).mode & 0o777).toBe(0o600);
+  expect(existsSync(fileNumbersPath(h))).toBe(false); // sealed in state.db
   expect(STATE_FILES).toContain("files.json");
 });
 

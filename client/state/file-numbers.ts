@@ -1,33 +1,34 @@
-// $PHANTOM_HOME/files.json: per contact, the message ids of the conversation's file
-// announcements in the order this client first saw them. A file's number is its place
+// Per contact, the message ids of the conversation's file announcements in the order this
+// client first saw them: table `file_numbers` of state.db, sealed (PROTOCOL-v3 §V8; files.json in 2.x). A file's number is its place
 // in that list, so it never shifts when older rows leave the relay's answer (a long
 // conversation, retention, a burn) and `get <n>` means what `read` showed.
 
-import { withStateLock } from "./lock.ts";
 import { z } from "zod";
 import { Uid } from "../../lib/wire.ts";
-import { ensureHome, FILE_NUMBERS_FILE, readState, statePath, writeState } from "./home.ts";
+import { FILE_NUMBERS_FILE, statePath } from "./home.ts";
+import { stateOf } from "./state-db.ts";
 
 /** lib/crypto.ts messageId: b64u of a SHA-256. */
 const MessageId = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 export const FileNumbersFile = z.record(Uid, z.array(MessageId));
 export type FileNumbers = Record<string, string[]>;
 
+/** Where Phantom 2.x kept them in plaintext. */
 export function fileNumbersPath(home: string): string {
   return statePath(home, FILE_NUMBERS_FILE);
 }
 
 export function loadFileNumbers(home: string): FileNumbers {
-  return Object.assign(Object.create(null) as FileNumbers, readState(FileNumbersFile, fileNumbersPath(home)) ?? {});
+  return stateOf(home).docsAs("file_numbers", FileNumbersFile);
 }
 
-/** Apply a change to the file (read, change, write: keeps what another process wrote meanwhile). */
+/** Apply a change in one transaction (read, change, write: keeps what another process wrote meanwhile). */
 export function updateFileNumbers(home: string, change: (s: FileNumbers) => void): FileNumbers {
-  return withStateLock(home, () => {
+  const db = stateOf(home);
+  return db.tx(() => {
     const s = loadFileNumbers(home);
     change(s);
-    ensureHome(home);
-    writeState(fileNumbersPath(home), s);
+    db.saveDocs("file_numbers", s);
     return s;
   });
 }

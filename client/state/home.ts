@@ -38,19 +38,35 @@ export const UPDATE_PINS_FILE = "update-pins.json";
 export const UPDATE_STATE_FILE = "update-state.json";
 /** The cross-process lock of every read-modify-write of these files: an empty SQLite database (state/lock.ts). */
 export const STATE_LOCK_FILE = "state.lock";
+/**
+ * The sealed state (state/state-db.ts, PROTOCOL-v3 §V8): contacts, requests, read state, cursors,
+ * seen ids, file numbers, and the v3 ratchet. SQLite adds its -wal and -shm beside it.
+ */
+export const STATE_DB_FILE = "state.db";
+export const STATE_DB_SIDE_FILES = [`${STATE_DB_FILE}-wal`, `${STATE_DB_FILE}-shm`];
+/**
+ * The plaintext files of Phantom 2.x that state.db replaces: imported into it at the first unlock,
+ * then removed (state/migrate.ts). Still named here so that panic deletes one an older binary wrote.
+ */
+export const LEGACY_FILES = [
+  CONTACTS_FILE,
+  READ_STATE_FILE,
+  REQUESTS_FILE,
+  CURSORS_FILE,
+  SHOWN_FILE,
+  FILE_NUMBERS_FILE,
+];
 /** The files a refusal to wipe a folder without any of STATE_FILES names (state/wipe.ts). */
-export const HOME_MARKERS = [IDENTITY_FILE, CONTACTS_FILE, SETTINGS_FILE, READ_STATE_FILE];
+export const HOME_MARKERS = [IDENTITY_FILE, STATE_DB_FILE, SETTINGS_FILE];
 /** Every file Phantom writes in its home: what panic deletes; a folder with none of them is not ours (state/wipe.ts). */
 export const STATE_FILES = [
   ...HOME_MARKERS,
-  REQUESTS_FILE,
-  FILE_NUMBERS_FILE,
-  CURSORS_FILE,
-  SHOWN_FILE,
+  ...LEGACY_FILES,
   BURN_LIST_FILE,
   UPDATE_PINS_FILE,
   UPDATE_STATE_FILE,
   STATE_LOCK_FILE,
+  ...STATE_DB_SIDE_FILES,
 ];
 
 export const DIR_MODE = 0o700;

@@ -1,7 +1,8 @@
-// One lock for every read-modify-write of $PHANTOM_HOME's files, across processes: two
-// `phantom add` at once must both end up in contacts.json. The lock is SQLite's write lock on
-// an empty database file (STATE_LOCK_FILE): the operating system drops it when its holder
-// exits, even by kill -9, so a crashed process never leaves the home locked. Held only while
+// One lock for every read-modify-write of $PHANTOM_HOME's JSON files (settings.json, the burn
+// list, the update state; `phantom usb`'s copy), across processes: two `phantom settings` at once
+// must both be kept. (state.db has its own transactions, state/state-db.ts.) The lock is SQLite's
+// write lock on an empty database file (STATE_LOCK_FILE): the operating system drops it when its
+// holder exits, even by kill -9, so a crashed process never leaves the home locked. Held only while
 // one file is read, changed and written (milliseconds); nested calls in one process share it.
 
 import { Database } from "bun:sqlite";

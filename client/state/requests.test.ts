@@ -1,9 +1,11 @@
-// requests.json: requests from notices, the cap (oldest dropped), blocked UIDs never a request again.
+// Contact requests (state.db; requests.json in 2.x): requests from notices, the cap (oldest dropped), blocked UIDs never a request again.
 import { afterAll, expect, test } from "bun:test";
-import { rmSync, statSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../../tests/helpers/inproc-relay.ts";
 import { makeUser } from "../../tests/helpers/signer.ts";
+import { unlockHome } from "../../tests/helpers/state.ts";
+import { stateOf } from "./state-db.ts";
 import {
   loadRequests,
   observeRequest,
@@ -40,13 +42,15 @@ test("the cap keeps the newest: the oldest by first seen are dropped and named",
   expect(trimRequests(f, 3)).toEqual([]);
 });
 
-test("updateRequests writes 0600 only when something changed; a missing file is empty", () => {
-  const home = join(root, "h");
+test("updateRequests writes only when something changed; an empty state has none; no requests.json", () => {
+  const home = unlockHome(join(root, "h"));
+  const db = stateOf(home);
   expect(loadRequests(home)).toEqual({ requests: {}, blocked: {} });
   updateRequests(home, () => {});
-  expect(() => statSync(requestsPath(home))).toThrow();
+  expect(db.revision("requests")).toBe(0);
   const u = makeUser();
   updateRequests(home, (f) => observeRequest(f, u.uid, { pub_key: u.pubB64, room_id: ROOM }, 5));
-  expect(statSync(requestsPath(home)).mode & 0o777).toBe(0o600);
+  expect(db.revision("requests")).toBe(1);
+  expect(existsSync(requestsPath(home))).toBe(false);
   expect(Object.keys(loadRequests(home).requests)).toEqual([u.uid]);
 });

@@ -1,4 +1,5 @@
-// Contact requests and blocked UIDs: requests.json = {requests: {uid: …}, blocked: {uid: …}}.
+// Contact requests and blocked UIDs: {requests: {uid: …}, blocked: {uid: …}}, the tables `requests`
+// and `blocked` of state.db, sealed (PROTOCOL-v3 §V8); requests.json in 2.x (state/migrate.ts).
 //   requests   a key-exchange notice (PROTOCOL §7.5) from a UID not in the contact book: its key
 //              (checked against the UID, §2) and room id (checked against our keys, §4.1), and when
 //              it was first seen. A request is not a contact: nothing is fetched or listened to for it
@@ -7,11 +8,11 @@
 //              (a contact's record, a request) so that unblocking gives it back.
 // The logic here is pure (no I/O besides load/save/update) and unit tested.
 
-import { withStateLock } from "./lock.ts";
 import { z } from "zod";
 import { EncPubB64, RoomId, Ts, Uid } from "../../lib/wire.ts";
 import { type ContactRecord, ContactRecordSchema, fingerprintOfKey } from "./contacts.ts";
-import { ensureHome, readState, REQUESTS_FILE, statePath, writeState } from "./home.ts";
+import { REQUESTS_FILE, statePath } from "./home.ts";
+import { stateOf } from "./state-db.ts";
 
 /** Pending requests kept; a flood of throwaway identities cannot grow the file past this. */
 export const MAX_REQUESTS = 200;
@@ -87,31 +88,33 @@ export function trimRequests(f: RequestsFile, max = MAX_REQUESTS): string[] {
   return dropped;
 }
 
+/** Where Phantom 2.x kept them in plaintext. */
 export function requestsPath(home: string): string {
   return statePath(home, REQUESTS_FILE);
 }
 
+const RequestsTable = RequestsFileSchema.shape.requests.unwrap();
+const BlockedTable = RequestsFileSchema.shape.blocked.unwrap();
+
 export function loadRequests(home: string): RequestsFile {
-  const f = readState(RequestsFileSchema, requestsPath(home));
-  // Plain objects without a prototype: UIDs are data, never property names of Object.
-  return {
-    requests: Object.assign(Object.create(null) as Record<string, RequestRecord>, f?.requests ?? {}),
-    blocked: Object.assign(Object.create(null) as Record<string, BlockedRecord>, f?.blocked ?? {}),
-  };
+  const db = stateOf(home);
+  return { requests: db.docsAs("requests", RequestsTable), blocked: db.docsAs("blocked", BlockedTable) };
 }
 
 export function saveRequests(home: string, f: RequestsFile): void {
-  ensureHome(home);
-  writeState(requestsPath(home), f);
+  const db = stateOf(home);
+  db.tx(() => {
+    db.saveDocs("requests", f.requests);
+    db.saveDocs("blocked", f.blocked);
+  });
 }
 
-/** The one read-modify-write of requests.json: re-read, change, write (only when `change` says so). */
+/** The one read-modify-write of the requests: re-read, change, write (only what `change` changed). */
 export function updateRequests<T>(home: string, change: (f: RequestsFile) => T): T {
-  return withStateLock(home, () => {
+  return stateOf(home).tx(() => {
     const f = loadRequests(home);
-    const before = JSON.stringify(f);
     const result = change(f);
-    if (JSON.stringify(f) !== before) saveRequests(home, f);
+    saveRequests(home, f);
     return result;
   });
 }

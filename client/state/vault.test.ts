@@ -3,11 +3,11 @@ import { expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateIdentity, uidOf } from "../../lib/crypto.ts";
+import { generateIdentity, uidOf, vaultKey } from "../../lib/crypto.ts";
 import { b64encode } from "../../lib/encoding.ts";
 import { rejectionOf } from "../../tests/helpers/errors.ts";
 import vectors from "../../tests/vectors/v2.json" with { type: "json" };
-import { identityPath, openIdentity, writeIdentity } from "./vault.ts";
+import { identityPath, openIdentity, openIdentityKeyed, writeIdentity, writeIdentityKeyed } from "./vault.ts";
 
 const home = () => join(mkdtempSync(join(tmpdir(), "phantom-vault-")), "home");
 
@@ -58,4 +58,14 @@ test("an identity restored with loose modes (a copy made with cp) is tightened t
   await openIdentity(h, v.password);
   expect(statSync(identityPath(h)).mode & 0o777).toBe(0o600);
   expect(statSync(h).mode & 0o777).toBe(0o700);
+});
+
+test("the vault key (PROTOCOL §3's scrypt output, for state.db) is the same when written and when opened", async () => {
+  const h = home();
+  const written = await writeIdentityKeyed(h, generateIdentity(), "correct horse");
+  const { key } = await openIdentityKeyed(h, "correct horse");
+  expect(key).toHaveLength(32);
+  expect(key).toEqual(written);
+  const salt = Buffer.from(JSON.parse(readFileSync(identityPath(h), "utf8")).salt, "base64");
+  expect(key).toEqual(await vaultKey("correct horse", new Uint8Array(salt)));
 });

@@ -5,6 +5,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { join } from "node:path";
 import { tempDir } from "../../tests/helpers/relay.ts";
 import { errorOf } from "../../tests/helpers/errors.ts";
+import { unlockHome } from "../../tests/helpers/state.ts";
+import { updateReadState } from "./read-state.ts";
+import { maybeStateOf } from "./state-db.ts";
 import { isPhantomEntry, removeEmptyHome, wipeHome } from "./wipe.ts";
 
 const root = tempDir("phantom-panic-");
@@ -94,4 +97,13 @@ test("an unfinished panic: the burn list stays (and the folder with it), then re
   rmSync(join(home, "burn-list.json"));
   removeEmptyHome(home);
   expect(existsSync(home)).toBe(false);
+});
+
+test("an unlocked state.db, its -wal and -shm are deleted too (the open database is closed first)", () => {
+  const home = unlockHome(phantomHome("with-state"));
+  updateReadState(home, (s) => void (s["A".repeat(28)] = 1));
+  expect(readdirSync(home)).toEqual(expect.arrayContaining(["state.db", "state.db-wal", "state.db-shm"]));
+  expect(wipeHome(home)).toEqual([]);
+  expect(existsSync(home)).toBe(false);
+  expect(maybeStateOf(home)).toBeNull();
 });

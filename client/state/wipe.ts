@@ -5,6 +5,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, rmSync, un
 import { join } from "node:path";
 import { PhantomError } from "../../lib/errors.ts";
 import { HOME_MARKERS, STATE_FILES, STATE_LOCK_FILE, TEMP_FILE_RE } from "./home.ts";
+import { closeState } from "./state-db.ts";
 
 /** Refuses a folder that exists but holds none of Phantom's files (a mistyped PHANTOM_HOME is not wiped). */
 export function checkPhantomHome(home: string): void {
@@ -33,6 +34,7 @@ export function isPhantomEntry(name: string): boolean {
 export function wipeHome(home: string, o: { keep?: readonly string[] } = {}): string[] {
   const keep = new Set(o.keep ?? []);
   checkPhantomHome(home);
+  closeState(home); // state.db (and its -wal, -shm) go with the rest
   if (!existsSync(home)) return []; // already gone (another process, an earlier panic)
   const real = realpathSync(home);
   const kept: string[] = [];

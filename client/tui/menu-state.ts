@@ -76,7 +76,7 @@ export async function refreshState(session: Session, st: MenuState): Promise<voi
   }
 }
 
-/** contacts.json as it is on disk now (another process may have changed it); never throws. */
+/** The contact book as state.db holds it now (another process may have changed it); never throws. */
 export function reloadContacts(session: Session, st: MenuState): void {
   try {
     session.reloadContacts();

@@ -6,10 +6,10 @@
 import { existsSync } from "node:fs";
 import { CryptoError, PhantomError } from "../../../lib/errors.ts";
 import { errorText, printWarning } from "../errors.ts";
-import { loadContacts } from "../../state/contacts.ts";
+import { ContactsFile, contactsPath } from "../../state/contacts.ts";
 import { type BurnProgress, type BurnRunResult, finishPanic, type PanicResult } from "../../core/panic.ts";
 import { burnListLeft, hasBurnList } from "../../state/burn-list.ts";
-import { BURN_LIST_FILE } from "../../state/home.ts";
+import { BURN_LIST_FILE, readState, STATE_DB_FILE, statePath } from "../../state/home.ts";
 import { checkPhantomHome, keptWarning, wipeHome } from "../../state/wipe.ts";
 import { readPassword } from "../password.ts";
 import { Session } from "../../core/session.ts";
@@ -157,10 +157,15 @@ function canRetry(ctx: Ctx, attempt: number): boolean {
   return ctx.passwordSource.kind === "prompt" && process.stdin.isTTY === true && attempt < PANIC_PASSWORD_TRIES;
 }
 
-/** The contacts' UIDs from contacts.json (not encrypted); null when it cannot be read. */
+/**
+ * The contacts' UIDs when they can be known without the password: none when there is neither
+ * state.db nor a 2.x contacts.json, those of a contacts.json (plaintext, not yet imported);
+ * null when they are sealed in state.db (PROTOCOL-v3 §V8) or cannot be read.
+ */
 function knownRooms(home: string): string[] | null {
   try {
-    return Object.keys(loadContacts(home));
+    if (existsSync(statePath(home, STATE_DB_FILE))) return null;
+    return Object.keys(readState(ContactsFile, contactsPath(home)) ?? {});
   } catch {
     return null;
   }
