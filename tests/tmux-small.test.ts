@@ -116,7 +116,8 @@ test("menu: the nickname prompt shows the current name as a placeholder; typing 
   await choose(pane, "Set nickname");
   await pane.waitFor((s) => !atMenu(s) && selectOptions(s).some((o) => o.text.startsWith("bob")));
   await choose(pane, "bob");
-  await pane.waitFor("Nickname");
+  // Not just "Nickname": "Nickname for whom?" above matches it before the text prompt is up.
+  await pane.waitFor("Nickname (Enter keeps the current one)");
   pane.type("Bobby");
   pane.keys("Enter");
   await pane.waitFor("is now Bobby.");
