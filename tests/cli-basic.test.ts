@@ -105,9 +105,7 @@ describe("identity files and passwords", () => {
     const home = freshHome();
     writeFileSync(join(home, "notes.txt"), "mine");
     const msg = expectOneLineError(await phantom(userEnv(home, "http://127.0.0.1:9"), ["panic", "--yes"]));
-    expect(msg).toBe(
-      `${home} holds no Phantom files (identity.json, state.db, settings.json): not deleted`,
-    );
+    expect(msg).toBe(`${home} holds no Phantom files (identity.json, state.db, settings.json): not deleted`);
     expect(existsSync(join(home, "notes.txt"))).toBe(true);
   });
 

@@ -74,7 +74,7 @@ describe("phantom usb", () => {
     const r = await ok(aliceEnv, ["usb", folder, "--json"]);
     expect(r.json()[0]).toEqual({ usb: folder, version: expect.any(String), release: null, platforms: [HOST] });
     expect(r.stderr).toContain("phantom: warning: ");
-    expect(r.stderr).toContain("holds your encrypted identity");
+    expect(r.stderr).toContain("holds your identity and contacts, encrypted with your password");
 
     expect(fs.readdirSync(folder).sort()).toEqual(
       ["README.txt", "bin", "holiday.jpg", "home", "run-linux.sh", "run-macos.sh", "run-windows.bat"].sort(),

@@ -102,7 +102,7 @@ Any phantom command works after it, e.g. 'sh run-linux.sh whoami'.
 
 Binaries in bin/: ${o.platforms.map(bundledBinary).join(", ")}
 
-WARNING: home/ holds your identity (encrypted with your password) and your contact list.
+WARNING: home/ holds your identity and your contacts, encrypted with your password.
 Whoever has this bundle can try to guess your password offline. Keep it as safe as the
 computer it came from, and use a long password. 'phantom panic' on the computer does not
 erase this copy: run it through the launcher too, or destroy the stick.

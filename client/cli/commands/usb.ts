@@ -85,7 +85,7 @@ export async function run(g: { json?: boolean; direct?: boolean }, folderArg: st
     }
     const platforms = writeBundle({ folder, home: cfg.home, version: VERSION, binaries });
     printWarning(
-      `${folder} holds your encrypted identity and your contact list: whoever gets it can try to guess your password offline; keep it as safe as this computer`,
+      `${folder} holds your identity and contacts, encrypted with your password: whoever gets it can try to guess your password offline; keep it as safe as this computer`,
     );
     if (g.json) {
       process.stdout.write(
