@@ -4,14 +4,7 @@ import { sha256 } from "../crypto.ts";
 import { b64udecode, b64uencode, utf8 } from "../encoding.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  canonicalRequestV3,
-  H_SIGV,
-  normaliseOrigin,
-  signRequestV3,
-  SIGV_V3,
-  verifyRequestV3,
-} from "./request-sig.ts";
+import { canonicalRequestV3, H_SIGV, normaliseOrigin, signRequestV3, SIGV_V3, verifyRequestV3 } from "./request-sig.ts";
 
 const vectors = JSON.parse(
   readFileSync(process.env.PHANTOM_V3_VECTORS ?? join(import.meta.dir, "../../tests/vectors/v3.json"), "utf8"),
