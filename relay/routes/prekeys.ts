@@ -26,6 +26,9 @@ export const publishPrekeys: Handler = async (req, ctx) => {
     await relay.writes.run(() => relay.store.clearPrekeys(uid));
     return ok({ opks: 0, opqks: 0 });
   }
+  // More than a store may ever hold is refused before any signature is checked (bounded work).
+  if ((body.opks?.length ?? 0) > MAX_OPKS) throw tooLarge(`a store holds at most ${MAX_OPKS} opks`);
+  if ((body.opqks?.length ?? 0) > MAX_OPQKS) throw tooLarge(`a store holds at most ${MAX_OPQKS} opqks`);
   const up = checkUpload(body, auth.user.verifyKey);
   const ids = uploadIds(up);
   const status = await relay.writes.run(() => {
