@@ -327,6 +327,26 @@ describe("§V3.3 bundles", () => {
     expect(((await (await bundle(e, u.uid)).json()) as { opqk: unknown }).opqk).not.toBeNull();
   });
 
+  test("at once: each one-time key goes to one caller; two uploads cannot pass the limit together", async () => {
+    const u = await newUser();
+    const ks = opks(u, 5);
+    expect((await publish(u, { spk: pk(u, PREKEY_KIND.SPK), pqspk: pk(u, PREKEY_KIND.PQSPK), opks: ks })).status).toBe(
+      200,
+    );
+    const callers = await Promise.all(Array.from({ length: 20 }, () => newUser()));
+    const got = (
+      await Promise.all(callers.map(async (c) => (await (await bundle(c, u.uid)).json()) as { opk: unknown }))
+    )
+      .map((b) => b.opk)
+      .filter((k) => k !== null);
+    expect(got.length).toBe(5);
+    expect(new Set(got.map((k) => JSON.stringify(k))).size).toBe(5);
+    const w = await newUser();
+    const both = await Promise.all([publish(w, { opks: opks(w, 60) }), publish(w, { opks: opks(w, 60) })]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 413]);
+    expect(await status(w)).toMatchObject({ opks: 60 });
+  });
+
   test("60 bundle requests per signer per hour; the 61st is 429 with Retry-After", async () => {
     const a = await newUser();
     const u = await newUser();
