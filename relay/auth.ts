@@ -1,9 +1,11 @@
 // PROTOCOL §6 request signing, checked by the relay: the four headers, the
 // 300 s window, the replay cache per UID, and a native Ed25519 verify with a
-// cached KeyObject per user.
+// cached KeyObject per user. PROTOCOL-v3 §V11: `x-phantom-sigv: 3` selects the relay-bound
+// canonical string, checked against each of the relay's public origins; no header is v2.
 import type { KeyObject } from "node:crypto";
 import { ed25519VerifyKey, verify } from "../lib/crypto.ts";
 import { b64udecode } from "../lib/encoding.ts";
+import { H_SIGV, SIGV_V3, verifyRequestV3 } from "../lib/v3/request-sig.ts";
 import { canonicalRequest, H_NONCE, H_SIG, H_TS, H_UID, SIGNATURE_WINDOW_S, SignedHeaders } from "../lib/wire.ts";
 import { unauthorized } from "./errors.ts";
 import type { Store, UserRecord } from "./store.ts";
@@ -65,6 +67,8 @@ export interface PendingAuth {
   tsNum: number;
   nonce: string;
   sig: Uint8Array;
+  /** PROTOCOL-v3 §V11: 3 when the request carries `x-phantom-sigv: 3`, else 2 (PROTOCOL §6). */
+  sigv: 2 | 3;
 }
 
 const USER_CACHE_MAX = 100_000;
@@ -76,10 +80,13 @@ export class Authenticator {
   private readonly held = new Set<string>();
   private readonly store: Store;
   private readonly writes: WriteQueue;
+  /** PROTOCOL-v3 §V11: the relay's public origins (normalised); empty: v3 signatures are refused. */
+  origins: readonly string[];
 
-  constructor(store: Store, writes: WriteQueue, now: number) {
+  constructor(store: Store, writes: WriteQueue, now: number, origins: readonly string[] = []) {
     this.store = store;
     this.writes = writes;
+    this.origins = origins;
     for (const { key, expires } of store.liveNonces(now)) this.replay.add(key, expires);
   }
 
@@ -104,13 +111,20 @@ export class Authenticator {
       [H_SIG]: headers.get(H_SIG),
     });
     if (!parsed.success) throw unauthorized("missing or malformed signature headers");
+    // PROTOCOL-v3 §V11: a sigv other than 3 is 401; v3 needs the relay to have origins.
+    const sigvText = headers.get(H_SIGV);
+    if (sigvText !== null && sigvText !== SIGV_V3) throw unauthorized("unsupported signature version");
+    const sigv = sigvText === null ? 2 : 3;
+    if (sigv === 3 && this.origins.length === 0) {
+      throw unauthorized("this relay has no public origin: it accepts only v2 signatures");
+    }
     const h = parsed.data;
     const tsNum = Number(h[H_TS]);
     if (!withinWindow(tsNum, now)) throw unauthorized("timestamp outside the allowed window");
     const user = this.user(h[H_UID]);
     if (!user) throw unauthorized("unknown uid");
     if (this.replay.has(ReplayCache.key(h[H_UID], h[H_NONCE]), now)) throw unauthorized("replayed nonce");
-    return { user, uid: h[H_UID], ts: h[H_TS], tsNum, nonce: h[H_NONCE], sig: b64udecode(h[H_SIG]) };
+    return { user, uid: h[H_UID], ts: h[H_TS], tsNum, nonce: h[H_NONCE], sig: b64udecode(h[H_SIG]), sigv };
   }
 
   /**
@@ -125,10 +139,19 @@ export class Authenticator {
     return () => this.held.delete(key);
   }
 
-  /** PROTOCOL §6: verify the signature over the canonical string, then remember the nonce. */
+  /**
+   * PROTOCOL §6 (or PROTOCOL-v3 §V11 for sigv 3, tried under each origin): verify the signature,
+   * then remember the nonce. One replay cache covers both versions: a nonce is spent either way.
+   */
   finish(p: PendingAuth, method: string, path: string, bodySha256: Uint8Array, now: number): void {
-    const canonical = canonicalRequest(method, path, p.uid, p.ts, p.nonce, bodySha256);
-    if (!verify(p.user.verifyKey, canonical, p.sig)) throw unauthorized("bad signature");
+    if (p.sigv === 3) {
+      const m = method.toUpperCase();
+      const origin = verifyRequestV3(p.user.verifyKey, this.origins, m, path, p.uid, p.ts, p.nonce, bodySha256, p.sig);
+      if (origin === null) throw unauthorized("bad signature");
+    } else {
+      const canonical = canonicalRequest(method, path, p.uid, p.ts, p.nonce, bodySha256);
+      if (!verify(p.user.verifyKey, canonical, p.sig)) throw unauthorized("bad signature");
+    }
     const key = ReplayCache.key(p.uid, p.nonce);
     // Checked again: another request with this nonce may have finished while our body streamed in.
     if (this.replay.has(key, now)) throw unauthorized("replayed nonce");

@@ -257,3 +257,25 @@ describe("the help is the option table (relay/help.ts)", () => {
     }
   });
 });
+
+// PROTOCOL-v3 §V11
+describe("--public-url", () => {
+  test("repeatable, comma-separated in the variable, normalised, deduplicated; the flag wins", () => {
+    expect(run([]).publicUrls).toEqual([]);
+    const c = run([
+      "--public-url",
+      "https://Relay.Example/phantom",
+      "--public-url=http://x.onion,https://relay.example",
+    ]);
+    expect(c.publicUrls).toEqual(["https://relay.example", "http://x.onion"]);
+    const env = { PHANTOM_RELAY_PUBLIC_URL: "https://a.example:443, http://b.example:8080/," };
+    expect(run([], env).publicUrls).toEqual(["https://a.example", "http://b.example:8080"]);
+    expect(run(["--public-url", "https://c.example"], env).publicUrls).toEqual(["https://c.example"]);
+  });
+
+  test("a URL that is not http or https is a ConfigError", () => {
+    for (const bad of ["ftp://x", "relay.example", "https://u:p@relay.example"]) {
+      expect(() => run(["--public-url", bad])).toThrow(ConfigError);
+    }
+  });
+});

@@ -28,7 +28,8 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       if (value === undefined || value.startsWith("--")) throw new ConfigError(`option '${name}' needs a value`);
       i++;
     }
-    given.set(opt, value);
+    const before = given.get(opt);
+    given.set(opt, opt.repeatable && before !== undefined ? `${before},${value}` : value);
   }
   const text = (o: Option): string | undefined => {
     const v = given.get(o) ?? env[o.env];

@@ -52,6 +52,11 @@ export interface RelayConfig {
   /** PROTOCOL §7.7: burns one UID may make per window, and the window in seconds. */
   burnLimit: number;
   burnWindowS: number;
+  /**
+   * PROTOCOL-v3 §V11: the relay's public origins from --public-url (normalised, paths dropped).
+   * Empty and not loopback-only: v3 signatures are refused and /health lists protocol 2 only.
+   */
+  publicUrls: string[];
 }
 
 /** The default values; relay/options.ts OPTIONS says which flag or variable sets each and how it is shown. */

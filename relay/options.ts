@@ -3,6 +3,7 @@
 // reads exactly these, and --help (relay/help.ts) and the man page (relay/man.ts) list exactly them.
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
+import { normaliseOrigin } from "../lib/v3/request-sig.ts";
 import { DEFAULTS, LOG_LEVELS, type LogLevel, type RelayConfig } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -54,6 +55,22 @@ function proxyList(text: string): string[] {
   return items.includes("none") ? [] : items;
 }
 
+/** PROTOCOL-v3 §V11 --public-url: comma-separated http(s) base URLs → their origins, deduplicated. */
+function publicUrls(text: string, name: string): string[] {
+  const out: string[] = [];
+  for (const item of text.split(",").map((s) => s.trim())) {
+    if (item === "") continue;
+    let origin: string;
+    try {
+      origin = normaliseOrigin(item);
+    } catch {
+      throw new ConfigError(`${name}: '${item}' is not an http or https URL`);
+    }
+    if (!out.includes(origin)) out.push(origin);
+  }
+  return out;
+}
+
 function logLevel(text: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(text)) {
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${text}'`);
@@ -87,6 +104,8 @@ export interface Option<K extends keyof RelayConfig = keyof RelayConfig> {
   value: RelayConfig[K];
   /** The default as the help shows it; absent: the help names no default. */
   shown?: string;
+  /** The flag may be given more than once: its values are joined with "," before `read`. */
+  repeatable?: boolean;
   /** Text → value; throws ConfigError naming `name` (the flag, or the variable without one). */
   read(text: string, name: string): RelayConfig[K];
 }
@@ -183,6 +202,17 @@ export const OPTIONS: readonly Option[] = [
     help: "TLS private key, PEM",
     value: null,
     read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--public-url",
+    env: "PHANTOM_RELAY_PUBLIC_URL",
+    field: "publicUrls",
+    arg: "URL",
+    help: "a URL clients use for this relay (repeatable; comma-separated in the variable): enables protocol v3",
+    value: [],
+    repeatable: true,
+    read: publicUrls,
   }),
   option({
     section: "options",

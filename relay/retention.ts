@@ -5,6 +5,7 @@
 import type { Relay } from "./context.ts";
 import type { PurgeLimits } from "./store.ts";
 import { freeingBallast } from "./disk.ts";
+import { BUNDLE_RATE_WINDOW_S, PREKEY_GRANT_WINDOW_S } from "./prekeys.ts";
 
 const STEP_ROWS = 1000;
 
@@ -23,6 +24,9 @@ export function purgeLimits(relay: Pick<Relay, "config">, now: number): PurgeLim
     // A nonce with expiry E can be replayed only while now ≤ E.
     noncesUntil: Math.floor(now) - 1,
     burnsBefore: Math.floor(now) - c.burnWindowS,
+    // PROTOCOL-v3 §V3.3: the 24 h one-time-key window and the hourly bundle rate.
+    grantsBefore: Math.floor(now) - PREKEY_GRANT_WINDOW_S,
+    bundleRequestsBefore: Math.floor(now) - BUNDLE_RATE_WINDOW_S,
   };
 }
 

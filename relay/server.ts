@@ -28,6 +28,7 @@ import {
 import { InFlight } from "./inflight.ts";
 import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
+import { relayOrigins, v3OffReason } from "./origins.ts";
 import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
@@ -154,6 +155,11 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       return sendError(e, log);
     },
   });
+  // PROTOCOL-v3 §V11: the origins need the port really bound (--port 0). Set in the same turn as
+  // Bun.serve, so no request is handled before.
+  relay.auth.origins = relayOrigins(config.publicUrls, config.host, server.port ?? config.port, tls !== undefined);
+  const off = v3OffReason(relay.auth.origins);
+  if (off) log.info(off);
   guard.start(server as Server<unknown>);
   const retention = new Retention(relay);
   void retention.run();

@@ -1,6 +1,6 @@
 // The SQLite store: the Store contract (relay/store-contract.ts) against a fresh database
 // file, and what only SQLite has: PROTOCOL §7.6.1's schema-1 → 2 migration keeps every stored
-// row (its id becomes its seq).
+// row (its id becomes its seq); PROTOCOL-v3 §V3's 2 → 3 adds the prekey tables.
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -50,7 +50,7 @@ test("a schema-1 database migrates to seq and keeps every row, in order", () => 
   old.close();
 
   const store = new SqliteStore(path);
-  expect(SCHEMA_VERSION).toBe(2);
+  expect(SCHEMA_VERSION).toBe(3);
   expect(store.fetchAfter(ROOM_A, 0, 200, all)).toEqual({
     rows: [
       { ts: 100, ciphertext: "AAAA", seq: 1 },
@@ -62,5 +62,28 @@ test("a schema-1 database migrates to seq and keeps every row, in order", () => 
   expect(store.addMessage(ROOM_B, "DDDD", 101)).toBe(8); // after every migrated seq
   store.close();
   const version = new Database(path).query("PRAGMA user_version").get() as { user_version: number };
-  expect(version.user_version).toBe(2);
+  expect(version.user_version).toBe(3);
+});
+
+// PROTOCOL-v3 §V3: schema 2 → 3 adds the prekey tables and keeps every row.
+test("a schema-2 database gains the prekey tables and keeps its rows", () => {
+  const path = dbPath();
+  const old = new Database(path, { create: true });
+  old.run(MIGRATIONS[0]!);
+  old.run(MIGRATIONS[1]!);
+  old.run("PRAGMA user_version = 2");
+  old.run("INSERT INTO users (uid, enc_pub, sign_pub, registered_day) VALUES (?, ?, ?, 0)", [
+    "1".repeat(28),
+    new Uint8Array(32),
+    new Uint8Array(32).fill(1),
+  ]);
+  old.prepare("INSERT INTO messages (room_id, ts, ciphertext) VALUES (?, ?, ?)").run(ROOM_A, 100, "AAAA");
+  old.close();
+  const store = new SqliteStore(path);
+  expect(store.getUser("1".repeat(28))?.signPub).toEqual(new Uint8Array(32).fill(1));
+  expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([{ ts: 100, ciphertext: "AAAA", seq: 1 }]);
+  expect(store.prekeyStatus("1".repeat(28))).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
+  store.close();
+  const version = new Database(path).query("PRAGMA user_version").get() as { user_version: number };
+  expect(version.user_version).toBe(3);
 });

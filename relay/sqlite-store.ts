@@ -12,7 +12,11 @@ import {
   type InboxEntry,
   type MessageRow,
   type PurgeLimits,
+  type PrekeyStatus,
+  type PrekeyUpload,
   type PurgeResult,
+  type StoredPrekey,
+  type TakenBundle,
   type Store,
   StoreBusyError,
   type UserRecord,
@@ -53,6 +57,22 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE messages_seq RENAME TO messages;
    CREATE INDEX messages_room_ts ON messages (room_id, ts);
    CREATE INDEX messages_ts ON messages (ts);`,
+  // PROTOCOL-v3 §V3: prekeys (kind 1 SPK, 2 PQSPK: one row each; 3 OPK, 4 OPQK: many), every id a
+  // UID ever published (never reused, across kinds), one-time-key grants per (signer, target,
+  // kind) for the 24 h rule, and bundle requests per signer for the hourly rate.
+  `CREATE TABLE prekeys (
+     uid TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL, pub BLOB NOT NULL, sig BLOB NOT NULL,
+     PRIMARY KEY (uid, kind, id)
+   );
+   CREATE TABLE prekey_ids (uid TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (uid, id)) WITHOUT ROWID;
+   CREATE TABLE prekey_grants (
+     signer TEXT NOT NULL, target TEXT NOT NULL, kind INTEGER NOT NULL, ts INTEGER NOT NULL,
+     PRIMARY KEY (signer, target, kind)
+   ) WITHOUT ROWID;
+   CREATE INDEX prekey_grants_ts ON prekey_grants (ts);
+   CREATE TABLE bundle_requests (signer TEXT NOT NULL, ts INTEGER NOT NULL);
+   CREATE INDEX bundle_requests_signer_ts ON bundle_requests (signer, ts);
+   CREATE INDEX bundle_requests_ts ON bundle_requests (ts);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -231,6 +251,66 @@ export class SqliteStore implements Store {
     return this.s.liveNonces.iterate(now) as Iterable<{ key: string; expires: number }>;
   }
 
+  // PROTOCOL-v3 §V3
+  prekeyIdsUsed(uid: string, ids: readonly number[]): boolean {
+    for (const id of ids) if (this.s.prekeyIdUsed.get(uid, id) !== null) return true;
+    return false;
+  }
+
+  putPrekeys(uid: string, u: PrekeyUpload): void {
+    this.transaction(() => {
+      const put = (kind: number, k: StoredPrekey) => {
+        this.s.addPrekey.run(uid, kind, k.id, k.pub, k.sig);
+        this.s.addPrekeyId.run(uid, k.id);
+      };
+      if (u.spk) {
+        this.s.deleteKind.run(uid, 1);
+        put(1, u.spk);
+      }
+      if (u.pqspk) {
+        this.s.deleteKind.run(uid, 2);
+        put(2, u.pqspk);
+      }
+      for (const k of u.opks) put(3, k);
+      for (const k of u.opqks) put(4, k);
+    });
+  }
+
+  prekeyStatus(uid: string): PrekeyStatus {
+    const one = (kind: number) => (this.s.firstOfKind.get(uid, kind) as StoredPrekey | null)?.id ?? null;
+    const n = (kind: number) => (this.s.countKind.get(uid, kind) as { n: number }).n;
+    return { spkId: one(1), pqspkId: one(2), opks: n(3), opqks: n(4) };
+  }
+
+  clearPrekeys(uid: string): void {
+    this.s.clearPrekeys.run(uid);
+  }
+
+  takeBundle(signer: string, target: string, now: number, grantsSince: number): TakenBundle | null {
+    return this.transaction(() => {
+      const spk = this.s.firstOfKind.get(target, 1) as StoredPrekey | null;
+      const pqspk = this.s.firstOfKind.get(target, 2) as StoredPrekey | null;
+      if (!spk || !pqspk) return null;
+      const oneTime = (kind: number): StoredPrekey | null => {
+        const g = this.s.getGrant.get(signer, target, kind) as { ts: number } | null;
+        if (g && g.ts >= grantsSince) return null;
+        const k = this.s.takeOfKind.get(target, kind) as StoredPrekey | null;
+        if (k) this.s.putGrant.run(signer, target, kind, now);
+        return k;
+      };
+      return { spk, pqspk, opk: oneTime(3), opqk: oneTime(4) };
+    });
+  }
+
+  bundleRequestsSince(signer: string, since: number): { count: number; oldest: number | null } {
+    const r = this.s.bundleRequestsSince.get(signer, since) as { n: number; oldest: number | null };
+    return { count: r.n, oldest: r.oldest };
+  }
+
+  addBundleRequest(signer: string, ts: number): void {
+    this.s.addBundleRequest.run(signer, ts);
+  }
+
   purgeStep(l: PurgeLimits, maxRows: number): PurgeResult {
     return this.transaction(() => {
       const purged = this.s.purgeMessages.all(l.messagesBefore, maxRows) as { room_id: string; n: number }[];
@@ -250,6 +330,10 @@ export class SqliteStore implements Store {
       rows += blobIds.length;
       rows += this.s.purgeNonces.run(l.noncesUntil, maxRows).changes;
       rows += this.s.purgeBurns.run(l.burnsBefore, maxRows).changes;
+      if (l.grantsBefore !== undefined) rows += this.s.purgeGrants.run(l.grantsBefore, maxRows).changes;
+      if (l.bundleRequestsBefore !== undefined) {
+        rows += this.s.purgeBundleRequests.run(l.bundleRequestsBefore, maxRows).changes;
+      }
       return { rows, blobIds };
     });
   }
@@ -316,6 +400,29 @@ function prepare(db: Database) {
     ),
     expiredFiles: q("SELECT blob_id, room_id, size FROM files WHERE expires <= ? LIMIT ?"),
     purgeNonces: q("DELETE FROM nonces WHERE rowid IN (SELECT rowid FROM nonces WHERE expires <= ? LIMIT ?)"),
+    // PROTOCOL-v3 §V3
+    prekeyIdUsed: q("SELECT 1 AS x FROM prekey_ids WHERE uid = ? AND id = ?"),
+    addPrekey: q("INSERT INTO prekeys (uid, kind, id, pub, sig) VALUES (?, ?, ?, ?, ?)"),
+    addPrekeyId: q("INSERT OR IGNORE INTO prekey_ids (uid, id) VALUES (?, ?)"),
+    deleteKind: q("DELETE FROM prekeys WHERE uid = ? AND kind = ?"),
+    firstOfKind: q("SELECT id, pub, sig FROM prekeys WHERE uid = ? AND kind = ? ORDER BY rowid LIMIT 1"),
+    countKind: q("SELECT count(*) AS n FROM prekeys WHERE uid = ? AND kind = ?"),
+    clearPrekeys: q("DELETE FROM prekeys WHERE uid = ?"),
+    // The oldest uploaded first; deleted as it is read (handed out once, PROTOCOL-v3 §V3.3).
+    takeOfKind: q(
+      `DELETE FROM prekeys WHERE rowid = (SELECT rowid FROM prekeys WHERE uid = ? AND kind = ? ORDER BY rowid LIMIT 1)
+       RETURNING id, pub, sig`,
+    ),
+    getGrant: q("SELECT ts FROM prekey_grants WHERE signer = ? AND target = ? AND kind = ?"),
+    putGrant: q("INSERT OR REPLACE INTO prekey_grants (signer, target, kind, ts) VALUES (?, ?, ?, ?)"),
+    bundleRequestsSince: q("SELECT count(*) AS n, min(ts) AS oldest FROM bundle_requests WHERE signer = ? AND ts >= ?"),
+    addBundleRequest: q("INSERT INTO bundle_requests (signer, ts) VALUES (?, ?)"),
+    purgeGrants: q(
+      "DELETE FROM prekey_grants WHERE (signer, target, kind) IN (SELECT signer, target, kind FROM prekey_grants WHERE ts < ? LIMIT ?)",
+    ),
+    purgeBundleRequests: q(
+      "DELETE FROM bundle_requests WHERE rowid IN (SELECT rowid FROM bundle_requests WHERE ts < ? LIMIT ?)",
+    ),
     purgeBurns: q("DELETE FROM burns WHERE rowid IN (SELECT rowid FROM burns WHERE ts < ? LIMIT ?)"),
   };
 }

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
   type FileRecord,
   type InboxEntry,
+  type PrekeyUpload,
+  type StoredPrekey,
   type PurgeLimits,
   type Store,
   StoreBusyError,
@@ -286,6 +288,73 @@ export function storeContract(
         expect(steps).toBe(3);
         expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);
         expect(store.roomBytes(ROOM_A)).toBe(0);
+      });
+    });
+
+    describe("prekeys (PROTOCOL-v3 §V3)", () => {
+      const key = (id: number, fill: number, len = 32): StoredPrekey => ({
+        id,
+        pub: new Uint8Array(len).fill(fill),
+        sig: new Uint8Array(64).fill(fill + 1),
+      });
+      const up = (o: Partial<PrekeyUpload>): PrekeyUpload => ({ opks: [], opqks: [], ...o });
+      const DAY = 86_400;
+
+      test("spk and pqspk are replaced, one-time keys added; status counts them", () => {
+        expect(store.prekeyStatus(UID_1)).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
+        store.putPrekeys(UID_1, up({ spk: key(1, 1), opks: [key(2, 2), key(3, 3)] }));
+        store.putPrekeys(UID_1, up({ spk: key(4, 4), pqspk: key(5, 5, 1184), opqks: [key(6, 6, 1184)] }));
+        expect(store.prekeyStatus(UID_1)).toEqual({ spkId: 4, pqspkId: 5, opks: 2, opqks: 1 });
+        expect(store.prekeyStatus(UID_2)).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
+      });
+
+      test("every id ever published stays used, across kinds and after a clear", () => {
+        store.putPrekeys(UID_1, up({ spk: key(1, 1), opks: [key(2, 2)] }));
+        store.putPrekeys(UID_1, up({ spk: key(3, 3) })); // replaces id 1
+        expect(store.prekeyIdsUsed(UID_1, [1])).toBe(true);
+        expect(store.prekeyIdsUsed(UID_1, [9, 2])).toBe(true);
+        expect(store.prekeyIdsUsed(UID_1, [9, 10])).toBe(false);
+        expect(store.prekeyIdsUsed(UID_2, [1, 2, 3])).toBe(false);
+        store.clearPrekeys(UID_1);
+        expect(store.prekeyStatus(UID_1)).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
+        expect(store.prekeyIdsUsed(UID_1, [3])).toBe(true);
+      });
+
+      test("a bundle needs an spk and a pqspk; one-time keys go once, oldest first, one per signer per window", () => {
+        store.putPrekeys(UID_1, up({ spk: key(1, 1), opks: [key(2, 2), key(3, 3)], opqks: [key(4, 4, 1184)] }));
+        expect(store.takeBundle(UID_2, UID_1, 1000, 1000 - DAY + 1)).toBeNull();
+        expect(store.prekeyStatus(UID_1)).toMatchObject({ opks: 2, opqks: 1 }); // nothing taken
+        store.putPrekeys(UID_1, up({ pqspk: key(5, 5, 1184) }));
+        expect(store.takeBundle(UID_2, UID_1, 1000, 1000 - DAY + 1)).toEqual({
+          spk: key(1, 1),
+          pqspk: key(5, 5, 1184),
+          opk: key(2, 2),
+          opqk: key(4, 4, 1184),
+        });
+        // Same signer, just inside the window: none; at the window's end: the next OPK.
+        const inside = 1000 + DAY - 1;
+        expect(store.takeBundle(UID_2, UID_1, inside, inside - DAY + 1)).toMatchObject({ opk: null, opqk: null });
+        expect(store.prekeyStatus(UID_1)).toMatchObject({ opks: 1, opqks: 0 });
+        expect(store.takeBundle(UID_3, UID_1, inside, inside - DAY + 1)).toMatchObject({ opk: key(3, 3), opqk: null });
+        const end = 1000 + DAY;
+        expect(store.takeBundle(UID_2, UID_1, end, end - DAY + 1)).toMatchObject({ opk: null, opqk: null }); // none left
+        store.putPrekeys(UID_1, up({ opks: [key(6, 6)] }));
+        expect(store.takeBundle(UID_2, UID_1, end, end - DAY + 1)).toMatchObject({ opk: key(6, 6) });
+        store.clearPrekeys(UID_1);
+        expect(store.takeBundle(UID_3, UID_1, end, end - DAY + 1)).toBeNull();
+      });
+
+      test("bundle requests are counted per signer from a time on, and purged", () => {
+        for (const ts of [100, 150, 200]) store.addBundleRequest(UID_1, ts);
+        store.addBundleRequest(UID_2, 300);
+        expect(store.bundleRequestsSince(UID_1, 150)).toEqual({ count: 2, oldest: 150 });
+        expect(store.bundleRequestsSince(UID_1, 201)).toEqual({ count: 0, oldest: null });
+        store.putPrekeys(UID_1, up({ spk: key(1, 1), pqspk: key(2, 2, 1184), opks: [key(3, 3), key(4, 4)] }));
+        store.takeBundle(UID_2, UID_1, 100, 100 - DAY + 1);
+        while (store.purgeStep({ ...NOTHING, bundleRequestsBefore: 200, grantsBefore: 101 }, 1).rows > 0);
+        expect(store.bundleRequestsSince(UID_1, 0)).toEqual({ count: 1, oldest: 200 });
+        // The grant at 100 was purged: the signer may take another OPK although inside 24 h.
+        expect(store.takeBundle(UID_2, UID_1, 200, 0)).toMatchObject({ opk: key(4, 4) });
       });
     });
 

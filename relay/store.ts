@@ -30,6 +30,36 @@ export interface FileRecord {
   expires: number;
 }
 
+/** PROTOCOL-v3 §V3: a stored prekey (`pub` 32 or 1,184 bytes, `sig` 64 bytes, checked by the route). */
+export interface StoredPrekey {
+  id: number;
+  pub: Uint8Array;
+  sig: Uint8Array;
+}
+
+export interface PrekeyUpload {
+  spk?: StoredPrekey;
+  pqspk?: StoredPrekey;
+  opks: StoredPrekey[];
+  opqks: StoredPrekey[];
+}
+
+/** PROTOCOL-v3 §V3.2 */
+export interface PrekeyStatus {
+  spkId: number | null;
+  pqspkId: number | null;
+  opks: number;
+  opqks: number;
+}
+
+/** PROTOCOL-v3 §V3.3: a complete bundle's prekeys; the one-time ones may be absent. */
+export interface TakenBundle {
+  spk: StoredPrekey;
+  pqspk: StoredPrekey;
+  opk: StoredPrekey | null;
+  opqk: StoredPrekey | null;
+}
+
 export interface PurgeLimits {
   /** Delete messages / inbox entries with ts strictly before these Unix times (PROTOCOL §8). */
   messagesBefore: number;
@@ -40,6 +70,9 @@ export interface PurgeLimits {
   noncesUntil: number;
   /** Burn-rate rows older than this. */
   burnsBefore: number;
+  /** PROTOCOL-v3 §V3.3: one-time-key grants and bundle-request rows older than these. */
+  grantsBefore?: number;
+  bundleRequestsBefore?: number;
 }
 
 export interface PurgeResult {
@@ -113,6 +146,24 @@ export interface Store {
   addNonce(key: string, expires: number): void;
   /** Unexpired replay-cache entries, to reload after a restart. */
   liveNonces(now: number): Iterable<{ key: string; expires: number }>;
+
+  // prekeys (PROTOCOL-v3 §V3)
+  /** True if `uid` has ever published any of `ids`, in any kind (cleared prekeys included). */
+  prekeyIdsUsed(uid: string, ids: readonly number[]): boolean;
+  /** Replace the SPK / PQSPK given, add the one-time keys, and remember every id as used. */
+  putPrekeys(uid: string, upload: PrekeyUpload): void;
+  prekeyStatus(uid: string): PrekeyStatus;
+  /** Delete every stored prekey of `uid` (the ids stay used). */
+  clearPrekeys(uid: string): void;
+  /**
+   * The bundle of `target` for `signer`, or null if it has no SPK or PQSPK. An OPK (and an OPQK)
+   * is handed out and deleted only if `signer` got none of `target`'s at or after `grantsSince`;
+   * handing one out records the grant at `now`. Run inside one transaction (the caller's batch).
+   */
+  takeBundle(signer: string, target: string, now: number, grantsSince: number): TakenBundle | null;
+  /** Bundle requests by this signer at or after `since`: count and the oldest time. */
+  bundleRequestsSince(signer: string, since: number): { count: number; oldest: number | null };
+  addBundleRequest(signer: string, ts: number): void;
 
   // retention (PROTOCOL §8): one bounded step
   purgeStep(limits: PurgeLimits, maxRows: number): PurgeResult;

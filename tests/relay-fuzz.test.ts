@@ -11,6 +11,9 @@ import fc from "fast-check";
 import * as c from "../lib/crypto.ts";
 import { b64encode, b64uencode } from "../lib/encoding.ts";
 import * as w from "../lib/wire.ts";
+import { PREKEY_KIND, type PrekeyKind, signPrekey } from "../lib/v3/prekey.ts";
+import { H_SIGV, signRequestV3 } from "../lib/v3/request-sig.ts";
+import { PrekeyObject } from "../relay/prekeys.ts";
 import { startRelay, type RunningRelay } from "./helpers/relay.ts";
 import { makeUser, pair, signHeaders, type TestUser } from "./helpers/signer.ts";
 
@@ -585,12 +588,119 @@ async function refusedSocket(u: TestUser, room: string, o: SignOpts): Promise<vo
   wellFormed(r, await send(r), [401, 403, 404]);
 }
 
+// ---- PROTOCOL-v3 §V3 prekeys and §V11 signatures ---------------------------------------------
+
+/** A prekey object of `kind` signed by `u`, optionally as another kind or with another length. */
+function prekey(u: TestUser, kind: PrekeyKind, id: number, o: { len?: number; as?: PrekeyKind } = {}) {
+  const pub = c.randomBytes(o.len ?? (kind === PREKEY_KIND.SPK || kind === PREKEY_KIND.OPK ? 32 : 1184));
+  return { id, pub: b64encode(pub), sig: b64uencode(signPrekey(u.signSeed, o.as ?? kind, id, pub)) };
+}
+
+/** A §V11 request (x-phantom-sigv), its origin and version overridable. */
+function v3Req(
+  u: TestUser,
+  method: string,
+  path: string,
+  body?: Uint8Array,
+  o: { origin?: string; sigv?: string } = {},
+) {
+  const bytes = body ?? new Uint8Array(0);
+  const ts = String(now());
+  const nonce = b64uencode(c.randomBytes(12));
+  const origin = o.origin ?? `http://127.0.0.1:${relay.port}`;
+  const sig = signRequestV3(u.signSeed, origin, method, path, u.uid, ts, nonce, c.sha256(bytes));
+  const headers: [string, string][] = [
+    [w.H_UID, u.uid],
+    [w.H_TS, ts],
+    [w.H_NONCE, nonce],
+    [w.H_SIG, b64uencode(sig)],
+    [H_SIGV, o.sigv ?? "3"],
+  ];
+  if (body) headers.push(["content-type", "application/json"]);
+  return { method, path, headers, body } satisfies Req;
+}
+
+describe("relay fuzz: PROTOCOL-v3 prekey routes", () => {
+  test("broken publications, bundles and signature versions are refused and change no prekey", async () => {
+    const p = makeUser();
+    const reg = { uid: p.uid, pub_key: p.pubB64, sign_pub: p.signPubB64u };
+    await ok({ method: "POST", path: "/register", headers: [["content-type", "application/json"]], body: J(reg) });
+    let id = 1;
+    const valid = {
+      spk: prekey(p, PREKEY_KIND.SPK, id++),
+      pqspk: prekey(p, PREKEY_KIND.PQSPK, id++),
+      opks: [prekey(p, PREKEY_KIND.OPK, id++), prekey(p, PREKEY_KIND.OPK, id++)],
+      opqks: [prekey(p, PREKEY_KIND.OPQK, id++)],
+    };
+    await ok(v3Req(p, "POST", "/v3/prekeys", J(valid)));
+    const status = async () => (await send(v3Req(p, "GET", "/v3/prekeys"))).text;
+    const before = await status();
+    const fresh = () => id++;
+    const semantic: Req[] = [
+      v3Req(p, "POST", "/v3/prekeys", J({ spk: prekey(p, PREKEY_KIND.SPK, fresh(), { len: 33 }) })),
+      v3Req(p, "POST", "/v3/prekeys", J({ pqspk: prekey(p, PREKEY_KIND.PQSPK, fresh(), { len: 1183 }) })),
+      v3Req(p, "POST", "/v3/prekeys", J({ spk: prekey(p, PREKEY_KIND.SPK, fresh(), { as: PREKEY_KIND.OPK }) })),
+      v3Req(p, "POST", "/v3/prekeys", J({ opqks: [prekey(p, PREKEY_KIND.OPQK, fresh(), { as: PREKEY_KIND.PQSPK })] })),
+      v3Req(p, "POST", "/v3/prekeys", J({ opks: [prekey(a, PREKEY_KIND.OPK, fresh())] })), // another signer's key
+      v3Req(
+        p,
+        "POST",
+        "/v3/prekeys",
+        J({ opks: Array.from({ length: 99 }, () => prekey(p, PREKEY_KIND.OPK, fresh())) }),
+      ),
+      v3Req(
+        p,
+        "POST",
+        "/v3/prekeys",
+        J({ opqks: Array.from({ length: 10 }, () => prekey(p, PREKEY_KIND.OPQK, fresh())) }),
+      ),
+      v3Req(p, "POST", "/v3/prekeys", J({ opks: [prekey(p, PREKEY_KIND.OPK, 2)] })), // id published before
+      v3Req(p, "POST", "/v3/prekeys", J({ clear: true, opks: [] })),
+      v3Req(p, "GET", "/v3/prekeys", undefined, { origin: "https://relay.example" }),
+      v3Req(p, "GET", "/v3/prekeys", undefined, { origin: `http://127.0.0.1:${relay.port + 1}` }),
+      ...["2", "4", "", "3.0", "v3"].map((sigv) => v3Req(p, "POST", "/v3/prekeys", J({ clear: true }), { sigv })),
+      v3Req(a, "POST", "/v3/bundle", J({ uid: e.uid })), // unknown: 404
+    ];
+    const F = { spk: PrekeyObject, pqspk: PrekeyObject, opks: PrekeyObject.array(), opqks: PrekeyObject.array() };
+    const mutated = mutatedJson(valid, F, ["spk", "pqspk", "opks", "opqks"]).map((body) =>
+      v3Req(p, "POST", "/v3/prekeys", body),
+    );
+    const bundles = fc
+      .oneof(
+        randomUid.map((uid) => J({ uid })),
+        randomBody,
+        invalidFor(w.Uid).map((uid) => J({ uid })),
+      )
+      .map((body) => v3Req(cc, "POST", "/v3/bundle", body));
+    await batch(async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.constantFrom(...semantic), mutated, bundles), async (r) => {
+          wellFormed(r, await send(r), [400, 401, 404, 413, 429]);
+        }),
+        runs(600),
+      );
+    });
+    expect(await status()).toBe(before);
+  });
+});
+
 // ---- the properties ------------------------------------------------------------------------
 
 describe("relay fuzz (fast-check against dist/phantom-relay)", () => {
   test("random requests at every endpoint: never a 5xx, every error is the §7 JSON", async () => {
     const endpoints = fc.oneof(
-      fc.constantFrom("/health", "/register", "/send", "/fetch", "/burn", "/ke/push", "/file/upload", "/"),
+      fc.constantFrom(
+        "/health",
+        "/register",
+        "/send",
+        "/fetch",
+        "/burn",
+        "/ke/push",
+        "/file/upload",
+        "/",
+        "/v3/prekeys", // PROTOCOL-v3 §V3
+        "/v3/bundle",
+      ),
       fc
         .constantFrom("/pubkey/", "/ke/pop/", "/file/", "/ws/")
         .chain((p) => fc.oneof(randomUid, randomRoom, garbageString.map(encodeURIComponent)).map((x) => p + x)),

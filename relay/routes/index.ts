@@ -5,6 +5,7 @@ import { download, upload } from "./files.ts";
 import { kePop, kePush } from "./ke.ts";
 import { wsUpgrade } from "./live.ts";
 import { fetchMessages, send } from "./messages.ts";
+import { fetchBundle, prekeyStatus, publishPrekeys } from "./prekeys.ts";
 import { health, pubkey, register } from "./users.ts";
 
 export const routes: Route[] = [
@@ -19,4 +20,6 @@ export const routes: Route[] = [
   { template: "/file/upload", methods: { POST: upload } }, // §7.8
   { template: "/file/:id", methods: { GET: download } }, // §7.8
   { template: "/ws/:room_id", methods: { GET: wsUpgrade } }, // §7.9
+  { template: "/v3/prekeys", methods: { POST: publishPrekeys, GET: prekeyStatus } }, // PROTOCOL-v3 §V3.1, §V3.2
+  { template: "/v3/bundle", methods: { POST: fetchBundle } }, // PROTOCOL-v3 §V3.3
 ];

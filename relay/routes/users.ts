@@ -31,6 +31,8 @@ export const health: Handler = (_req, { relay }) => {
       registrations_per_hour: c.registrationsPerHour,
       burns_per_10_minutes: BURN_LIMIT,
     },
+    // PROTOCOL-v3 §V1, §V11: v3 only with origins to bind signatures to.
+    ...(relay.auth.origins.length > 0 ? { protocols: [2, 3], origins: relay.auth.origins } : { protocols: [2] }),
   });
 };
 
