@@ -31,7 +31,7 @@ const section = (s: Section, fmt: (o: Option) => string) =>
     .join("\n");
 
 export function relayHelp(version: string): string {
-  return `phantom-relay ${version} — the Phantom protocol v2 relay
+  return `phantom-relay ${version} — the Phantom relay (protocols v2 and v3)
 
 Usage: phantom-relay [options]
        ${UPDATE_USAGE}

@@ -15,7 +15,7 @@ const section = (s: Section) =>
     .join("");
 
 export function relayManPage(version: string): string {
-  return `${roffHead("phantom-relay", version, "the Phantom protocol v2 relay")}.SH SYNOPSIS
+  return `${roffHead("phantom-relay", version, "the Phantom relay (protocols v2 and v3)")}.SH SYNOPSIS
 .B phantom\\-relay
 [\\fIoptions\\fR]
 .SH DESCRIPTION
