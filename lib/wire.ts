@@ -122,6 +122,9 @@ export const HealthResponse = z.object({
     .object({ messages_days: z.number().positive().max(36_500).optional() })
     .optional()
     .catch(undefined),
+  // PROTOCOL-v3 §V1, §V11, optional: a malformed value is read as absent (a v2-only relay).
+  protocols: z.array(z.number().int()).max(16).optional().catch(undefined),
+  origins: z.array(z.string().max(300)).max(16).optional().catch(undefined),
 }); // §7.1
 export const OkResponse = z.object({ ok: z.literal(true) });
 export const PubkeyResponse = z.object({ uid: Uid, pub_key: EncPubB64 }); // §7.3

@@ -16,7 +16,8 @@ import * as requests from "./requests.ts";
 import { loadRequests, requestList, type RequestView } from "../state/requests.ts";
 import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic.ts";
-import { type BurnKey, RelayClient } from "../net/relay-client.ts";
+import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
+import { maybeStateOf, stateOf } from "../state/state-db.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
@@ -71,6 +72,11 @@ export interface SessionHooks {
   onWarning?: (message: string, about?: WarningAbout) => void;
   /** A new contact request was stored by processInbox (someone not in the book added us). Default: ignored. */
   onRequest?: (r: RequestView) => void;
+  /**
+   * PROTOCOL-v3 §V11: a relay we signed v3 requests for no longer offers them. True lets requests go on
+   * with v2 signatures (and forgets the pin). Default: refuse.
+   */
+  confirmSigDowngrade?: (origin: string) => Promise<boolean>;
 }
 
 /** What a warning is about: "relay" when the relay could not be reached (it may answer again). */
@@ -221,7 +227,8 @@ export class Session
         if (!this.directConsent) throw directRefused(this.relayUrl, plan);
       }
       const signer = { uid: this.uid, signSeed: this.id.signSeed, encPriv: this.id.encPriv };
-      return new RelayClient({ baseUrl: this.relayUrl, transport, signer });
+      const sigV3 = maybeStateOf(this.home) === null ? undefined : this.sigPins();
+      return new RelayClient({ baseUrl: this.relayUrl, transport, signer, sigV3 });
     })();
     this.relayP.catch(() => (this.relayP = null));
     return this.relayP;
@@ -451,7 +458,19 @@ export class Session
 
   /** @internal */ burner(signSeed: Uint8Array, burnKey: BurnKey | null): Burner {
     const signer = { uid: this.uid, signSeed, encPriv: null };
-    return new RelayClient({ baseUrl: this.relayUrl, transport: transportFor(this.route), signer, burnKey });
+    const sigV3 = maybeStateOf(this.home) === null ? undefined : this.sigPins();
+    return new RelayClient({ baseUrl: this.relayUrl, transport: transportFor(this.route), signer, burnKey, sigV3 });
+  }
+
+  /** PROTOCOL-v3 §V11 pins: one meta row of state.db per relay origin signed for with v3. */
+  /** @internal */ sigPins(): SigV3Pins {
+    const key = (origin: string) => `sigv3:${origin}`;
+    return {
+      pinned: (origin) => stateOf(this.home).meta(key(origin)) !== null,
+      pin: (origin) => stateOf(this.home).setMeta(key(origin), Math.floor(Date.now() / 1000)),
+      unpin: (origin) => stateOf(this.home).setMeta(key(origin), null),
+      confirmDowngrade: async (origin) => (await this.hooks.confirmSigDowngrade?.(origin)) === true,
+    };
   }
 
   listen(handlers: ListenHandlers | ((peerUid: string, m: ChatMessage) => void), o: ListenOptions): Promise<void> {

@@ -19,7 +19,7 @@ function stub(rows: StoredMessage[]) {
       calls.push(`after ${after}`);
       return { messages: rows.filter((r) => (r.seq ?? 0) > after), more: false };
     },
-    signHeaders: () => ({}),
+    signedHeaders: async () => ({}),
     urlOf: (path) => `http://127.0.0.1:9${path}`,
   };
   return { relay, calls };

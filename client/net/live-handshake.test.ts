@@ -45,7 +45,7 @@ test("a black-holed WebSocket handshake times out, is reported and retried, then
       return [];
     },
     fetchAfter: async () => ({ messages: [], more: false }),
-    signHeaders: () => ({}),
+    signedHeaders: async () => ({}),
     urlOf: (path) => `http://127.0.0.1:${silent.port}${path}`,
   };
   const statuses: LiveStatus[] = [];

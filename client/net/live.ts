@@ -71,8 +71,8 @@ export interface LiveRelay {
     afterSeq: number,
     o: { limit?: number; signal?: AbortSignal },
   ): Promise<{ messages: StoredMessage[]; more: boolean }>;
-  /** The four PROTOCOL §6 headers for one request. */
-  signHeaders(method: string, path: string, body: Uint8Array): Record<string, string>;
+  /** The PROTOCOL §6 headers for one request (v3 §V11 when the relay offers it). */
+  signedHeaders(method: string, path: string, body: Uint8Array): Promise<Record<string, string>>;
   /** Absolute URL of a protocol path. */
   urlOf(path: string): string;
 }
@@ -219,11 +219,11 @@ class Room {
     }
   }
 
-  private connectOnce(): Promise<{ opened: boolean; fatal: unknown; code: number; handshakeTimedOut: boolean }> {
+  private async connectOnce(): Promise<{ opened: boolean; fatal: unknown; code: number; handshakeTimedOut: boolean }> {
+    const path = `/ws/${encodeURIComponent(this.id)}`;
+    // PROTOCOL §7.9: signed like a GET with an empty body.
+    const headers = await this.client.signedHeaders("GET", path, new Uint8Array(0));
     return new Promise((resolve) => {
-      const path = `/ws/${encodeURIComponent(this.id)}`;
-      // PROTOCOL §7.9: signed like a GET with an empty body.
-      const headers = this.client.signHeaders("GET", path, new Uint8Array(0));
       const url = this.client.urlOf(path).replace(/^http/, "ws");
       let opened = false;
       let handshakeTimedOut = false;

@@ -135,7 +135,8 @@ describe("answers with fields this client does not know are accepted", () => {
   const { client } = setup((_n, path) => json(200, answers[path] ?? { error: "not_found", message: path }));
 
   test("health, register, pubkey, ke/push, ke/pop", async () => {
-    // max_file_size and retention are known (§7.10); the rest is not.
+    // max_file_size and retention are known (§7.10), protocols and origins (PROTOCOL-v3 §V1, §V11:
+    // a malformed list reads as none); the rest is not.
     expect(await client.health()).toEqual({
       status: "ok",
       version: "9.9.9",
@@ -143,6 +144,8 @@ describe("answers with fields this client does not know are accepted", () => {
       auth_pub: null,
       max_file_size: 52428800,
       retention: { messages_days: 7 },
+      protocols: undefined,
+      origins: [],
     });
     expect(await client.register(otherUid, otherPub, b64uencode(other.signPub))).toBe("created");
     expect(await client.pubkey(otherUid)).toEqual(other.encPub);

@@ -13,6 +13,7 @@ import { doing, failure, RelayError, refused } from "./relay-error.ts";
 import { RequestSlots } from "./request-slots.ts";
 import { runLive, type LiveOptions } from "./live.ts";
 import { checkRelayUrl } from "./route.ts";
+import { H_SIGV, normaliseOrigin, SIGV_V3, signRequestV3 } from "../../lib/v3/request-sig.ts";
 import { formatBytes } from "../text/format.ts";
 
 export { RelayError } from "./relay-error.ts";
@@ -45,6 +46,20 @@ export interface RelayClientOptions {
   maxDownloadBytes?: number;
   /** A §7.7 burn key already derived (a panic's burn list), for a signer without `encPriv`. */
   burnKey?: BurnKey | null;
+  /** PROTOCOL-v3 §V11 relay-bound signatures and their pin; without it every request is signed as in v2. */
+  sigV3?: SigV3Pins;
+}
+
+/** Where a client remembers the relays it signs for with §V11 (the pin), and whom it asks. */
+export interface SigV3Pins {
+  pinned(origin: string): boolean;
+  pin(origin: string): void;
+  unpin(origin: string): void;
+  /**
+   * A pinned relay's /health no longer offers v3: may requests go on with v2 signatures? (A yes
+   * on a terminal; false refuses every signed request to it.)
+   */
+  confirmDowngrade(origin: string): Promise<boolean>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -89,6 +104,9 @@ export class RelayClient {
   private relayHasSeq: boolean | null = null;
   private burnKey: BurnKey | null;
   private readonly slots = new RequestSlots();
+  private readonly sigV3: SigV3Pins | null;
+  /** The §V11 origin signed for, null for v2 signatures; undefined until decided (asks /health once). */
+  private sigOrigin: Promise<string | null> | undefined;
 
   constructor(o: RelayClientOptions) {
     this.baseUrl = checkRelayUrl(o.baseUrl);
@@ -99,6 +117,37 @@ export class RelayClient {
     this.retryDelayMs = o.retryDelayMs ?? 250;
     this.maxDownloadBytes = o.maxDownloadBytes ?? 1024 ** 3;
     this.burnKey = o.burnKey ?? null;
+    this.sigV3 = o.sigV3 ?? null;
+  }
+
+  /**
+   * PROTOCOL-v3 §V11: v3 signatures when the relay's /health lists protocol 3 and our origin among
+   * its origins, pinned from then on; a pinned relay that stops offering them gets no signed
+   * request until the user agrees. A base URL with a path (a relay behind a prefix) signs as v2:
+   * the relay cannot know the path it is reached under.
+   */
+  private signatureOrigin(): Promise<string | null> {
+    this.sigOrigin ??= (async () => {
+      if (this.sigV3 === null) return null;
+      const origin = normaliseOrigin(this.baseUrl);
+      if (new URL(this.baseUrl).pathname.replace(/\/+$/, "") !== "") return null;
+      const h = this.lastHealth ?? (await this.health());
+      if (h.protocols?.includes(3) && h.origins?.includes(origin)) {
+        if (!this.sigV3.pinned(origin)) this.sigV3.pin(origin);
+        return origin;
+      }
+      if (!this.sigV3.pinned(origin)) return null;
+      if (await this.sigV3.confirmDowngrade(origin)) {
+        this.sigV3.unpin(origin);
+        return null;
+      }
+      throw new RelayError(
+        "sigv3-withdrawn",
+        `the relay ${origin} offered relay-bound signatures (protocol v3) before and does not now: not sending it signed requests (confirm the change on a terminal if the relay was really downgraded)`,
+      );
+    })();
+    this.sigOrigin.catch(() => (this.sigOrigin = undefined));
+    return this.sigOrigin;
   }
 
   /** PROTOCOL §7.1 */
@@ -334,14 +383,32 @@ export class RelayClient {
     await runLive(this, roomIds, onFrame, opts);
   }
 
-  /** The four PROTOCOL §6 headers for one request (fresh ts and nonce each call). */
-  signHeaders(method: string, path: string, body: Uint8Array): Record<string, string> {
+  /**
+   * The four PROTOCOL §6 headers for one request (fresh ts and nonce each call); with `origin`,
+   * the PROTOCOL-v3 §V11 signature over it and x-phantom-sigv: 3.
+   */
+  signHeaders(method: string, path: string, body: Uint8Array, origin: string | null = null): Record<string, string> {
     const signer = this.needSigner();
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = b64uencode(randomBytes(12));
-    const canonical = w.canonicalRequest(method, path, signer.uid, ts, nonce, sha256(body));
-    const sig = b64uencode(sign(signer.signSeed, canonical));
-    return { [w.H_UID]: signer.uid, [w.H_TS]: ts, [w.H_NONCE]: nonce, [w.H_SIG]: sig };
+    const digest = sha256(body);
+    const raw =
+      origin === null
+        ? sign(signer.signSeed, w.canonicalRequest(method, path, signer.uid, ts, nonce, digest))
+        : signRequestV3(signer.signSeed, origin, method, path, signer.uid, ts, nonce, digest);
+    const headers: Record<string, string> = {
+      [w.H_UID]: signer.uid,
+      [w.H_TS]: ts,
+      [w.H_NONCE]: nonce,
+      [w.H_SIG]: b64uencode(raw),
+    };
+    if (origin !== null) headers[H_SIGV] = SIGV_V3;
+    return headers;
+  }
+
+  /** signHeaders with the signature kind this relay gets (asks /health first when it is not known yet). */
+  async signedHeaders(method: string, path: string, body: Uint8Array): Promise<Record<string, string>> {
+    return this.signHeaders(method, path, body, await this.signatureOrigin());
   }
 
   /** Absolute URL of a protocol path (a base URL's own path is kept as a prefix; the signed path is the protocol path). */
@@ -379,12 +446,13 @@ export class RelayClient {
   /** Send with bounded retries; every attempt is signed afresh (new ts and nonce, §6). */
   private async exchange(call: Call): Promise<TransportResponse> {
     const body = call.body ?? new Uint8Array(0);
+    const origin = call.signed ? await this.signatureOrigin() : null;
     for (let attempt = 1; ; attempt++) {
       try {
         // Signed once a slot is free, so a request that waited is not stale (§6: 300 s window).
         const res = await this.slots.run(() => {
           let headers: Record<string, string> = {};
-          if (call.signed) headers = this.signHeaders(call.method, call.path, body);
+          if (call.signed) headers = this.signHeaders(call.method, call.path, body, origin);
           if (call.extraHeaders) headers = { ...headers, ...call.extraHeaders(headers) };
           if (call.contentType) headers["content-type"] = call.contentType;
           else if (call.body) headers["content-type"] = "application/json";

@@ -56,12 +56,25 @@ export class Ctx {
     return await confirm("Connect directly anyway?");
   };
 
+  /** PROTOCOL-v3 §V11: a relay that signed-request-pinned us dropped v3; only a person on a terminal may agree. */
+  confirmSigDowngrade = async (origin: string): Promise<boolean> => {
+    if (!this.interactive) return false;
+    printWarning(
+      `the relay ${origin} offered relay-bound signatures (protocol v3) before and does not now: it may have been replaced`,
+    );
+    return await confirm("Go on with protocol v2 signatures?");
+  };
+
   /** The session's part of the configuration, with the password. */
   sessionConfig(password: string) {
     return { ...sessionConfig(this.config), password };
   }
 
-  readonly hooks = { confirmDirect: this.confirmDirect, onWarning: printWarning };
+  readonly hooks = {
+    confirmDirect: this.confirmDirect,
+    confirmSigDowngrade: this.confirmSigDowngrade,
+    onWarning: printWarning,
+  };
 
   /** `extra`: hooks of one command (listen's contact requests) beside the common ones. */
   async open(extra: Pick<SessionHooks, "onRequest"> = {}): Promise<Session> {
