@@ -96,7 +96,8 @@ test("phantom panic on a terminal: Enter alone at the password deletes without b
   const s = skip.screen({ history: true }).replace(/\n/g, " ");
   expect(s).toContain("no password given: the conversations cannot be burned on the relay");
   expect(s).toContain(`deleted ${home("alice")}; nothing was burned on the relay`);
-  expect(s).toContain("phantom: error: 1 conversation(s) stay on the relay until they expire");
+  // Without the password the sealed contact list cannot be read: how many stay is not known.
+  expect(s).toContain("phantom: error: the conversations stay on the relay until they expire");
   expect(existsSync(home("alice"))).toBe(false);
   expect(await bodies()).toEqual(["are you there?", "yes, here", "big.bin"]);
 
