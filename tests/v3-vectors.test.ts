@@ -205,7 +205,14 @@ describe("v3 vectors: §V2 prekeys and §V3.1 publish", () => {
   function checkRequest(r: any, who: "alice" | "bob", origin?: string) {
     const body = r.body as string;
     const h = r.headers;
-    let canon = canonicalRequest(r.method, r.path, h["x-phantom-uid"], h["x-phantom-ts"], h["x-phantom-nonce"], c.sha256(body));
+    let canon = canonicalRequest(
+      r.method,
+      r.path,
+      h["x-phantom-uid"],
+      h["x-phantom-ts"],
+      h["x-phantom-nonce"],
+      c.sha256(body),
+    );
     if (origin !== undefined) {
       expect(h["x-phantom-sigv"]).toBe("3");
       canon = `phantom-sig-v3\n${origin}\n${canon}`;
@@ -221,7 +228,11 @@ describe("v3 vectors: §V2 prekeys and §V3.1 publish", () => {
     checkRequest(P.request_sigv3, "bob", P.request_sigv3.origin);
     expect(hx(det(SEED, "bob/publish-nonce", 12))).toBe(hx(b64udecode(P.request.headers["x-phantom-nonce"])));
     expect(hx(det(SEED, "bob/publish-nonce-v3", 12))).toBe(hx(b64udecode(P.request_sigv3.headers["x-phantom-nonce"])));
-    const obj = (n: string) => ({ id: PK[n].prekey_object.id, pub: PK[n].prekey_object.pub, sig: PK[n].prekey_object.sig });
+    const obj = (n: string) => ({
+      id: PK[n].prekey_object.id,
+      pub: PK[n].prekey_object.pub,
+      sig: PK[n].prekey_object.sig,
+    });
     const body = JSON.stringify({ spk: obj("spk"), pqspk: obj("pqspk"), opks: [obj("opk")], opqks: [obj("opqk")] });
     expect(P.request.body).toBe(body);
     for (const f of ["method", "path", "body"]) expect(P.request_sigv3[f]).toBe(P.request[f]);
@@ -233,10 +244,18 @@ describe("v3 vectors: §V2 prekeys and §V3.1 publish", () => {
     const B = V.bundles;
     checkRequest(B.with_one_time_keys.request, "alice");
     checkRequest(B.without_one_time_keys.request, "alice");
-    expect(hx(det(SEED, "alice/bundle-nonce-1", 12))).toBe(hx(b64udecode(B.with_one_time_keys.request.headers["x-phantom-nonce"])));
-    expect(hx(det(SEED, "alice/bundle-nonce-2", 12))).toBe(hx(b64udecode(B.without_one_time_keys.request.headers["x-phantom-nonce"])));
-    for (const b of [B.with_one_time_keys, B.without_one_time_keys]) expect(b.request.body).toBe(JSON.stringify({ uid: users.bob!.uid }));
-    const b1 = checkBundle(JSON.parse(B.with_one_time_keys.answer_body), { uid: users.bob!.uid, ik: users.bob!.ik.pub });
+    expect(hx(det(SEED, "alice/bundle-nonce-1", 12))).toBe(
+      hx(b64udecode(B.with_one_time_keys.request.headers["x-phantom-nonce"])),
+    );
+    expect(hx(det(SEED, "alice/bundle-nonce-2", 12))).toBe(
+      hx(b64udecode(B.without_one_time_keys.request.headers["x-phantom-nonce"])),
+    );
+    for (const b of [B.with_one_time_keys, B.without_one_time_keys])
+      expect(b.request.body).toBe(JSON.stringify({ uid: users.bob!.uid }));
+    const b1 = checkBundle(JSON.parse(B.with_one_time_keys.answer_body), {
+      uid: users.bob!.uid,
+      ik: users.bob!.ik.pub,
+    });
     expect(B.with_one_time_keys.client_check).toBe("passes");
     expect(b1.opk?.id).toBe(PK.opk.id);
     expect(b1.opqk?.id).toBe(PK.opqk.id);
@@ -253,7 +272,9 @@ describe("v3 vectors: §V2 prekeys and §V3.1 publish", () => {
       });
     expect(B.with_one_time_keys.answer_body).toBe(answer(obj("opk"), obj("opqk")));
     expect(B.without_one_time_keys.answer_body).toBe(answer(null, null));
-    expect(B.with_one_time_keys.status_after).toBe(JSON.stringify({ spk_id: PK.spk.id, pqspk_id: PK.pqspk.id, opks: 0, opqks: 0 }));
+    expect(B.with_one_time_keys.status_after).toBe(
+      JSON.stringify({ spk_id: PK.spk.id, pqspk_id: PK.pqspk.id, opks: 0, opqks: 0 }),
+    );
     const b2 = checkBundle(JSON.parse(B.without_one_time_keys.answer_body), {
       uid: users.bob!.uid,
       pinnedSignPub: b1.signPub,
@@ -261,8 +282,17 @@ describe("v3 vectors: §V2 prekeys and §V3.1 publish", () => {
     expect(B.without_one_time_keys.client_check).toStartWith("passes");
     expect(b2.opk).toBeNull();
     // A different pinned key is bundle-pin.
-    expect(refusal(() => checkBundle(JSON.parse(B.without_one_time_keys.answer_body), { uid: users.bob!.uid, pinnedSignPub: users.alice!.signPub }))).toBe("bundle-pin");
-    expect(refusal(() => checkBundle(JSON.parse(B.without_one_time_keys.answer_body), { uid: users.alice!.uid }))).toBe("bundle-uid");
+    expect(
+      refusal(() =>
+        checkBundle(JSON.parse(B.without_one_time_keys.answer_body), {
+          uid: users.bob!.uid,
+          pinnedSignPub: users.alice!.signPub,
+        }),
+      ),
+    ).toBe("bundle-pin");
+    expect(refusal(() => checkBundle(JSON.parse(B.without_one_time_keys.answer_body), { uid: users.alice!.uid }))).toBe(
+      "bundle-uid",
+    );
   });
 });
 
@@ -283,7 +313,9 @@ type Snapshot = { sessions: Session[]; held: Party["held"] };
 const snapshots = new Map<string, Snapshot>();
 const snap = (p: Party): Snapshot => ({ sessions: p.sessions.slice(), held: JSON.parse(JSON.stringify(p.held)) });
 
-const bundle1 = checkBundle(JSON.parse(RAW && (V.bundles.with_one_time_keys.answer_body as string)), { uid: users.bob!.uid });
+const bundle1 = checkBundle(JSON.parse(V.bundles.with_one_time_keys.answer_body as string), {
+  uid: users.bob!.uid,
+});
 const bundle2 = checkBundle(JSON.parse(V.bundles.without_one_time_keys.answer_body as string), { uid: users.bob!.uid });
 
 function checkHandshake(H: any, bundle: typeof bundle1) {
@@ -343,7 +375,13 @@ function checkHandshake(H: any, bundle: typeof bundle1) {
   const kp = kemKeygen(st.kems!.seed);
   expect(R.kems_ek_b64).toBe(b64encode(kp.ek));
   expect(R.kems_dk_b64).toBe(b64encode(kp.dk));
-  expect(R.dh_out_hex).toBe(hx(dhPair(st.dhs.priv).pub.length ? (require("../lib/v3/dh.ts").dh(st.dhs.priv, bundle.spk.pub) as Uint8Array) : new Uint8Array()));
+  expect(R.dh_out_hex).toBe(
+    hx(
+      dhPair(st.dhs.priv).pub.length
+        ? (require("../lib/v3/dh.ts").dh(st.dhs.priv, bundle.spk.pub) as Uint8Array)
+        : new Uint8Array(),
+    ),
+  );
   expect(R.kem_ss).toBe("(empty)");
   expect(R.RK_hex).toBe(hx(st.rk));
   expect(R.CKs_hex).toBe(hx(st.cks!));
@@ -397,7 +435,12 @@ function checkSent(M: any, before: Session, after: Session, w: Uint8Array) {
   expect(M.aead_aad_len).toBe(aad.length);
   if ("aead_output_len" in M) expect(M.aead_output_len).toBe(p.aead.length);
   expect(hx(chacha20poly1305(key, nonce, aad).decrypt(p.aead))).toBe(M.padded_hex);
-  const O = M.offsets ?? { type_byte: 1, prekey: [2, 2 + wire.PREKEY_FIELD_LEN], header: [2 + wire.PREKEY_FIELD_LEN, p.prefix.length], aead: [p.prefix.length, w.length] };
+  const O = M.offsets ?? {
+    type_byte: 1,
+    prekey: [2, 2 + wire.PREKEY_FIELD_LEN],
+    header: [2 + wire.PREKEY_FIELD_LEN, p.prefix.length],
+    aead: [p.prefix.length, w.length],
+  };
   expect(O.type_byte).toBe(1);
   const pre = p.prekey ? 2 + wire.PREKEY_FIELD_LEN : 2;
   if (p.prekey) expect(list(O.prekey)).toEqual([2, pre]);
@@ -427,8 +470,19 @@ function checkDelivered(D: any, before: Session | null, res: ReturnType<typeof d
     expect(R.SID_derived_hex).toBe(hx(res.session.sid));
     // Recompute the responder's side with the lower-level function.
     const { responderHandshake } = require("../lib/v3/handshake.ts");
-    const hs = responderHandshake(p.prekey!, p.header.sid, users.bob!.ik, users.alice!.ik.pub, bobStore({ spk: [bobKeys.spk.id], pqspk: [bobKeys.pqspk.id], opk: [bobKeys.opk.id], opqk: [bobKeys.opqk.id] }));
-    expect([R.DH1_hex, R.DH2_hex, R.DH3_hex, R.DH4_hex]).toEqual([hx(hs.dhs[0]), hx(hs.dhs[1]), hx(hs.dhs[2]), hs.dhs[3] ? hx(hs.dhs[3]) : null]);
+    const hs = responderHandshake(
+      p.prekey!,
+      p.header.sid,
+      users.bob!.ik,
+      users.alice!.ik.pub,
+      bobStore({ spk: [bobKeys.spk.id], pqspk: [bobKeys.pqspk.id], opk: [bobKeys.opk.id], opqk: [bobKeys.opqk.id] }),
+    );
+    expect([R.DH1_hex, R.DH2_hex, R.DH3_hex, R.DH4_hex]).toEqual([
+      hx(hs.dhs[0]),
+      hx(hs.dhs[1]),
+      hx(hs.dhs[2]),
+      hs.dhs[3] ? hx(hs.dhs[3]) : null,
+    ]);
     expect(R.SS_hex).toBe(hx(hs.ss));
     expect(R.SK_hex).toBe(hx(hs.sk));
     const { initResponder } = require("../lib/v3/ratchet.ts");
@@ -445,10 +499,12 @@ function checkDelivered(D: any, before: Session | null, res: ReturnType<typeof d
   if (D.path === "new-chain") {
     const N = D.new_chain;
     const st0 = D.responder_handshake ? vecState(D.responder_init_state) : stateView(before!.ratchet);
-    expect(list(N.skipped_prev_chain).map((s: any) => ({ dh_pub_hex: s.dh_pub_hex, n: s.n, mk_hex: s.mk_hex }))).toEqual(
-      (stateView(after).skipped_keys as any[]).filter((s) => s.dh_pub_hex === st0.DHr_hex),
-    );
-    const kemIn = p.header.ct ? hx(require("../lib/v3/mlkem.ts").kemDecaps(kemKeygen(unhex(st0.KEMs_seed_hex as string)).dk, p.header.ct)) : "";
+    expect(
+      list(N.skipped_prev_chain).map((s: any) => ({ dh_pub_hex: s.dh_pub_hex, n: s.n, mk_hex: s.mk_hex })),
+    ).toEqual((stateView(after).skipped_keys as any[]).filter((s) => s.dh_pub_hex === st0.DHr_hex));
+    const kemIn = p.header.ct
+      ? hx(require("../lib/v3/mlkem.ts").kemDecaps(kemKeygen(unhex(st0.KEMs_seed_hex as string)).dk, p.header.ct))
+      : "";
     expect(N.kem_in_hex).toBe(kemIn);
     const { dh } = require("../lib/v3/dh.ts");
     const dhRecv = dh(unhex(st0.DHs_priv_hex as string), p.header.dh);
@@ -474,9 +530,9 @@ function checkDelivered(D: any, before: Session | null, res: ReturnType<typeof d
     expect(N.RK_after_send_hex).toBe(hx(rk2));
     expect(N.CKs_hex).toBe(hx(cks));
     expect(N.receiver_PN_after).toBe(after.pn);
-    expect(list(D.skipped_this_chain).map((s: any) => ({ dh_pub_hex: s.dh_pub_hex, n: s.n, mk_hex: s.mk_hex }))).toEqual(
-      (stateView(after).skipped_keys as any[]).filter((s) => s.dh_pub_hex === hx(p.header.dh)),
-    );
+    expect(
+      list(D.skipped_this_chain).map((s: any) => ({ dh_pub_hex: s.dh_pub_hex, n: s.n, mk_hex: s.mk_hex })),
+    ).toEqual((stateView(after).skipped_keys as any[]).filter((s) => s.dh_pub_hex === hx(p.header.dh)));
     // CKr before this message's key: the chain key after the skipped ones.
     let ck = ckr;
     for (let i = 0; i < p.header.n; i++) ck = k.kdfCk(ck)[0];
@@ -504,7 +560,11 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
     snapshots.set("alice@start", snap(alice));
     const { initiate } = require("../lib/v3/session.ts");
     alice.sessions.push(
-      initiate(bundle1, users.alice!.ik, queuedDraw(SEED, [H.det_labels.ek, H.det_labels.pq_m, ...list(H.alice_ratchet_init.det_labels)])),
+      initiate(
+        bundle1,
+        users.alice!.ik,
+        queuedDraw(SEED, [H.det_labels.ek, H.det_labels.pq_m, ...list(H.alice_ratchet_init.det_labels)]),
+      ),
     );
     expect(C.SID_hex).toBe(hx(alice.sessions[0]!.sid));
     expect(C.AD_hex).toBe(hx(alice.sessions[0]!.sad));
@@ -537,7 +597,12 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
         const labels = D.path === "new-chain" ? list(D.new_chain.randomness_det_labels) : [];
         const draw = queuedDraw(SEED, labels);
         const res = decrypt(
-          { sessions: me.sessions, ourIk: users[op.to]!.ik, peerIk: users[op.to === "alice" ? "bob" : "alice"]!.ik.pub, prekeys: bobStore(me.held) },
+          {
+            sessions: me.sessions,
+            ourIk: users[op.to]!.ik,
+            peerIk: users[op.to === "alice" ? "bob" : "alice"]!.ik.pub,
+            prekeys: bobStore(me.held),
+          },
           wires.get(op.msg)!,
           draw,
         );
@@ -548,6 +613,20 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
         if (res.deletePrekeys.opqk !== null) me.held.opqk = me.held.opqk.filter((x) => x !== res.deletePrekeys.opqk);
         snapshots.set(`${op.to}@after-deliver-${op.msg}`, snap(me));
       }
+    }
+    // The final states of the schedule (conversation.final_states), as the vectors list them.
+    for (const who of ["alice", "bob"] as const) {
+      const FS = C.final_states[who];
+      const me = party(who);
+      expect(FS.party).toBe(who);
+      expect(FS.sessions.length).toBe(me.sessions.length);
+      for (let i = 0; i < FS.sessions.length; i++) {
+        expect(FS.sessions[i].SID_hex).toBe(hx(me.sessions[i]!.sid));
+        expect(FS.sessions[i].role).toBe(me.sessions[i]!.role);
+        expect(stateView(me.sessions[i]!.ratchet)).toEqual(vecState(FS.sessions[i].state));
+      }
+      for (const kind of ["spk", "pqspk", "opk", "opqk"] as const)
+        expect(list(FS.prekeys_held[kind])).toEqual(me.held[kind]);
     }
     snapshots.set("alice@end", snap(alice));
     snapshots.set("bob@end", snap(bob));
@@ -560,7 +639,11 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
     const H = V.handshakes.s2_without_opk;
     expect([S.msg, S.session, S.from, S.to, S.type]).toEqual([7, "s2", "alice", "bob", 2]);
     const { initiate } = require("../lib/v3/session.ts");
-    const s2 = initiate(bundle2, users.alice!.ik, queuedDraw(SEED, [H.det_labels.ek, H.det_labels.pq_m, ...list(H.alice_ratchet_init.det_labels)]));
+    const s2 = initiate(
+      bundle2,
+      users.alice!.ik,
+      queuedDraw(SEED, [H.det_labels.ek, H.det_labels.pq_m, ...list(H.alice_ratchet_init.det_labels)]),
+    );
     expect(JSON.parse(S.inner_json).id).toBe(b64uencode(det(SEED, "s2/msg-7/id", 12)));
     const { session, wire: w } = encrypt(s2, utf8.encode(S.inner_json));
     checkSent(S, s2, session, w);
@@ -568,12 +651,21 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
     expect(R.receiver_party_before).toBe("bob@end");
     const bobEnd = snapshots.get("bob@end")!;
     const draw = queuedDraw(SEED, list(R.new_chain.randomness_det_labels));
-    const res = decrypt({ sessions: bobEnd.sessions, ourIk: users.bob!.ik, peerIk: users.alice!.ik.pub, prekeys: bobStore(bobEnd.held) }, w, draw);
+    const res = decrypt(
+      { sessions: bobEnd.sessions, ourIk: users.bob!.ik, peerIk: users.alice!.ik.pub, prekeys: bobStore(bobEnd.held) },
+      w,
+      draw,
+    );
     expect(R.path).toBe("new-chain");
     // checkDelivered's handshake recomputation assumes s1's store; s2 uses no one-time keys.
     expect(R.responder_handshake.SID_header_hex).toBe(H.SID_hex);
     expect(R.responder_handshake.SID_derived_hex).toBe(hx(res.session.sid));
-    expect([R.responder_handshake.DH1_hex, R.responder_handshake.DH2_hex, R.responder_handshake.DH3_hex, R.responder_handshake.DH4_hex]).toEqual([H.DH1_hex, H.DH2_hex, H.DH3_hex, null]);
+    expect([
+      R.responder_handshake.DH1_hex,
+      R.responder_handshake.DH2_hex,
+      R.responder_handshake.DH3_hex,
+      R.responder_handshake.DH4_hex,
+    ]).toEqual([H.DH1_hex, H.DH2_hex, H.DH3_hex, null]);
     expect(R.responder_handshake.SS_hex).toBe(H.SS_hex);
     expect(R.responder_handshake.SK_hex).toBe(H.SK_hex);
     expect(R.prekeys_deleted.opk).toBe(res.deletePrekeys.opk);
@@ -584,6 +676,218 @@ describe("v3 vectors: §V5 the s1 conversation", () => {
     const init = initResponder(unhex(H.SK_hex), dhPair(bobKeys.spk.priv));
     expect(stateView(init)).toEqual(vecState(R.responder_init_state));
     expect(stateView(init)).toEqual(vecState(R.receiver_state_before));
-    checkDelivered({ ...D, receiver_state_before: R.receiver_state_before, responder_handshake: null }, { ...res.session, ratchet: init }, { ...res, created: false }, w);
+    checkDelivered(
+      { ...D, receiver_state_before: R.receiver_state_before, responder_handshake: null },
+      { ...res.session, ratchet: init },
+      { ...res, created: false },
+      w,
+    );
+  });
+});
+
+// ---- receiver states and negative cases -------------------------------------------------------
+describe("v3 vectors: negative cases (each refusal with its reason, nothing kept)", () => {
+  test("negative_receiver_states equal the states the conversation produced", () => {
+    const NS = V.negative_receiver_states;
+    expect(NS.note.length).toBeGreaterThan(0);
+    for (const name of Object.keys(NS.states)) {
+      const want = NS.states[name];
+      const got = snapshots.get(name)!;
+      expect(got).toBeDefined();
+      expect(want.party).toBe(name.split("@")[0]);
+      expect(want.sessions.length).toBe(got.sessions.length);
+      for (let i = 0; i < want.sessions.length; i++) {
+        const ws = want.sessions[i];
+        expect(ws.SID_hex).toBe(hx(got.sessions[i]!.sid));
+        expect(ws.role).toBe(got.sessions[i]!.role);
+        expect(stateView(got.sessions[i]!.ratchet)).toEqual(vecState(ws.state));
+      }
+      for (const kind of ["spk", "pqspk", "opk", "opqk"] as const) {
+        expect(list(want.prekeys_held[kind])).toEqual(got.held[kind]);
+      }
+    }
+  });
+
+  test("every negative case is refused with its reason and changes nothing", async () => {
+    const wires = snapshots.get("wires")!.held as unknown as Map<number, Uint8Array>;
+    for (const N of list(V.negative)) {
+      for (const f of ["name", "description", "expected"]) expect(typeof N[f]).toBe("string");
+      expect(N.expected).toBe("refused");
+      if ("note" in N) expect(N.note.length).toBeGreaterThan(0);
+      const reason: string = N.reason;
+      expect(V3_REASONS as readonly string[]).toContain(reason);
+      if (N.receiver_state !== undefined) {
+        // A wire message to a party in a named state.
+        const st = snapshots.get(N.receiver_state)!;
+        const who: "alice" | "bob" = N.receiver;
+        expect(N.sender_peer).toBe(who === "alice" ? "bob" : "alice");
+        const w = b64decode(N.wire_b64);
+        expect(N.wire_len).toBe(w.length);
+        if ("based_on" in N && N.mutation !== "none (exact replay)" && !("sender_state" in N)) {
+          const base = wires.get(Number(String(N.based_on).replace("message ", "")))!;
+          expect(base.length).toBe(w.length);
+          expect(hx(base) === hx(w)).toBe(false); // mutated
+        }
+        if (N.mutation === "none (exact replay)") {
+          expect(hx(wires.get(Number(String(N.based_on).replace("message ", "")))!) === hx(w)).toBe(true);
+        }
+        if ("sender_state" in N) {
+          // Test-only messages: bob's next message from bob@end with a hand-made padded plaintext.
+          const bobEnd = snapshots.get(N.sender_state)!.sessions[0]!;
+          const [, mk] = k.kdfCk(bobEnd.ratchet.cks!);
+          expect(N.mk_hex).toBe(hx(mk));
+          const { key, nonce } = k.messageKeys(mk);
+          expect(N.key_hex).toBe(hx(key));
+          expect(N.nonce_hex).toBe(hx(nonce));
+          const header = wire.serializeHeader({
+            sid: bobEnd.sid,
+            dh: bobEnd.ratchet.dhs.pub,
+            ek: bobEnd.ratchet.kems!.ek,
+            ct: bobEnd.ratchet.sendCt,
+            pn: bobEnd.ratchet.pn,
+            n: bobEnd.ratchet.ns,
+          });
+          expect(N.header_hex).toBe(hx(header));
+          const prefix = new Uint8Array([3, 1, ...header]);
+          const sealed = chacha20poly1305(key, nonce, new Uint8Array([...bobEnd.sad, ...prefix])).encrypt(
+            unhex(N.padded_hex),
+          );
+          expect(hx(new Uint8Array([...prefix, ...sealed])) === hx(w)).toBe(true);
+          const id = JSON.parse(N.inner_json).id;
+          expect(id).toBe(
+            b64uencode(
+              det(SEED, N.name === "nonzero-padding" ? "neg/nonzero-padding/id" : "neg/length-too-large/id", 12),
+            ),
+          );
+          expect(N.padded_hex.slice(8, 8 + 2 * utf8.encode(N.inner_json).length)).toBe(hx(utf8.encode(N.inner_json)));
+        }
+        const before = st.sessions.map((s) => hx(serializeSession(s)));
+        const heldBefore = JSON.stringify(st.held);
+        const msg = refusalDetail(() =>
+          decrypt(
+            {
+              sessions: st.sessions,
+              ourIk: users[who]!.ik,
+              peerIk: users[who === "alice" ? "bob" : "alice"]!.ik.pub,
+              prekeys: bobStore(st.held),
+            },
+            w,
+            (n) => new Uint8Array(n).fill(7),
+          ),
+        );
+        expect(`${N.name}: ${msg.split(":")[0]}`).toBe(`${N.name}: ${reason}`);
+        expect(N.detail.startsWith(reason)).toBe(true);
+        expect(st.sessions.map((s) => hx(serializeSession(s)))).toEqual(before);
+        expect(JSON.stringify(st.held)).toBe(heldBefore);
+        expect(N.state_after).toStartWith("unchanged");
+      } else if (String(N.receiver).startsWith("alice (bundle")) {
+        const got = refusal(() => checkBundle(JSON.parse(N.answer_body), { uid: users.bob!.uid }));
+        expect(`${N.name}: ${got}`).toBe(`${N.name}: ${reason}`);
+      } else {
+        expect(N.receiver).toStartWith("file reader");
+        const blob = b64decode(N.blob_b64);
+        expect(N.blob_len).toBe(blob.length);
+        expect(N.blob_sha256_hex).toBe(sha(blob));
+        const msg = await refusalAsync(async () => {
+          for await (const _ of decryptFileStream(unhex(N.key_hex), [blob]));
+        });
+        expect(`${N.name}: ${msg}`).toBe(`${N.name}: ${N.detail}`);
+      }
+    }
+  });
+});
+
+// ---- §V6 padding and §V9 files ---------------------------------------------------------------
+describe("v3 vectors: §V6 padding and §V9 files", () => {
+  test("padding buckets, and too-long", () => {
+    for (const P of list(V.padding)) {
+      const inner = new Uint8Array(P.inner_len).fill(0x61);
+      expect(P.inner).toBe(`${P.inner_len} bytes of 0x61 ('a')`);
+      if (P.expected === "refused") {
+        expect(refusal(() => pad(inner))).toBe(P.reason);
+        expect(P.note.length).toBeGreaterThan(0);
+        continue;
+      }
+      const padded = pad(inner);
+      expect(padded.length).toBe(P.padded_len);
+      expect(hx(padded.subarray(0, 4))).toBe(P.length_prefix_hex);
+      expect(padded.length - 4 - P.inner_len).toBe(P.zero_bytes);
+      expect(sha(padded)).toBe(P.padded_sha256_hex);
+      if ("padded_hex" in P) expect(hx(padded)).toBe(P.padded_hex);
+      expect(hx(unpad(padded)) === hx(inner)).toBe(true);
+    }
+  });
+
+  async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const p of it) parts.push(p);
+    return new Uint8Array(Buffer.concat(parts));
+  }
+
+  test("main, empty and exact-one-chunk blobs: encrypt and decrypt as streams", async () => {
+    const F = V.file;
+    const M = F.main;
+    const plain = b64decode(M.plaintext_b64);
+    expect(hx(det(SEED, M.det_labels.plaintext, M.plaintext_len)) === hx(plain)).toBe(true);
+    expect(sha(plain)).toBe(M.plaintext_sha256_hex);
+    expect(M.key_hex).toBe(hx(det(SEED, M.det_labels.key, 32)));
+    expect(M.key_b64).toBe(b64encode(unhex(M.key_hex)));
+    expect(M.aad).toBe(LABEL_FILE);
+    const inner = JSON.parse(M.inner_file_message);
+    expect(inner.key).toBe(M.key_b64);
+    expect(inner.size).toBe(M.plaintext_len);
+    expect(inner.chunk).toBe(65536);
+    expect(inner.t).toBe("file");
+    const cases = [
+      { C: M, plain, key: unhex(M.key_hex) },
+      { C: F.empty, plain: new Uint8Array(0), key: unhex(F.empty.key_hex) },
+      { C: F.exact_one_chunk, plain: plain.subarray(0, 65536), key: unhex(F.exact_one_chunk.key_hex) },
+    ];
+    expect(F.empty.key_hex).toBe(hx(det(SEED, F.empty.det_label, 32)));
+    expect(F.exact_one_chunk.key_hex).toBe(hx(det(SEED, F.exact_one_chunk.det_label, 32)));
+    expect(F.exact_one_chunk.plaintext).toBe("main.plaintext[0:65536]");
+    expect(F.exact_one_chunk.note.length).toBeGreaterThan(0);
+    for (const { C, plain: pt, key } of cases) {
+      expect(C.plaintext_len).toBe(pt.length);
+      // Fed in odd-sized pieces, so chunking does not depend on the source's.
+      const pieces = Array.from({ length: Math.ceil(pt.length / 10007) }, (_, i) =>
+        pt.subarray(i * 10007, (i + 1) * 10007),
+      );
+      const blob = await collect(encryptFileStream(key, pieces));
+      expect(C.blob_len).toBe(blob.length);
+      expect(fileBlobLength(pt.length)).toBe(blob.length);
+      if ("blob_b64" in C) expect(b64encode(blob) === C.blob_b64).toBe(true);
+      if ("blob_hex" in C) expect(hx(blob)).toBe(C.blob_hex);
+      if ("blob_sha256_hex" in C) expect(sha(blob)).toBe(C.blob_sha256_hex);
+      for (const ch of list(C.chunks)) {
+        expect(hx(fileNonce(ch.i, ch.last === 1))).toBe(ch.nonce_hex);
+        expect(ch.plaintext_offset).toBe(ch.i * 65536);
+        expect(ch.blob_offset).toBe(ch.i * 65552);
+        expect(ch.ciphertext_len).toBe(ch.plaintext_len + 16);
+        const seg = blob.subarray(ch.blob_offset, ch.blob_offset + ch.ciphertext_len);
+        expect(hx(seg.subarray(seg.length - 16))).toBe(ch.tag_hex);
+        expect(ch.last).toBe(ch.blob_offset + ch.ciphertext_len === blob.length ? 1 : 0);
+      }
+      const back = await collect(decryptFileStream(key, [blob.subarray(0, 7), blob.subarray(7)], pt.length));
+      expect(hx(back) === hx(pt)).toBe(true);
+    }
+  });
+});
+
+describe("v3 vectors: the file itself", () => {
+  const SHARED = resolve(ROOT, "../shared");
+  test.skipIf(!existsSync(SHARED))("tests/vectors/v3.json and PROTOCOL-v3.md are byte-identical to ../shared", () => {
+    expect(
+      readFileSync(resolve(ROOT, "tests/vectors/v3.json")).equals(readFileSync(resolve(SHARED, "vectors/v3.json"))),
+    ).toBe(true);
+    expect(readFileSync(resolve(ROOT, "PROTOCOL-v3.md")).equals(readFileSync(resolve(SHARED, "PROTOCOL-v3.md")))).toBe(
+      true,
+    );
+  });
+
+  // Must stay the last test: every leaf of the vector file was read by a test above.
+  test("every field of the vector file was read", () => {
+    const unread = leafPaths(RAW).filter((p) => !SEEN.has(p));
+    expect(unread).toEqual([]);
   });
 });

@@ -101,7 +101,10 @@ export async function* decryptFileStream(key: Uint8Array, source: Source, size?:
   if (i > 0 && pt.length === 0) throw new V3Error("file-chunk-auth", `empty final chunk ${i} after a full one`);
   total += held.length;
   if (size !== undefined && total !== fileBlobLength(size)) {
-    throw new V3Error(total < fileBlobLength(size) ? "file-truncated" : "file-trailing", `blob of ${total} bytes for size ${size}`);
+    throw new V3Error(
+      total < fileBlobLength(size) ? "file-truncated" : "file-trailing",
+      `blob of ${total} bytes for size ${size}`,
+    );
   }
   yield pt;
 }

@@ -35,9 +35,7 @@ export function initiatorHandshake(
   const ek = dhPair(draw(32, "handshake-ek"));
   const dhs = [dh(ourIk.priv, bundle.spk.pub), dh(ek.priv, bundle.ik), dh(ek.priv, bundle.spk.pub)];
   if (bundle.opk) dhs.push(dh(ek.priv, bundle.opk.pub));
-  const pq = bundle.opqk
-    ? { kind: PREKEY_KIND.OPQK, ...bundle.opqk }
-    : { kind: PREKEY_KIND.PQSPK, ...bundle.pqspk };
+  const pq = bundle.opqk ? { kind: PREKEY_KIND.OPQK, ...bundle.opqk } : { kind: PREKEY_KIND.PQSPK, ...bundle.pqspk };
   const { ct, ss } = kemEncaps(pq.pub, draw(32, "handshake-pq-m"));
   const sk = pqxdhSecret(dhs, ss);
   const prekey: PrekeyField = {

@@ -3,7 +3,14 @@
 import type { DhPair } from "./dh.ts";
 import { V3Error } from "./errors.ts";
 import { type BundleKeys, type PrekeyStore, initiatorHandshake, responderHandshake } from "./handshake.ts";
-import { type Draw, type RatchetState, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt } from "./ratchet.ts";
+import {
+  type Draw,
+  type RatchetState,
+  initInitiator,
+  initResponder,
+  ratchetDecrypt,
+  ratchetEncrypt,
+} from "./ratchet.ts";
 import { type PrekeyField, parseWire } from "./wire.ts";
 
 export interface Session {

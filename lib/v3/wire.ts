@@ -64,7 +64,11 @@ export function serializePrekey(p: PrekeyField): Uint8Array {
 /** The wire bytes before the AEAD output: 0x03 ‖ type ‖ [prekey] ‖ header. */
 export function wirePrefix(prekey: PrekeyField | null, header: Header): Uint8Array {
   const type = prekey ? TYPE_PREKEY : TYPE_MESSAGE;
-  return concatBytes(Uint8Array.of(V3_VERSION, type), prekey ? serializePrekey(prekey) : new Uint8Array(0), serializeHeader(header));
+  return concatBytes(
+    Uint8Array.of(V3_VERSION, type),
+    prekey ? serializePrekey(prekey) : new Uint8Array(0),
+    serializeHeader(header),
+  );
 }
 
 function malformed(detail: string): never {

@@ -59,7 +59,9 @@ export function queuedDraw(seed: string, labels: string[], log: string[] = []): 
   const f = ((n: number, what: DrawWhat) => {
     const label = q.shift();
     if (!label) throw new Error(`unexpected draw ${what}`);
-    const suffix = what.startsWith("handshake-") ? what.replace("handshake-", "handshake-").replace("pq-m", "pq-m") : what;
+    const suffix = what.startsWith("handshake-")
+      ? what.replace("handshake-", "handshake-").replace("pq-m", "pq-m")
+      : what;
     if (!label.endsWith(suffix)) throw new Error(`draw ${what} but the vectors drew ${label}`);
     log.push(label);
     return det(seed, label, n);
