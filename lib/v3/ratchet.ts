@@ -28,7 +28,7 @@ export interface SkippedKey {
   at: number;
 }
 
-/** PROTOCOL-v3 §V5.2. KEMs keeps the 64-byte seed (dk is re-derived for a Decaps) and its ek. */
+/** PROTOCOL-v3 §V5.2. KEMs keeps its 64-byte seed, ek and dk (dk kept to save a KeyGen per step). */
 export interface RatchetState {
   rk: Uint8Array;
   dhs: DhPair;
@@ -38,7 +38,7 @@ export interface RatchetState {
   ns: number;
   nr: number;
   pn: number;
-  kems: { seed: Uint8Array; ek: Uint8Array } | null;
+  kems: { seed: Uint8Array; ek: Uint8Array; dk: Uint8Array } | null;
   kemr: Uint8Array | null;
   sendCt: Uint8Array | null;
   skipped: SkippedKey[];
@@ -59,8 +59,9 @@ function draw32(draw: Draw, n: number, what: DrawWhat): Uint8Array {
   return out;
 }
 
-function newKems(seed: Uint8Array): { seed: Uint8Array; ek: Uint8Array } {
-  return { seed: Uint8Array.from(seed), ek: kemKeygen(seed).ek };
+function newKems(seed: Uint8Array): { seed: Uint8Array; ek: Uint8Array; dk: Uint8Array } {
+  const { ek, dk } = kemKeygen(seed);
+  return { seed: Uint8Array.from(seed), ek, dk };
 }
 
 /** A copy sharing no mutable parts with the input (Uint8Arrays are never mutated in place). */
@@ -172,7 +173,7 @@ export function ratchetDecrypt(
       if (h.ct && !s.kems) throw new V3Error("malformed", "KEM ciphertext with no KEMs of ours");
       if (!h.ct && s.kems && s.ckr) throw new V3Error("malformed", "no KEM ciphertext in a new chain");
       if (s.ckr) skipKeys(s, h.pn, now);
-      const kemIn = h.ct && s.kems ? kemDecaps(kemKeygen(s.kems.seed).dk, h.ct) : EMPTY;
+      const kemIn = h.ct && s.kems ? kemDecaps(s.kems.dk, h.ct) : EMPTY;
       s.dhr = h.dh;
       s.kemr = h.ek;
       [s.rk, s.ckr] = kdfRk(s.rk, dh(s.dhs.priv, s.dhr), kemIn);

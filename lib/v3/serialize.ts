@@ -108,6 +108,7 @@ export function serializeSession(s: Session): Uint8Array {
   w.u32(r.pn);
   w.opt(r.kems?.seed ?? null);
   w.opt(r.kems?.ek ?? null);
+  w.opt(r.kems?.dk ?? null);
   w.opt(r.kemr);
   w.opt(r.sendCt);
   w.u32(r.skipped.length);
@@ -141,14 +142,16 @@ export function parseSession(bytes: Uint8Array): Session {
   const pn = r.u32();
   const seed = r.opt();
   const ek = r.opt();
+  const dk = r.opt();
   const kemr = r.opt();
   const sendCt = r.opt();
   const count = r.u32();
   const skipped: RatchetState["skipped"] = [];
   for (let i = 0; i < count; i++) skipped.push({ dh: r.bytes(), n: r.u32(), mk: r.bytes(), at: r.f64() });
   r.end();
-  if ((seed === null) !== (ek === null)) throw new Error("v3 session: half a KEM pair");
-  const kems = seed && ek ? { seed, ek } : null;
+  if ((seed === null) !== (ek === null) || (seed === null) !== (dk === null))
+    throw new Error("v3 session: half a KEM pair");
+  const kems = seed && ek && dk ? { seed, ek, dk } : null;
   const ratchet: RatchetState = { rk, dhs, dhr, cks, ckr, ns, nr, pn, kems, kemr, sendCt, skipped };
   return { sid, role: roleByte === 1 ? "initiator" : "responder", sad, prekey, ratchet };
 }
