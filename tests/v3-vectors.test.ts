@@ -777,6 +777,7 @@ describe("v3 vectors: negative cases (each refusal with its reason, nothing kept
         );
         expect(`${N.name}: ${msg.split(":")[0]}`).toBe(`${N.name}: ${reason}`);
         expect(N.detail.startsWith(reason)).toBe(true);
+        expect(`${N.name}: ${msg}`).toBe(`${N.name}: ${N.detail}`); // the vectors' detail, word for word
         expect(st.sessions.map((s) => hx(serializeSession(s)))).toEqual(before);
         expect(JSON.stringify(st.held)).toBe(heldBefore);
         expect(N.state_after).toStartWith("unchanged");

@@ -30,7 +30,7 @@ export function dh(priv: Uint8Array, pub: Uint8Array): Uint8Array {
     const publicKey = nc.createPublicKey({ key: Buffer.concat([SPKI_X25519, pub]), format: "der", type: "spki" });
     out = new Uint8Array(nc.diffieHellman({ privateKey: privKey(priv), publicKey }));
   } catch (cause) {
-    throw new V3Error("low-order", "X25519 output is all zero", { cause });
+    throw new V3Error("low-order", "X25519 output is all zero (OpenSSL refuses it)", { cause });
   }
   if (out.every((b) => b === 0)) throw new V3Error("low-order", "X25519 output is all zero");
   return out;
