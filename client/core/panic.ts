@@ -71,6 +71,10 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
     }
   }
   if (uidOfRoom.size === 0) {
+    // PROTOCOL-v3 §V3.1: still clear the prekey bundle, but never wait long for it: nothing to burn.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([clearBundle(s, p), new Promise<void>((done) => (timer = setTimeout(done, CLEAR_WAIT_MS)))]);
+    clearTimeout(timer);
     s.close();
     const n = unusable.length;
     return { burned: 0, failed: unusable, left: 0, total: n, kept: wipeHome(s.home, { keep: [BURN_LIST_FILE] }) };
@@ -80,7 +84,9 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
   let auth: BurnKey | null = null;
   let unreachable: unknown = null;
   try {
-    auth = await (await s.relay()).burnAuth();
+    const relay = await s.relay();
+    auth = await relay.burnAuth();
+    await clearBundle(s, p);
   } catch (e) {
     unreachable = e;
   }
@@ -126,6 +132,19 @@ export async function panic(s: PanicPort, p: BurnProgress): Promise<PanicResult>
     return { ...r, failed, total: r.total + unusable.length, kept };
   } finally {
     closeBurnList(opened);
+  }
+}
+
+/** How long a panic with nothing to burn waits for the relay to clear the prekey bundle. */
+const CLEAR_WAIT_MS = 5000;
+
+/** PROTOCOL-v3 §V3.1 `{"clear": true}`: nobody can start a v3 session with an identity about to be gone. */
+async function clearBundle(s: PanicPort, p: BurnProgress): Promise<void> {
+  try {
+    const relay = await s.relay();
+    if (await relay.offersV3()) await relay.publishPrekeys({ clear: true });
+  } catch (e) {
+    p.warn(`the prekey bundle could not be cleared on the relay: ${messageOf(e)}`);
   }
 }
 

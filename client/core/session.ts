@@ -18,6 +18,7 @@ import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgo
 import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic.ts";
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
 import { maybeStateOf, stateOf } from "../state/state-db.ts";
+import { topUpBundle } from "./prekeys.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
@@ -193,6 +194,16 @@ export class Session
     const key = await writeIdentityKeyed(config.home, session.id, config.password);
     try {
       unlockState(config.home, key);
+      // PROTOCOL-v3 §V1: the bundle right after registering, through a client made now that state.db
+      // is open (it signs with §V11 and publishes: relay() does both).
+      if (!o.offline) {
+        session.relayP = null;
+        await session
+          .relay()
+          .catch((e: unknown) =>
+            session.warn(`could not reach the relay again: ${e instanceof Error ? e.message : String(e)}`),
+          );
+      }
     } finally {
       key.fill(0);
     }
@@ -228,7 +239,9 @@ export class Session
       }
       const signer = { uid: this.uid, signSeed: this.id.signSeed, encPriv: this.id.encPriv };
       const sigV3 = maybeStateOf(this.home) === null ? undefined : this.sigPins();
-      return new RelayClient({ baseUrl: this.relayUrl, transport, signer, sigV3 });
+      const client = new RelayClient({ baseUrl: this.relayUrl, transport, signer, sigV3 });
+      await this.maintainBundle(client, false);
+      return client;
     })();
     this.relayP.catch(() => (this.relayP = null));
     return this.relayP;
@@ -460,6 +473,21 @@ export class Session
     const signer = { uid: this.uid, signSeed, encPriv: null };
     const sigV3 = maybeStateOf(this.home) === null ? undefined : this.sigPins();
     return new RelayClient({ baseUrl: this.relayUrl, transport: transportFor(this.route), signer, burnKey, sigV3 });
+  }
+
+  /**
+   * PROTOCOL-v3 §V1: keep our prekey bundle on a v3 relay (client/core/prekeys.ts); hourly unless
+   * `force`. A failure is a warning: v2 conversations do not need it.
+   */
+  /** @internal */ async maintainBundle(client: RelayClient, force: boolean): Promise<void> {
+    const db = maybeStateOf(this.home);
+    if (db === null) return;
+    try {
+      if (!(await client.offersV3())) return;
+      await topUpBundle(db, this.id.signSeed, client, { force });
+    } catch (e) {
+      this.warn(`could not publish the prekey bundle (protocol v3): ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** PROTOCOL-v3 §V11 pins: one meta row of state.db per relay origin signed for with v3. */

@@ -7,7 +7,7 @@ import { b64decode, b64uencode, utf8 } from "../../lib/encoding.ts";
 import { PhantomError, WireError } from "../../lib/errors.ts";
 import { TransportError, type Transport, type TransportResponse } from "../../lib/transport.ts";
 import * as w from "../../lib/wire.ts";
-import type { z } from "zod";
+import { z } from "zod";
 import { multipartBody } from "./multipart.ts";
 import { doing, failure, RelayError, refused } from "./relay-error.ts";
 import { RequestSlots } from "./request-slots.ts";
@@ -49,6 +49,29 @@ export interface RelayClientOptions {
   /** PROTOCOL-v3 §V11 relay-bound signatures and their pin; without it every request is signed as in v2. */
   sigV3?: SigV3Pins;
 }
+
+/** PROTOCOL-v3 §V3: a prekey object as published, and the answers of §V3.1 and §V3.2. */
+export interface PrekeyObject {
+  id: number;
+  pub: string;
+  sig: string;
+}
+export interface PrekeyUpload {
+  spk?: PrekeyObject;
+  pqspk?: PrekeyObject;
+  opks?: PrekeyObject[];
+  opqks?: PrekeyObject[];
+}
+const Count = z.number().int().min(0).max(1_000_000);
+const PrekeyId = z.number().int().min(0).max(0xfffffffe);
+const PrekeyCounts = z.object({ opks: Count, opqks: Count });
+const PrekeyStatus = z.object({
+  spk_id: PrekeyId.nullable(),
+  pqspk_id: PrekeyId.nullable(),
+  opks: Count,
+  opqks: Count,
+});
+export type PrekeyStatus = z.infer<typeof PrekeyStatus>;
 
 /** Where a client remembers the relays it signs for with §V11 (the pin), and whom it asks. */
 export interface SigV3Pins {
@@ -197,6 +220,24 @@ export class RelayClient {
   async kePush(body: w.KePushBody): Promise<void> {
     const bytes = jsonBytes(w.KePushBody, body, "ke/push");
     await this.json({ ...post("/ke/push", bytes), idempotent: true }, w.OkResponse);
+  }
+
+  /** PROTOCOL-v3 §V1: the relay's /health lists protocol 3 (asked once). */
+  async offersV3(): Promise<boolean> {
+    const h = this.lastHealth ?? (await this.health());
+    return h.protocols?.includes(3) === true;
+  }
+
+  /** PROTOCOL-v3 §V3.2: what the relay holds of our bundle. */
+  async prekeyStatus(): Promise<PrekeyStatus> {
+    const call: Call = { method: "GET", path: "/v3/prekeys", label: "GET /v3/prekeys", signed: true, idempotent: true };
+    return await this.json(call, PrekeyStatus);
+  }
+
+  /** PROTOCOL-v3 §V3.1: publish prekeys (or `{clear: true}`); the counts now stored. */
+  async publishPrekeys(body: PrekeyUpload | { clear: true }): Promise<{ opks: number; opqks: number }> {
+    const bytes = utf8.encode(JSON.stringify(body));
+    return await this.json({ ...post("/v3/prekeys", bytes), idempotent: true }, PrekeyCounts);
   }
 
   /** PROTOCOL §7.5: returns and deletes the inbox, so it is never repeated once sent. */
