@@ -17,6 +17,7 @@ import { loadRequests, requestList, type RequestView } from "../state/requests.t
 import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic.ts";
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
+import { RelayError } from "../net/relay-error.ts";
 import { maybeStateOf, stateOf } from "../state/state-db.ts";
 import { topUpBundle } from "./prekeys.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
@@ -486,6 +487,8 @@ export class Session
       if (!(await client.offersV3())) return;
       await topUpBundle(db, this.id.signSeed, client, { force });
     } catch (e) {
+      // An unreachable relay is for the command itself to report (once); only a refusal is said here.
+      if (e instanceof RelayError && e.status === 0) return;
       this.warn(`could not publish the prekey bundle (protocol v3): ${e instanceof Error ? e.message : String(e)}`);
     }
   }
