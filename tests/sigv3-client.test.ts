@@ -6,6 +6,7 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { expectOneLineError, phantom, userEnv, type Run } from "./helpers/cli.ts";
+import { restartOnSamePort } from "./helpers/clients.ts";
 import { startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000);
@@ -53,15 +54,7 @@ test("v3 signatures to a relay that offers them, pinned; refused when it stops o
   // The same address, now a relay without origins (listening on every address, no --public-url): v2 only.
   await relay.stop();
   relays.pop();
-  let v2only: RunningRelay | undefined;
-  for (let i = 0; !v2only; i++) {
-    try {
-      v2only = await startRelay({ dataDir: relay.dataDir, args: ["--port", String(relay.port), "--host", "0.0.0.0"] });
-    } catch (e) {
-      if (i >= 50) throw e;
-      await Bun.sleep(100);
-    }
-  }
+  const v2only = await restartOnSamePort(relay, ["--host", "0.0.0.0"]);
   relays.push(v2only);
   const h2 = (await (await fetch(`${relay.url}/health`)).json()) as { protocols: number[] };
   expect(h2.protocols).toEqual([2]);

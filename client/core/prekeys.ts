@@ -98,6 +98,11 @@ export function planUpload(db: StateDb, signSeed: Uint8Array, status: PrekeyStat
   });
 }
 
+/** An hour has passed since the bundle was last checked (or it never was). */
+export function bundleCheckDue(db: StateDb, now = Math.floor(Date.now() / 1000)): boolean {
+  return now - Number(db.meta(META_CHECKED) ?? 0) >= CHECK_INTERVAL_S;
+}
+
 /**
  * Keep the bundle on the relay complete: at most once an hour unless `force` (after init). Returns
  * what was uploaded (null: nothing was needed or it was not time yet).
@@ -109,8 +114,7 @@ export async function topUpBundle(
   o: { now?: number; force?: boolean } = {},
 ): Promise<PrekeyUpload | null> {
   const now = o.now ?? Math.floor(Date.now() / 1000);
-  const last = Number(db.meta(META_CHECKED) ?? 0);
-  if (!o.force && now - last < CHECK_INTERVAL_S) return null;
+  if (!o.force && !bundleCheckDue(db, now)) return null;
   const up = planUpload(db, signSeed, await relay.prekeyStatus(), now);
   if (up !== null) await relay.publishPrekeys(up);
   db.setMeta(META_CHECKED, now);

@@ -19,7 +19,7 @@ import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
 import { RelayError } from "../net/relay-error.ts";
 import { maybeStateOf, stateOf } from "../state/state-db.ts";
-import { topUpBundle } from "./prekeys.ts";
+import { bundleCheckDue, topUpBundle } from "./prekeys.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
 import { DEFAULT_SHOWN_WINDOW_S, isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
@@ -482,7 +482,8 @@ export class Session
    */
   /** @internal */ async maintainBundle(client: RelayClient, force: boolean): Promise<void> {
     const db = maybeStateOf(this.home);
-    if (db === null) return;
+    // The hourly gate before /health: most commands need neither.
+    if (db === null || !(force || bundleCheckDue(db))) return;
     try {
       if (!(await client.offersV3())) return;
       await topUpBundle(db, this.id.signSeed, client, { force });

@@ -41,10 +41,10 @@ export async function pairUp(base: string) {
 }
 
 /** Start a stopped relay again on its port and data; the port may linger in use for a moment after a stop. */
-export async function restartOnSamePort(old: RunningRelay): Promise<RunningRelay> {
+export async function restartOnSamePort(old: RunningRelay, args: string[] = []): Promise<RunningRelay> {
   for (let i = 0; ; i++) {
     try {
-      return await startRelay({ dataDir: old.dataDir, args: ["--port", String(old.port)] });
+      return await startRelay({ dataDir: old.dataDir, args: ["--port", String(old.port), ...args] });
     } catch (e) {
       if (i >= 50) throw e;
       await Bun.sleep(100);

@@ -2,6 +2,7 @@
 // direct-connection consent, warnings), output (human or one JSON object per
 // line), and confirmations that become --yes in scripts.
 
+import { basename } from "node:path";
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
 import { printWarning } from "../errors.ts";
@@ -139,4 +140,10 @@ export function progressBar(label: string): ((done: number, total: number) => vo
       bar.finish();
     }
   };
+}
+
+/** Run from source, process.execPath is the bun runtime, not phantom: nothing to bundle or start at login. */
+export function needCompiled(command: string): void {
+  if (/^bun(\.exe)?$/i.test(basename(process.execPath)))
+    throw new PhantomError(`${command}-source`, `phantom ${command} needs the compiled phantom (./build.sh), not bun`);
 }

@@ -1,10 +1,9 @@
 // phantom startup enable|disable|status: start the interactive client at login (client/cli/startup.ts).
 import { homedir } from "node:os";
-import { basename } from "node:path";
 import { PhantomError } from "../../../lib/errors.ts";
 import { disableStartup, enableStartup, startupStatus, type StartupHost } from "../startup.ts";
 import { printWarning } from "../errors.ts";
-import { Ctx, type Globals } from "./context.ts";
+import { Ctx, needCompiled, type Globals } from "./context.ts";
 
 export async function run(g: Globals, action: string): Promise<void> {
   const ctx = new Ctx(g);
@@ -15,8 +14,7 @@ export async function run(g: Globals, action: string): Promise<void> {
     execPath: process.execPath,
     phantomHome: process.env.PHANTOM_HOME || undefined,
   };
-  if (/^bun(\.exe)?$/i.test(basename(process.execPath)))
-    throw new PhantomError("startup-source", "phantom startup needs the compiled phantom (./build.sh), not bun");
+  needCompiled("startup");
   const say = (state: string, file: string, text: string) =>
     ctx.json ? ctx.jsonLine({ startup: state, file }) : ctx.line(text);
   switch (action) {

@@ -4,7 +4,7 @@
 // archive's own signature; lib/update/updater.ts), over Tor when Tor is in use.
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { PhantomError } from "../../../lib/errors.ts";
 import { platformKey } from "../../../lib/update/manifest.ts";
 import { unpackBinary } from "../../../lib/update/install.ts";
@@ -15,6 +15,7 @@ import { loadConfig } from "../config.ts";
 import { printWarning } from "../errors.ts";
 import { IDENTITY_FILE } from "../../state/home.ts";
 import { checkBundleFolder, PLATFORMS, writeBundle } from "../usb.ts";
+import { needCompiled } from "./context.ts";
 import { updater } from "./update.ts";
 
 export interface UsbFlags {
@@ -60,9 +61,7 @@ async function releaseBinaries(
 export async function run(g: { json?: boolean; direct?: boolean }, folderArg: string, o: UsbFlags = {}): Promise<void> {
   const cfg = loadConfig(g);
   const folder = resolve(folderArg);
-  // Run from source, execPath is the bun runtime, not phantom: there is nothing to bundle.
-  if (/^bun(\.exe)?$/i.test(basename(process.execPath)))
-    throw new PhantomError("usb-source", "phantom usb needs the compiled phantom (./build.sh), not bun");
+  needCompiled("usb");
   if (!fs.existsSync(join(cfg.home, IDENTITY_FILE)))
     throw new PhantomError("no-identity", `no identity in ${cfg.home}: run 'phantom init' first`);
   checkBundleFolder(folder); // before any download
