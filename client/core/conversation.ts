@@ -10,6 +10,7 @@ import {
   type FileMessage,
   type StoredMessage,
 } from "../../lib/wire.ts";
+import type { FileInner } from "../../lib/v3/inner.ts";
 
 export interface FileInfo {
   /** 1-based position among the files of the conversation, oldest first. */
@@ -33,12 +34,22 @@ export interface ChatMessage {
   /** The text; for a file, its cleaned name. */
   body: string;
   file?: FileInfo;
+  /**
+   * PROTOCOL-v3 §V1: the protocol the message came in (3: a ratchet message, 2: v2 §5.1). Every message
+   * the session decodes has it; a row the chat screen echoes before the relay answers may not.
+   */
+  protocol?: 2 | 3;
+  /** §V1: a v2 message from a contact pinned to v3 ("sent without forward secrecy"). */
+  downgraded?: true;
 }
 
 /** A decoded row with the secret parts of a file announcement, which never leave the session. */
 export interface DecodedMessage {
   message: ChatMessage;
+  /** A v2 file announcement (§5.3). */
   fileMessage: FileMessage | null;
+  /** A v3 file message (PROTOCOL-v3 §V7.1, §V9). */
+  fileInner?: FileInner | null;
 }
 
 export interface RoomContext {
@@ -77,6 +88,7 @@ export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage 
     from: sender,
     mine: sender === ctx.me,
     body,
+    protocol: 2,
   };
   if (fileMessage) {
     const name = cleanFileName(fileMessage.name);
@@ -114,8 +126,10 @@ export function fileNumberOf(all: DecodedMessage[], id: string): number {
 
 /** A copy safe to hand out: no keys, no URLs. */
 export function publicMessage(d: DecodedMessage): ChatMessage {
-  const { id, ts, from, mine, body } = d.message;
+  const { id, ts, from, mine, body, protocol, downgraded } = d.message;
   const m: ChatMessage = { id, ts, from, mine, body };
+  if (protocol !== undefined) m.protocol = protocol;
+  if (downgraded) m.downgraded = true;
   if (d.message.file) m.file = { ...d.message.file };
   return m;
 }

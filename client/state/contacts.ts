@@ -43,6 +43,12 @@ export interface ContactRecord {
   last_seen_fp: string | null;
   /** Accepted from a contact request and not yet written to or read (state of the menu's "new"). */
   is_new?: boolean;
+  /** PROTOCOL-v3 §V1: 3 once a valid bundle or v3 message was seen from the contact; never taken back. */
+  protocol?: 3;
+  /** PROTOCOL-v3 §V3.3: the sign_pub (b64u) of the contact's first valid bundle, pinned. */
+  v3_sign_pub?: string;
+  /** PROTOCOL-v3 §V1: unix seconds of the last bundle request that found none (asked again at most hourly). */
+  v3_checked?: number;
 }
 export type ContactBook = Record<string, ContactRecord>;
 
@@ -53,6 +59,8 @@ export interface ContactView {
   verified: boolean;
   keyChanged: boolean;
   isNew: boolean;
+  /** PROTOCOL-v3 §V1: 3 when pinned to v3 (forward-secret), else 2. */
+  protocol: 2 | 3;
 }
 
 /** What observing a key for a UID did to the book. */
@@ -110,6 +118,7 @@ export function viewOf(uid: string, rec: ContactRecord, isNew = false): ContactV
     verified: rec.verified_fp !== null && rec.verified_fp === fingerprint,
     keyChanged: rec.last_seen_fp !== null && rec.last_seen_fp !== fingerprint,
     isNew: isNew || rec.is_new === true,
+    protocol: rec.protocol === 3 ? 3 : 2,
   };
 }
 

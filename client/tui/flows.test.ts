@@ -33,6 +33,7 @@ function contact(o: Partial<ContactView> = {}): ContactView {
     verified: false,
     keyChanged: false,
     isNew: false,
+    protocol: 2,
     ...o,
   };
 }
