@@ -41,6 +41,11 @@ export interface ChatMessage {
   protocol?: 2 | 3;
   /** §V1: a v2 message from a contact pinned to v3 ("sent without forward secrecy"). */
   downgraded?: true;
+  /**
+   * PROTOCOL-v3 §V8 with `history off`: a v3 message this identity decrypted before, whose text was not kept
+   * (its key is gone): shown as "already read", `body` is "".
+   */
+  alreadyRead?: true;
 }
 
 /** A decoded row with the secret parts of a file announcement, which never leave the session. */
@@ -126,10 +131,11 @@ export function fileNumberOf(all: DecodedMessage[], id: string): number {
 
 /** A copy safe to hand out: no keys, no URLs. */
 export function publicMessage(d: DecodedMessage): ChatMessage {
-  const { id, ts, from, mine, body, protocol, downgraded } = d.message;
+  const { id, ts, from, mine, body, protocol, downgraded, alreadyRead } = d.message;
   const m: ChatMessage = { id, ts, from, mine, body };
   if (protocol !== undefined) m.protocol = protocol;
   if (downgraded) m.downgraded = true;
+  if (alreadyRead) m.alreadyRead = true;
   if (d.message.file) m.file = { ...d.message.file };
   return m;
 }
