@@ -61,10 +61,27 @@ export interface RoomContext {
   me: string;
   peer: string;
   sessionKey: Uint8Array;
+  /** PROTOCOL-v3: opens a v3 row (history, else the ratchet: client/core/v3.ts openRow); absent: v3 rows are skipped. */
+  v3?: (row: StoredMessage) => DecodedMessage | null;
+  /** PROTOCOL-v3 §V1: the peer is pinned to v3, so a v2 row from them is marked. */
+  pinnedV3?: boolean;
+}
+
+/** PROTOCOL-v3 §V1: the first byte of a decoded ciphertext is 0x03 for v3 (0x01 for v2). */
+export function isV3Ciphertext(ciphertextB64: string): boolean {
+  // Base64's first 4 characters hold the first 3 bytes; the first character's 6 bits start the version byte.
+  return ciphertextB64.length >= 2 && Buffer.from(ciphertextB64.slice(0, 4), "base64")[0] === 0x03;
 }
 
 /** One stored row; null when it must be skipped (undecryptable, bad envelope, foreign sender, bad file message). */
 export function decodeRow(row: StoredMessage, ctx: RoomContext): DecodedMessage | null {
+  if (isV3Ciphertext(row.ciphertext)) return ctx.v3 ? ctx.v3(row) : null;
+  const d = decodeV2Row(row, ctx);
+  if (d !== null && ctx.pinnedV3 && !d.message.mine) d.message.downgraded = true;
+  return d;
+}
+
+function decodeV2Row(row: StoredMessage, ctx: RoomContext): DecodedMessage | null {
   let plaintext: string;
   try {
     plaintext = decryptMessage(ctx.sessionKey, row.ciphertext); // PROTOCOL §5.1

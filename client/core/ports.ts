@@ -5,7 +5,7 @@ import type { Identity } from "../../lib/crypto.ts";
 import type { BurnKey, RelayClient } from "../net/relay-client.ts";
 import type { ContactBook, ContactView } from "../state/contacts.ts";
 import type { RequestView } from "../state/requests.ts";
-import type { ChatMessage, DecodedMessage } from "./conversation.ts";
+import type { ChatMessage, DecodedMessage, RoomContext } from "./conversation.ts";
 
 /** The unlocked identity, its contact book and its relay. */
 export interface CorePort {
@@ -63,6 +63,8 @@ export interface OutgoingPort extends Pick<CorePort, "uid" | "keys" | "relay"> {
 /** Receiving: files and live delivery (core/receive.ts). */
 export interface ReceivePort extends Pick<CorePort, "uid" | "home" | "book" | "keys" | "relay" | "warn"> {
   contact(uidOrNick: string): ContactView;
+  /** How the rows of a contact's room are opened (v2 pair key; v3 through state.db). */
+  roomContext(uid: string): RoomContext;
   decoded(uid: string): Promise<DecodedMessage[]>;
   processInbox(): Promise<ContactView[]>;
   /** Read the book again if another process changed it; true when it had changed. */

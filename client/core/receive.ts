@@ -122,8 +122,8 @@ export async function listen(
         s.warn(`not listening to ${labelOf(uid, rec)}: the key changed since you verified it`);
         continue;
       }
-      const { roomId, sessionKey } = s.keys(uid);
-      rooms.set(roomId, { me: s.uid, peer: uid, sessionKey });
+      const { roomId } = s.keys(uid);
+      rooms.set(roomId, s.roomContext(uid));
       // The first round delivers only rows newer than its silent baseline (§7.9), whatever their ts.
       if (rounds === 0) log.follow(roomId, startTs, -Infinity);
       else log.follow(roomId, inboxReadTs - 60);

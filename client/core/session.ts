@@ -10,7 +10,13 @@ import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
 import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
-import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage } from "./conversation.ts";
+import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
+import { confirmSent, forgetUnsent, openRow, planSend, sealMessage, type V3Port } from "./v3.ts";
+import { historyMessage } from "./history.ts";
+import { listHistory } from "../state/ratchet-store.ts";
+import { encodeInner, type Inner, newInnerId } from "../../lib/v3/inner.ts";
+import { V3Error } from "../../lib/v3/errors.ts";
+import type { StateDb } from "../state/state-db.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
 import * as requests from "./requests.ts";
 import { loadRequests, requestList, type RequestView } from "../state/requests.ts";
@@ -90,7 +96,7 @@ export interface CreateOptions {
 }
 
 export class Session
-  implements CorePort, KeyExchangePort, OutgoingPort, ReceivePort, UnreadPort, PanicPort, RequestsPort
+  implements CorePort, KeyExchangePort, OutgoingPort, ReceivePort, UnreadPort, PanicPort, RequestsPort, V3Port
 {
   readonly uid: string;
   readonly fingerprint: string;
@@ -374,13 +380,83 @@ export class Session
     return pairKeys(this.id, b64decode(rec.pub_key, "pub_key"));
   }
 
-  /** PROTOCOL §5.1/§5.2: encrypt an envelope and store it; returns the relay's ts. */
+  /**
+   * PROTOCOL-v3 §V1: a text in the contact's protocol — v3 (a ratchet step, §V5.4) when they have a
+   * session or a bundle, else v2 (§5.1/§5.2) with a warning; returns the relay's ts.
+   */
   async send(uid: string, text: string): Promise<number> {
     if (text.trim() === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
     const u = this.resolve(uid);
-    const ts = await sendBody(this, u, text);
+    this.keys(u);
+    const plan = await planSend(this, u);
+    let ts: number;
+    if (plan.protocol === 3) ts = await this.sendInner(u, { t: "text", id: newInnerId(), body: text });
+    else {
+      this.warnV2(u, plan.reason);
+      ts = await sendBody(this, u, text);
+    }
     requests.seen(this, u);
     return ts;
+  }
+
+  /** Contacts already warned in this run that they are spoken to without forward secrecy. */
+  private readonly warnedV2 = new Set<string>();
+
+  private warnV2(uid: string, reason: string): void {
+    if (this.warnedV2.has(uid)) return;
+    this.warnedV2.add(uid);
+    this.warn(`sent without forward secrecy (protocol v2) to ${book.labelOf(uid, this.book[uid])}: ${reason}`);
+  }
+
+  /** @internal PROTOCOL-v3 §V5.4 + §V7: one inner message on the active session; the relay's ts. */
+  async sendInner(uid: string, inner: Inner): Promise<number> {
+    try {
+      encodeInner(inner);
+    } catch (e) {
+      if (e instanceof V3Error && e.reason === "too-long") {
+        throw new PhantomError(
+          "too-large",
+          "message too long: protocol v3 carries at most 61,436 bytes of UTF-8 per message",
+        );
+      }
+      throw e;
+    }
+    const { roomId } = this.keys(uid);
+    const relay = await this.relay();
+    const sealed = sealMessage(this, uid, inner);
+    let ts: number;
+    try {
+      ts = await relay.send(roomId, sealed.ciphertext);
+    } catch (e) {
+      forgetUnsent(this, sealed);
+      throw e;
+    }
+    confirmSent(this, uid, sealed, ts);
+    return ts;
+  }
+
+  /** @internal V3Port */ state(): StateDb {
+    return stateOf(this.home);
+  }
+
+  /** @internal V3Port: the `require-v3` setting. */ requireV3(): boolean {
+    return (this.settings as Settings & { requireV3?: boolean }).requireV3 === true;
+  }
+
+  /** @internal V3Port: false when the `history` setting is off. */ keepHistory(): boolean {
+    return (this.settings as Settings & { history?: { mode: string } }).history?.mode !== "off";
+  }
+
+  /** @internal How rows of a contact's room are opened: v2 with the pair key, v3 through state.db. */
+  roomContext(uid: string): RoomContext {
+    const { sessionKey } = this.keys(uid);
+    return {
+      me: this.uid,
+      peer: uid,
+      sessionKey,
+      v3: (row) => openRow(this, uid, row),
+      pinnedV3: this.book[uid]?.protocol === 3,
+    };
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
@@ -394,11 +470,12 @@ export class Session
    * saw them (state/file-numbers.ts), so a number never shifts.
    */
   async decoded(uid: string): Promise<DecodedMessage[]> {
-    const { roomId, sessionKey } = this.keys(uid);
+    const { roomId } = this.keys(uid);
     const relay = await this.relay();
     const rows = await relay.allRows(roomId);
-    const { messages, skipped } = decodeRows(rows, { me: this.uid, peer: uid, sessionKey });
+    const { messages: fromRelay, skipped } = decodeRows(rows, this.roomContext(uid));
     this.skippedLast = skipped;
+    const messages = this.withHistory(uid, fromRelay);
     const files = messages.filter((m) => m.message.file);
     if (files.length > 0) {
       const numbers = numberFiles(
@@ -409,6 +486,21 @@ export class Session
       for (const m of files) m.message.file!.n = numbers.get(m.message.id) ?? 0;
     }
     return messages;
+  }
+
+  /**
+   * PROTOCOL-v3 §V8: the relay's rows merged with local history, so a conversation reads the same after
+   * the relay purged it. Oldest first; a history row at the same ts goes before the relay's rows.
+   */
+  private withHistory(uid: string, fromRelay: DecodedMessage[]): DecodedMessage[] {
+    const ids = new Set(fromRelay.map((m) => m.message.id));
+    const kept = listHistory(this.state(), uid)
+      .map((r) => historyMessage(r, this.uid, uid))
+      .filter((m): m is DecodedMessage => m !== null && !ids.has(m.message.id));
+    if (kept.length === 0) return fromRelay;
+    const all = [...kept, ...fromRelay];
+    const order = new Map(all.map((m, i) => [m, i]));
+    return all.sort((a, b) => a.message.ts - b.message.ts || order.get(a)! - order.get(b)!);
   }
 
   /** Oldest first; `limit` keeps the newest N, `sinceTs` keeps ts ≥ sinceTs. */

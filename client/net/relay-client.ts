@@ -240,6 +240,17 @@ export class RelayClient {
     return await this.json({ ...post("/v3/prekeys", bytes), idempotent: true }, PrekeyCounts);
   }
 
+  /**
+   * PROTOCOL-v3 §V3.3: someone's bundle as the relay sent it (the caller checks it: lib/v3/bundle.ts
+   * checkBundle), or null when the relay has none (404). Not retried: each answer may hand out one-time keys.
+   */
+  async fetchBundle(uid: string): Promise<unknown | null> {
+    const call = post("/v3/bundle", utf8.encode(JSON.stringify({ uid })));
+    const res = await this.exchange(call);
+    if (res.status === 404) return null;
+    return this.expectOk(call, res, z.unknown());
+  }
+
   /** PROTOCOL §7.5: returns and deletes the inbox, so it is never repeated once sent. */
   async kePop(uid: string): Promise<w.KeEntry[]> {
     const path = `/ke/pop/${encodeURIComponent(uid)}`;

@@ -278,6 +278,11 @@ export function listHistory(db: StateDb, uid: string): HistoryRow[] {
     .map((r) => openHistory(db, c, r));
 }
 
+/** Delete one history row (a message that was not sent after all). */
+export function deleteHistoryRow(db: StateDb, hash: Uint8Array): void {
+  db.db.query("DELETE FROM history WHERE h = ?").run(expectLen(hash, HASH_LEN, "history hash"));
+}
+
 /** Delete a conversation's history (`uid`), or all of it (null); returns how many rows. */
 export function deleteHistory(db: StateDb, uid: string | null): number {
   if (uid === null) return db.db.query("DELETE FROM history").run().changes;
