@@ -3,6 +3,7 @@
 // hostile sender), listen, key change after verify, burn, remove, panic.
 // Every command here runs without a terminal and every --json line must parse.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { relayRowCount } from "./helpers/relay-rows.ts";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encryptFile, encryptMessage, fingerprintOf, pairKeys, randomBytes } from "../lib/crypto.ts";
@@ -300,9 +301,13 @@ test("burn and remove refuse without --yes when there is no terminal", async () 
   await ok(bob, ["contacts"]);
   await ok(bob, ["accept", mallory.uid]); // accept step: someone who adds you is a contact request
   expect(expectOneLineError(await phantom(alice.env, ["burn", "bob"]))).toContain("--yes");
+  const bobBefore = (await ok(bob, ["read", "alice", "--json"])).json();
   const burned = (await ok(alice, ["burn", "bob", "--yes", "--json"])).json();
   expect(burned[0]!.deleted as number).toBeGreaterThan(0);
-  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
+  // The relay's copies are gone, and so is the burner's local history; the peer keeps its own.
+  expect(await relayRowCount(bob.home, relay.url, alice.uid)).toBe(0);
+  expect((await ok(alice, ["read", "bob", "--json"])).json()).toEqual([]);
+  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual(bobBefore);
 
   expect(expectOneLineError(await phantom(bob.env, ["remove", mallory.uid]))).toContain("--yes");
   await ok(bob, ["remove", mallory.uid, "--yes"]);
@@ -317,7 +322,9 @@ test("panic burns every room, then deletes the home", async () => {
   const p = (await ok(alice, ["panic", "--yes", "--json"])).json();
   expect(p).toEqual([{ burned: 1, failed: [], deleted: alice.home, unlocked: true, kept: [], left: 0, total: 1 }]);
   expect(existsSync(alice.home)).toBe(false);
-  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([]);
+  expect(await relayRowCount(bob.home, relay.url, alice.uid)).toBe(0);
+  // Bob's local history is on Bob's device: alice's panic cannot reach it.
+  expect((await ok(bob, ["read", "alice", "--json"])).json().map((m) => m.body)).toEqual(["before the panic"]);
   expect(expectOneLineError(await phantom(alice.env, ["whoami"]))).toContain("phantom init");
 });
 

@@ -47,7 +47,7 @@ async function world() {
     await pane.waitFor(atMenu);
     return pane;
   };
-  return { relay, aliceHome, bobHome, alice, bob, carol, bobRun, unlock };
+  return { relay, aliceHome, bobHome, alice, bob, carol, bobRun, aliceRun, unlock };
 }
 
 /** The main menu is the prompt at the bottom of the screen. */
@@ -77,7 +77,7 @@ function writeScreenshot(screen: string): void {
 }
 
 test("unlock, then every menu entry", async () => {
-  const { aliceHome, alice, bob, carol, bobRun, unlock } = await world();
+  const { aliceHome, alice, bob, carol, bobRun, aliceRun, unlock } = await world();
   const pane = await unlock("alice");
   let s = pane.screen();
   expect(s).toContain("Keep calm and compare fingerprints.");
@@ -216,7 +216,8 @@ test("unlock, then every menu entry", async () => {
   pane.keys("Enter");
   await pane.waitFor("Burned: 3 stored items deleted from the relay.");
   await pane.waitFor(atMenu);
-  expect((await bobRun(["read", alice.uid, "--json"])).stdout).toBe("");
+  // The relay's rows and alice's local history of the conversation are gone (bob keeps his own).
+  expect((await aliceRun(["read", bob.uid, "--json"])).stdout).toBe("");
 
   // Remove contact, then Contacts is empty.
   await choose(pane, "Remove contact");

@@ -1,7 +1,8 @@
 // The sending side of a Session: PROTOCOL §5.1/§5.2 text messages and §5.3 files.
 
 import { encryptFile, encryptMessage, KEY_LEN, NONCE_LEN, randomBytes, TAG_LEN } from "../../lib/crypto.ts";
-import { b64encode } from "../../lib/encoding.ts";
+import { b64encode, utf8 } from "../../lib/encoding.ts";
+import { MAX_INNER } from "../../lib/v3/padding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import {
   asciiJson,
@@ -34,9 +35,26 @@ export function messageFit(from: string, body: string): { chars: number; fit: nu
   return { chars, fit };
 }
 
+/**
+ * PROTOCOL-v3 §V6/§V7.1: how many characters of `body` fit in one v3 text message — its inner JSON
+ * (raw UTF-8; quotes, backslashes and control characters escaped) holds at most MAX_INNER bytes.
+ */
+export function messageFitV3(body: string): { chars: number; fit: number } {
+  const room = MAX_INNER - utf8.encode(JSON.stringify({ t: "text", id: "A".repeat(16), body: "" })).length;
+  let used = 0;
+  let chars = 0;
+  let fit = 0;
+  for (const ch of body) {
+    chars++;
+    used += utf8.encode(JSON.stringify(ch)).length - 2;
+    if (used <= room) fit++;
+  }
+  return { chars, fit };
+}
+
 /** The length error in characters, for this text: refused before anything is encrypted or sent. */
-export function checkLength(from: string, body: string): void {
-  const { chars, fit } = messageFit(from, body);
+export function checkLength(from: string, body: string, protocol: 2 | 3 = 2): void {
+  const { chars, fit } = protocol === 3 ? messageFitV3(body) : messageFit(from, body);
   if (fit < chars) {
     throw new PhantomError(
       "too-large",

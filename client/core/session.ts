@@ -13,14 +13,13 @@ import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
 import { confirmSent, forgetUnsent, openRow, planSend, sealMessage, type V3Port } from "./v3.ts";
 import { historyMessage } from "./history.ts";
-import { listHistory } from "../state/ratchet-store.ts";
-import { encodeInner, type Inner, newInnerId } from "../../lib/v3/inner.ts";
-import { V3Error } from "../../lib/v3/errors.ts";
+import { deleteHistory, listHistory } from "../state/ratchet-store.ts";
+import { type Inner, newInnerId } from "../../lib/v3/inner.ts";
 import type { StateDb } from "../state/state-db.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
 import * as requests from "./requests.ts";
 import { loadRequests, requestList, type RequestView } from "../state/requests.ts";
-import { sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
+import { checkLength, sendBody, sendFile, type SendFileOptions, type SentFile } from "./outgoing.ts";
 import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic.ts";
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
 import { RelayError } from "../net/relay-error.ts";
@@ -369,6 +368,8 @@ export class Session
       if (!isNoRoom(e)) throw e;
     }
     this.mutate((b) => void delete b[u]);
+    // Its local history goes with it; its v3 sessions stay, so adding them again later works at once.
+    deleteHistory(this.state(), u);
     markRead(this, u, null);
     forgetFileNumbers(this.home, u);
   }
@@ -399,6 +400,9 @@ export class Session
     return ts;
   }
 
+  /** Contacts already told in this run that our v3 session has had no answer (§V4). */
+  private readonly warnedUnanswered = new Set<string>();
+
   /** Contacts already warned in this run that they are spoken to without forward secrecy. */
   private readonly warnedV2 = new Set<string>();
 
@@ -410,17 +414,7 @@ export class Session
 
   /** @internal PROTOCOL-v3 §V5.4 + §V7: one inner message on the active session; the relay's ts. */
   async sendInner(uid: string, inner: Inner): Promise<number> {
-    try {
-      encodeInner(inner);
-    } catch (e) {
-      if (e instanceof V3Error && e.reason === "too-long") {
-        throw new PhantomError(
-          "too-large",
-          "message too long: protocol v3 carries at most 61,436 bytes of UTF-8 per message",
-        );
-      }
-      throw e;
-    }
+    if (inner.t === "text") checkLength(this.uid, inner.body, 3);
     const { roomId } = this.keys(uid);
     const relay = await this.relay();
     const sealed = sealMessage(this, uid, inner);
@@ -432,6 +426,13 @@ export class Session
       throw e;
     }
     confirmSent(this, uid, sealed, ts);
+    if (sealed.unanswered && !this.warnedUnanswered.has(uid)) {
+      this.warnedUnanswered.add(uid);
+      const label = book.labelOf(uid, this.book[uid]);
+      this.warn(
+        `${label} has not answered on protocol v3 yet (20 messages or 7 days): compare the safety code with them (phantom verify ${uid})`,
+      );
+    }
     return ts;
   }
 
@@ -532,7 +533,11 @@ export class Session
     const u = this.resolve(uid);
     const { roomId } = this.keys(u, { allowBlocked: true });
     this.ownBurns.set(u, Date.now());
-    return await (await this.relay()).burn(roomId);
+    const n = await (await this.relay()).burn(roomId);
+    // The user burned the conversation: our local history of it goes too (PROTOCOL-v3 §V8 lets the
+    // user delete it); the peer's history is on the peer's device.
+    deleteHistory(this.state(), u);
+    return n;
   }
 
   /** Whether this session burned the contact's room in the last minute (the relay's burn event does not say who). */

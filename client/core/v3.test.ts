@@ -131,4 +131,18 @@ describe("v3 sessions in the client", () => {
     a.close();
     b.close();
   });
+
+  test("20 prekey messages without an answer: the user is told to compare the safety code, once", async () => {
+    const warnings: string[] = [];
+    const a = await user({ onWarning: (m) => warnings.push(m) });
+    const b = await user();
+    await pair(a, b);
+    for (let i = 0; i < 19; i++) await a.send(b.uid, `m${i}`);
+    expect(warnings.filter((w) => w.includes("has not answered"))).toEqual([]);
+    await a.send(b.uid, "m19");
+    await a.send(b.uid, "m20");
+    expect(warnings.filter((w) => w.includes("has not answered"))).toHaveLength(1);
+    a.close();
+    b.close();
+  });
 });

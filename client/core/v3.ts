@@ -234,7 +234,16 @@ export interface Sealed {
   ciphertext: string;
   /** SHA-256 of the wire: the history row's key. */
   hash: Uint8Array;
+  /**
+   * §V4: the session we started has had no reply after 20 prekey messages or 7 days — tell the user
+   * (a relay that substituted a prekey makes a handshake that never gets an answer, §V10).
+   */
+  unanswered: boolean;
 }
+
+/** §V4: prekey messages, or days, without a reply before the user is told. */
+export const UNANSWERED_MESSAGES = 20;
+export const UNANSWERED_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * One ratchet step on the active session (§V5.6), its history row written in the same transaction
@@ -258,7 +267,9 @@ export function sealMessage(s: V3Port, uid: string, inner: Inner): Sealed {
       direction: "out",
       inner: s.keepHistory() ? bytes : new Uint8Array(0),
     });
-    return { ciphertext: b64encode(wire), hash };
+    const unanswered =
+      session.prekey !== null && (session.ratchet.ns >= UNANSWERED_MESSAGES || now - h.meta.createdAt >= UNANSWERED_MS);
+    return { ciphertext: b64encode(wire), hash, unanswered };
   });
   checkpoint(db);
   return out;
