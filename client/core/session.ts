@@ -19,6 +19,8 @@ import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
 import { RelayError } from "../net/relay-error.ts";
 import { maybeStateOf, stateOf } from "../state/state-db.ts";
+import { deleteHistory } from "../state/ratchet-store.ts";
+import { applyHistoryPolicy, searchHistory } from "./history.ts";
 import { bundleCheckDue, topUpBundle } from "./prekeys.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
@@ -515,6 +517,24 @@ export class Session
 
   markRead(uid: string, ts: number): void {
     markRead(this, this.resolve(uid), ts);
+  }
+
+  /** PROTOCOL-v3 §V8: local history searched in memory (client/core/history.ts), oldest first. */
+  searchHistory(text: string, o: { contact?: string } = {}): Array<{ uid: string; message: ChatMessage }> {
+    const contact = o.contact === undefined ? undefined : this.resolve(o.contact);
+    return searchHistory(stateOf(this.home), Object.keys(this.book), this.uid, text, { contact });
+  }
+
+  /** PROTOCOL-v3 §V8: delete the local history of one conversation, or all of it (null); how many messages. */
+  clearHistory(uidOrNick: string | null): number {
+    const uid = uidOrNick === null ? null : this.resolve(uidOrNick);
+    const db = stateOf(this.home);
+    return db.tx(() => deleteHistory(db, uid));
+  }
+
+  /** PROTOCOL-v3 §V8: apply the `history` setting (days N: delete older rows); how many were deleted. */
+  pruneHistory(): number {
+    return applyHistoryPolicy(stateOf(this.home), this.settings.history, Math.floor(Date.now() / 1000));
   }
 
   /** Forget the keys held in memory. */
