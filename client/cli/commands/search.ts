@@ -8,6 +8,7 @@ import type { ContactView } from "../../state/contacts.ts";
 import { escapeText, oneLine } from "../../text/sanitise.ts";
 import { formatBytes } from "../../text/format.ts";
 import { PhantomError } from "../../../lib/errors.ts";
+import { restoreUids } from "../argv.ts";
 import { Ctx, type Globals, timeOf } from "./context.ts";
 
 export async function run(g: Globals, text: string, o: { contact?: string }): Promise<void> {
@@ -16,7 +17,8 @@ export async function run(g: Globals, text: string, o: { contact?: string }): Pr
   const ctx = new Ctx(g);
   const s = await ctx.open();
   try {
-    const found = s.searchHistory(text, { contact: o.contact });
+    // An option's value is not restored by program.ts (a UID beginning with "-", client/cli/argv.ts).
+    const found = s.searchHistory(text, { contact: restoreUids(o.contact) });
     const contacts = new Map<string, ContactView>();
     const contactOf = (uid: string) => {
       let c = contacts.get(uid);
