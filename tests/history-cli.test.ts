@@ -159,4 +159,18 @@ describe("phantom search and phantom history clear", () => {
     expect(await rowsOf(carolUid)).toBe(0);
     expect((await ok(alice.env, ["search", "lunch"])).stdout).toBe("no messages match\n");
   });
+
+  test("history days N: search applies it first, so older messages are gone", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await seed([
+      { uid: bobUid, ts: now - 3 * 86_400, direction: "in", inner: text("ancient kiwi") },
+      { uid: bobUid, ts: now - 86_400, direction: "in", inner: text("recent kiwi") },
+    ]);
+    expect((await ok(alice.env, ["--json", "search", "kiwi"])).stdout).toContain("ancient kiwi"); // keep: both
+    await ok(alice.env, ["settings", "history", "days", "2"]);
+    const r = await ok(alice.env, ["--json", "search", "kiwi"]);
+    expect((JSON.parse(r.stdout) as Array<{ body: string }>).map((m) => m.body)).toEqual(["recent kiwi"]);
+    expect(await rowsOf(bobUid)).toBe(1); // deleted from state.db, not only hidden
+    await ok(alice.env, ["settings", "history", "keep"]);
+  });
 });

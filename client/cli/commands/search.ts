@@ -1,5 +1,6 @@
 // phantom search <text> [--contact C]: the messages of local history (PROTOCOL-v3 §V8) whose text or
 // file name contains <text>, ignoring case, oldest first; decrypted in memory, nothing is fetched.
+// The `history days N` setting is applied first.
 // Human: one line per message, like `read`, with the conversation's label. --json: one array of
 // {uid, nickname, id, ts, from, mine, body, protocol, file?}. No match: "no messages match" (human)
 // or [] (JSON), exit 0 — as `read` does for an empty conversation.
@@ -17,6 +18,7 @@ export async function run(g: Globals, text: string, o: { contact?: string }): Pr
   const ctx = new Ctx(g);
   const s = await ctx.open();
   try {
+    s.pruneHistory(); // `history days N`: older rows are not found
     // An option's value is not restored by program.ts (a UID beginning with "-", client/cli/argv.ts).
     const found = s.searchHistory(text, { contact: restoreUids(o.contact) });
     const contacts = new Map<string, ContactView>();
