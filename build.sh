@@ -12,7 +12,7 @@
 #   ./build.sh docs         write the man pages and shell completions from the programs' definitions:
 #                           dist/man/{phantom,phantom-relay}.1, dist/completions/{phantom.bash,_phantom,phantom.fish}
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
-#   ./build.sh bench [relay|crypto|v3|state|abuse|relay-ab|size|update]   run the benchmarks (not tests)
+#   ./build.sh bench [relay|crypto|v3|state|client|abuse|relay-ab|size|update]   run the benchmarks (not tests)
 #   ./build.sh release      build phantom and phantom-relay for every release target, the man pages and
 #                           completions, and write the signed release (release/cli.ts): archives
 #                           <program>-<os>-<arch>.tar.xz (.zip for windows), SHA256SUMS, a .minisig for each,
@@ -229,6 +229,7 @@ case "${1:-build}" in
       update) shift; "$BUN" bench/update.ts "$@" ;;
       state) "$BUN" bench/state-db.ts ;;
       v3) "$BUN" bench/v3.ts ;;
+      client) "$BUN" bench/client.ts ;;
       size)
         build
         out=${PHANTOM_BUILD_OUT:-dist}
@@ -237,7 +238,7 @@ case "${1:-build}" in
         done
         ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, v3, state, abuse, relay-ab, size, update)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, v3, state, client, abuse, relay-ab, size, update)" >&2; exit 2 ;;
     esac
     ;;
   release)
@@ -254,7 +255,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|v3|state|abuse|relay-ab|size|update]|release|release-key [dir] [-W]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|v3|state|client|abuse|relay-ab|size|update]|release|release-key [dir] [-W]|format]" >&2
     exit 2
     ;;
 esac

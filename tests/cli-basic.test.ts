@@ -42,10 +42,12 @@ const COMMANDS = [
   "remove",
   "send",
   "read",
+  "search",
   "get",
   "listen",
   "chat",
   "burn",
+  "history",
   "panic",
   "tor",
 ];

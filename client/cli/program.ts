@@ -116,6 +116,16 @@ export async function buildProgram(): Promise<Command> {
     .option("--limit <n>", "only the newest n messages")
     .option("--since <when>", "only messages since: a date (2026-12-01), a time ago (30m, 2h, 3d) or a Unix time")
     .action(run(() => import("./commands/read.ts")));
+  cmd("search", "search the local history of v3 conversations for a text (ignoring case)")
+    .argument("<text>", "the text to look for, in messages and file names")
+    .option("--contact <uid>", "only the conversation with this contact (UID or nickname)")
+    .action(run(() => import("./commands/search.ts")));
+  cmd("history", "delete local history (this device's copies; 'burn' deletes the relay's)")
+    .addArgument(program.createArgument("<action>", "clear").choices(["clear"]))
+    .argument("[uid]", "the contact whose conversation to clear (UID or nickname)")
+    .option("--all", "clear every conversation's history")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(run(() => import("./commands/history.ts")));
   cmd("get", "download, decrypt and save file n of a conversation")
     .argument("<uid>", "UID or nickname")
     .argument("<n>", "the file number shown by 'read'")
@@ -148,8 +158,11 @@ export async function buildProgram(): Promise<Command> {
     .option("-y, --yes", "trust a first-seen update server key without asking")
     .action(run(() => import("./commands/usb.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./commands/tor.ts")));
-  cmd("settings", "show or change the interactive client's settings (theme, mascot, motd, tor-warning, relay)")
-    .argument("[key]", "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay")
+  cmd("settings", "show or change the settings (theme, mascot, motd, tor-warning, relay, history, require-v3)")
+    .argument(
+      "[key]",
+      "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay | updates | update-url | history | require-v3",
+    )
     .argument("[value...]", "the new value, e.g. 'theme amber', 'color accent #ffaa00', 'tor-warning off'")
     .action(run(() => import("./commands/settings.ts")));
   cmd("startup", "start the interactive client at login: enable, disable or status")

@@ -12,8 +12,7 @@ import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
 import { confirmSent, forgetUnsent, openRow, planSend, sealMessage, type V3Port } from "./v3.ts";
-import { historyMessage } from "./history.ts";
-import { deleteHistory, listHistory } from "../state/ratchet-store.ts";
+import { deleteHistory } from "../state/ratchet-store.ts";
 import { type Inner, newInnerId } from "../../lib/v3/inner.ts";
 import type { StateDb } from "../state/state-db.ts";
 import { addContact, processInbox, register } from "./key-exchange.ts";
@@ -24,6 +23,7 @@ import { type Burner, type BurnProgress, panic, type PanicResult } from "./panic
 import { type BurnKey, RelayClient, type SigV3Pins } from "../net/relay-client.ts";
 import { RelayError } from "../net/relay-error.ts";
 import { maybeStateOf, stateOf } from "../state/state-db.ts";
+import { applyHistoryPolicy, historyOf, searchHistory } from "./history.ts";
 import { bundleCheckDue, topUpBundle } from "./prekeys.ts";
 import { directRefused, planRelayRoute, type Route, transportFor } from "../net/route.ts";
 import { loadSettings, type Settings } from "../state/settings.ts";
@@ -173,7 +173,10 @@ export class Session
     } finally {
       key.fill(0);
     }
-    return new Session(config, hooks, id, await routeP, settings);
+    const session = new Session(config, hooks, id, await routeP, settings);
+    // PROTOCOL-v3 §V8 `history days N`: older rows go at every unlock.
+    session.pruneHistory();
+    return session;
   }
 
   /**
@@ -441,11 +444,11 @@ export class Session
   }
 
   /** @internal V3Port: the `require-v3` setting. */ requireV3(): boolean {
-    return (this.settings as Settings & { requireV3?: boolean }).requireV3 === true;
+    return this.settings.requireV3;
   }
 
   /** @internal V3Port: false when the `history` setting is off. */ keepHistory(): boolean {
-    return (this.settings as Settings & { history?: { mode: string } }).history?.mode !== "off";
+    return this.settings.history.mode !== "off";
   }
 
   /** @internal How rows of a contact's room are opened: v2 with the pair key, v3 through state.db. */
@@ -495,9 +498,7 @@ export class Session
    */
   private withHistory(uid: string, fromRelay: DecodedMessage[]): DecodedMessage[] {
     const ids = new Set(fromRelay.map((m) => m.message.id));
-    const kept = listHistory(this.state(), uid)
-      .map((r) => historyMessage(r, this.uid, uid))
-      .filter((m): m is DecodedMessage => m !== null && !ids.has(m.message.id));
+    const kept = historyOf(this.state(), uid, this.uid).filter((m) => !ids.has(m.message.id));
     if (kept.length === 0) return fromRelay;
     const all = [...kept, ...fromRelay];
     const order = new Map(all.map((m, i) => [m, i]));
@@ -612,6 +613,24 @@ export class Session
 
   markRead(uid: string, ts: number): void {
     markRead(this, this.resolve(uid), ts);
+  }
+
+  /** PROTOCOL-v3 §V8: local history searched in memory (client/core/history.ts), oldest first. */
+  searchHistory(text: string, o: { contact?: string } = {}): Array<{ uid: string; message: ChatMessage }> {
+    const contact = o.contact === undefined ? undefined : this.resolve(o.contact);
+    return searchHistory(stateOf(this.home), Object.keys(this.book), this.uid, text, { contact });
+  }
+
+  /** PROTOCOL-v3 §V8: delete the local history of one conversation, or all of it (null); how many messages. */
+  clearHistory(uidOrNick: string | null): number {
+    const uid = uidOrNick === null ? null : this.resolve(uidOrNick);
+    const db = stateOf(this.home);
+    return db.tx(() => deleteHistory(db, uid));
+  }
+
+  /** PROTOCOL-v3 §V8: apply the `history` setting (days N: delete older rows); how many were deleted. */
+  pruneHistory(): number {
+    return applyHistoryPolicy(stateOf(this.home), this.settings.history, Math.floor(Date.now() / 1000));
   }
 
   /** Forget the keys held in memory. */

@@ -8,6 +8,8 @@ import {
   colorSpec,
   DEFAULT_CUSTOM,
   DEFAULT_RELAY,
+  HISTORY_MAX_DAYS,
+  type HistoryPolicy,
   MASCOTS,
   MOTDS,
   THEMES,
@@ -26,6 +28,8 @@ export const SETTINGS_KEYS = [
   "relay",
   "updates",
   "update-url",
+  "history",
+  "require-v3",
 ] as const;
 export type SettingKey = (typeof SETTINGS_KEYS)[number];
 const COLOR_SLOTS = ["accent", "dim", "mine", "peer"] as const;
@@ -38,6 +42,11 @@ function oneOf<T extends string>(what: string, value: string | undefined, allowe
   return v as T;
 }
 
+/** How the `history` setting reads: keep, days N, off. */
+export function historyText(p: HistoryPolicy): string {
+  return p.mode === "days" ? `days ${p.days}` : p.mode;
+}
+
 export function describeSettings(s: Settings): string[] {
   const custom = s.customTheme ?? DEFAULT_CUSTOM;
   return [
@@ -45,6 +54,8 @@ export function describeSettings(s: Settings): string[] {
     `tor-warning  ${s.torWarning ? "on" : "off"}`,
     `updates      ${s.updates ? "on" : "off"}`,
     `update-url   ${s.updateUrl ?? "(default)"}`,
+    `history      ${historyText(s.history)}${s.history.mode === "keep" ? " (default)" : ""}`,
+    `require-v3   ${s.requireV3 ? "on" : "off"}`,
     `theme        ${s.theme}`,
     `color        accent ${custom.accent}, dim ${custom.dim}, mine ${custom.mine}, peer ${custom.peer}  (custom theme)`,
     `mascot       ${s.mascot}`,
@@ -98,7 +109,25 @@ export function applySetting(home: string, key: string, values: string[]): Setti
       checkUpdateUrl(manifestUrlOf(v));
       return updateSettings(home, { updateUrl: v });
     }
+    case "history":
+      return updateSettings(home, { history: historyPolicyOf(values) });
+    case "require-v3": {
+      const on = oneOf("require-v3", v, ["on", "off"] as const);
+      return updateSettings(home, { requireV3: on === "on" });
+    }
     default:
       throw new PhantomError("bad-setting", `unknown setting '${key}' (${SETTINGS_KEYS.join(", ")})`);
   }
+}
+
+/** PROTOCOL-v3 §V8: `history keep | days N | off` (N a whole number of days, 1 to 36500). */
+export function historyPolicyOf(values: string[]): HistoryPolicy {
+  const usage = `history must be one of: keep, days N (N from 1 to ${HISTORY_MAX_DAYS}), off`;
+  const mode = values[0]?.toLowerCase();
+  if ((mode === "keep" || mode === "off") && values.length === 1) return { mode };
+  if (mode === "days" && values.length === 2) {
+    const n = values[1]!;
+    if (/^\d{1,6}$/.test(n) && Number(n) >= 1 && Number(n) <= HISTORY_MAX_DAYS) return { mode, days: Number(n) };
+  }
+  throw new PhantomError("bad-setting", usage);
 }

@@ -94,9 +94,9 @@ describe("v3 sessions in the client", () => {
     const b = await user();
     await pair(a, b);
     await (await b.relay()).publishPrekeys({ clear: true });
-    (a.settings as { requireV3?: boolean }).requireV3 = true;
+    a.settings.requireV3 = true;
     expect((await rejectionOf(a.send(b.uid, "x"))).message).toContain("require-v3 is on");
-    (a.settings as { requireV3?: boolean }).requireV3 = false;
+    a.settings.requireV3 = false;
     // Pinned, then its sessions lost and no bundle: refused, not downgraded.
     const c = await user();
     await pair(a, c);

@@ -64,3 +64,25 @@ test("a corrupt or invalid file is an error naming it, never reset", () => {
     expect(readFileSync(path, "utf8")).toBe(bad);
   }
 });
+
+test("PROTOCOL-v3 §V8 history and §V1 require-v3: defaults keep and off; a bad stored value is refused", () => {
+  expect(defaultSettings()).toMatchObject({ history: { mode: "keep" }, requireV3: false });
+  const h = home();
+  updateSettings(h, { history: { mode: "days", days: 30 }, requireV3: true });
+  expect(loadSettings(h)).toMatchObject({ history: { mode: "days", days: 30 }, requireV3: true });
+  updateSettings(h, { history: { mode: "off" } });
+  expect(loadSettings(h).history).toEqual({ mode: "off" });
+  const path = settingsPath(h);
+  for (const bad of [
+    { history: { mode: "days", days: 0 } },
+    { history: { mode: "days", days: 36_501 } },
+    { history: { mode: "days", days: 1.5 } },
+    { history: { mode: "days" } },
+    { history: { mode: "forever" } },
+    { history: "keep" },
+    { requireV3: "yes" },
+  ]) {
+    writeFileSync(path, JSON.stringify(bad));
+    expect(errorOf(() => loadSettings(h)).code).toBe("corrupt-file");
+  }
+});

@@ -74,6 +74,17 @@ const Color = z
   .max(32)
   .regex(/^(?:#[0-9a-fA-F]{6}|[A-Za-z]+)$/, "expected a color name or #rrggbb");
 
+/** PROTOCOL-v3 §V8 `history days N`: N from 1 to this (100 years). */
+export const HISTORY_MAX_DAYS = 36_500;
+
+/** PROTOCOL-v3 §V8, the setting `history`: keep every message (default), delete rows older than N days, or keep none. */
+export const HistoryPolicy = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("keep") }),
+  z.strictObject({ mode: z.literal("days"), days: z.number().int().min(1).max(HISTORY_MAX_DAYS) }),
+  z.strictObject({ mode: z.literal("off") }),
+]);
+export type HistoryPolicy = z.infer<typeof HistoryPolicy>;
+
 export const CustomTheme = z.strictObject({ accent: Color, dim: Color, mine: Color, peer: Color });
 
 export const Settings = z.looseObject({
@@ -98,6 +109,10 @@ export const Settings = z.looseObject({
     .optional(),
   /** The first-run wizard asked about update checks. */
   updatesAsked: z.boolean().default(false),
+  /** PROTOCOL-v3 §V8: what local history keeps. */
+  history: HistoryPolicy.default({ mode: "keep" }),
+  /** PROTOCOL-v3 §V1 `require-v3`: never fall back to v2 for a contact without a v3 bundle. */
+  requireV3: z.boolean().default(false),
 });
 export type Settings = z.infer<typeof Settings>;
 export type CustomTheme = z.infer<typeof CustomTheme>;

@@ -91,6 +91,47 @@ describe("phantom settings", () => {
     applySetting(home, "relay", ["default"]);
   });
 
+  test("history keep | days N | off and require-v3 on | off: saved, shown, bad values refused", () => {
+    const show = () => {
+      const lines: string[] = [];
+      settingsCommand(undefined, [], { env: { PHANTOM_HOME: home }, out: { write: (s) => lines.push(s) } });
+      return lines.join("");
+    };
+    expect(show()).toContain("history      keep (default)\n");
+    expect(show()).toContain("require-v3   off\n");
+    expect(applySetting(home, "history", ["days", "30"]).history).toEqual({ mode: "days", days: 30 });
+    expect(saved().history).toEqual({ mode: "days", days: 30 });
+    expect(show()).toContain("history      days 30\n");
+    applySetting(home, "require-v3", ["ON"]);
+    expect(saved().requireV3).toBe(true);
+    expect(show()).toContain("require-v3   on\n");
+    applySetting(home, "history", ["Off"]);
+    expect(show()).toContain("history      off\n");
+    expect(applySetting(home, "history", ["days", "36500"]).history).toEqual({ mode: "days", days: 36_500 });
+    const before = saved();
+    for (const bad of [
+      [],
+      ["days"],
+      ["days", "0"],
+      ["days", "36501"],
+      ["days", "1.5"],
+      ["days", "-3"],
+      ["days", "x"],
+      ["forever"],
+      ["keep", "3"],
+      ["days", "3", "4"],
+    ]) {
+      expect(errorOf(() => applySetting(home, "history", bad)).message).toBe(
+        "history must be one of: keep, days N (N from 1 to 36500), off",
+      );
+    }
+    expect(() => applySetting(home, "require-v3", ["maybe"])).toThrow("require-v3 must be one of: on, off");
+    expect(saved()).toEqual(before);
+    applySetting(home, "history", ["keep"]);
+    applySetting(home, "require-v3", ["off"]);
+    expect(saved()).toMatchObject({ history: { mode: "keep" }, requireV3: false });
+  });
+
   test("a corrupt settings.json is reported with its path, not reset", () => {
     const path = join(home, "settings.json");
     writeFileSync(path, "{not json");

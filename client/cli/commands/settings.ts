@@ -8,6 +8,8 @@
 //   phantom settings motd-clear            remove every custom line
 //   phantom settings tor-warning off       on | off: the warning before a direct (non-Tor) connection
 //   phantom settings relay URL             the relay to use (`default` to forget it)
+//   phantom settings history days 30       keep | days N | off: local history of v3 messages (PROTOCOL-v3 §V8)
+//   phantom settings require-v3 on         on | off: refuse v2 for new contacts (PROTOCOL-v3 §V1)
 import { homeFromEnv } from "../config.ts";
 import { applySetting, describeSettings } from "../../core/settings.ts";
 import { loadSettings } from "../../state/settings.ts";
