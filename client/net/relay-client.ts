@@ -486,37 +486,46 @@ export class RelayClient {
     stop();
     const f = frame;
     const length = f.prefix.length + blob.size + f.suffix.length;
-    // Pass 2: the same bytes, checked against pass 1 before the last of them go out.
+    // Pass 2: the same bytes, checked against pass 1 before the last of them go out. A failure of
+    // the source itself (it changed, it cannot be read) is what the caller hears, not the broken request.
+    let sourceError: { e: unknown } | null = null;
     const open = (): ReadableStream<Uint8Array> => {
       let it: AsyncIterator<Uint8Array> | null = null;
-      let h = createHash("sha256").update(f.prefix);
+      const h = createHash("sha256").update(f.prefix);
       let n = 0;
       let phase: "prefix" | "blob" | "done" = "prefix";
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
-          if (phase === "prefix") {
-            phase = "blob";
-            it = blob.open()[Symbol.asyncIterator]();
-            return controller.enqueue(f.prefix);
+          try {
+            await step(controller);
+          } catch (e) {
+            sourceError ??= { e };
+            throw e;
           }
-          if (phase === "done") return controller.close();
-          const r = await it!.next();
-          if (!r.done) {
-            n += r.value.length;
-            if (n > blob.size) throw sourceChanged(blob.size, n);
-            h.update(r.value);
-            return controller.enqueue(r.value);
-          }
-          phase = "done";
-          if (n !== blob.size) throw sourceChanged(blob.size, n);
-          if (!equalBytes(new Uint8Array(h.update(f.suffix).digest()), digest)) throw sourceChanged(blob.size, n);
-          h = createHash("sha256");
-          controller.enqueue(f.suffix);
         },
         async cancel() {
           await it?.return?.();
         },
       });
+      async function step(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+        if (phase === "prefix") {
+          phase = "blob";
+          it = blob.open()[Symbol.asyncIterator]();
+          return controller.enqueue(f.prefix);
+        }
+        if (phase === "done") return controller.close();
+        const r = await it!.next();
+        if (!r.done) {
+          n += r.value.length;
+          if (n > blob.size) throw sourceChanged(blob.size, n);
+          h.update(r.value);
+          return controller.enqueue(r.value);
+        }
+        phase = "done";
+        if (n !== blob.size) throw sourceChanged(blob.size, n);
+        if (!equalBytes(new Uint8Array(h.update(f.suffix).digest()), digest)) throw sourceChanged(blob.size, n);
+        controller.enqueue(f.suffix);
+      }
     };
     const call: Call = {
       method: "POST",
@@ -531,7 +540,12 @@ export class RelayClient {
       onUp: onProgress && ((sent) => onProgress(Math.min(Math.max(sent - f.prefix.length, 0), blob.size), blob.size)),
       signal: o.signal,
     };
-    return await this.json(call, w.UploadResponse);
+    try {
+      return await this.json(call, w.UploadResponse);
+    } catch (e) {
+      if (sourceError !== null) throw (sourceError as { e: unknown }).e;
+      throw e;
+    }
   }
 
   /**
