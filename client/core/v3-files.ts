@@ -86,14 +86,37 @@ function checkUnchanged(f: PreparedFile): void {
   }
 }
 
-/** The plaintext of a prepared file, read as a stream; checked unchanged before and after. */
+/** Read size of the plaintext: one §V9 chunk. */
+const READ_BYTES = 65536;
+
+/**
+ * The plaintext of a prepared file, read in place into one buffer that is reused: each part is
+ * valid only until the next is asked for (encryptFileStream copies it into its chunk first). This
+ * rather than Bun.file().stream(), whose 512 KiB parts, each a new buffer, raised the peak RSS of a
+ * 50 MB upload by some 15 MB more. Checked unchanged before and after.
+ */
 async function* fileBytes(f: PreparedFile): AsyncGenerator<Uint8Array> {
   checkUnchanged(f);
+  let fd: number;
   try {
-    for await (const part of Bun.file(f.path).stream()) yield part;
+    fd = fs.openSync(f.path, "r");
   } catch (e) {
-    if (e instanceof PhantomError) throw e;
     throw ioError("read", f.path, e);
+  }
+  try {
+    const buf = new Uint8Array(READ_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        throw ioError("read", f.path, e);
+      }
+      if (n === 0) break;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    fs.closeSync(fd);
   }
   checkUnchanged(f);
 }
