@@ -118,7 +118,11 @@ interface Call {
   mayRetry?: () => boolean;
 }
 
-/** A file blob streamed rather than held: `open()` gives its bytes from the start, the same each time. */
+/**
+ * A file blob streamed rather than held: `open()` gives its bytes from the start, the same each
+ * time. A part must not change once yielded (no reused buffer): the transport may still hold it
+ * while the next is made.
+ */
 export interface BlobSource {
   size: number;
   open(): AsyncIterable<Uint8Array>;
