@@ -11,9 +11,15 @@ export interface HttpResponse {
 }
 
 export type Progress = (done: number, total: number) => void;
+/** Where a streamed response body goes, part by part; a returned promise is awaited (backpressure). */
+export type BodySink = (part: Uint8Array) => void | Promise<void>;
+/** Chooses, once the status line and headers are read, a sink for the body (null: keep it as usual). */
+export type BodySinkFor = (status: number, headers: Headers) => BodySink | null;
 
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const WRITE_CHUNK = 64 * 1024;
+/** Unread bytes held before the socket is paused (a slow body sink must not fill memory). */
+const READ_HIGH_WATER = 1024 * 1024;
 
 /** Buffered reads from a socket; errors and end of stream become exceptions. */
 class SocketReader {
@@ -21,8 +27,9 @@ class SocketReader {
   private ended = false;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
+  private paused = false;
 
-  constructor(sock: Duplex) {
+  constructor(private readonly sock: Duplex) {
     const notify = () => {
       const w = this.wake;
       this.wake = null;
@@ -30,6 +37,10 @@ class SocketReader {
     };
     sock.on("data", (chunk: Buffer) => {
       this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      if (this.buf.length >= READ_HIGH_WATER && !this.paused) {
+        this.paused = true;
+        sock.pause();
+      }
       notify();
     });
     sock.on("end", () => ((this.ended = true), notify()));
@@ -46,6 +57,10 @@ class SocketReader {
   private async more(): Promise<boolean> {
     if (this.failure) throw this.failure;
     if (this.ended) return false;
+    if (this.paused) {
+      this.paused = false;
+      this.sock.resume();
+    }
     await new Promise<void>((r) => (this.wake = r));
     if (this.failure) throw this.failure;
     return !this.ended || this.buf.length > 0;
@@ -89,6 +104,8 @@ export async function http1Exchange(
     onDownloadProgress?: Progress;
     /** Hand each body part here instead of keeping it (the response's body is then empty). */
     onBodyPart?: (part: Uint8Array) => void;
+    /** The same, chosen by status (a sink that returns a promise is awaited before more is read). */
+    bodySink?: BodySinkFor;
   },
   markSent: () => void,
 ): Promise<HttpResponse> {
@@ -157,7 +174,12 @@ function write(sock: Duplex, data: Uint8Array): Promise<void> {
 async function readResponse(
   reader: SocketReader,
   method: string,
-  opts: { maxResponseBytes: number; onDownloadProgress?: Progress; onBodyPart?: (part: Uint8Array) => void },
+  opts: {
+    maxResponseBytes: number;
+    onDownloadProgress?: Progress;
+    onBodyPart?: (part: Uint8Array) => void;
+    bodySink?: BodySinkFor;
+  },
 ): Promise<HttpResponse> {
   let status: number;
   let headers: Headers;
@@ -195,7 +217,7 @@ async function readResponse(
   }
   const max = opts.maxResponseBytes;
   const progress = opts.onDownloadProgress;
-  const sink = opts.onBodyPart;
+  const sink: BodySink | undefined = (opts.bodySink ? opts.bodySink(status, headers) : null) ?? opts.onBodyPart;
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
     const parts: Buffer[] = [];
     let got = 0;
@@ -209,7 +231,7 @@ async function readResponse(
       while (left > 0) {
         const part = await reader.some(left);
         if (!part) throw new Error("connection closed early");
-        if (sink) sink(part);
+        if (sink) await sink(part);
         else parts.push(part);
         left -= part.length;
         got += part.length;
@@ -230,7 +252,7 @@ async function readResponse(
     while (got < total) {
       const part = await reader.some(total - got);
       if (!part) throw new Error("connection closed early");
-      if (sink) sink(part);
+      if (sink) await sink(part);
       else body.set(part, got);
       got += part.length;
       progress?.(got, total);
@@ -242,7 +264,7 @@ async function readResponse(
   for (let part = await reader.some(WRITE_CHUNK); part; part = await reader.some(WRITE_CHUNK)) {
     got += part.length;
     if (got > max) throw new TooLarge(max);
-    if (sink) sink(part);
+    if (sink) await sink(part);
     else parts.push(part);
     progress?.(got, 0);
   }

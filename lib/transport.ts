@@ -4,7 +4,7 @@
 // path that opens a direct connection to the relay, so it cannot fall back.
 
 import type * as net from "node:net";
-import { TooLarge, http1Exchange, type HttpResponse, type Progress } from "./http1.ts";
+import { TooLarge, http1Exchange, type BodySinkFor, type HttpResponse, type Progress } from "./http1.ts";
 import { TransportError, bareHost, hostPort, socksConnect, startTls } from "./socks-http.ts";
 
 export { TransportError } from "./socks-http.ts";
@@ -12,6 +12,7 @@ export { TransportError } from "./socks-http.ts";
 export type Via = "direct" | "tor";
 export type TransportConfig = { via: "direct" } | { via: "tor"; proxyHost: string; proxyPort: number };
 export type TransportResponse = HttpResponse;
+export type { BodySink, BodySinkFor } from "./http1.ts";
 /** Extra trust for https relays (a private CA, PEM), used by every route and by live WebSockets. */
 export interface TransportTls {
   ca?: string | string[];
@@ -27,6 +28,11 @@ export interface RequestOptions {
   idleTimeoutMs?: number;
   /** Refuse bigger responses (default 64 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Stream the response body (status chosen by the caller) into a sink instead of keeping it: the
+   * response's body is then empty. A sink's promise is awaited before more is read (backpressure).
+   */
+  bodySink?: BodySinkFor;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -146,6 +152,7 @@ export class Transport {
             maxResponseBytes: max,
             onUploadProgress: opts.onUploadProgress,
             onDownloadProgress: opts.onDownloadProgress,
+            bodySink: opts.bodySink,
           },
           () => (sent = true),
         );
@@ -175,6 +182,8 @@ export class Transport {
       // Stream in chunks so progress follows what the socket takes (backpressure).
       h["content-length"] = String(body.length);
       sendBody = chunkStream(body, opts.onUploadProgress);
+    } else if (body instanceof ReadableStream && opts.onUploadProgress) {
+      sendBody = countingStream(body, Number(h["content-length"] ?? 0), opts.onUploadProgress);
     }
     let res: Response;
     try {
@@ -201,12 +210,14 @@ export class Transport {
       const total = Number(res.headers.get("content-length") ?? 0);
       if (total > max) throw new TooLarge(max);
       const parts: Uint8Array[] = [];
+      const sink = opts.bodySink?.(res.status, res.headers) ?? null;
       let got = 0;
       if (res.body) {
         for await (const part of res.body) {
           got += part.length;
           if (got > max) throw new TooLarge(max);
-          parts.push(part);
+          if (sink) await sink(part);
+          else parts.push(part);
           opts.onDownloadProgress?.(got, total);
         }
       }
@@ -236,6 +247,28 @@ function chunkStream(body: Uint8Array, progress: Progress): ReadableStream<Uint8
       const part = body.subarray(at, at + UPLOAD_CHUNK);
       at += part.length;
       controller.enqueue(part);
+    },
+  });
+}
+
+/** A request body stream passed through as it is, reporting the bytes taken so far. */
+function countingStream(
+  body: ReadableStream<Uint8Array>,
+  total: number,
+  progress: Progress,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (at > 0) progress(at, total);
+      const r = await reader.read();
+      if (r.done) return controller.close();
+      at += r.value.length;
+      controller.enqueue(r.value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
     },
   });
 }

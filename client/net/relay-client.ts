@@ -5,10 +5,11 @@
 import { burnAuthKey, burnSignature, randomBytes, sha256, sign, uidOf } from "../../lib/crypto.ts";
 import { b64decode, b64uencode, utf8 } from "../../lib/encoding.ts";
 import { PhantomError, WireError } from "../../lib/errors.ts";
-import { TransportError, type Transport, type TransportResponse } from "../../lib/transport.ts";
+import { createHash } from "node:crypto";
+import { TransportError, type BodySinkFor, type Transport, type TransportResponse } from "../../lib/transport.ts";
 import * as w from "../../lib/wire.ts";
 import { z } from "zod";
-import { multipartBody } from "./multipart.ts";
+import { MarkerScan, multipartBody, multipartFrame } from "./multipart.ts";
 import { doing, failure, RelayError, refused } from "./relay-error.ts";
 import { RequestSlots } from "./request-slots.ts";
 import { runLive, type LiveOptions } from "./live.ts";
@@ -99,6 +100,8 @@ interface Call {
   /** "POST /send", "GET /file": names the request in messages without ids. */
   label: string;
   body?: Uint8Array;
+  /** A body streamed instead (opened afresh for each attempt), with its length and SHA-256 known beforehand. */
+  stream?: { open(): ReadableStream<Uint8Array>; length: number; sha256: Uint8Array };
   contentType?: string;
   signed: boolean;
   idempotent: boolean;
@@ -109,6 +112,25 @@ interface Call {
   onDown?: (done: number, total: number) => void;
   extraHeaders?: (signed: Record<string, string>) => Record<string, string>;
   signal?: AbortSignal;
+  /** Stream the response body into a sink (lib/transport.ts bodySink). */
+  bodySink?: BodySinkFor;
+  /** False once a retry would repeat something already handed on (a streamed body part). */
+  mayRetry?: () => boolean;
+}
+
+/**
+ * A file blob streamed rather than held: `open()` gives its bytes from the start, the same each
+ * time. A part must not change once yielded (no reused buffer): the transport may still hold it
+ * while the next is made.
+ */
+export interface BlobSource {
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** A body whose SHA-256 is already known (a streamed upload), for signHeaders. */
+export interface BodyDigest {
+  sha256: Uint8Array;
 }
 
 /** The most /fetch pages one conversation is read in (FETCH_LIMIT_MAX rows each). */
@@ -430,6 +452,181 @@ export class RelayClient {
     return res.body;
   }
 
+  /**
+   * PROTOCOL §7.8 multipart upload of a blob that is never held whole (PROTOCOL-v3 §V9 files):
+   * the signature (§6, §V11) covers SHA-256 of the whole body, so pass 1 streams
+   * prefix ‖ blob ‖ suffix through the hash, pass 2 streams it out with its Content-Length.
+   * `blob.open()` is called once per pass (and again for a retry) and must give the same bytes
+   * each time: pass 2 hashes them again and withholds the body's last bytes if they differ, so
+   * the relay never stores a blob other than the one signed. Progress counts blob bytes.
+   */
+  async uploadStream(
+    roomId: string,
+    blob: BlobSource,
+    onProgress?: (sent: number, total: number) => void,
+    o: { signal?: AbortSignal } = {},
+  ): Promise<w.UploadResponse> {
+    const signer = this.needSigner();
+    const label = "POST /file/upload";
+    const stop = () => {
+      if (o.signal?.aborted) throw new RelayError("aborted", `${doing(label)}: cancelled`);
+    };
+    const fields: [string, string][] = [
+      ["room_id", roomId],
+      ["sender_id", signer.uid],
+    ];
+    const part = { field: "file", filename: "blob.bin", type: "application/octet-stream" };
+    // Pass 1: the hash (and a boundary that does not occur in the blob: chosen again if it does).
+    let frame = multipartFrame(fields, part);
+    let digest: Uint8Array;
+    for (;;) {
+      stop();
+      const h = createHash("sha256").update(frame.prefix);
+      const scan = new MarkerScan(frame.marker);
+      let n = 0;
+      for await (const chunk of blob.open()) {
+        stop();
+        n += chunk.length;
+        if (n > blob.size) break;
+        h.update(chunk);
+        scan.feed(chunk);
+      }
+      if (n !== blob.size) throw sourceChanged(blob.size, n);
+      if (!scan.found) {
+        digest = new Uint8Array(h.update(frame.suffix).digest());
+        break;
+      }
+      frame = multipartFrame(fields, part);
+    }
+    stop();
+    const f = frame;
+    const length = f.prefix.length + blob.size + f.suffix.length;
+    // Pass 2: the same bytes, checked against pass 1 before the last of them go out. A failure of
+    // the source itself (it changed, it cannot be read) is what the caller hears, not the broken request.
+    let sourceError: { e: unknown } | null = null;
+    const open = (): ReadableStream<Uint8Array> => {
+      let it: AsyncIterator<Uint8Array> | null = null;
+      const h = createHash("sha256").update(f.prefix);
+      let n = 0;
+      let phase: "prefix" | "blob" | "done" = "prefix";
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          try {
+            await step(controller);
+          } catch (e) {
+            sourceError ??= { e };
+            throw e;
+          }
+        },
+        async cancel() {
+          await it?.return?.();
+        },
+      });
+      async function step(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+        if (phase === "prefix") {
+          phase = "blob";
+          it = blob.open()[Symbol.asyncIterator]();
+          return controller.enqueue(f.prefix);
+        }
+        if (phase === "done") return controller.close();
+        const r = await it!.next();
+        if (!r.done) {
+          n += r.value.length;
+          if (n > blob.size) throw sourceChanged(blob.size, n);
+          h.update(r.value);
+          return controller.enqueue(r.value);
+        }
+        phase = "done";
+        if (n !== blob.size) throw sourceChanged(blob.size, n);
+        if (!equalBytes(new Uint8Array(h.update(f.suffix).digest()), digest)) throw sourceChanged(blob.size, n);
+        controller.enqueue(f.suffix);
+      }
+    };
+    const call: Call = {
+      method: "POST",
+      path: "/file/upload",
+      label,
+      stream: { open, length, sha256: digest },
+      contentType: f.contentType,
+      signed: true,
+      idempotent: false,
+      timeoutMs: this.transferTimeout(length),
+      idleTimeoutMs: this.timeoutMs,
+      onUp: onProgress && ((sent) => onProgress(Math.min(Math.max(sent - f.prefix.length, 0), blob.size), blob.size)),
+      signal: o.signal,
+    };
+    try {
+      return await this.json(call, w.UploadResponse);
+    } catch (e) {
+      if (sourceError !== null) throw (sourceError as { e: unknown }).e;
+      throw e;
+    }
+  }
+
+  /**
+   * PROTOCOL §7.8 GET /file/<id> (only a path on our own relay, §5.3), the body yielded as it
+   * arrives and never gathered: at most `expectedBytes` (the blob length the message announced).
+   * The next part is read only once the consumer asks for it; stopping early cancels the request.
+   * Retried (like `download`) only until a first part was yielded.
+   */
+  downloadStream(
+    path: string,
+    o: { expectedBytes: number; onProgress?: (got: number, total: number) => void; signal?: AbortSignal },
+  ): AsyncIterable<Uint8Array> {
+    if (!FILE_PATH_RE.test(path)) throw new PhantomError("bad-file-path", "file path must look like /file/<id>");
+    if (!Number.isSafeInteger(o.expectedBytes) || o.expectedBytes < 0)
+      throw new PhantomError("bad-file-size", "the expected file size is not a byte count");
+    const max = Math.min(this.maxDownloadBytes, o.expectedBytes);
+    return {
+      [Symbol.asyncIterator]: () => this.streamFile(path, max, o),
+    };
+  }
+
+  private async *streamFile(
+    path: string,
+    max: number,
+    o: { expectedBytes: number; onProgress?: (got: number, total: number) => void; signal?: AbortSignal },
+  ): AsyncGenerator<Uint8Array> {
+    const stop = new AbortController();
+    const pipe = new Handoff<Uint8Array>();
+    let handedOn = false;
+    const call: Call = {
+      method: "GET",
+      path,
+      label: "GET /file",
+      signed: true,
+      idempotent: true,
+      timeoutMs: this.transferTimeout(o.expectedBytes),
+      idleTimeoutMs: this.timeoutMs,
+      maxBytes: max,
+      onDown: o.onProgress,
+      signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
+      bodySink: (status) =>
+        status === 200
+          ? (part) => {
+              handedOn = true;
+              return pipe.put(part);
+            }
+          : null,
+      mayRetry: () => !handedOn,
+    };
+    const done = this.exchange(call).then(
+      (res) => (res.status === 200 ? pipe.end() : pipe.fail(refused(call.label, res))),
+      (e: unknown) => pipe.fail(e),
+    );
+    try {
+      for (;;) {
+        const part = await pipe.take();
+        if (part === null) return;
+        yield part;
+      }
+    } finally {
+      pipe.close();
+      stop.abort();
+      await done;
+    }
+  }
+
   /** PROTOCOL §7.9 live delivery (WebSocket direct, /fetch polling through Tor); see client/net/live.ts. */
   async live(roomIds: string[], onFrame: (roomId: string, frame: w.WsFrame) => void, opts: LiveOptions): Promise<void> {
     await runLive(this, roomIds, onFrame, opts);
@@ -439,11 +636,16 @@ export class RelayClient {
    * The four PROTOCOL §6 headers for one request (fresh ts and nonce each call); with `origin`,
    * the PROTOCOL-v3 §V11 signature over it and x-phantom-sigv: 3.
    */
-  signHeaders(method: string, path: string, body: Uint8Array, origin: string | null = null): Record<string, string> {
+  signHeaders(
+    method: string,
+    path: string,
+    body: Uint8Array | BodyDigest,
+    origin: string | null = null,
+  ): Record<string, string> {
     const signer = this.needSigner();
     const ts = String(Math.floor(Date.now() / 1000));
     const nonce = b64uencode(randomBytes(12));
-    const digest = sha256(body);
+    const digest = body instanceof Uint8Array ? sha256(body) : body.sha256;
     const raw =
       origin === null
         ? sign(signer.signSeed, w.canonicalRequest(method, path, signer.uid, ts, nonce, digest))
@@ -459,7 +661,7 @@ export class RelayClient {
   }
 
   /** signHeaders with the signature kind this relay gets (asks /health first when it is not known yet). */
-  async signedHeaders(method: string, path: string, body: Uint8Array): Promise<Record<string, string>> {
+  async signedHeaders(method: string, path: string, body: Uint8Array | BodyDigest): Promise<Record<string, string>> {
     return this.signHeaders(method, path, body, await this.signatureOrigin());
   }
 
@@ -497,7 +699,9 @@ export class RelayClient {
 
   /** Send with bounded retries; every attempt is signed afresh (new ts and nonce, §6). */
   private async exchange(call: Call): Promise<TransportResponse> {
-    const body = call.body ?? new Uint8Array(0);
+    const body: Uint8Array | BodyDigest = call.stream
+      ? { sha256: call.stream.sha256 }
+      : (call.body ?? new Uint8Array(0));
     const origin = call.signed ? await this.signatureOrigin() : null;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -508,19 +712,22 @@ export class RelayClient {
           if (call.extraHeaders) headers = { ...headers, ...call.extraHeaders(headers) };
           if (call.contentType) headers["content-type"] = call.contentType;
           else if (call.body) headers["content-type"] = "application/json";
-          return this.transport.request(call.method, this.urlOf(call.path), headers, call.body, {
+          if (call.stream) headers["content-length"] = String(call.stream.length);
+          const sendBody = call.stream ? call.stream.open() : call.body;
+          return this.transport.request(call.method, this.urlOf(call.path), headers, sendBody, {
             timeoutMs: call.timeoutMs ?? this.timeoutMs,
             idleTimeoutMs: call.idleTimeoutMs,
             onUploadProgress: call.onUp,
             onDownloadProgress: call.onDown,
             maxResponseBytes: call.maxBytes ?? MAX_JSON_RESPONSE_BYTES,
             signal: call.signal,
+            bodySink: call.bodySink,
           });
         });
         if (!(call.idempotent && RETRY_STATUS.has(res.status) && attempt <= this.retries)) return res;
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
-        const retryable = !["timeout", "aborted", "too-large", "tls"].includes(e.code);
+        const retryable = !["timeout", "aborted", "too-large", "tls"].includes(e.code) && call.mayRetry?.() !== false;
         if (!(retryable && (call.idempotent || !e.sent) && attempt <= this.retries)) {
           throw failure(call.label, e, attempt, this.transport.via === "tor");
         }
@@ -528,6 +735,79 @@ export class RelayClient {
       if (call.signal?.aborted) throw new RelayError("aborted", `${doing(call.label)}: cancelled`);
       await Bun.sleep(this.retryDelayMs * 2 ** (attempt - 1));
     }
+  }
+}
+
+/** A streamed upload source gave other bytes than announced, or than in the first pass. */
+function sourceChanged(size: number, got: number): PhantomError {
+  const what = got === size ? "other bytes" : `${got > size ? "more than" : "only"} ${got} bytes`;
+  return new PhantomError("file-changed", `the file changed while it was sent (${what} of ${size}): try again`);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * One part at a time from a producer (the transport's body sink) to a consumer (an async
+ * generator): put() resolves once the consumer took the part, so nothing piles up in memory.
+ */
+class Handoff<T> {
+  private part: T | null = null;
+  private ended = false;
+  private error: { e: unknown } | null = null;
+  private closed = false;
+  private taken: (() => void) | null = null;
+  private takenFail: ((e: unknown) => void) | null = null;
+  private ready: (() => void) | null = null;
+
+  put(part: T): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("download stopped"));
+    this.part = part;
+    const p = new Promise<void>((resolve, reject) => ((this.taken = resolve), (this.takenFail = reject)));
+    this.wake();
+    return p;
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  fail(e: unknown): void {
+    this.error ??= { e };
+    this.wake();
+  }
+
+  /** The consumer is gone: a pending put() fails, so the producer stops. */
+  close(): void {
+    this.closed = true;
+    const f = this.takenFail;
+    this.taken = this.takenFail = null;
+    f?.(new Error("download stopped"));
+  }
+
+  /** The next part, null at the end; throws the producer's failure. */
+  async take(): Promise<T | null> {
+    for (;;) {
+      if (this.part !== null) {
+        const part = this.part;
+        this.part = null;
+        const t = this.taken;
+        this.taken = this.takenFail = null;
+        t?.();
+        return part;
+      }
+      if (this.error) throw this.error.e;
+      if (this.ended) return null;
+      await new Promise<void>((r) => (this.ready = r));
+    }
+  }
+
+  private wake(): void {
+    const r = this.ready;
+    this.ready = null;
+    r?.();
   }
 }
 

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { PhantomError } from "../../lib/errors.ts";
 import { describeErrno, formatBytes } from "../text/format.ts";
-import { writeAtomic } from "./home.ts";
+import { FILE_MODE, fsyncDir, installExclusive, tempPathFor, writeAtomic } from "./home.ts";
 
 /** Files are encrypted in memory: refuse anything bigger than this before reading it. */
 export const MAX_SEND_BYTES = 1024 * 1024 * 1024;
@@ -89,5 +89,68 @@ export async function saveReceivedFile(
       throw new PhantomError("file-exists", `${path} already exists (use --force to overwrite)`, { cause: e });
     }
     throw e;
+  }
+}
+
+/**
+ * The overwrite rule of saveReceivedFile, before anything is downloaded: true when an existing
+ * file at `path` may be replaced (`force`, or `confirmOverwrite` said yes); refuses otherwise.
+ */
+export async function mayWrite(
+  path: string,
+  o: { force?: boolean; confirmOverwrite?: (path: string) => Promise<boolean> } = {},
+): Promise<boolean> {
+  if (o.force === true) return true;
+  if (!fs.existsSync(path)) return false;
+  if (fs.statSync(path).isDirectory()) throw new PhantomError("file-exists", `${path} is a folder`);
+  if (o.confirmOverwrite && (await o.confirmOverwrite(path))) return true;
+  throw new PhantomError("file-exists", `${path} already exists (use --force to overwrite)`);
+}
+
+/**
+ * Write a received file that arrives as a stream (PROTOCOL-v3 §V9), never holding it whole: the
+ * parts go to a temp file (0600) beside `path`, which is put at `path` only once the stream ended
+ * without error, replacing a file there only when `overwrite` (see mayWrite). On any failure the
+ * temp file is deleted: nothing partial is ever left under the final name. The stream is read
+ * only after the temp file exists, so a download it drives starts only then.
+ */
+export async function saveReceivedStream(
+  path: string,
+  parts: AsyncIterable<Uint8Array>,
+  o: { overwrite: boolean },
+): Promise<void> {
+  const tmp = tempPathFor(path);
+  let fh: fs.promises.FileHandle | null = null;
+  let installed = false;
+  try {
+    try {
+      fh = await fs.promises.open(tmp, "wx", FILE_MODE);
+    } catch (e) {
+      throw ioError("write", path, e);
+    }
+    for await (const part of parts) {
+      try {
+        await fh.write(part);
+      } catch (e) {
+        throw ioError("write", path, e);
+      }
+    }
+    try {
+      await fh.sync();
+      await fh.close();
+      fh = null;
+      if (o.overwrite) fs.renameSync(tmp, path);
+      else installExclusive(tmp, path);
+      installed = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new PhantomError("file-exists", `${path} already exists (use --force to overwrite)`, { cause: e });
+      }
+      throw ioError("write", path, e);
+    }
+    fsyncDir(dirname(path));
+  } finally {
+    if (fh !== null) await fh.close().catch(() => {});
+    if (!installed) fs.rmSync(tmp, { force: true });
   }
 }

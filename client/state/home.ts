@@ -150,11 +150,11 @@ export const TEMP_FILE_RE = /^\.phantom-[0-9a-f]{16}\.tmp$/;
  * A temp file beside `path` (same folder, so the rename is atomic). Its name does not grow
  * with the target's: a received file may have a name of the full 255 bytes (PROTOCOL §5.3).
  */
-function tempPathFor(path: string): string {
+export function tempPathFor(path: string): string {
   return join(dirname(path), `.phantom-${randomBytes(8).toString("hex")}.tmp`);
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, "r");
     try {
