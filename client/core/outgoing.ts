@@ -128,11 +128,11 @@ export async function sendFile(s: OutgoingPort, uid: string, path: string, o: Se
 }
 
 /** The one error of a cancelled upload: nothing was announced, so the peer gets nothing. */
-function cancelled(signal: AbortSignal | undefined): void {
+export function cancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new PhantomError("cancelled", "upload cancelled: the file was not sent");
 }
 
-function tooLarge(size: number, max: number | null, cause?: unknown): PhantomError {
+export function tooLarge(size: number, max: number | null, cause?: unknown): PhantomError {
   const limit =
     max === null ? "the relay does not accept a file this large" : `the relay accepts files up to ${sizeText(max)}`;
   return new PhantomError("too-large", `${limit}; this one is ${sizeText(size)}`, { cause });

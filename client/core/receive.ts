@@ -11,6 +11,7 @@ import { advanced, type Cursor, isAfter, loadCursors, updateCursors } from "../s
 import { isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 import { DeliveryLog } from "./delivery-log.ts";
+import { downloadFileV3 } from "./v3-files.ts";
 import { saveReceivedFile, targetPath } from "../state/files.ts";
 import type { LiveStatus } from "../net/live.ts";
 import type { ReceivePort } from "./ports.ts";
@@ -64,11 +65,20 @@ export const LISTEN_POLL_MS = 5000;
 export async function getFile(s: ReceivePort, uid: string, n: number, dest: string | undefined, o: GetFileOptions) {
   if (!Number.isSafeInteger(n) || n < 1) throw new PhantomError("bad-number", "a file number is 1 or more");
   const d = (await s.decoded(uid)).find((m) => m.message.file?.n === n);
-  if (!d?.fileMessage || !d.message.file) {
+  if (!(d?.fileMessage || d?.fileInner) || !d.message.file) {
     throw new PhantomError("no-file", `no file ${n} in the conversation with ${labelOf(uid, s.book[uid])}`);
   }
-  const fm = d.fileMessage;
   const relay = await s.relay();
+  if (d.fileInner) {
+    // PROTOCOL-v3 §V9: streamed, verified chunk by chunk, the target written only once whole.
+    const target = targetPath(dest, d.message.file.name);
+    return await downloadFileV3(relay, d.fileInner, target, {
+      force: o.force === true,
+      confirmOverwrite: o.confirmOverwrite,
+      onProgress: o.onProgress,
+    });
+  }
+  const fm = d.fileMessage!;
   // PROTOCOL §5.3: only the path of the announced URL, requested from our own relay (whose
   // base URL may have a path of its own, kept in front of every protocol path).
   const path = filePathOf(fm.url, new URL(relay.baseUrl).pathname);

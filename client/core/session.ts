@@ -11,6 +11,7 @@ import type { TorConfig } from "../../lib/tor.ts";
 import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
 import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
+import { prepareFileV3, uploadFileV3 } from "./v3-files.ts";
 import { confirmSent, forgetUnsent, openRow, planSend, sealMessage, type V3Port } from "./v3.ts";
 import { deleteHistory } from "../state/ratchet-store.ts";
 import { type Inner, newInnerId } from "../../lib/v3/inner.ts";
@@ -464,8 +465,30 @@ export class Session
   }
 
   /** PROTOCOL §5.3: encrypt with a fresh key, upload (§7.8), announce; the file's number and the relay's ts. */
-  sendFile(uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
-    return sendFile(this, this.resolve(uid), path, o);
+  /**
+   * A file in the contact's protocol: PROTOCOL-v3 §V9 (streamed in chunks, its key sent through the
+   * ratchet) or v2 §5.3; the file's number and the relay's ts.
+   */
+  async sendFile(uid: string, path: string, o: SendFileOptions = {}): Promise<SentFile> {
+    const u = this.resolve(uid);
+    const { roomId } = this.keys(u);
+    const plan = await planSend(this, u);
+    if (plan.protocol === 2) {
+      this.warnV2(u, plan.reason);
+      return await sendFile(this, u, path, o);
+    }
+    const prepared = prepareFileV3(path);
+    const inner = await uploadFileV3(await this.relay(), roomId, prepared, o);
+    let ts: number;
+    try {
+      ts = await this.sendInner(u, inner);
+    } finally {
+      inner.key.fill(0);
+    }
+    requests.seen(this, u);
+    // Its number is its place among the conversation's files, as `read` shows it.
+    const info = (await this.files(u)).filter((m) => m.mine && m.ts === ts && m.file).at(-1)?.file;
+    return { ts, n: info?.n ?? 0, name: info?.name ?? prepared.name, size: prepared.size, mime: prepared.mime };
   }
 
   /**

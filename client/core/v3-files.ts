@@ -15,7 +15,7 @@ import { cleanFileName, filePathOf, type UploadResponse } from "../../lib/wire.t
 import { RelayError, type RelayClient } from "../net/relay-client.ts";
 import { mayWrite, saveReceivedStream } from "../state/files.ts";
 import { describeErrno } from "../text/format.ts";
-import { sizeText } from "./outgoing.ts";
+import { cancelled, tooLarge } from "./outgoing.ts";
 
 /** §V9: the file key is 32 random bytes, fresh per file. */
 const FILE_KEY_BYTES = 32;
@@ -200,16 +200,4 @@ export async function downloadFileV3(
 function detail(e: V3Error): string {
   const d = e.message.startsWith(`${e.reason}: `) ? e.message.slice(e.reason.length + 2) : "";
   return `${d === "" ? "" : `${d}; `}the file is damaged or incomplete on the relay and was not saved`;
-}
-
-/** The one error of a cancelled upload: nothing was announced, so the peer gets nothing. */
-function cancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new PhantomError("cancelled", "upload cancelled: the file was not sent");
-}
-
-/** The wording of outgoing.ts tooLarge (not exported there). */
-function tooLarge(size: number, max: number | null, cause?: unknown): PhantomError {
-  const limit =
-    max === null ? "the relay does not accept a file this large" : `the relay accepts files up to ${sizeText(max)}`;
-  return new PhantomError("too-large", `${limit}; this one is ${sizeText(size)}`, { cause });
 }

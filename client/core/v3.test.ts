@@ -2,7 +2,7 @@
 // itself, both directions, history outlives a burn, v2 when the peer has no bundle (retried hourly),
 // require-v3, pinning, simultaneous first contact, a refused row changes nothing.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { torConfigFromEnv } from "../../lib/tor.ts";
 import { startRelay, tempDir, type RunningRelay } from "../../tests/helpers/inproc-relay.ts";
@@ -142,6 +142,27 @@ describe("v3 sessions in the client", () => {
     await a.send(b.uid, "m19");
     await a.send(b.uid, "m20");
     expect(warnings.filter((w) => w.includes("has not answered"))).toHaveLength(1);
+    a.close();
+    b.close();
+  });
+
+  test("a file in a v3 conversation is a §V9 blob; get saves it", async () => {
+    const a = await user();
+    const b = await user();
+    await pair(a, b);
+    const dir = join(root, "files");
+    mkdirSync(dir, { recursive: true });
+    const data = new Uint8Array(200_001).map((_, i) => (i * 7) % 256);
+    writeFileSync(join(dir, "data.bin"), data);
+    const sent = await a.sendFile(b.uid, join(dir, "data.bin"));
+    expect(sent).toMatchObject({ n: 1, name: "data.bin", size: data.length });
+    const got = await b.history(a.uid);
+    expect(got.map((m) => [m.body, m.protocol, m.file?.n])).toEqual([["data.bin", 3, 1]]);
+    const out = await b.getFile(a.uid, 1, join(dir, "out.bin"));
+    expect(new Uint8Array(readFileSync(out))).toEqual(data);
+    // The sender's own copy of the announcement is in its history: it can fetch the blob too.
+    const again = await a.getFile(b.uid, 1, join(dir, "again.bin"));
+    expect(new Uint8Array(readFileSync(again))).toEqual(data);
     a.close();
     b.close();
   });
