@@ -29,6 +29,7 @@ import { STATE_DB_FILE, statePath } from "../state/home.ts";
 import { existsSync } from "node:fs";
 import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
+import { contactSafetyCode } from "./protocol-info.ts";
 import type {
   CorePort,
   KeyExchangePort,
@@ -515,6 +516,12 @@ export class Session
 
   markRead(uid: string, ts: number): void {
     markRead(this, this.resolve(uid), ts);
+  }
+
+  /** PROTOCOL-v3 §V2.1: the safety code with a contact pinned to v3 (8 groups of 5); null for a v2 contact. */
+  safetyCode(uidOrNick: string): string | null {
+    const u = this.resolve(uidOrNick);
+    return contactSafetyCode(this, u, this.book[u]);
   }
 
   /** Forget the keys held in memory. */
