@@ -6,7 +6,7 @@ import { printWarning } from "../errors.ts";
 import type { ContactView } from "../../state/contacts.ts";
 import type { Session } from "../../core/session.ts";
 import { protocolFacts, relayOffersV3 } from "../../core/protocol-info.ts";
-import { protocolLine } from "../../text/protocol.ts";
+import { type ProtocolFacts, protocolLine } from "../../text/protocol.ts";
 import { Ctx, type Globals, timeOf, who } from "./context.ts";
 
 export async function run(g: Globals, o: { requests?: boolean; blocked?: boolean } = {}): Promise<void> {
@@ -33,10 +33,7 @@ async function listContacts(ctx: Ctx, s: Session, reached: boolean): Promise<voi
   const relayV3 = !ctx.json && reached && list.some((c) => c.protocol === 2) ? await relayOffersV3(s) : null;
   for (const c of list) {
     if (ctx.json) ctx.jsonLine(jsonOf(c));
-    else {
-      const protocol = protocolLine(protocolFacts(s.book[c.uid], relayV3));
-      ctx.line(`${who(c)}  ${status(c)}\n    fingerprint: ${c.fingerprint}\n    protocol:    ${protocol}`);
-    }
+    else ctx.line(contactLines(c, protocolFacts(s.book[c.uid], relayV3)));
   }
   if (ctx.json) return;
   if (list.length === 0) ctx.line("no contacts yet: phantom add <uid>");
@@ -75,7 +72,12 @@ function listBlocked(ctx: Ctx, s: Session): void {
   if (!ctx.json && list.length === 0) ctx.line("no one is blocked");
 }
 
-function jsonOf(c: ContactView) {
+/** A contact in the human list: name and status, fingerprint, protocol (PROTOCOL-v3 §V1) with its reason. */
+export function contactLines(c: ContactView, facts: ProtocolFacts): string {
+  return `${who(c)}  ${status(c)}\n    fingerprint: ${c.fingerprint}\n    protocol:    ${protocolLine(facts)}`;
+}
+
+export function jsonOf(c: ContactView) {
   return {
     uid: c.uid,
     nickname: c.nickname,
