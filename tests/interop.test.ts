@@ -222,6 +222,7 @@ describe("files (§5.3, §7.8)", () => {
         from: pat.uid,
         body: name,
         file: { n: 1, name, size: pyData.length, mime: "text/plain" },
+        protocol: 2,
       },
     ]);
     expect((await ok(["get", "pat", "1", dl, "--json"])).json()).toEqual([{ path: join(dl, name) }]);
