@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ContactView } from "../state/contacts.ts";
 import { protocolLabel } from "../text/protocol.ts";
-import { chatHeader } from "./chat-header.ts";
+import { chatHeader, upgradeNotice } from "./chat-header.ts";
 import { makeTheme } from "./themes.ts";
 
 const plain = makeTheme("cyan", undefined, false);
@@ -78,5 +78,14 @@ describe("chat header", () => {
       columns: 30,
     });
     expect(h.split("\n")[0]).toBe("─".repeat(29));
+  });
+});
+
+describe("the conversation becomes v3 while the chat is open", () => {
+  test("one line when a v2 contact is pinned to v3, none otherwise", () => {
+    expect(upgradeNotice(plain, 2, 3, "bob")).toBe("  · the conversation with bob is now v3 · forward-secret");
+    expect(upgradeNotice(plain, 2, 2, "bob")).toBeNull();
+    expect(upgradeNotice(plain, 3, 3, "bob")).toBeNull();
+    expect(upgradeNotice(plain, 3, 2, "bob")).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
 // or "v2 · not forward-secret", with the one-line reason below for v2), its UID, whether the key
 // is verified and the route. Pure: the screen gathers what it shows.
 import type { ContactView } from "../state/contacts.ts";
-import type { ProtocolLabel } from "../text/protocol.ts";
+import { LABEL_V3, type ProtocolLabel } from "../text/protocol.ts";
 import type { Theme } from "./themes.ts";
 import { contactName } from "./ui.ts";
 
@@ -31,4 +31,13 @@ export function chatHeader(t: Theme, f: HeaderFacts): string {
     ` ${trust} · ${route} · ${t.dim("/help for commands, Esc to leave")}`,
     rule,
   ].join("\n");
+}
+
+/**
+ * PROTOCOL-v3 §V1: the line shown when a contact becomes pinned to v3 while the chat is open (the
+ * header above still shows what was known when it was drawn); null when nothing changed. A pin is
+ * never taken back, so there is no line for the other way.
+ */
+export function upgradeNotice(t: Theme, shown: 2 | 3, now: 2 | 3, name: string): string | null {
+  return shown === 2 && now === 3 ? t.ok(`  · the conversation with ${name} is now ${LABEL_V3}`) : null;
 }

@@ -6,7 +6,7 @@ import type { Session } from "../core/session.ts";
 import { protocolFacts, relayOffersV3 } from "../core/protocol-info.ts";
 import { protocolLabel } from "../text/protocol.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
-import { chatHeader } from "./chat-header.ts";
+import { chatHeader, upgradeNotice } from "./chat-header.ts";
 import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
 import { dayDivider, formatMessage, lineStyle } from "./chat-format.ts";
@@ -57,11 +57,22 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
   let lastTs: number | null = null;
+  // PROTOCOL-v3 §V1: the first v3 message (sent or received) pins the contact; said once, below the header.
+  let protocolShown = session.contact(peerUid).protocol;
   const message = (m: ShownMessage): void => {
     const divider = dayDivider(lastTs, m.ts, t);
     if (divider !== null) print(divider);
     lastTs = m.ts;
     print(formatMessage(m, style));
+    let now = protocolShown;
+    try {
+      now = session.contact(peerUid).protocol;
+    } catch {
+      // blocked or removed from another process meanwhile: nothing to say here
+    }
+    const upgraded = upgradeNotice(t, protocolShown, now, peerName);
+    protocolShown = now;
+    if (upgraded !== null) print(upgraded);
     // The history is marked read once, below; each later message as it is shown.
     if (ready) session.markRead(peerUid, m.ts);
   };
