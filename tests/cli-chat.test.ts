@@ -85,7 +85,9 @@ test("init both users: identity 0600 in a 0700 home, registered; whoami --json",
   expect(statSync(join(alice.home, "identity.json")).mode & 0o777).toBe(0o600);
   expect(expectOneLineError(await phantom(alice.env, ["init"]))).toContain("already exists");
   const who = (await ok(alice, ["whoami", "--json"])).json();
-  expect(who).toEqual([{ uid: alice.uid, fingerprint: expect.any(String), relay: relay.url, tor: false }]);
+  expect(who).toEqual([
+    { uid: alice.uid, fingerprint: expect.any(String), relay: relay.url, tor: false, protocols: [2, 3] },
+  ]);
   const bad = await phantom({ ...alice.env, PHANTOM_PASSWORD: "wrong password!" }, ["whoami"]);
   expect(expectOneLineError(bad)).toBe("wrong password");
 });
@@ -117,6 +119,7 @@ test("add by UID; the other side sees a new contact; chat both ways, text and st
       verified: false,
       key_changed: false,
       new: true,
+      protocol: 2,
     },
   ]);
   await ok(bob, ["nick", alice.uid, "alice"]);
@@ -131,7 +134,7 @@ test("add by UID; the other side sees a new contact; chat both ways, text and st
       [alice.uid, "hello bob"],
       [bob.uid, "line one\nline two \u00e9"],
     ]);
-    for (const m of msgs) expect(Object.keys(m).sort()).toEqual(["body", "from", "ts"]);
+    for (const m of msgs) expect(Object.keys(m).sort()).toEqual(["body", "from", "protocol", "ts"]);
   }
   const human = await ok(bob, ["read", "alice"]);
   expect(human.stdout).toContain("alice: hello bob");
@@ -159,6 +162,7 @@ describe("files", () => {
         from: alice.uid,
         body: "report.pdf",
         file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" },
+        protocol: 2,
       },
     ]);
     expect((await ok(bob, ["get", "alice", "1", dl, "--json"])).json()).toEqual([{ path: join(dl, "report.pdf") }]);
@@ -249,6 +253,7 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
       ts: expect.any(Number),
       from: alice.uid,
       body: "are you there?",
+      protocol: 2,
       nick: "alice",
       id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
@@ -288,7 +293,7 @@ test("a verified contact's key change is blocked with both fingerprints until ve
   expect(expectOneLineError(await phantom(alice.env, ["verify", "bob"]))).toContain("--force");
 
   const v = (await ok(alice, ["verify", "bob", "--force", "--json"])).json();
-  expect(v).toEqual([{ uid: bob.uid, fingerprint: bobFp, verified: true }]);
+  expect(v).toEqual([{ uid: bob.uid, fingerprint: bobFp, verified: true, safety_code: null }]);
   await ok(alice, ["send", "bob", "after re-verify"]);
   expect((await ok(bob, ["read", "alice", "--json", "--limit", "1"])).json()[0]!.body).toBe("after re-verify");
 });

@@ -124,6 +124,7 @@ describe("contacts (§7.4, §7.5)", () => {
       verified: false,
       key_changed: false,
       new: true,
+      protocol: 2,
     });
   });
 });
@@ -176,6 +177,7 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
         ts: expect.any(Number),
         from: pat.uid,
         body: "live \u{1F40D}",
+        protocol: 2,
         nick: "pat",
         id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       });
@@ -191,7 +193,7 @@ describe("messages (§5.1, §5.2, §7.6)", () => {
     // and §5.2's "sender_id of the relay row, if any" is none: our client shows the body with an
     // unknown sender (null in --json, "?" on screen); so does the Python client.
     expect((await ok(["read", "pat", "--json", "--limit", "1"])).json()).toEqual([
-      { ts: expect.any(Number), from: null, body: "legacy plain body" },
+      { ts: expect.any(Number), from: null, body: "legacy plain body", protocol: 2 },
     ]);
     expect((await ok(["read", "pat", "--limit", "1"])).stdout).toContain("?: legacy plain body");
     const theirs = (await py(pat.home, relay.url, ["read", us.uid])).messages as Json[];
@@ -220,6 +222,7 @@ describe("files (§5.3, §7.8)", () => {
         from: pat.uid,
         body: name,
         file: { n: 1, name, size: pyData.length, mime: "text/plain" },
+        protocol: 2,
       },
     ]);
     expect((await ok(["get", "pat", "1", dl, "--json"])).json()).toEqual([{ path: join(dl, name) }]);

@@ -45,6 +45,7 @@ test("a contact another process took from the inbox reaches listen within one po
       ts: sent.ts,
       from: carol.user.uid,
       body: "hello from carol",
+      protocol: 2,
       nick: null,
       id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });

@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fingerprintOf } from "../lib/crypto.ts";
 import { updateContacts } from "../client/state/contacts.ts";
+import { openIdentity } from "../client/state/vault.ts";
+import { b64uencode } from "../lib/encoding.ts";
 import { PASSWORD, phantom, terminalEnv, userEnv } from "./helpers/cli.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { CLIENT_BIN, type RunningRelay } from "./helpers/relay.ts";
@@ -259,6 +261,31 @@ test("a verified contact whose key changed: the chat screen says so and sends no
   await a.waitFor((x) => x.includes("Quit Phantom?") && /● Yes/.test(x.split("Quit Phantom?").pop()!));
   a.keys("Enter");
   expect(await a.exitCode()).toBe(0);
+}, 90_000);
+
+test("the header says the protocol: v3 for a contact pinned to v3, v2 with its reason otherwise", async () => {
+  const { alice, bob, home, ...w } = await world();
+  // PROTOCOL-v3 §V1: as a valid bundle would, pin bob to v3 in alice's book (with his real signing key).
+  const bobId = await openIdentity(home("bob"), PASSWORD);
+  await withHomeState(home("alice"), PASSWORD, () =>
+    updateContacts(home("alice"), (book) => {
+      Object.assign(book[bob.uid]!, { protocol: 3, v3_sign_pub: b64uencode(bobId.signPub) });
+    }),
+  );
+  const a = await w.openChat("alice", "bob", "alice-v3");
+  const lines = a.screen().split("\n");
+  const i = lines.findIndex((l) => l.startsWith(" bob  "));
+  expect(lines[i]).toBe(` bob  v3 · forward-secret  ${bob.uid}`);
+  expect(lines[i + 1]).toStartWith(" not verified (/verify) · direct");
+  const b = await w.openChat("bob", "alice", "bob-v2");
+  const theirs = b.screen().split("\n");
+  const j = theirs.findIndex((l) => l.startsWith(" alice  "));
+  expect(theirs[j]).toBe(` alice  v2 · not forward-secret  ${alice.uid}`);
+  expect(theirs[j + 1]).toBe(" v3 is tried at the first message");
+  for (const p of [a, b]) {
+    p.keys("Escape");
+    await p.waitFor("Left the chat with");
+  }
 }, 90_000);
 
 function writeChatScreenshot(screen: string): void {

@@ -35,6 +35,7 @@ import { STATE_DB_FILE, statePath } from "../state/home.ts";
 import { existsSync } from "node:fs";
 import { getFile, listen, type GetFileOptions, type ListenHandlers, type ListenOptions } from "./receive.ts";
 import { isNoRoom, markRead, unreadCounts } from "./unread.ts";
+import { contactSafetyCode } from "./protocol-info.ts";
 import type {
   CorePort,
   KeyExchangePort,
@@ -654,6 +655,12 @@ export class Session
   /** PROTOCOL-v3 §V8: apply the `history` setting (days N: delete older rows); how many were deleted. */
   pruneHistory(): number {
     return applyHistoryPolicy(stateOf(this.home), this.settings.history, Math.floor(Date.now() / 1000));
+  }
+
+  /** PROTOCOL-v3 §V2.1: the safety code with a contact pinned to v3 (8 groups of 5); null for a v2 contact. */
+  safetyCode(uidOrNick: string): string | null {
+    const u = this.resolve(uidOrNick);
+    return contactSafetyCode(this, u, this.book[u]);
   }
 
   /** Forget the keys held in memory. */

@@ -1,7 +1,9 @@
 // How chat lines look: `[HH:MM] name  text`, own messages in their own colour,
-// file messages with name, size and #n. Everything from the peer goes through
+// file messages with name, size and #n; a v2 message from a v3-pinned contact marked, one
+// read before with history off dim (PROTOCOL-v3 §V1, §V8). Everything from the peer goes through
 // cleanText first: a message can never move the cursor or change colours.
 import type { ChatMessage } from "../core/conversation.ts";
+import { ALREADY_READ_TEXT, DOWNGRADED_MARK } from "../text/protocol.ts";
 import { cleanText } from "../text/sanitise.ts";
 import { clock, formatBytes, padEnd, width } from "./term.ts";
 import type { Theme } from "./themes.ts";
@@ -60,15 +62,19 @@ export function formatMessage(m: Omit<ChatMessage, "id">, s: LineStyle): string 
   const time = t.dim(`[${clock(m.ts)}]`);
   const who = (m.mine ? t.mine : t.peer)(t.bold(padEnd(name, s.nameWidth)));
   const indent = " ".repeat(8 + s.nameWidth + 2);
+  // PROTOCOL-v3 §V1: a v2 message from a contact pinned to v3 carries a mark.
+  const mark = m.downgraded ? `  ${t.warn(DOWNGRADED_MARK)}` : "";
+  // §V8 history off: a message read before, whose text was not kept.
+  if (m.alreadyRead) return `${time} ${who}  ${t.dim(ALREADY_READ_TEXT)}${mark}`;
   if (m.file) {
     const f = m.file;
     const desc = `${t.accent(`file #${f.n}`)}  ${cleanText(f.name, { oneLine: true })}  ${t.dim(`(${formatBytes(f.size)})`)}`;
     const hint = m.mine ? "" : t.dim(`  /get ${f.n}`);
-    return `${time} ${who}  ${desc}${hint}`;
+    return `${time} ${who}  ${desc}${hint}${mark}`;
   }
   const lines = cleanText(m.body).split("\n");
   const paint = m.mine ? t.mine : (x: string) => x;
-  return `${time} ${who}  ${lines.map(paint).join(`\n${indent}`)}`;
+  return `${time} ${who}  ${lines.map(paint).join(`\n${indent}`)}${mark}`;
 }
 
 export function formatFileRow(m: ChatMessage, s: LineStyle): string {

@@ -1,9 +1,12 @@
-// The live chat screen: header, the last 200 messages, then live ones above a
+// The live chat screen: header (chat-header.ts), the last 200 messages, then live ones above a
 // one-row input line. Incoming messages are printed with LineEditor.printAbove,
 // so whatever is being typed stays intact. Slash commands live in chat-commands.ts.
 import type { ChatMessage } from "../core/conversation.ts";
 import type { Session } from "../core/session.ts";
+import { protocolFacts, relayOffersV3 } from "../core/protocol-info.ts";
+import { protocolLabel } from "../text/protocol.ts";
 import { runChatCommand, type ChatContext } from "./chat-commands.ts";
+import { chatHeader, upgradeNotice } from "./chat-header.ts";
 import { ChatFeed, openConversation, type ShownMessage } from "./chat-feed.ts";
 import { echoKey } from "./echoes.ts";
 import { dayDivider, formatMessage, lineStyle } from "./chat-format.ts";
@@ -14,23 +17,18 @@ import { contactName, errorText, type Ui } from "./ui.ts";
 
 export const HISTORY_LIMIT = 200;
 
-function header(ui: Ui, session: Session, peerUid: string): string {
-  const t = ui.theme;
+/** How long the header waits to learn whether the relay offers v3 (PROTOCOL-v3 §V1) before it is drawn without. */
+const RELAY_V3_WAIT_MS = 1500;
+
+/** The header, with the contact's protocol; for a v2 contact the relay is asked (briefly) whether it offers v3. */
+async function header(ui: Ui, session: Session, peerUid: string): Promise<string> {
   const c = session.contact(peerUid);
-  const cols = Math.max(20, process.stdout.columns ?? 80);
-  const rule = t.dim("─".repeat(Math.min(cols - 1, 72)));
-  const trust = c.keyChanged
-    ? t.danger("key changed: /verify before you trust it")
-    : c.verified
-      ? t.ok("verified")
-      : t.warn("not verified (/verify)");
-  const route = session.viaTor ? t.ok("via Tor") : t.warn("direct");
-  return [
-    rule,
-    ` ${t.bold(t.peer(contactName(c)))}  ${t.dim(c.uid)}`,
-    ` ${trust} · ${route} · ${t.dim("/help for commands, Esc to leave")}`,
-    rule,
-  ].join("\n");
+  const relayV3 =
+    c.protocol === 3
+      ? null
+      : await Promise.race([relayOffersV3(session), Bun.sleep(RELAY_V3_WAIT_MS).then(() => null)]);
+  const protocol = protocolLabel(protocolFacts(session.book[c.uid], relayV3));
+  return chatHeader(ui.theme, { contact: c, protocol, viaTor: session.viaTor, columns: process.stdout.columns ?? 80 });
 }
 
 /** Run the chat with one contact until the user leaves. Never throws for network trouble. */
@@ -59,11 +57,22 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   const print = (text: string): void => (ready ? editor.printAbove(text) : void out.write(`${text}\n`));
 
   let lastTs: number | null = null;
+  // PROTOCOL-v3 §V1: the first v3 message (sent or received) pins the contact; said once, below the header.
+  let protocolShown = session.contact(peerUid).protocol;
   const message = (m: ShownMessage): void => {
     const divider = dayDivider(lastTs, m.ts, t);
     if (divider !== null) print(divider);
     lastTs = m.ts;
     print(formatMessage(m, style));
+    let now = protocolShown;
+    try {
+      now = session.contact(peerUid).protocol;
+    } catch {
+      // blocked or removed from another process meanwhile: nothing to say here
+    }
+    const upgraded = upgradeNotice(t, protocolShown, now, peerName);
+    protocolShown = now;
+    if (upgraded !== null) print(upgraded);
     // The history is marked read once, below; each later message as it is shown.
     if (ready) session.markRead(peerUid, m.ts);
   };
@@ -89,7 +98,7 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
     );
   const feed = new ChatFeed(peerUid, { message, other, burned });
 
-  out.write(`${header(ui, session, peerUid)}\n`);
+  out.write(`${await header(ui, session, peerUid)}\n`);
   const conversation = openConversation(session, peerUid, feed, {
     signal: ac.signal,
     limit: HISTORY_LIMIT,

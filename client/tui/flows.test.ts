@@ -38,12 +38,13 @@ function contact(o: Partial<ContactView> = {}): ContactView {
   };
 }
 
-function fakeSession(c: ContactView) {
+function fakeSession(c: ContactView, code: string | null = null) {
   const calls: string[] = [];
   return {
     calls,
     fingerprint: FP_MINE,
     contact: () => c,
+    safetyCode: () => code,
     verify: (uid: string, o: { force?: boolean } = {}) => (calls.push(`verify ${uid} ${o.force}`), c),
     burn: async (uid: string) => (calls.push(`burn ${uid}`), 1),
   };
@@ -103,5 +104,22 @@ describe("verify: fingerprints side by side, then trust", () => {
     await verifyFlow(changed, s2, "bob");
     expect(changed.log.some((l) => l.startsWith("warn The key of bob CHANGED"))).toBe(true);
     expect(s2.calls).toEqual([`verify ${"B".repeat(28)} true`]);
+  });
+});
+
+describe("verify a v3 contact: the safety code (PROTOCOL-v3 §V2.1)", () => {
+  const CODE = "ORSYJ UV3XC HYTUE SK3PV RJNIL D3SZW 4RMOE O3N7R";
+
+  test("the code instead of the fingerprints, then the question about the code", async () => {
+    const s = fakeSession(contact({ protocol: 3 }), CODE);
+    const d = scripted([true]);
+    await verifyFlow(d, s, "bob");
+    expect(d.log).toEqual([
+      "note Compare the safety code with bob over a channel you trust (in person, a call); they see the same",
+      CODE,
+      "? Does the safety code match what bob reads to you from their screen?",
+      "ok bob is now verified.",
+    ]);
+    expect(s.calls).toEqual([`verify ${"B".repeat(28)} false`]);
   });
 });

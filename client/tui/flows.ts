@@ -1,5 +1,5 @@
-// What the menu and the chat screen both do, written once: the fingerprint
-// comparison and verification, and burning a conversation (two confirmations).
+// What the menu and the chat screen both do, written once: the fingerprint (v2) or
+// safety code (PROTOCOL-v3 §V2.1) comparison and verification, and burning a conversation (two confirmations).
 // Each screen supplies a Dialog: the menu asks with clack prompts, the chat
 // screen on its input line and prints above it.
 import type { ContactView } from "../state/contacts.ts";
@@ -22,7 +22,7 @@ export interface Dialog {
   text(question: string): Promise<string | null>;
 }
 
-type Trust = Pick<Session, "contact" | "fingerprint" | "verify" | "burn">;
+type Trust = Pick<Session, "contact" | "fingerprint" | "verify" | "burn" | "safetyCode">;
 
 /** Their fingerprint beside ours, in rows of five groups. */
 export function fingerprintColumns(t: Theme, session: Pick<Session, "fingerprint">, c: ContactView): string[] {
@@ -31,15 +31,24 @@ export function fingerprintColumns(t: Theme, session: Pick<Session, "fingerprint
   return sideBySide(theirs, mine, 6);
 }
 
+/** PROTOCOL-v3 §V2.1: a contact pinned to v3 shows the safety code both see; a v2 contact both fingerprints. */
 export function showFingerprints(d: Dialog, session: Trust, c: ContactView): void {
+  const code = session.safetyCode(c.uid);
+  if (code !== null) {
+    return d.note(
+      [d.theme.bold(code)],
+      `Compare the safety code with ${contactName(c)} over a channel you trust (in person, a call); they see the same`,
+    );
+  }
   d.note(fingerprintColumns(d.theme, session, c), "Compare fingerprints over a channel you trust (in person, a call)");
 }
 
-/** Ask whether the fingerprints match (after showFingerprints) and mark the contact verified. */
+/** Ask whether the safety code or the fingerprints match (after showFingerprints) and mark the contact verified. */
 export async function confirmVerify(d: Dialog, session: Trust, c: ContactView): Promise<void> {
   const name = contactName(c);
   if (c.keyChanged) d.warn(`The key of ${name} CHANGED since you last accepted it. Compare before you trust it.`);
-  if (!(await d.confirm(`Does the left column match what ${name} reads to you from their screen?`))) {
+  const what = session.safetyCode(c.uid) === null ? "the left column" : "the safety code";
+  if (!(await d.confirm(`Does ${what} match what ${name} reads to you from their screen?`))) {
     return d.info("Not verified.");
   }
   session.verify(c.uid, { force: c.keyChanged });

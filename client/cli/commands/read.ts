@@ -1,11 +1,13 @@
 // phantom read <uid> [--limit N] [--since WHEN]: the decrypted conversation, oldest first.
 // WHEN: a Unix time, a date (2026-12-01, local midnight) or a time ago (90s, 30m, 2h, 3d).
-// JSON lines {"ts","from","body"} plus "file":{"n","name","size","mime"} for files.
+// JSON lines {"ts","from","body","protocol"} plus "file":{"n","name","size","mime"} for files,
+// "downgraded": true (PROTOCOL-v3 §V1) and "already_read": true (§V8, history off) when so.
 import { printWarning } from "../errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
 import type { Session } from "../../core/session.ts";
 import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../text/format.ts";
+import { ALREADY_READ_TEXT, DOWNGRADED_MARK } from "../../text/protocol.ts";
 import { PhantomError } from "../../../lib/errors.ts";
 import { Ctx, type Globals, intOption, timeOf, who } from "./context.ts";
 
@@ -53,23 +55,35 @@ export async function run(g: Globals, uid: string, o: { limit?: string; since?: 
   s.close();
 }
 
+/**
+ * The --json line of a message. PROTOCOL-v3 §V1: "protocol" 3 or 2 (a message without one is v2),
+ * "downgraded": true on a v2 message from a contact pinned to v3; §V8 history off: "already_read": true
+ * (its text was not kept, body "").
+ */
 export function jsonMessage(m: ChatMessage) {
   const out: Record<string, unknown> = { ts: m.ts, from: m.from === "" ? null : m.from, body: m.body };
   if (m.file) out.file = { n: m.file.n, name: m.file.name, size: m.file.size, mime: m.file.mime };
+  out.protocol = m.protocol ?? 2;
+  if (m.downgraded) out.downgraded = true;
+  if (m.alreadyRead) out.already_read = true;
   return out;
 }
 
 export function humanMessage(s: Session, m: ChatMessage, peer: { uid: string; nickname: string | null }): string {
   const name = m.mine ? "me" : m.from === "" ? "?" : peer.nickname ? escapeText(peer.nickname) : peer.uid.slice(0, 8);
   const head = `[${timeOf(m.ts)}] ${name}: `;
+  // PROTOCOL-v3 §V1: a v2 message from a contact pinned to v3 is marked.
+  const mark = m.downgraded ? ` ${DOWNGRADED_MARK}` : "";
+  if (m.alreadyRead) return `${head}${ALREADY_READ_TEXT}${mark}`;
   if (m.file) {
     const f = m.file;
-    return `${head}[file ${f.n}] ${escapeText(f.name)} (${formatBytes(f.size)}, ${escapeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}`;
+    return `${head}[file ${f.n}] ${escapeText(f.name)} (${formatBytes(f.size)}, ${escapeText(f.mime) || "?"}) — phantom get ${peer.uid} ${f.n}${mark}`;
   }
   return (
     head +
     escapeText(m.body)
       .split("\n")
-      .join(`\n${" ".repeat(head.length)}`)
+      .join(`\n${" ".repeat(head.length)}`) +
+    mark
   );
 }

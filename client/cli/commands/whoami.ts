@@ -2,6 +2,9 @@
 import { updateNotice } from "../../core/update-notice.ts";
 import { Ctx, type Globals } from "./context.ts";
 
+/** PROTOCOL-v3 §V1: v2 for Phantom 2.2.x peers and relays, v3 wherever both sides offer it. */
+export const CLIENT_PROTOCOLS: readonly number[] = [2, 3];
+
 export async function run(g: Globals): Promise<void> {
   const ctx = new Ctx(g);
   const s = await ctx.open();
@@ -12,6 +15,8 @@ export async function run(g: Globals): Promise<void> {
       fingerprint: s.fingerprint,
       relay: s.relayUrl,
       tor: s.viaTor,
+      // PROTOCOL-v3 §V1: the protocols this client speaks (each contact's is in `phantom contacts --json`).
+      protocols: CLIENT_PROTOCOLS,
       ...(s.torMissing ? { tor_missing: true } : {}),
       ...(notice ? { update: notice } : {}),
     });
