@@ -59,7 +59,7 @@ const sha256 = (b: Uint8Array) => new Uint8Array(createHash("sha256").update(b).
 
 // ---- sessions as rows: u64 createdAt ‖ u64 lastReceivedAt (0: never) ‖ serialised session -----------
 
-interface Held {
+export interface Held {
   meta: SessionMeta;
   session: V3Session;
 }
@@ -87,7 +87,7 @@ function unpack(state: Uint8Array, lastUsedS: number): Held {
   };
 }
 
-function loadHeld(db: StateDb, uid: string): Held[] {
+export function loadHeld(db: StateDb, uid: string): Held[] {
   return listSessions(db, uid).map((r) => unpack(r.state, r.lastUsed));
 }
 
