@@ -162,7 +162,7 @@ describe("files", () => {
         from: alice.uid,
         body: "report.pdf",
         file: { n: 1, name: "report.pdf", size: data.length, mime: "application/pdf" },
-        protocol: 2,
+        protocol: 3,
       },
     ]);
     expect((await ok(bob, ["get", "alice", "1", dl, "--json"])).json()).toEqual([{ path: join(dl, "report.pdf") }]);
@@ -253,7 +253,7 @@ test("listen streams incoming messages as JSON lines until interrupted", async (
       ts: expect.any(Number),
       from: alice.uid,
       body: "are you there?",
-      protocol: 2,
+      protocol: 3,
       nick: "alice",
       id: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
