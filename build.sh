@@ -229,7 +229,7 @@ case "${1:-build}" in
       update) shift; "$BUN" bench/update.ts "$@" ;;
       state) "$BUN" bench/state-db.ts ;;
       v3) "$BUN" bench/v3.ts ;;
-      client) "$BUN" bench/client.ts ;;
+      client) "$BUN" bench/client.ts && "$BUN" bench/client-session.ts ;;
       files) "$BUN" bench/files-v3.ts ;;
       size)
         build

@@ -94,7 +94,10 @@ export async function buildProgram(): Promise<Command> {
   cmd("unblock", "unblock a UID: a blocked contact or request comes back")
     .argument("<uid>", "their UID")
     .action(run(() => import("./commands/unblock.ts")));
-  cmd("verify", "compare the safety code (v3) or fingerprints (v2), asking on a terminal, and mark the contact as checked")
+  cmd(
+    "verify",
+    "compare the safety code (v3) or fingerprints (v2), asking on a terminal, and mark the contact as checked",
+  )
     .argument("<uid>", "UID or nickname")
     .option("--force", "accept a key that changed since you verified it")
     .action(run(() => import("./commands/verify.ts")));

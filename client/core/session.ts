@@ -10,9 +10,25 @@ import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
 import { forgetFileNumbers, numberFiles } from "../state/file-numbers.ts";
 import * as book from "../state/contacts.ts";
-import { type ChatMessage, type DecodedMessage, decodeRows, publicMessage, type RoomContext } from "./conversation.ts";
+import {
+  type ChatMessage,
+  type DecodedMessage,
+  decodeRows,
+  isV3Ciphertext,
+  publicMessage,
+  type RoomContext,
+} from "./conversation.ts";
 import { prepareFileV3, uploadFileV3 } from "./v3-files.ts";
-import { confirmSent, forgetUnsent, openRow, planSend, sealMessage, type V3Port } from "./v3.ts";
+import {
+  checkpoint,
+  confirmSent,
+  forgetUnsent,
+  openBacklog,
+  openRow,
+  planSend,
+  sealMessage,
+  type V3Port,
+} from "./v3.ts";
 import { deleteHistory } from "../state/ratchet-store.ts";
 import { type Inner, newInnerId } from "../../lib/v3/inner.ts";
 import type { StateDb } from "../state/state-db.ts";
@@ -453,14 +469,21 @@ export class Session
     return this.settings.history.mode !== "off";
   }
 
-  /** @internal How rows of a contact's room are opened: v2 with the pair key, v3 through state.db. */
-  roomContext(uid: string): RoomContext {
+  /**
+   * @internal How rows of a contact's room are opened: v2 with the pair key, v3 through state.db (one
+   * transaction per row; the WAL checkpointed after each row, or by the caller after a `batch`).
+   */
+  roomContext(uid: string, o: { batch?: boolean } = {}): RoomContext {
     const { sessionKey } = this.keys(uid);
     return {
       me: this.uid,
       peer: uid,
       sessionKey,
-      v3: (row) => openRow(this, uid, row),
+      v3: (row) => {
+        const d = openRow(this, uid, row);
+        if (!o.batch) checkpoint(this.state());
+        return d;
+      },
       pinnedV3: this.book[uid]?.protocol === 3,
     };
   }
@@ -501,7 +524,8 @@ export class Session
     const { roomId } = this.keys(uid);
     const relay = await this.relay();
     const rows = await relay.allRows(roomId);
-    const { messages: fromRelay, skipped } = decodeRows(rows, this.roomContext(uid));
+    openBacklog(this, uid, rows, (r) => isV3Ciphertext(r.ciphertext));
+    const { messages: fromRelay, skipped } = decodeRows(rows, this.roomContext(uid, { batch: true }));
     this.skippedLast = skipped;
     const messages = this.withHistory(uid, fromRelay);
     const files = messages.filter((m) => m.message.file);

@@ -120,8 +120,11 @@ function ourIk(s: V3Port): DhPair {
   return dhPair(s.id.encPriv);
 }
 
-/** After a ratchet commit: fold the WAL into the database, so no old copy of a deleted key stays in -wal (§V8). */
-function checkpoint(db: StateDb): void {
+/**
+ * After ratchet commits: fold the WAL into the database, so no old copy of a deleted key stays in -wal
+ * (§V8). openRow leaves it to its caller, which checkpoints once after a batch of rows.
+ */
+export function checkpoint(db: StateDb): void {
   try {
     db.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch {
@@ -297,6 +300,7 @@ export function forgetUnsent(s: V3Port, m: Sealed): void {
  * A stored v3 row of the conversation with `peer`: from history when this identity decrypted or sent
  * it before (§V5.5 step 0), else decrypted in one transaction that stores the session, deletes used
  * one-time prekeys and writes the history row. Null when it does not decrypt (counted, never shown).
+ * Call checkpoint(db) after the batch.
  */
 export function openRow(s: V3Port, peer: string, row: StoredMessage): DecodedMessage | null {
   const db = s.state();
@@ -362,9 +366,32 @@ export function openRow(s: V3Port, peer: string, row: StoredMessage): DecodedMes
     return { ...stored, inner: res.inner };
   });
   if (got === null) return null;
-  checkpoint(db);
   pin(s, peer, null);
   return historyMessage(got, s.uid, peer);
+}
+
+/** Rows per transaction when a backlog is opened at once (openBacklog): one commit each, not one per row. */
+export const BACKLOG_ROWS_PER_TX = 200;
+
+/**
+ * A backlog of the room's rows (a `read`): the v3 rows not yet in history are opened in transactions of
+ * BACKLOG_ROWS_PER_TX rows — each row's ratchet step stays atomic with its history row, and a commit
+ * (an fsync) is paid per batch — then the WAL is checkpointed once. The rows are then shown from history.
+ */
+export function openBacklog(
+  s: V3Port,
+  peer: string,
+  rows: readonly StoredMessage[],
+  isV3: (row: StoredMessage) => boolean,
+): void {
+  const db = s.state();
+  const todo = rows.filter(isV3);
+  for (let i = 0; i < todo.length; i += BACKLOG_ROWS_PER_TX) {
+    db.tx(() => {
+      for (const row of todo.slice(i, i + BACKLOG_ROWS_PER_TX)) openRow(s, peer, row);
+    });
+  }
+  if (todo.length > 0) checkpoint(db);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
