@@ -52,10 +52,13 @@ export function historyMessage(row: HistoryRow, me: string, peer: string): Decod
   return { message, fileMessage: null, fileInner: inner };
 }
 
-/** The history of the conversation with `uid`, oldest first (rows that do not read as a message are left out). */
-export function historyOf(db: StateDb, uid: string, me: string): DecodedMessage[] {
+/**
+ * The history of the conversation with `uid` (ts ≥ sinceTs), oldest first (rows that do not read as a
+ * message are left out).
+ */
+export function historyOf(db: StateDb, uid: string, me: string, sinceTs = 0): DecodedMessage[] {
   const out: DecodedMessage[] = [];
-  for (const row of listHistory(db, uid)) {
+  for (const row of listHistory(db, uid, sinceTs)) {
     const d = historyMessage(row, me, uid);
     if (d !== null) out.push(d);
   }

@@ -63,6 +63,8 @@ export interface OutgoingPort extends Pick<CorePort, "uid" | "keys" | "relay"> {
 /** Receiving: files and live delivery (core/receive.ts). */
 export interface ReceivePort extends Pick<CorePort, "uid" | "home" | "book" | "keys" | "relay" | "warn"> {
   contact(uidOrNick: string): ContactView;
+  /** PROTOCOL-v3 §V8: the local history of a conversation (ts ≥ sinceTs), oldest first. */
+  localHistory(uid: string, sinceTs?: number): DecodedMessage[];
   /** How the rows of a contact's room are opened (v2 pair key; v3 through state.db). */
   roomContext(uid: string): RoomContext;
   decoded(uid: string): Promise<DecodedMessage[]>;

@@ -121,6 +121,7 @@ export async function listen(
       for (const [i, uid] of uids.entries()) c[uid] = at[i]!;
     });
   }
+  if (cursorMode) await deliverPurged(s, only ? [only] : Object.keys(s.book), h, window);
   const known = new Set(Object.keys(s.book));
   for (let rounds = 0; ; rounds++) {
     if (o.signal.aborted) return;
@@ -249,6 +250,30 @@ export async function listen(
     await queue;
     if (failed !== null) throw failed;
     if (!restart) return;
+  }
+}
+
+/**
+ * PROTOCOL-v3 §V8: what history holds past a contact's cursor that the relay no longer has (another
+ * process decrypted it, then the relay purged it) is delivered first, oldest first; the rest comes from
+ * the relay as before, so nothing is delivered twice.
+ */
+async function deliverPurged(s: ReceivePort, uids: string[], h: ListenHandlers, windowS: number): Promise<void> {
+  const relay = await s.relay();
+  for (const uid of uids) {
+    if (blockedChange(s.book[uid]!)) continue;
+    const cur = loadCursors(s.home)[uid];
+    const local = s.localHistory(uid, cur?.ts ?? 0).filter((d) => isAfter(cur, { ts: d.message.ts, id: d.message.id }));
+    if (local.length === 0) continue;
+    const onRelay = new Set((await relay.allRows(s.keys(uid).roomId)).map((r) => messageId(r.ciphertext)));
+    for (const d of local) {
+      if (onRelay.has(d.message.id)) continue;
+      const row = { id: d.message.id, ts: d.message.ts };
+      if (d.message.file) d.message.file.n = fileNumberOf(await s.decoded(uid), d.message.id);
+      await h.message(uid, publicMessage(d));
+      updateShown(s.home, windowS, (sh) => markShown(sh, uid, [row]));
+      updateCursors(s.home, (c) => void (c[uid] = advanced(c[uid], row)));
+    }
   }
 }
 

@@ -469,6 +469,11 @@ export class Session
     return this.settings.history.mode !== "off";
   }
 
+  /** @internal PROTOCOL-v3 §V8: a conversation's local history (ts ≥ sinceTs), oldest first. */
+  localHistory(uid: string, sinceTs = 0): DecodedMessage[] {
+    return historyOf(this.state(), uid, this.uid, sinceTs);
+  }
+
   /**
    * @internal How rows of a contact's room are opened: v2 with the pair key, v3 through state.db (one
    * transaction per row; the WAL checkpointed after each row, or by the caller after a `batch`).
@@ -546,7 +551,7 @@ export class Session
    */
   private withHistory(uid: string, fromRelay: DecodedMessage[]): DecodedMessage[] {
     const ids = new Set(fromRelay.map((m) => m.message.id));
-    const kept = historyOf(this.state(), uid, this.uid).filter((m) => !ids.has(m.message.id));
+    const kept = this.localHistory(uid).filter((m) => !ids.has(m.message.id));
     if (kept.length === 0) return fromRelay;
     const all = [...kept, ...fromRelay];
     const order = new Map(all.map((m, i) => [m, i]));

@@ -166,4 +166,36 @@ describe("v3 sessions in the client", () => {
     a.close();
     b.close();
   });
+
+  test("listen delivers from history what its cursor has not passed and the relay no longer has", async () => {
+    const a = await user();
+    const b = await user();
+    await pair(a, b);
+    await a.send(b.uid, "one");
+    await a.send(b.uid, "two");
+    expect((await b.history(a.uid)).map((m) => m.body)).toEqual(["one", "two"]); // another process read them
+    await a.burn(b.uid); // the relay's copies are gone; bob's history keeps them
+    const got: string[] = [];
+    const ac = new AbortController();
+    const run = b.listen(
+      {
+        message: (_peer, m) => {
+          got.push(m.body);
+        },
+      },
+      { signal: ac.signal, cursor: true, onReady: () => ac.abort() },
+    );
+    await run;
+    expect(got).toEqual(["one", "two"]);
+    const again: string[] = [];
+    const ac2 = new AbortController();
+    await b.listen((_p, m) => void again.push(m.body), {
+      signal: ac2.signal,
+      cursor: true,
+      onReady: () => ac2.abort(),
+    });
+    expect(again).toEqual([]);
+    a.close();
+    b.close();
+  });
 });

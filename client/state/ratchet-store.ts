@@ -269,12 +269,14 @@ export function getHistory(db: StateDb, uid: string, hash: Uint8Array): HistoryR
   return r === null ? null : openHistory(db, c, r);
 }
 
-/** A conversation's history, oldest first. */
-export function listHistory(db: StateDb, uid: string): HistoryRow[] {
+/** A conversation's history (rows with ts ≥ sinceTs), oldest first. */
+export function listHistory(db: StateDb, uid: string, sinceTs = 0): HistoryRow[] {
   const c = db.contactIndex(uid);
   return db.db
-    .query<RawHistory, [Uint8Array]>("SELECT h, ts, direction, v FROM history WHERE contact = ? ORDER BY ts, rowid")
-    .all(c)
+    .query<RawHistory, [Uint8Array, number]>(
+      "SELECT h, ts, direction, v FROM history WHERE contact = ? AND ts >= ? ORDER BY ts, rowid",
+    )
+    .all(c, sinceTs)
     .map((r) => openHistory(db, c, r));
 }
 
