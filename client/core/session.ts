@@ -443,7 +443,11 @@ export class Session
     try {
       ts = await relay.send(roomId, sealed.ciphertext);
     } catch (e) {
-      forgetUnsent(this, sealed);
+      // Refused (4xx, or 503 busy): never stored, so it leaves history. No answer, or a gateway's 5xx:
+      // the relay may have stored it, and only history can show our own v3 message, so the row stays.
+      if (e instanceof RelayError && ((e.status >= 400 && e.status < 500) || e.status === 503)) {
+        forgetUnsent(this, sealed);
+      }
       throw e;
     }
     confirmSent(this, uid, sealed, ts);

@@ -288,7 +288,7 @@ export function confirmSent(s: V3Port, uid: string, m: Sealed, ts: number): void
   });
 }
 
-/** The relay refused or could not be reached: the message was not sent, so it leaves history. */
+/** The relay refused the message: it was not stored, so it leaves history. */
 export function forgetUnsent(s: V3Port, m: Sealed): void {
   const db = s.state();
   db.tx(() => deleteHistoryRow(db, m.hash));
