@@ -86,7 +86,14 @@ test("init both users: identity 0600 in a 0700 home, registered; whoami --json",
   expect(expectOneLineError(await phantom(alice.env, ["init"]))).toContain("already exists");
   const who = (await ok(alice, ["whoami", "--json"])).json();
   expect(who).toEqual([
-    { uid: alice.uid, fingerprint: expect.any(String), relay: relay.url, tor: false, protocols: [2, 3] },
+    {
+      uid: alice.uid,
+      fingerprint: expect.any(String),
+      relay: relay.url,
+      tor: false,
+      protocols: [2, 3],
+      conversations: [],
+    },
   ]);
   const bad = await phantom({ ...alice.env, PHANTOM_PASSWORD: "wrong password!" }, ["whoami"]);
   expect(expectOneLineError(bad)).toBe("wrong password");

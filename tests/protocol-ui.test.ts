@@ -4,9 +4,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { b64uencode } from "../lib/encoding.ts";
 import { updateContacts } from "../client/state/contacts.ts";
-import { openIdentity } from "../client/state/vault.ts";
 import { ok, PASSWORD, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { withHomeState } from "./helpers/state.ts";
@@ -49,15 +47,6 @@ async function pair(relayUrl: string) {
   return { alice, bob };
 }
 
-/** Pin `peer` to v3 in `u`'s book, with the peer's real signing key, as a valid bundle would. */
-async function pinV3(u: User, peer: User): Promise<void> {
-  const id = await openIdentity(peer.home, PASSWORD);
-  const signPub = b64uencode(id.signPub);
-  await withHomeState(u.home, PASSWORD, () =>
-    updateContacts(u.home, (b) => Object.assign(b[peer.uid]!, { protocol: 3, v3_sign_pub: signPub })),
-  );
-}
-
 test("v3 contacts: contacts says forward-secret, verify shows the same safety code on both sides", async () => {
   const { alice, bob } = await pair(relay.url);
   expect((await ok(alice, ["whoami", "--json"])).json()[0]!.protocols).toEqual([2, 3]);
@@ -68,9 +57,15 @@ test("v3 contacts: contacts says forward-secret, verify shows the same safety co
   );
   expect((await ok(alice, ["verify", "bob", "--json"])).json()[0]!.safety_code).toBeNull();
 
-  await pinV3(alice, bob);
-  await pinV3(bob, alice);
+  // The first message goes v3 by itself (bob's bundle) and pins both sides (PROTOCOL-v3 §V1).
+  await ok(alice, ["send", "bob", "hello in v3"]);
+  expect((await ok(bob, ["read", "alice", "--json"])).json()).toEqual([
+    { ts: expect.any(Number), from: alice.uid, body: "hello in v3", protocol: 3 },
+  ]);
   expect((await ok(alice, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: bob.uid, protocol: 3 });
+  expect((await ok(bob, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: alice.uid, protocol: 3 });
+  expect((await ok(alice, ["whoami", "--json"])).json()[0]!.conversations).toEqual([{ uid: bob.uid, protocol: 3 }]);
+  expect((await ok(alice, ["whoami"])).stdout).toContain("protocol:    v3 · forward-secret with 1 of 1 contacts");
   expect((await ok(alice, ["contacts"])).stdout).toContain("    protocol:    v3 · forward-secret\n");
 
   const human = (await ok(alice, ["verify", "bob"])).stdout.split("\n");

@@ -25,6 +25,7 @@ import {
   forgetUnsent,
   openBacklog,
   openRow,
+  learnSignPub,
   planSend,
   sealMessage,
   type V3Port,
@@ -471,6 +472,11 @@ export class Session
 
   /** @internal V3Port: false when the `history` setting is off. */ keepHistory(): boolean {
     return this.settings.history.mode !== "off";
+  }
+
+  /** PROTOCOL-v3 §V2.1: learn a v3 contact's signing key (from its bundle) when it is not known yet. */
+  learnSigningKey(uidOrNick: string): Promise<void> {
+    return learnSignPub(this, this.resolve(uidOrNick));
   }
 
   /** @internal PROTOCOL-v3 §V8: a conversation's local history (ts ≥ sinceTs), oldest first. */

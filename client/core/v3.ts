@@ -218,6 +218,25 @@ async function startSession(s: V3Port, relay: RelayClient, uid: string): Promise
   return true;
 }
 
+/**
+ * §V2.1: the safety code covers the peer's signing key, which only a bundle carries (§V3.3). A contact
+ * pinned by a message it sent us (we are the responder) has none yet: fetch its bundle once to learn it.
+ * Quiet when the relay has none or cannot be reached (the code then stays unknown).
+ */
+export async function learnSignPub(s: V3Port, uid: string): Promise<void> {
+  const rec = s.book[uid];
+  if (!rec || rec.protocol !== 3 || rec.v3_sign_pub !== undefined) return;
+  let body: unknown;
+  try {
+    body = await (await s.relay()).fetchBundle(uid);
+  } catch {
+    return;
+  }
+  if (body === null) return;
+  const bundle = checkBundle(body, { uid, ik: b64decode(rec.pub_key, "pub_key"), pinnedSignPub: null });
+  pin(s, uid, b64uencode(bundle.signPub));
+}
+
 /** §V1: pinned to v3 (never downgraded); the first valid bundle's sign_pub is kept (§V3.3). */
 function pin(s: V3Port, uid: string, signPub: string | null): void {
   const rec = s.book[uid];

@@ -45,6 +45,7 @@ function fakeSession(c: ContactView, code: string | null = null) {
     fingerprint: FP_MINE,
     contact: () => c,
     safetyCode: () => code,
+    learnSigningKey: async () => {},
     verify: (uid: string, o: { force?: boolean } = {}) => (calls.push(`verify ${uid} ${o.force}`), c),
     burn: async (uid: string) => (calls.push(`burn ${uid}`), 1),
   };

@@ -22,7 +22,7 @@ export interface Dialog {
   text(question: string): Promise<string | null>;
 }
 
-type Trust = Pick<Session, "contact" | "fingerprint" | "verify" | "burn" | "safetyCode">;
+type Trust = Pick<Session, "contact" | "fingerprint" | "verify" | "burn" | "safetyCode" | "learnSigningKey">;
 
 /** Their fingerprint beside ours, in rows of five groups. */
 export function fingerprintColumns(t: Theme, session: Pick<Session, "fingerprint">, c: ContactView): string[] {
@@ -57,6 +57,7 @@ export async function confirmVerify(d: Dialog, session: Trust, c: ContactView): 
 
 /** The whole verification: the comparison, then the question unless they already are verified. */
 export async function verifyFlow(d: Dialog, session: Trust, uid: string): Promise<void> {
+  await session.learnSigningKey(uid);
   const c = session.contact(uid);
   showFingerprints(d, session, c);
   if (c.verified && !c.keyChanged) return d.success(`${contactName(c)} is already verified.`);

@@ -8,6 +8,8 @@ import { Ctx, type Globals, who } from "./context.ts";
 export async function run(g: Globals, uid: string, o: { force?: boolean }): Promise<void> {
   const ctx = new Ctx(g);
   const s = await ctx.open();
+  // PROTOCOL-v3 §V2.1: a contact we only answered has not shown us its signing key yet.
+  await s.learnSigningKey(s.contact(uid).uid);
   const before = s.contact(uid);
   const code = s.safetyCode(before.uid);
   if (!ctx.json) for (const l of verifyLines(who(before), before.fingerprint, s.fingerprint, code)) ctx.line(l);

@@ -15,8 +15,9 @@ export async function run(g: Globals): Promise<void> {
       fingerprint: s.fingerprint,
       relay: s.relayUrl,
       tor: s.viaTor,
-      // PROTOCOL-v3 §V1: the protocols this client speaks (each contact's is in `phantom contacts --json`).
+      // PROTOCOL-v3 §V1: the protocols this client speaks, and each conversation's.
       protocols: CLIENT_PROTOCOLS,
+      conversations: s.contacts().map((c) => ({ uid: c.uid, protocol: c.protocol })),
       ...(s.torMissing ? { tor_missing: true } : {}),
       ...(notice ? { update: notice } : {}),
     });
@@ -25,6 +26,10 @@ export async function run(g: Globals): Promise<void> {
     ctx.line(`fingerprint: ${s.fingerprint}`);
     const route = s.torMissing ? " (Tor required but not running)" : s.viaTor ? " (through Tor)" : "";
     ctx.line(`relay:       ${s.relayUrl}${route}`);
+    const v3 = s.contacts().filter((c) => c.protocol === 3).length;
+    const all = s.contacts().length;
+    if (all > 0)
+      ctx.line(`protocol:    v3 · forward-secret with ${v3} of ${all} contacts (phantom contacts shows each)`);
     if (notice) ctx.line(notice);
   }
   s.close();
