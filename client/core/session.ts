@@ -19,17 +19,7 @@ import {
   type RoomContext,
 } from "./conversation.ts";
 import { prepareFileV3, uploadFileV3 } from "./v3-files.ts";
-import {
-  checkpoint,
-  confirmSent,
-  forgetUnsent,
-  openBacklog,
-  openRow,
-  learnSignPub,
-  planSend,
-  sealMessage,
-  type V3Port,
-} from "./v3.ts";
+import { checkpoint, learnSignPub, openBacklog, openRow, planSend, sendV3, type V3Port } from "./v3.ts";
 import { deleteHistory } from "../state/ratchet-store.ts";
 import { type Inner, newInnerId } from "../../lib/v3/inner.ts";
 import type { StateDb } from "../state/state-db.ts";
@@ -437,29 +427,7 @@ export class Session
   /** @internal PROTOCOL-v3 §V5.4 + §V7: one inner message on the active session; the relay's ts. */
   async sendInner(uid: string, inner: Inner): Promise<number> {
     if (inner.t === "text") checkLength(this.uid, inner.body, 3);
-    const { roomId } = this.keys(uid);
-    const relay = await this.relay();
-    const sealed = sealMessage(this, uid, inner);
-    let ts: number;
-    try {
-      ts = await relay.send(roomId, sealed.ciphertext);
-    } catch (e) {
-      // Refused (4xx, or 503 busy): never stored, so it leaves history. No answer, or a gateway's 5xx:
-      // the relay may have stored it, and only history can show our own v3 message, so the row stays.
-      if (e instanceof RelayError && ((e.status >= 400 && e.status < 500) || e.status === 503)) {
-        forgetUnsent(this, sealed);
-      }
-      throw e;
-    }
-    confirmSent(this, uid, sealed, ts);
-    if (sealed.unanswered && !this.warnedUnanswered.has(uid)) {
-      this.warnedUnanswered.add(uid);
-      const label = book.labelOf(uid, this.book[uid]);
-      this.warn(
-        `${label} has not answered on protocol v3 yet (20 messages or 7 days): compare the safety code with them (phantom verify ${uid})`,
-      );
-    }
-    return ts;
+    return await sendV3(this, uid, inner, this.warnedUnanswered);
   }
 
   /** @internal V3Port */ state(): StateDb {

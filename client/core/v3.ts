@@ -18,7 +18,7 @@ import { parseSession, serializeSession } from "../../lib/v3/serialize.ts";
 import { decrypt, encrypt, initiate, type Session as V3Session } from "../../lib/v3/session.ts";
 import { activeSession, DROPPED_SID_TTL_MS, sessionToDrop, type SessionMeta } from "../../lib/v3/sessions.ts";
 import type { StoredMessage } from "../../lib/wire.ts";
-import type { RelayClient } from "../net/relay-client.ts";
+import { type RelayClient, RelayError } from "../net/relay-client.ts";
 import { type ContactRecord, labelOf } from "../state/contacts.ts";
 import {
   deleteHistoryRow,
@@ -305,6 +305,39 @@ export function confirmSent(s: V3Port, uid: string, m: Sealed, ts: number): void
     // The row's seal covers its ts (ratchet-store.ts): written again, not updated in place.
     if (row !== null && row.ts !== ts) putHistory(db, uid, { ...row, ts });
   });
+}
+
+/**
+ * §V5.4 + §V7: one inner message on the active session, stored by the relay; the relay's ts. Says once
+ * per contact in `told` when our session has had no answer (§V4).
+ */
+export async function sendV3(
+  s: V3Port & Pick<CorePort, "keys">,
+  uid: string,
+  inner: Inner,
+  told: Set<string>,
+): Promise<number> {
+  const { roomId } = s.keys(uid);
+  const relay = await s.relay();
+  const sealed = sealMessage(s, uid, inner);
+  let ts: number;
+  try {
+    ts = await relay.send(roomId, sealed.ciphertext);
+  } catch (e) {
+    // Refused (4xx, or 503 busy): never stored, so it leaves history. No answer, or a gateway's 5xx:
+    // the relay may have stored it, and only history can show our own v3 message, so the row stays.
+    if (e instanceof RelayError && ((e.status >= 400 && e.status < 500) || e.status === 503)) forgetUnsent(s, sealed);
+    throw e;
+  }
+  confirmSent(s, uid, sealed, ts);
+  if (sealed.unanswered && !told.has(uid)) {
+    told.add(uid);
+    s.warn(
+      `${labelOf(uid, s.book[uid])} has not answered on protocol v3 yet (20 messages or 7 days): ` +
+        `compare the safety code with them (phantom verify ${uid})`,
+    );
+  }
+  return ts;
 }
 
 /** The relay refused the message: it was not stored, so it leaves history. */
