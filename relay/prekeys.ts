@@ -1,9 +1,9 @@
 // PROTOCOL-v3 §V3: the relay's prekey rules — limits, the request bodies, and the checks of an
 // upload (lengths and signatures per kind) — kept apart from the handlers (relay/routes/prekeys.ts).
-import { z } from "zod";
+import type { z } from "zod";
+import type { PrekeyObject, PublishBody } from "../lib/v3/prekey-wire.ts";
 import { b64decode, b64encode, b64udecode, b64uencode } from "../lib/encoding.ts";
-import { NO_OPK_ID, PREKEY_KIND, type PrekeyKind, prekeyPubLength, verifyPrekey } from "../lib/v3/prekey.ts";
-import { Uid } from "../lib/wire.ts";
+import { PREKEY_KIND, type PrekeyKind, prekeyPubLength, verifyPrekey } from "../lib/v3/prekey.ts";
 import type { KeyObject } from "node:crypto";
 import { badRequest } from "./errors.ts";
 import type { PrekeyUpload, StoredPrekey } from "./store.ts";
@@ -17,33 +17,7 @@ export const PREKEY_GRANT_WINDOW_S = 86_400;
 export const BUNDLE_RATE_LIMIT = 60;
 export const BUNDLE_RATE_WINDOW_S = 3600;
 
-const SIG_B64U_CHARS = 86; // 64 bytes
-const EK_B64_CHARS = 1580; // 1,184 bytes
-
-/** {"id": u32 (never 0xFFFFFFFF), "pub": b64, "sig": b64u}; lengths per kind are checked in `checkUpload`. */
-export const PrekeyObject = z.strictObject({
-  id: z
-    .number()
-    .int()
-    .min(0)
-    .max(NO_OPK_ID - 1),
-  pub: z.string().max(EK_B64_CHARS),
-  sig: z.string().max(SIG_B64U_CHARS),
-});
-type PrekeyObject = z.infer<typeof PrekeyObject>;
-
-/** PROTOCOL-v3 §V3.1: a publication, or `{"clear": true}` alone. */
-export const PublishBody = z.union([
-  z.strictObject({ clear: z.literal(true) }),
-  z.strictObject({
-    spk: PrekeyObject.optional(),
-    pqspk: PrekeyObject.optional(),
-    // Bounded by the JSON body limit already; a count past the store's limit is 413, not 400.
-    opks: z.array(PrekeyObject).optional(),
-    opqks: z.array(PrekeyObject).optional(),
-  }),
-]);
-export const BundleBody = z.strictObject({ uid: Uid }); // PROTOCOL-v3 §V3.3
+export { BundleBody, PublishBody } from "../lib/v3/prekey-wire.ts";
 
 function decodeKey(o: PrekeyObject, kind: PrekeyKind, field: string, signPub: KeyObject): StoredPrekey {
   let pub: Uint8Array;

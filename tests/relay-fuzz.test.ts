@@ -13,7 +13,7 @@ import { b64encode, b64uencode } from "../lib/encoding.ts";
 import * as w from "../lib/wire.ts";
 import { PREKEY_KIND, type PrekeyKind, signPrekey } from "../lib/v3/prekey.ts";
 import { H_SIGV, signRequestV3 } from "../lib/v3/request-sig.ts";
-import { PrekeyObject } from "../relay/prekeys.ts";
+import { PrekeyObject } from "../lib/v3/prekey-wire.ts";
 import { startRelay, type RunningRelay } from "./helpers/relay.ts";
 import { makeUser, pair, signHeaders, type TestUser } from "./helpers/signer.ts";
 

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { TransportError, type BodySinkFor, type Transport, type TransportResponse } from "../../lib/transport.ts";
 import * as w from "../../lib/wire.ts";
 import { z } from "zod";
+import { PrekeyCounts, PrekeyStatus, type PrekeyUpload } from "../../lib/v3/prekey-wire.ts";
 import { MarkerScan, multipartBody, multipartFrame } from "./multipart.ts";
 import { doing, failure, RelayError, refused } from "./relay-error.ts";
 import { RequestSlots } from "./request-slots.ts";
@@ -51,28 +52,8 @@ export interface RelayClientOptions {
   sigV3?: SigV3Pins;
 }
 
-/** PROTOCOL-v3 §V3: a prekey object as published, and the answers of §V3.1 and §V3.2. */
-export interface PrekeyObject {
-  id: number;
-  pub: string;
-  sig: string;
-}
-export interface PrekeyUpload {
-  spk?: PrekeyObject;
-  pqspk?: PrekeyObject;
-  opks?: PrekeyObject[];
-  opqks?: PrekeyObject[];
-}
-const Count = z.number().int().min(0).max(1_000_000);
-const PrekeyId = z.number().int().min(0).max(0xfffffffe);
-const PrekeyCounts = z.object({ opks: Count, opqks: Count });
-const PrekeyStatus = z.object({
-  spk_id: PrekeyId.nullable(),
-  pqspk_id: PrekeyId.nullable(),
-  opks: Count,
-  opqks: Count,
-});
-export type PrekeyStatus = z.infer<typeof PrekeyStatus>;
+// PROTOCOL-v3 §V3: a prekey object as published, and the answers of §V3.1 and §V3.2.
+export type { PrekeyObject, PrekeyStatus, PrekeyUpload } from "../../lib/v3/prekey-wire.ts";
 
 /** Where a client remembers the relays it signs for with §V11 (the pin), and whom it asks. */
 export interface SigV3Pins {
