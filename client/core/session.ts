@@ -4,7 +4,7 @@
 // (ports.ts): key-exchange.ts (register, add, inbox), outgoing.ts (send), receive.ts (files,
 // live), unread.ts, panic.ts. Nothing below core/ imports it.
 
-import { type Identity, fingerprintOf, generateIdentity, pairKeys, uidOf } from "../../lib/crypto.ts";
+import { type Identity, fingerprintOf, generateIdentity, messageId, pairKeys, uidOf } from "../../lib/crypto.ts";
 import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import type { TorConfig } from "../../lib/tor.ts";
@@ -507,10 +507,15 @@ export class Session
     const { roomId } = this.keys(uid);
     const relay = await this.relay();
     const rows = await relay.allRows(roomId);
-    openBacklog(this, uid, rows, (r) => isV3Ciphertext(r.ciphertext));
-    const { messages: fromRelay, skipped } = decodeRows(rows, this.roomContext(uid, { batch: true }));
+    // PROTOCOL-v3 §V5.5 step 0 for the whole room at once: history read once, by message id
+    // (b64u(SHA-256(wire)) = messageId), and only the v3 rows not in it opened.
+    const known = new Map<string, DecodedMessage | null>(this.localHistory(uid).map((d) => [d.message.id, d]));
+    const fresh = rows.filter((r) => isV3Ciphertext(r.ciphertext) && !known.has(messageId(r.ciphertext)));
+    for (const [id, d] of openBacklog(this, uid, fresh, (r) => messageId(r.ciphertext))) known.set(id, d);
+    const ctx: RoomContext = { ...this.roomContext(uid), v3: (row) => known.get(messageId(row.ciphertext)) ?? null };
+    const { messages: fromRelay, skipped } = decodeRows(rows, ctx);
     this.skippedLast = skipped;
-    const messages = this.withHistory(uid, fromRelay);
+    const messages = this.withHistory(fromRelay, known);
     const files = messages.filter((m) => m.message.file);
     if (files.length > 0) {
       const numbers = numberFiles(
@@ -527,9 +532,9 @@ export class Session
    * PROTOCOL-v3 §V8: the relay's rows merged with local history, so a conversation reads the same after
    * the relay purged it. Oldest first; a history row at the same ts goes before the relay's rows.
    */
-  private withHistory(uid: string, fromRelay: DecodedMessage[]): DecodedMessage[] {
+  private withHistory(fromRelay: DecodedMessage[], history: Map<string, DecodedMessage | null>): DecodedMessage[] {
     const ids = new Set(fromRelay.map((m) => m.message.id));
-    const kept = this.localHistory(uid).filter((m) => !ids.has(m.message.id));
+    const kept = [...history.values()].filter((m): m is DecodedMessage => m !== null && !ids.has(m.message.id));
     if (kept.length === 0) return fromRelay;
     const all = [...kept, ...fromRelay];
     const order = new Map(all.map((m, i) => [m, i]));

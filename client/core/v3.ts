@@ -426,24 +426,25 @@ export function openRow(s: V3Port, peer: string, row: StoredMessage): DecodedMes
 export const BACKLOG_ROWS_PER_TX = 200;
 
 /**
- * A backlog of the room's rows (a `read`): the v3 rows not yet in history are opened in transactions of
- * BACKLOG_ROWS_PER_TX rows — each row's ratchet step stays atomic with its history row, and a commit
- * (an fsync) is paid per batch — then the WAL is checkpointed once. The rows are then shown from history.
+ * A backlog of v3 rows not yet in history (a `read`), opened in transactions of BACKLOG_ROWS_PER_TX
+ * rows — each row's ratchet step stays atomic with its history row, and a commit (an fsync) is paid
+ * per batch — then the WAL is checkpointed once. Each row's message (null: undecryptable) by row id.
  */
 export function openBacklog(
   s: V3Port,
   peer: string,
   rows: readonly StoredMessage[],
-  isV3: (row: StoredMessage) => boolean,
-): void {
+  idOf: (row: StoredMessage) => string,
+): Map<string, DecodedMessage | null> {
   const db = s.state();
-  const todo = rows.filter(isV3);
-  for (let i = 0; i < todo.length; i += BACKLOG_ROWS_PER_TX) {
+  const out = new Map<string, DecodedMessage | null>();
+  for (let i = 0; i < rows.length; i += BACKLOG_ROWS_PER_TX) {
     db.tx(() => {
-      for (const row of todo.slice(i, i + BACKLOG_ROWS_PER_TX)) openRow(s, peer, row);
+      for (const row of rows.slice(i, i + BACKLOG_ROWS_PER_TX)) out.set(idOf(row), openRow(s, peer, row));
     });
   }
-  if (todo.length > 0) checkpoint(db);
+  if (rows.length > 0) checkpoint(db);
+  return out;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
