@@ -271,3 +271,95 @@ describe("two of our clients", () => {
     expect(growth.get).toBeLessThan(25_000_000);
   });
 });
+
+// ---- 2. panic ------------------------------------------------------------------------------------
+
+test("panic clears the prekey bundle on the relay: a signed POST /v3/bundle for the UID is then 404", async () => {
+  const { alice } = await introduced();
+  const asker = makeUser();
+  expect((await register(relay.url, asker)).status).toBe(200);
+  const bundle = () => signed(relay.url, asker, "POST", "/v3/bundle", { uid: alice.uid });
+  const before = await bundle();
+  expect(before.status).toBe(200); // init published it (§V1)
+  expect(((await before.json()) as { uid: string }).uid).toBe(alice.uid);
+  await ok(alice, ["panic", "--yes"]);
+  const after = await bundle();
+  expect(after.status).toBe(404);
+  // The UID itself is still known to the relay: only the bundle went.
+  expect((await fetch(`${relay.url}/pubkey/${alice.uid}`)).status).toBe(200);
+});
+
+// ---- 3. a relay that withholds bundles ---------------------------------------------------------------
+
+describe("a relay that withholds bundles (404 to POST /v3/bundle)", () => {
+  test("a new contact gets v2 with the warning; with require-v3 the send is refused", async () => {
+    const { alice, bob } = await introduced(proxy.url);
+    const withheld = proxy.withheld;
+    const sent = await ok(alice, ["send", "bob", "plain v2"]);
+    expect(proxy.withheld).toBe(withheld + 1);
+    expect(sent.stderr).toContain("sent without forward secrecy");
+    expect(sent.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    const atBob = (await ok(bob, ["read", "alice", "--json"])).json();
+    expect(atBob.map((m) => [m.from, m.body, m.protocol])).toEqual([[alice.uid, "plain v2", 2]]);
+    expect((await contactOf(alice, bob)).protocol).toBe(2);
+
+    await ok(bob, ["settings", "require-v3", "on"]);
+    const refused = await phantom(bob.env, ["send", "alice", "must not go"]);
+    expect(refused.code).not.toBe(0);
+    expect(expectOneLineError(refused)).toContain("require-v3");
+    expect((await ok(alice, ["read", "bob", "--json"])).json().map((m) => m.body)).toEqual(["plain v2"]);
+  });
+
+  test("a contact pinned to v3 whose sessions are gone is refused, never sent v2", async () => {
+    // Alice and bob talk v3 through the honest URL of the same relay, so alice pins bob.
+    const { alice, bob } = await introduced(withheldRelay.url);
+    await ok(alice, ["send", "bob", "v3 through the honest url"]);
+    await ok(bob, ["read", "alice"]);
+    expect((await contactOf(alice, bob)).protocol).toBe(3);
+    // Alice's sessions with bob are lost (here: deleted from her state.db).
+    await withHomeState(alice.home, PASSWORD, () => {
+      const db = stateOf(alice.home);
+      for (const s of listSessions(db, bob.uid)) deleteSession(db, bob.uid, s.sid);
+    });
+    const behind = { ...alice, env: { ...alice.env, PHANTOM_RELAY: proxy.url } };
+    const withheld = proxy.withheld;
+    const refused = await phantom(behind.env, ["send", "bob", "must not go as v2"]);
+    expect(proxy.withheld).toBe(withheld + 1);
+    expect(expectOneLineError(refused)).toContain("nothing is ever sent to them without forward secrecy");
+    const atBob = (await ok(bob, ["read", "alice", "--json"])).json();
+    expect(atBob.map((m) => [m.body, m.protocol])).toEqual([["v3 through the honest url", 3]]);
+  });
+});
+
+// ---- 4. the Python v2 client -----------------------------------------------------------------------
+
+test("the Python v2 client and ours chat in v2 both ways; contacts says not forward-secret", async () => {
+  const dir = join(root, `w${++worlds}`);
+  mkdirSync(dir);
+  const us = { home: join(dir, "us"), env: userEnv(join(dir, "us"), relay.url) } as User;
+  const patHome = join(dir, "pat");
+  const [pat] = await Promise.all([py(patHome, relay.url, ["init"], PASSWORD), ok(us, ["init"])]);
+  await py(patHome, relay.url, ["register"], PASSWORD);
+  await ok(us, ["add", pat.uid, "--nick", "pat"]);
+  await py(patHome, relay.url, ["pop"], PASSWORD);
+  await py(
+    patHome,
+    relay.url,
+    ["send", (await ok(us, ["whoami", "--json"])).json()[0]!.uid as string, "hi from 2.2"],
+    PASSWORD,
+  );
+  const sent = await ok(us, ["send", "pat", "hi from v3 build"]);
+  expect(sent.stderr).toContain("sent without forward secrecy");
+  const ours = (await ok(us, ["read", "pat", "--json"])).json();
+  expect(ours.map((m) => [m.body, m.protocol])).toEqual([
+    ["hi from 2.2", 2],
+    ["hi from v3 build", 2],
+  ]);
+  const theirs = (await pyRun(patHome, relay.url, ["read", ours[1]!.from as string], PASSWORD)).stdout;
+  expect((JSON.parse(theirs) as { messages: { body: string }[] }).messages.map((m) => m.body)).toEqual([
+    "hi from 2.2",
+    "hi from v3 build",
+  ]);
+  expect((await ok(us, ["contacts"])).stdout).toContain("v2 · not forward-secret");
+  expect((await ok(us, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: pat.uid, protocol: 2 });
+});
