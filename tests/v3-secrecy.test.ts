@@ -10,20 +10,21 @@
 // 2. Healing: a copy of Bob's home decrypts nothing Alice sends once Bob has replied on a DH pair
 //    made after the copy (§V5.5 step 2: the pair is made when Bob receives a new chain of Alice's).
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Session } from "../client/core/session.ts";
 import { loadHeld } from "../client/core/v3.ts";
 import { deleteHistoryRow } from "../client/state/ratchet-store.ts";
-import { closeState, DOC_TABLES, joinKey, type StateDb, stateOf, u32 } from "../client/state/state-db.ts";
+import { closeState, DOC_TABLES, joinKey, StateDb, stateOf, u32 } from "../client/state/state-db.ts";
+import { openIdentityKeyed } from "../client/state/vault.ts";
 import { b64decode, hexencode, utf8 } from "../lib/encoding.ts";
 import { torConfigFromEnv } from "../lib/tor.ts";
 import { kdfCk, messageKeys } from "../lib/v3/kdf.ts";
 import { parseSession } from "../lib/v3/serialize.ts";
 import { activeSession } from "../lib/v3/sessions.ts";
 import type { StoredMessage } from "../lib/wire.ts";
-import { ok, PASSWORD, type User, userEnv } from "./helpers/cli.ts";
+import { nextMessage, ok, PASSWORD, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { withHomeState } from "./helpers/state.ts";
 
@@ -199,12 +200,8 @@ function unsealAll(db: StateDb): Unsealed {
   return { counts, values };
 }
 
-test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, and a later copy cannot decrypt it", async () => {
-  const { dir, alice, bob } = await introduced();
-  await ok(alice, ["send", "bob", "m1"]);
-  expect((await ok(alice, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: bob.uid, protocol: 3 });
-
-  // m2's keys, from Alice's state before she sends it (§V5.4: CKs, mk = KDF_CK(CKs)).
+/** The keys of the next message Alice sends Bob (§V5.4: CKs, mk = KDF_CK(CKs)), from her state now. */
+async function nextMessageKeys(alice: User, bob: User): Promise<Record<string, Uint8Array>> {
   const cks = await withHomeState(alice.home, PASSWORD, () => {
     const held = loadHeld(stateOf(alice.home), bob.uid);
     const i = activeSession(held.map((h) => h.meta));
@@ -212,8 +209,71 @@ test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, 
     return Uint8Array.from(held[i]!.session.ratchet.cks!);
   });
   const [, mk] = kdfCk(cks);
-  const { key } = messageKeys(mk);
-  const secrets = { cks, mk, key };
+  return { cks, mk, key: messageKeys(mk).key };
+}
+
+/** Every value of `u`'s unsealed state that contains or equals one of `secrets`. */
+function leaks(u: Unsealed, secrets: Record<string, Uint8Array>): string[] {
+  const out: string[] = [];
+  for (const { table, bytes } of u.values) {
+    for (const [name, v] of Object.entries(secrets)) {
+      if (sameBytes(bytes, v) || occurrences(bytes, v).length > 0) out.push(`${name} in ${table}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The database states a -wal holds: the main file with the WAL's frames applied in order, one
+ * state at each commit frame (a frame whose "size after commit" is non-zero). Frames whose salts
+ * are not the WAL header's (left from before a reset) are counted as stale, not applied.
+ */
+function walStates(main: Uint8Array, wal: Uint8Array): { frames: number; stale: number; states: Uint8Array[] } {
+  if (wal.length === 0) return { frames: 0, stale: 0, states: [] };
+  const dv = new DataView(wal.buffer, wal.byteOffset, wal.byteLength);
+  expect([0x377f0682, 0x377f0683]).toContain(dv.getUint32(0));
+  const pageSize = dv.getUint32(8);
+  const [salt1, salt2] = [dv.getUint32(16), dv.getUint32(20)];
+  const pages = new Map<number, Uint8Array>();
+  const states: Uint8Array[] = [];
+  let frames = 0;
+  let stale = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (dv.getUint32(at + 8) !== salt1 || dv.getUint32(at + 12) !== salt2) {
+      stale++;
+      continue;
+    }
+    frames++;
+    pages.set(dv.getUint32(at), wal.subarray(at + 24, at + 24 + pageSize));
+    const size = dv.getUint32(at + 4);
+    if (size === 0) continue;
+    const state = new Uint8Array(size * pageSize);
+    state.set(main.subarray(0, Math.min(main.length, state.length)));
+    for (const [n, page] of pages) if (n <= size) state.set(page, (n - 1) * pageSize);
+    states.push(state);
+  }
+  return { frames, stale, states };
+}
+
+/** Open a database image (state.db bytes) with `vaultKey` in a scratch home, unseal all of it, close it. */
+function unsealImage(image: Uint8Array, vaultKey: Uint8Array, scratch: string): Unsealed {
+  const home = mkdtempSync(join(scratch, "image-"));
+  writeFileSync(join(home, "state.db"), image, { mode: 0o600 });
+  const db = StateDb.open(home, vaultKey);
+  try {
+    return unsealAll(db);
+  } finally {
+    db.close();
+  }
+}
+
+test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, and a later copy cannot decrypt it", async () => {
+  const { dir, alice, bob } = await introduced();
+  await ok(alice, ["send", "bob", "m1"]);
+  expect((await ok(alice, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: bob.uid, protocol: 3 });
+
+  // m2's keys, from Alice's state before she sends it.
+  const secrets = await nextMessageKeys(alice, bob);
   await ok(alice, ["send", "bob", "m2"]);
 
   const before = copyHome(bob.home, join(dir, "bob-before-read"));
@@ -260,13 +320,64 @@ test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, 
   expect(await decryptOnCopy(before, alice.uid, [m2])).toEqual(["m2"]); // the test can fail
   expect(await decryptOnCopy(after, alice.uid, [m2])).toEqual([null]);
 
+  // (c) continued, while a client runs (its connection keeps -wal, and a kill -9 leaves it): Bob
+  // listens, Alice sends m3; once listen has shown m3, the -wal is read and every database state in
+  // it (each commit frame applied to the main file) is unsealed and searched for m3's keys, as is
+  // the raw -wal. This is what fails when v3.ts checkpoint() is skipped: the commits of m3's ratchet
+  // step stay in the -wal with the old session (and its receiving chain key) in them.
+  const m3 = await nextMessageKeys(alice, bob);
+  const listen = await startListen(bob.env);
+  let walFrames = 0;
+  let walStatesN = 0;
+  let walRaw = 0;
+  try {
+    await ok(alice, ["send", "bob", "m3"]);
+    // listen shows the conversation's earlier messages first (from history).
+    const shown: unknown[] = [];
+    for (let m = await nextMessage(listen.out, "m3"); ; m = await nextMessage(listen.out, "m3")) {
+      shown.push(m.body);
+      if (m.body === "m3") break;
+    }
+    expect(shown.at(-1)).toBe("m3");
+    // Stopped while its files are read, so state.db and -wal are taken at one moment.
+    listen.proc.kill("SIGSTOP");
+    let main: Uint8Array;
+    let walBytes: Uint8Array;
+    try {
+      main = new Uint8Array(readFileSync(db));
+      walBytes = existsSync(db + "-wal") ? new Uint8Array(readFileSync(db + "-wal")) : new Uint8Array(0);
+    } finally {
+      listen.proc.kill("SIGCONT");
+    }
+    walRaw = walBytes.length;
+    for (const [name, v] of Object.entries(m3))
+      expect({ wal: name, at: occurrences(walBytes, v) }).toEqual({ wal: name, at: [] });
+    const { frames, stale, states } = walStates(main, walBytes);
+    walFrames = frames;
+    walStatesN = states.length;
+    expect(stale).toBe(0);
+    const { key: vaultKey } = await openIdentityKeyed(bob.home, PASSWORD);
+    try {
+      [main, ...states].forEach((image, i) => {
+        const what = i === 0 ? "state.db" : `-wal commit ${i}`;
+        expect({ what, leaks: leaks(unsealImage(image, vaultKey, dir), m3) }).toEqual({ what, leaks: [] });
+      });
+    } finally {
+      vaultKey.fill(0);
+    }
+  } finally {
+    listen.proc.kill("SIGINT");
+  }
+  expect(await listen.proc.exited).toBe(0);
+
   const sealed = Object.values(counts).reduce((n, c) => n + c.opened, 0);
   console.log(
     `forward secrecy: ${files.length} raw files (${rawBytes} bytes, -wal ${wal < 0 ? "absent" : `${wal} bytes`}) ` +
       `and ${sealed} sealed values (${Object.entries(counts)
         .map(([t, c]) => `${t} ${c.opened}/${c.rows}`)
         .join(", ")}; ${values.length} plaintexts with parsed session fields) hold none of cks, mk, key of m2; ` +
-      `a copy before the read decrypts m2, a copy after does not`,
+      `a copy before the read decrypts m2, a copy after does not; ` +
+      `while listen ran after m3: -wal ${walRaw} bytes, ${walFrames} frames, ${walStatesN} commit states, none with m3's keys`,
   );
 });
 
