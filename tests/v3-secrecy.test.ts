@@ -15,7 +15,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Session } from "../client/core/session.ts";
 import { loadHeld } from "../client/core/v3.ts";
-import { deleteHistoryRow } from "../client/state/ratchet-store.ts";
+import { deleteHistoryRow, getPrekey } from "../client/state/ratchet-store.ts";
+import { PREKEY_KIND } from "../lib/v3/prekey.ts";
 import { closeState, DOC_TABLES, joinKey, StateDb, stateOf, u32 } from "../client/state/state-db.ts";
 import { openIdentityKeyed } from "../client/state/vault.ts";
 import { b64decode, hexencode, utf8 } from "../lib/encoding.ts";
@@ -317,6 +318,23 @@ test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, 
   const rows = await labelledRows(bob.home, alice.uid);
   expect(rows.map((r) => r.body)).toEqual(["m1", "m2"]);
   const m2 = rows[1]!.row;
+  // m2 is still a prekey message (§V7: type 2, Alice has had no reply). The client refuses it on the
+  // copy by its SID and index; that no one holding the copy can run the handshake again comes from
+  // the one-time prekeys it named being gone after the read (§V4), while the copy before holds them.
+  const wire = b64decode(m2.ciphertext);
+  expect([wire[0], wire[1]]).toEqual([0x03, 0x02]);
+  const pf = new DataView(wire.buffer, wire.byteOffset + 2 + 32, 13);
+  const opk = pf.getUint32(4);
+  const [pqKind, pqId] = [pf.getUint8(8), pf.getUint32(9)];
+  expect(opk).not.toBe(0xffffffff); // the bundle had one-time prekeys to give
+  expect(pqKind).toBe(PREKEY_KIND.OPQK);
+  const held = (home: string) =>
+    withHomeState(home, PASSWORD, () => {
+      const db = stateOf(home);
+      return [getPrekey(db, PREKEY_KIND.OPK, opk) !== null, getPrekey(db, PREKEY_KIND.OPQK, pqId) !== null];
+    });
+  expect(await held(before)).toEqual([true, true]);
+  expect(await held(after)).toEqual([false, false]);
   expect(await decryptOnCopy(before, alice.uid, [m2])).toEqual(["m2"]); // the test can fail
   expect(await decryptOnCopy(after, alice.uid, [m2])).toEqual([null]);
 
