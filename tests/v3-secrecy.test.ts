@@ -306,6 +306,12 @@ test("forward secrecy, shown: after Bob reads m2, no key of m2 is in his state, 
   const { counts, values } = await withHomeState(bob.home, PASSWORD, () => unsealAll(stateOf(bob.home)));
   expect(counts.sessions!.opened).toBeGreaterThanOrEqual(1);
   expect(counts.history!.opened).toBeGreaterThanOrEqual(2);
+  // Positive control: the chain key after m2 (Bob's CKr now, the key of m3) is found by the same
+  // search, so the keys taken from Alice are the ones of Bob's chain and the search does see sessions.
+  expect(leaks({ counts, values }, { ckAfter: kdfCk(secrets.cks!)[0] })).toEqual([
+    "ckAfter in sessions",
+    "ckAfter in sessions(parsed)",
+  ]);
   for (const { table, bytes } of values) {
     for (const [name, v] of Object.entries(secrets)) {
       expect({ table, secret: name, at: occurrences(bytes, v), equal: sameBytes(bytes, v) }).toEqual({
