@@ -125,11 +125,9 @@ function ourIk(s: V3Port): DhPair {
  * (§V8). openRow leaves it to its caller, which checkpoints once after a batch of rows.
  */
 export function checkpoint(db: StateDb): void {
-  try {
-    db.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-  } catch {
-    // Another process is reading: its own next commit checkpoints.
-  }
+  // While another process of this identity reads, SQLite answers busy (it does not throw) and leaves
+  // the frames: the next commit's checkpoint, in whichever process, folds them in.
+  db.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 // ---- which protocol (§V1) ------------------------------------------------------------------------
