@@ -125,9 +125,14 @@ function ourIk(s: V3Port): DhPair {
  * (§V8). openRow leaves it to its caller, which checkpoints once after a batch of rows.
  */
 export function checkpoint(db: StateDb): void {
-  // While another process of this identity reads, SQLite answers busy (it does not throw) and leaves
-  // the frames: the next commit's checkpoint, in whichever process, folds them in.
-  db.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  // While another process of this identity reads, SQLite answers busy (a result row, not a throw) and
+  // leaves the frames: the next commit's checkpoint, in whichever process, folds them in. The commit
+  // itself is done either way, so a failure here (I/O) is left for the next one too.
+  try {
+    db.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  } catch {
+    // as above
+  }
 }
 
 // ---- which protocol (§V1) ------------------------------------------------------------------------
