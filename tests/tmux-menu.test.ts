@@ -131,11 +131,13 @@ test("unlock, then every menu entry", async () => {
   expect(s).toMatch(/[▀▄█]{7}/);
   await pane.waitFor(atMenu);
 
-  // Verify: fingerprints side by side, then trust.
+  // Verify: bob wrote in v3, so the safety code both see (PROTOCOL-v3 §V2.1; alice learns bob's signing
+  // key from his bundle, having only answered him), then trust.
   await choose(pane, "Verify a contact");
   await pickContact(pane, "bob");
-  await pane.waitFor("Compare fingerprints");
-  await answer(pane, "Does the left column match", true);
+  s = await pane.waitFor("Compare the safety code with bob");
+  expect(s).toMatch(/(?:[A-Z2-7]{5} ){7}[A-Z2-7]{5}/);
+  await answer(pane, "Does the safety code match", true);
   await pane.waitFor("bob is now verified.");
   await pane.waitFor(atMenu);
 
