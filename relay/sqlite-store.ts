@@ -179,11 +179,12 @@ class SqliteCore {
     return this.s.popInbox.all(toUid) as InboxEntry[];
   }
 
+  // Atomic without a savepoint of its own: the read and the one INSERT run in the same synchronous
+  // call on this connection (nothing can run between them), and a failed INSERT writes nothing.
+  // From the WriteQueue both are inside the batch's transaction.
   addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): number | null {
-    if (roomCap <= 0) return this.addMessage(roomId, ciphertext, ts);
-    return this.transaction(() =>
-      this.roomBytes(roomId) + ciphertext.length > roomCap ? null : this.addMessage(roomId, ciphertext, ts),
-    );
+    if (roomCap > 0 && this.roomBytes(roomId) + ciphertext.length > roomCap) return null;
+    return this.addMessage(roomId, ciphertext, ts);
   }
 
   addMessage(roomId: string, ciphertext: string, ts: number): number {
