@@ -432,13 +432,13 @@ class SqliteCore {
    */
   async open<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      this.db.run("BEGIN");
+      this.s.begin.run();
       try {
         const value = await fn();
-        this.db.run("COMMIT");
+        this.s.commit.run();
         return value;
       } catch (e) {
-        if (this.db.inTransaction) this.db.run("ROLLBACK");
+        if (this.db.inTransaction) this.s.rollback.run();
         throw e;
       }
     } catch (e) {
@@ -464,9 +464,20 @@ class SqliteView implements Store {
     private readonly gate: () => Promise<void> | null,
   ) {}
 
-  private async call<T>(f: (c: SqliteCore) => T): Promise<T> {
+  private call<T>(f: (c: SqliteCore) => T): Promise<T> {
+    let wait: Promise<void> | null;
+    try {
+      wait = this.gate();
+      if (!wait) return Promise.resolve(f(this.c)); // no transaction in progress: at once
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.later(wait, f);
+  }
+
+  private async later<T>(wait: Promise<void>, f: (c: SqliteCore) => T): Promise<T> {
     // Checked again right before the call: nothing may start a transaction in between.
-    for (let wait = this.gate(); wait; wait = this.gate()) await wait;
+    for (let w: Promise<void> | null = wait; w; w = this.gate()) await w;
     return f(this.c);
   }
 
@@ -621,6 +632,10 @@ export class SqliteStore extends SqliteView {
 function prepare(db: Database) {
   const q = (sql: string): Statement => db.prepare(sql);
   return {
+    // Prepared once: SqliteStore.transaction runs them for every write batch.
+    begin: q("BEGIN"),
+    commit: q("COMMIT"),
+    rollback: q("ROLLBACK"),
     addUser: q("INSERT OR IGNORE INTO users (uid, enc_pub, sign_pub, registered_day) VALUES (?, ?, ?, ?)"),
     getUser: q("SELECT enc_pub, sign_pub FROM users WHERE uid = ?"),
     getRoom: q("SELECT member_a, member_b FROM rooms WHERE room_id = ?"),
