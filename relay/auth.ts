@@ -83,18 +83,24 @@ export class Authenticator {
   /** PROTOCOL-v3 §V11: the relay's public origins (normalised); empty: v3 signatures are refused. */
   origins: readonly string[];
 
-  constructor(store: Store, writes: WriteQueue, now: number, origins: readonly string[] = []) {
+  private constructor(store: Store, writes: WriteQueue, origins: readonly string[]) {
     this.store = store;
     this.writes = writes;
     this.origins = origins;
-    for (const { key, expires } of store.liveNonces(now)) this.replay.add(key, expires);
+  }
+
+  /** With the replay cache reloaded from the store's unexpired entries (a restart). */
+  static async open(store: Store, writes: WriteQueue, now: number, origins: readonly string[] = []) {
+    const a = new Authenticator(store, writes, origins);
+    for (const { key, expires } of await store.liveNonces(now)) a.replay.add(key, expires);
+    return a;
   }
 
   /** A registered user with a cached native verification key, or null. */
-  user(uid: string): KnownUser | null {
+  async user(uid: string): Promise<KnownUser | null> {
     const cached = this.users.get(uid);
     if (cached) return cached;
-    const record = this.store.getUser(uid);
+    const record = await this.store.getUser(uid);
     if (!record) return null;
     const known = { record, verifyKey: ed25519VerifyKey(record.signPub) };
     if (this.users.size >= USER_CACHE_MAX) this.users.clear();
@@ -103,7 +109,7 @@ export class Authenticator {
   }
 
   /** PROTOCOL §6, the parts that need no body: headers present and well formed, fresh, known UID. */
-  precheck(headers: Headers, now: number): PendingAuth {
+  async precheck(headers: Headers, now: number): Promise<PendingAuth> {
     const parsed = SignedHeaders.safeParse({
       [H_UID]: headers.get(H_UID),
       [H_TS]: headers.get(H_TS),
@@ -121,7 +127,7 @@ export class Authenticator {
     const h = parsed.data;
     const tsNum = Number(h[H_TS]);
     if (!withinWindow(tsNum, now)) throw unauthorized("timestamp outside the allowed window");
-    const user = this.user(h[H_UID]);
+    const user = await this.user(h[H_UID]);
     if (!user) throw unauthorized("unknown uid");
     if (this.replay.has(ReplayCache.key(h[H_UID], h[H_NONCE]), now)) throw unauthorized("replayed nonce");
     return { user, uid: h[H_UID], ts: h[H_TS], tsNum, nonce: h[H_NONCE], sig: b64udecode(h[H_SIG]), sigv };
@@ -157,6 +163,6 @@ export class Authenticator {
     if (this.replay.has(key, now)) throw unauthorized("replayed nonce");
     const expires = p.tsNum + SIGNATURE_WINDOW_S;
     this.replay.add(key, expires);
-    this.writes.post(() => this.store.addNonce(key, expires));
+    this.writes.post((tx) => tx.addNonce(key, expires));
   }
 }

@@ -30,11 +30,11 @@ export class BlobStore {
     await Promise.all(blobIds.map((id) => unlink(this.path(id)).catch(() => {})));
   }
 
-  /** Blob files on disk with no row (left by a crash mid-upload or mid-burn). Synchronous: start-up only. */
-  removeOrphans(isKnown: (blobId: string) => boolean): number {
+  /** Blob files on disk with no row (left by a crash mid-upload or mid-burn). Start-up only. */
+  async removeOrphans(isKnown: (blobId: string) => Promise<boolean>): Promise<number> {
     let n = 0;
     for (const name of readdirSync(this.dir)) {
-      if (BLOB_NAME.test(name) && isKnown(name)) continue;
+      if (BLOB_NAME.test(name) && (await isKnown(name))) continue;
       try {
         unlinkSync(join(this.dir, name));
         n++;

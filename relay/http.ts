@@ -44,7 +44,7 @@ export async function signedJson<T extends z.ZodType>(
   schema: T,
   what: string,
 ): Promise<{ auth: PendingAuth; body: z.infer<T> }> {
-  const auth = ctx.relay.auth.precheck(req.headers, ctx.now);
+  const auth = await ctx.relay.auth.precheck(req.headers, ctx.now);
   const bytes = await readBody(req, MAX_JSON_BODY_BYTES);
   ctx.relay.auth.finish(auth, req.method, ctx.path, sha256(bytes), ctx.now);
   ctx.admit?.(auth.uid); // relay/inflight.ts: 429 when this signer has too many in flight
@@ -52,8 +52,8 @@ export async function signedJson<T extends z.ZodType>(
 }
 
 /** PROTOCOL §6: a signed request without a body (GET, WebSocket upgrade): the hash is of empty bytes. */
-export function signedEmpty(req: Request, ctx: RequestContext): PendingAuth {
-  const auth = ctx.relay.auth.precheck(req.headers, ctx.now);
+export async function signedEmpty(req: Request, ctx: RequestContext): Promise<PendingAuth> {
+  const auth = await ctx.relay.auth.precheck(req.headers, ctx.now);
   ctx.relay.auth.finish(auth, req.method, ctx.path, EMPTY_SHA256, ctx.now);
   ctx.admit?.(auth.uid); // relay/inflight.ts
   return auth;

@@ -4,7 +4,7 @@
 // a message, file or room. A restart forgets them.
 import type { RelayConfig } from "./defaults.ts";
 import type { Store } from "./store.ts";
-import { busy, rateLimited, tooLarge } from "./errors.ts";
+import { busy, rateLimited, type RelayError, tooLarge } from "./errors.ts";
 
 /** Keys a limiter remembers at most; past it, full buckets are forgotten first. */
 const MAX_KEYS = 100_000;
@@ -171,18 +171,23 @@ interface RoomRelay {
 }
 
 /** Whether the room can store `bytes` more within its quota. */
-export function roomHas(relay: RoomRelay, roomId: string, bytes: number): boolean {
+export async function roomHas(relay: RoomRelay, roomId: string, bytes: number): Promise<boolean> {
   const cap = relay.quotas.roomBytes;
-  return cap === 0 || relay.store.roomBytes(roomId) + bytes <= cap;
+  return cap === 0 || (await relay.store.roomBytes(roomId)) + bytes <= cap;
 }
 
 /**
  * 429 when `bytes` more would take the room past its stored-bytes quota. The room frees space
  * when its oldest data is purged (§8) or a member burns it (§7.7): retry after a purge.
  */
-export function checkRoomSpace(relay: RoomRelay, roomId: string, bytes: number): void {
-  if (roomHas(relay, roomId, bytes)) return;
+export async function checkRoomSpace(relay: RoomRelay, roomId: string, bytes: number): Promise<void> {
+  if (await roomHas(relay, roomId, bytes)) return;
+  throw roomFull(relay, bytes);
+}
+
+/** The answer when the store refused `bytes` more for the room (Store.addMessage/addFile roomCap). */
+export function roomFull(relay: Pick<RoomRelay, "quotas" | "config">, bytes: number): RelayError {
   const cap = relay.quotas.roomBytes;
-  if (bytes > cap) throw tooLarge(`larger than the room's limit of ${cap} bytes`);
-  throw rateLimited(Math.max(1, Math.ceil(relay.config.purgeIntervalS)), "the room's storage quota is reached");
+  if (bytes > cap) return tooLarge(`larger than the room's limit of ${cap} bytes`);
+  return rateLimited(Math.max(1, Math.ceil(relay.config.purgeIntervalS)), "the room's storage quota is reached");
 }

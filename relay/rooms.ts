@@ -2,7 +2,7 @@
 // touches a room (send, fetch, burn, files, live) answers only its members.
 import type { Relay } from "./context.ts";
 
-export function isMember(relay: Relay, roomId: string, uid: string): boolean {
-  const members = relay.store.getRoom(roomId);
+export async function isMember(relay: Relay, roomId: string, uid: string): Promise<boolean> {
+  const members = await relay.store.getRoom(roomId);
   return members !== null && (members[0] === uid || members[1] === uid);
 }

@@ -83,15 +83,15 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const log = new Log(config.logLevel);
   const guard = new ConnGuard(log);
   const store = new SqliteStore(join(config.dataDir, DB_FILE));
-  const writes = new WriteQueue(store);
+  const writes = await WriteQueue.open(store);
   const blobs = new BlobStore(config.dataDir);
-  blobs.removeOrphans((id) => store.hasBlob(id));
+  await blobs.removeOrphans((id) => store.hasBlob(id));
   const live = new Live({ perUid: config.wsMaxPerUid, perRoom: config.wsMaxPerRoom });
   const relay: Relay = {
     config,
     store,
     writes,
-    auth: new Authenticator(store, writes, Date.now() / 1000),
+    auth: await Authenticator.open(store, writes, Date.now() / 1000),
     blobs,
     live,
     inflight: new InFlight(config.maxInflightPerUid, config.stallTimeoutS * 1000, IDLE_TIMEOUT_S),
@@ -176,8 +176,8 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
       await server.stop(true);
       guard.stop();
       await retention.stop();
-      writes.close();
-      store.close();
+      await writes.close();
+      await store.close();
       await log.close();
     })());
   const url = listenUrl(config.host, server.port ?? config.port, tls !== undefined);

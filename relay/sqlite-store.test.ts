@@ -38,7 +38,7 @@ storeContract(
   },
 );
 
-test("a schema-1 database migrates to seq and keeps every row, in order", () => {
+test("a schema-1 database migrates to seq and keeps every row, in order", async () => {
   const path = dbPath();
   const old = new Database(path, { create: true });
   old.run(MIGRATIONS[0]!);
@@ -51,22 +51,22 @@ test("a schema-1 database migrates to seq and keeps every row, in order", () => 
 
   const store = new SqliteStore(path);
   expect(SCHEMA_VERSION).toBe(3);
-  expect(store.fetchAfter(ROOM_A, 0, 200, all)).toEqual({
+  expect(await store.fetchAfter(ROOM_A, 0, 200, all)).toEqual({
     rows: [
       { ts: 100, ciphertext: "AAAA", seq: 1 },
       { ts: 100, ciphertext: "CCCC", seq: 7 },
     ],
     more: false,
   });
-  expect(store.fetchMessages(ROOM_B, 0, 200, all)).toEqual([{ ts: 100, ciphertext: "BBBB", seq: 2 }]);
-  expect(store.addMessage(ROOM_B, "DDDD", 101)).toBe(8); // after every migrated seq
-  store.close();
+  expect(await store.fetchMessages(ROOM_B, 0, 200, all)).toEqual([{ ts: 100, ciphertext: "BBBB", seq: 2 }]);
+  expect(await store.addMessage(ROOM_B, "DDDD", 101)).toBe(8); // after every migrated seq
+  await store.close();
   const version = new Database(path).query("PRAGMA user_version").get() as { user_version: number };
   expect(version.user_version).toBe(3);
 });
 
 // PROTOCOL-v3 §V3: schema 2 → 3 adds the prekey tables and keeps every row.
-test("a schema-2 database gains the prekey tables and keeps its rows", () => {
+test("a schema-2 database gains the prekey tables and keeps its rows", async () => {
   const path = dbPath();
   const old = new Database(path, { create: true });
   old.run(MIGRATIONS[0]!);
@@ -80,10 +80,10 @@ test("a schema-2 database gains the prekey tables and keeps its rows", () => {
   old.prepare("INSERT INTO messages (room_id, ts, ciphertext) VALUES (?, ?, ?)").run(ROOM_A, 100, "AAAA");
   old.close();
   const store = new SqliteStore(path);
-  expect(store.getUser("1".repeat(28))?.signPub).toEqual(new Uint8Array(32).fill(1));
-  expect(store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([{ ts: 100, ciphertext: "AAAA", seq: 1 }]);
-  expect(store.prekeyStatus("1".repeat(28))).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
-  store.close();
+  expect((await store.getUser("1".repeat(28)))?.signPub).toEqual(new Uint8Array(32).fill(1));
+  expect(await store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([{ ts: 100, ciphertext: "AAAA", seq: 1 }]);
+  expect(await store.prekeyStatus("1".repeat(28))).toEqual({ spkId: null, pqspkId: null, opks: 0, opqks: 0 });
+  await store.close();
   const version = new Database(path).query("PRAGMA user_version").get() as { user_version: number };
   expect(version.user_version).toBe(3);
 });

@@ -6,6 +6,9 @@
 // 503. WAL readers do not wait for a writer, so reads go on while another process writes.
 // With WAL + synchronous=NORMAL a committed transaction survives a crash of the
 // process (kill -9); only a power loss can lose the last commits.
+// The SQL runs synchronously in SqliteCore; SqliteStore is its asynchronous face (relay/store.ts
+// Store): a method's SQL runs at once in one call, so every combined read+write method is atomic,
+// and transaction() keeps one BEGIN … COMMIT open across its awaits while calls from outside wait.
 import { Database, type Statement } from "bun:sqlite";
 import {
   type FileRecord,
@@ -20,6 +23,10 @@ import {
   type Store,
   StoreBusyError,
   type UserRecord,
+  type BurnResult,
+  type PublishResult,
+  type BundleResult,
+  type PushKeResult,
 } from "./store.ts";
 
 /** Each entry migrates from version i to i + 1. */
@@ -88,7 +95,8 @@ export function isSqliteBusy(e: unknown): boolean {
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
 
-export class SqliteStore implements Store {
+/** The synchronous SQL of the store: one connection, prepared statements. */
+class SqliteCore {
   private readonly db: Database;
   private readonly rooms = new Map<string, readonly [string, string]>();
   /** roomBytes() of rooms asked about, kept exact by every write below. */
@@ -153,8 +161,30 @@ export class SqliteStore implements Store {
     this.s.putInbox.run(toUid, e.from_uid, e.pub_key, e.room_id, e.ts);
   }
 
+  pushKe(toUid: string, e: InboxEntry, beforeCreate: () => void): PushKeResult {
+    return this.transaction(() => {
+      const members = this.getRoom(e.room_id);
+      if (!members) {
+        beforeCreate(); // may throw: nothing is written
+        this.addRoom(e.room_id, e.from_uid, toUid);
+      } else if (!members.includes(e.from_uid) || !members.includes(toUid)) {
+        return "not-member";
+      }
+      this.putInbox(toUid, e);
+      return "ok";
+    });
+  }
+
   popInbox(toUid: string): InboxEntry[] {
     return this.s.popInbox.all(toUid) as InboxEntry[];
+  }
+
+  // Atomic without a savepoint of its own: the read and the one INSERT run in the same synchronous
+  // call on this connection (nothing can run between them), and a failed INSERT writes nothing.
+  // From the WriteQueue both are inside the batch's transaction.
+  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): number | null {
+    if (roomCap > 0 && this.roomBytes(roomId) + ciphertext.length > roomCap) return null;
+    return this.addMessage(roomId, ciphertext, ts);
   }
 
   addMessage(roomId: string, ciphertext: string, ts: number): number {
@@ -217,6 +247,14 @@ export class SqliteStore implements Store {
     this.used(f.roomId, f.size);
   }
 
+  addFileWithin(f: FileRecord, createdAt: number, roomCap: number): boolean {
+    return this.transaction(() => {
+      if (roomCap > 0 && this.roomBytes(f.roomId) + f.size > roomCap) return false;
+      this.addFile(f, createdAt);
+      return true;
+    });
+  }
+
   getFile(blobId: string): FileRecord | null {
     const r = this.s.getFile.get(blobId) as { room_id: string; size: number; expires: number } | null;
     return r ? { blobId, roomId: r.room_id, size: r.size, expires: r.expires } : null;
@@ -243,12 +281,21 @@ export class SqliteStore implements Store {
     this.s.addBurn.run(uid, ts);
   }
 
+  burn(uid: string, roomId: string, now: number, since: number, limit: number): BurnResult {
+    return this.transaction(() => {
+      const recent = this.burnsSince(uid, since);
+      if (recent.count >= limit) return { ok: false, ...recent };
+      this.addBurn(uid, now);
+      return { ok: true, ...this.burnRoom(roomId) };
+    });
+  }
+
   addNonce(key: string, expires: number): void {
     this.s.addNonce.run(key, expires);
   }
 
-  liveNonces(now: number): Iterable<{ key: string; expires: number }> {
-    return this.s.liveNonces.iterate(now) as Iterable<{ key: string; expires: number }>;
+  liveNonces(now: number): { key: string; expires: number }[] {
+    return this.s.liveNonces.all(now) as { key: string; expires: number }[];
   }
 
   // PROTOCOL-v3 §V3
@@ -273,6 +320,20 @@ export class SqliteStore implements Store {
       }
       for (const k of u.opks) put(3, k);
       for (const k of u.opqks) put(4, k);
+    });
+  }
+
+  publishPrekeys(uid: string, u: PrekeyUpload, maxOpks: number, maxOpqks: number): PublishResult {
+    return this.transaction(() => {
+      const now = this.prekeyStatus(uid);
+      if (now.opks + u.opks.length > maxOpks) return { ok: false, reason: "opks" };
+      if (now.opqks + u.opqks.length > maxOpqks) return { ok: false, reason: "opqks" };
+      const ids = [...u.opks, ...u.opqks].map((k) => k.id);
+      if (u.spk) ids.push(u.spk.id);
+      if (u.pqspk) ids.push(u.pqspk.id);
+      if (this.prekeyIdsUsed(uid, ids)) return { ok: false, reason: "id-used" };
+      this.putPrekeys(uid, u);
+      return { ok: true, status: this.prekeyStatus(uid) };
     });
   }
 
@@ -309,6 +370,22 @@ export class SqliteStore implements Store {
 
   addBundleRequest(signer: string, ts: number): void {
     this.s.addBundleRequest.run(signer, ts);
+  }
+
+  requestBundle(
+    signer: string,
+    target: string | null,
+    now: number,
+    rateSince: number,
+    limit: number,
+    grantsSince: number,
+  ): BundleResult {
+    return this.transaction(() => {
+      const recent = this.bundleRequestsSince(signer, rateSince);
+      if (recent.count >= limit) return { ok: false, ...recent };
+      this.addBundleRequest(signer, now);
+      return { ok: true, bundle: target === null ? null : this.takeBundle(signer, target, now, grantsSince) };
+    });
   }
 
   purgeStep(l: PurgeLimits, maxRows: number): PurgeResult {
@@ -349,14 +426,216 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * One BEGIN … COMMIT around an asynchronous `fn` (SqliteStore.transaction keeps other calls
+   * out meanwhile); the nested transaction() calls of the methods become savepoints.
+   */
+  async open<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      this.s.begin.run();
+      try {
+        const value = await fn();
+        this.s.commit.run();
+        return value;
+      } catch (e) {
+        if (this.db.inTransaction) this.s.rollback.run();
+        throw e;
+      }
+    } catch (e) {
+      this.rooms.clear(); // a rolled-back addRoom must not stay cached
+      this.usage.clear(); // nor a rolled-back change of a room's bytes
+      if (isSqliteBusy(e)) throw new StoreBusyError();
+      throw e;
+    }
+  }
+
   close(): void {
     this.db.close(false);
+  }
+}
+
+/**
+ * The Store on a SqliteCore. `gate` runs before each call: the store's own waits for a
+ * transaction in progress; a transaction's view refuses calls once it has ended.
+ */
+class SqliteView implements Store {
+  constructor(
+    protected readonly c: SqliteCore,
+    private readonly gate: () => Promise<void> | null,
+  ) {}
+
+  private call<T>(f: (c: SqliteCore) => T): Promise<T> {
+    let wait: Promise<void> | null;
+    try {
+      wait = this.gate();
+      if (!wait) return Promise.resolve(f(this.c)); // no transaction in progress: at once
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.later(wait, f);
+  }
+
+  private async later<T>(wait: Promise<void>, f: (c: SqliteCore) => T): Promise<T> {
+    // Checked again right before the call: nothing may start a transaction in between.
+    for (let w: Promise<void> | null = wait; w; w = this.gate()) await w;
+    return f(this.c);
+  }
+
+  addUser(user: UserRecord, registeredAt: number) {
+    return this.call((c) => c.addUser(user, registeredAt));
+  }
+  getUser(uid: string) {
+    return this.call((c) => c.getUser(uid));
+  }
+  getRoom(roomId: string) {
+    return this.call((c) => c.getRoom(roomId));
+  }
+  addRoom(roomId: string, a: string, b: string) {
+    return this.call((c) => c.addRoom(roomId, a, b));
+  }
+  putInbox(toUid: string, entry: InboxEntry) {
+    return this.call((c) => c.putInbox(toUid, entry));
+  }
+  pushKe(toUid: string, entry: InboxEntry, beforeCreate: () => void) {
+    return this.call((c) => c.pushKe(toUid, entry, beforeCreate));
+  }
+  popInbox(toUid: string) {
+    return this.call((c) => c.popInbox(toUid));
+  }
+  addMessage(roomId: string, ciphertext: string, ts: number) {
+    return this.call((c) => c.addMessage(roomId, ciphertext, ts));
+  }
+  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number) {
+    return this.call((c) => c.addMessageWithin(roomId, ciphertext, ts, roomCap));
+  }
+  fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean) {
+    return this.call((c) => c.fetchMessages(roomId, sinceTs, limit, take));
+  }
+  newestMessageTs() {
+    return this.call((c) => c.newestMessageTs());
+  }
+  fetchAfter(roomId: string, afterSeq: number, limit: number, take: (row: MessageRow) => boolean) {
+    return this.call((c) => c.fetchAfter(roomId, afterSeq, limit, take));
+  }
+  addFile(file: FileRecord, createdAt: number) {
+    return this.call((c) => c.addFile(file, createdAt));
+  }
+  addFileWithin(file: FileRecord, createdAt: number, roomCap: number) {
+    return this.call((c) => c.addFileWithin(file, createdAt, roomCap));
+  }
+  getFile(blobId: string) {
+    return this.call((c) => c.getFile(blobId));
+  }
+  hasBlob(blobId: string) {
+    return this.call((c) => c.hasBlob(blobId));
+  }
+  roomBytes(roomId: string) {
+    return this.call((c) => c.roomBytes(roomId));
+  }
+  burnRoom(roomId: string) {
+    return this.call((c) => c.burnRoom(roomId));
+  }
+  burnsSince(uid: string, since: number) {
+    return this.call((c) => c.burnsSince(uid, since));
+  }
+  addBurn(uid: string, ts: number) {
+    return this.call((c) => c.addBurn(uid, ts));
+  }
+  burn(uid: string, roomId: string, now: number, since: number, limit: number) {
+    return this.call((c) => c.burn(uid, roomId, now, since, limit));
+  }
+  addNonce(key: string, expires: number) {
+    return this.call((c) => c.addNonce(key, expires));
+  }
+  liveNonces(now: number) {
+    return this.call((c) => c.liveNonces(now));
+  }
+  prekeyIdsUsed(uid: string, ids: readonly number[]) {
+    return this.call((c) => c.prekeyIdsUsed(uid, ids));
+  }
+  putPrekeys(uid: string, upload: PrekeyUpload) {
+    return this.call((c) => c.putPrekeys(uid, upload));
+  }
+  publishPrekeys(uid: string, upload: PrekeyUpload, maxOpks: number, maxOpqks: number) {
+    return this.call((c) => c.publishPrekeys(uid, upload, maxOpks, maxOpqks));
+  }
+  prekeyStatus(uid: string) {
+    return this.call((c) => c.prekeyStatus(uid));
+  }
+  clearPrekeys(uid: string) {
+    return this.call((c) => c.clearPrekeys(uid));
+  }
+  takeBundle(signer: string, target: string, now: number, grantsSince: number) {
+    return this.call((c) => c.takeBundle(signer, target, now, grantsSince));
+  }
+  bundleRequestsSince(signer: string, since: number) {
+    return this.call((c) => c.bundleRequestsSince(signer, since));
+  }
+  addBundleRequest(signer: string, ts: number) {
+    return this.call((c) => c.addBundleRequest(signer, ts));
+  }
+  requestBundle(
+    signer: string,
+    target: string | null,
+    now: number,
+    rateSince: number,
+    limit: number,
+    grantsSince: number,
+  ) {
+    return this.call((c) => c.requestBundle(signer, target, now, rateSince, limit, grantsSince));
+  }
+  purgeStep(limits: PurgeLimits, maxRows: number) {
+    return this.call((c) => c.purgeStep(limits, maxRows));
+  }
+  transaction<T>(_fn: (tx: Store) => Promise<T>): Promise<T> {
+    return Promise.reject(new Error("transactions do not nest"));
+  }
+  close(): Promise<void> {
+    return Promise.reject(new Error("a transaction cannot close the store"));
+  }
+}
+
+export class SqliteStore extends SqliteView {
+  /** Settles when the transaction in progress ends; null when none is. */
+  private current: Promise<void> | null = null;
+
+  constructor(path: string) {
+    let self: SqliteStore | null = null;
+    super(new SqliteCore(path), () => self!.current);
+    self = this;
+  }
+
+  override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    while (this.current) await this.current; // and set in the same turn as the last check
+    let end!: () => void;
+    this.current = new Promise<void>((resolve) => (end = resolve));
+    let live = true;
+    const tx = new SqliteView(this.c, () => {
+      if (!live) throw new Error("the transaction has ended");
+      return null;
+    });
+    try {
+      return await this.c.open(() => fn(tx));
+    } finally {
+      live = false;
+      this.current = null;
+      end();
+    }
+  }
+
+  override async close(): Promise<void> {
+    while (this.current) await this.current;
+    this.c.close();
   }
 }
 
 function prepare(db: Database) {
   const q = (sql: string): Statement => db.prepare(sql);
   return {
+    // Prepared once: SqliteStore.transaction runs them for every write batch.
+    begin: q("BEGIN"),
+    commit: q("COMMIT"),
+    rollback: q("ROLLBACK"),
     addUser: q("INSERT OR IGNORE INTO users (uid, enc_pub, sign_pub, registered_day) VALUES (?, ?, ?, ?)"),
     getUser: q("SELECT enc_pub, sign_pub FROM users WHERE uid = ?"),
     getRoom: q("SELECT member_a, member_b FROM rooms WHERE room_id = ?"),

@@ -1,6 +1,9 @@
 // The relay's storage interface: everything the routes keep, behind one small
 // surface, so a PostgreSQL/Redis/S3 backend can replace SQLite without touching
-// the routes. All methods are synchronous; writes are grouped by WriteQueue. Every
+// the routes. Every method is asynchronous (issue 13: a PostgreSQL client is async only);
+// writes are grouped by WriteQueue into one transaction() per batch. A rule that reads a value
+// and writes based on it (a rate, a quota, a room's members, a one-time key) is ONE method, atomic
+// in the implementation, never two awaits another request could run between. Every
 // implementation runs the contract suite of relay/store-contract.ts.
 
 export interface UserRecord {
@@ -94,29 +97,61 @@ export class StoreBusyError extends Error {
   }
 }
 
+/** PROTOCOL §7.7 burn(): refused (rate) with the oldest burn in the window, or done. */
+export type BurnResult =
+  { ok: true; messages: number; blobIds: string[] } | { ok: false; count: number; oldest: number | null };
+
+/** PROTOCOL-v3 §V3.1 publishPrekeys(): the status after, or why nothing was stored. */
+export type PublishResult = { ok: true; status: PrekeyStatus } | { ok: false; reason: "opks" | "opqks" | "id-used" };
+
+/** PROTOCOL-v3 §V3.3 requestBundle(): refused (rate) with the oldest request in the window, or taken. */
+export type BundleResult =
+  { ok: true; bundle: TakenBundle | null } | { ok: false; count: number; oldest: number | null };
+
+/** PROTOCOL §7.4 pushKe(): stored, or refused because the room exists with other members. */
+export type PushKeResult = "ok" | "not-member";
+
 export interface Store {
   // users (PROTOCOL §7.2, §7.3) — create-only
-  addUser(user: UserRecord, registeredAt: number): boolean;
-  getUser(uid: string): UserRecord | null;
+  addUser(user: UserRecord, registeredAt: number): Promise<boolean>;
+  getUser(uid: string): Promise<UserRecord | null>;
 
   // rooms (PROTOCOL §7.4): exactly two members, never changed
-  getRoom(roomId: string): readonly [string, string] | null;
-  addRoom(roomId: string, a: string, b: string): void;
+  getRoom(roomId: string): Promise<readonly [string, string] | null>;
+  addRoom(roomId: string, a: string, b: string): Promise<void>;
 
   // key-exchange inbox (PROTOCOL §7.4, §7.5)
-  putInbox(toUid: string, entry: InboxEntry): void;
-  popInbox(toUid: string): InboxEntry[];
+  putInbox(toUid: string, entry: InboxEntry): Promise<void>;
+  /**
+   * PROTOCOL §7.4, atomic: if `entry.room_id` does not exist, call `beforeCreate` (it may throw:
+   * nothing is then written) and create it with members entry.from_uid and `toUid`; if it exists
+   * without both of them, "not-member" and nothing is written; else store the inbox entry.
+   * Two pushes for a new room never both create it.
+   */
+  pushKe(toUid: string, entry: InboxEntry, beforeCreate: () => void): Promise<PushKeResult>;
+  /** Returns and deletes the inbox, atomic: an entry is returned once. */
+  popInbox(toUid: string): Promise<InboxEntry[]>;
 
   // messages (PROTOCOL §7.6): the sender is never stored
   /** Stores the row and returns its seq (PROTOCOL §7.6.1). */
-  addMessage(roomId: string, ciphertext: string, ts: number): number;
+  addMessage(roomId: string, ciphertext: string, ts: number): Promise<number>;
+  /**
+   * addMessage, atomic with the room quota: with `roomCap` > 0, null and nothing stored when the
+   * room's bytes plus the ciphertext would pass it (issue 8 room quota, relay/quota.ts).
+   */
+  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): Promise<number | null>;
   /**
    * The newest `limit` rows with ts ≥ sinceTs, oldest first; stable within a second.
    * Rows are offered newest first to `take`; the first it refuses ends the answer.
    */
-  fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean): MessageRow[];
+  fetchMessages(
+    roomId: string,
+    sinceTs: number,
+    limit: number,
+    take: (row: MessageRow) => boolean,
+  ): Promise<MessageRow[]>;
   /** The greatest ts of any stored message, or 0: a restarted relay never stamps a row earlier. */
-  newestMessageTs(): number;
+  newestMessageTs(): Promise<number>;
   /**
    * PROTOCOL §7.6.1: the oldest `limit` rows with seq > afterSeq, oldest first, offered in
    * that order to `take`; `more` when rows are left (over `limit`, or refused by `take`).
@@ -126,49 +161,78 @@ export interface Store {
     afterSeq: number,
     limit: number,
     take: (row: MessageRow) => boolean,
-  ): { rows: MessageRow[]; more: boolean };
+  ): Promise<{ rows: MessageRow[]; more: boolean }>;
 
   // files (PROTOCOL §7.8)
-  addFile(file: FileRecord, createdAt: number): void;
-  getFile(blobId: string): FileRecord | null;
-  hasBlob(blobId: string): boolean;
+  addFile(file: FileRecord, createdAt: number): Promise<void>;
+  /** addFile, atomic with the room quota: with `roomCap` > 0, false and nothing stored when the room would pass it. */
+  addFileWithin(file: FileRecord, createdAt: number, roomCap: number): Promise<boolean>;
+  getFile(blobId: string): Promise<FileRecord | null>;
+  hasBlob(blobId: string): Promise<boolean>;
 
   /** Bytes the room holds: stored ciphertext (base64 text) plus file sizes (the room quota). */
-  roomBytes(roomId: string): number;
+  roomBytes(roomId: string): Promise<number>;
 
   // burn (PROTOCOL §7.7): deletes messages and files of the room
-  burnRoom(roomId: string): { messages: number; blobIds: string[] };
+  burnRoom(roomId: string): Promise<{ messages: number; blobIds: string[] }>;
   /** Burns by this UID at or after `since`: count and the oldest time. */
-  burnsSince(uid: string, since: number): { count: number; oldest: number | null };
-  addBurn(uid: string, ts: number): void;
+  burnsSince(uid: string, since: number): Promise<{ count: number; oldest: number | null }>;
+  addBurn(uid: string, ts: number): Promise<void>;
+  /**
+   * PROTOCOL §7.7, atomic: if `uid` burned fewer than `limit` times at or after `since`, record a
+   * burn at `now` and burn the room; else nothing is written. Two at the limit never both pass.
+   */
+  burn(uid: string, roomId: string, now: number, since: number, limit: number): Promise<BurnResult>;
 
   // replay cache (PROTOCOL §6)
-  addNonce(key: string, expires: number): void;
+  addNonce(key: string, expires: number): Promise<void>;
   /** Unexpired replay-cache entries, to reload after a restart. */
-  liveNonces(now: number): Iterable<{ key: string; expires: number }>;
+  liveNonces(now: number): Promise<{ key: string; expires: number }[]>;
 
   // prekeys (PROTOCOL-v3 §V3)
   /** True if `uid` has ever published any of `ids`, in any kind (cleared prekeys included). */
-  prekeyIdsUsed(uid: string, ids: readonly number[]): boolean;
+  prekeyIdsUsed(uid: string, ids: readonly number[]): Promise<boolean>;
   /** Replace the SPK / PQSPK given, add the one-time keys, and remember every id as used. */
-  putPrekeys(uid: string, upload: PrekeyUpload): void;
-  prekeyStatus(uid: string): PrekeyStatus;
+  putPrekeys(uid: string, upload: PrekeyUpload): Promise<void>;
+  /**
+   * PROTOCOL-v3 §V3.1, atomic: putPrekeys only if the one-time keys stay within the maxima and no
+   * id was ever used; two uploads at once never pass the limits together.
+   */
+  publishPrekeys(uid: string, upload: PrekeyUpload, maxOpks: number, maxOpqks: number): Promise<PublishResult>;
+  prekeyStatus(uid: string): Promise<PrekeyStatus>;
   /** Delete every stored prekey of `uid` (the ids stay used). */
-  clearPrekeys(uid: string): void;
+  clearPrekeys(uid: string): Promise<void>;
   /**
    * The bundle of `target` for `signer`, or null if it has no SPK or PQSPK. An OPK (and an OPQK)
    * is handed out and deleted only if `signer` got none of `target`'s at or after `grantsSince`;
-   * handing one out records the grant at `now`. Run inside one transaction (the caller's batch).
+   * handing one out records the grant at `now`. Atomic: a one-time key is handed out once.
    */
-  takeBundle(signer: string, target: string, now: number, grantsSince: number): TakenBundle | null;
+  takeBundle(signer: string, target: string, now: number, grantsSince: number): Promise<TakenBundle | null>;
   /** Bundle requests by this signer at or after `since`: count and the oldest time. */
-  bundleRequestsSince(signer: string, since: number): { count: number; oldest: number | null };
-  addBundleRequest(signer: string, ts: number): void;
+  bundleRequestsSince(signer: string, since: number): Promise<{ count: number; oldest: number | null }>;
+  addBundleRequest(signer: string, ts: number): Promise<void>;
+  /**
+   * PROTOCOL-v3 §V3.3, atomic: if `signer` made fewer than `limit` requests at or after
+   * `rateSince`, record one at `now` and, when `target` is not null, takeBundle(); else nothing
+   * is written. Every request counts, found or not.
+   */
+  requestBundle(
+    signer: string,
+    target: string | null,
+    now: number,
+    rateSince: number,
+    limit: number,
+    grantsSince: number,
+  ): Promise<BundleResult>;
 
   // retention (PROTOCOL §8): one bounded step
-  purgeStep(limits: PurgeLimits, maxRows: number): PurgeResult;
+  purgeStep(limits: PurgeLimits, maxRows: number): Promise<PurgeResult>;
 
-  /** Run `fn` in one transaction: all of it commits or none. A lock held elsewhere: StoreBusyError. */
-  transaction<T>(fn: () => T): T;
-  close(): void;
+  /**
+   * Run `fn` in one transaction: every call it makes on `tx` commits or none, and the returned
+   * promise resolves only after the commit. Calls on the store itself (not `tx`) wait until the
+   * transaction ended, so no other request sees or joins it. A lock held elsewhere: StoreBusyError.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }

@@ -21,57 +21,59 @@ function setup() {
   const path = join(dir, "relay.db");
   const store = new SqliteStore(path);
   const other = new Database(path);
-  return { store, writes: new WriteQueue(store), other };
+  return { store, writes: WriteQueue.open(store), other };
 }
 
-const count = (store: SqliteStore) => store.fetchMessages("room", 0, 100, () => true).length;
+const count = async (store: SqliteStore) => (await store.fetchMessages("room", 0, 100, () => true)).length;
 
 test("a lock released before BUSY_GIVE_UP_MS: the write waits for it without blocking, then commits", async () => {
-  const { store, writes, other } = setup();
+  const { store, writes: opening, other } = setup();
+  const writes = await opening;
   other.run("BEGIN EXCLUSIVE");
-  const done = writes.run(() => store.addMessage("room", "c1", 1));
+  const done = writes.run((tx) => tx.addMessage("room", "c1", 1));
   let ticks = 0;
   const ticker = setInterval(() => ticks++, 20);
   await Bun.sleep(BUSY_GIVE_UP_MS / 2);
   clearInterval(ticker);
   expect(ticks).toBeGreaterThan(5); // the event loop ran while the write waited
-  expect(count(store)).toBe(0);
+  expect(await count(store)).toBe(0);
   other.run("ROLLBACK");
   await done;
-  expect(count(store)).toBe(1);
-  writes.close();
+  expect(await count(store)).toBe(1);
+  await writes.close();
   other.close();
-  store.close();
+  await store.close();
 });
 
 test("a lock held past BUSY_GIVE_UP_MS: the write is refused 503 busy with Retry-After and nothing is stored", async () => {
-  const { store, writes, other } = setup();
+  const { store, writes: opening, other } = setup();
+  const writes = await opening;
   other.run("BEGIN EXCLUSIVE");
   const t0 = performance.now();
-  const err = await writes.run(() => store.addMessage("room", "c1", 1)).catch((e: unknown) => e);
+  const err = await writes.run((tx) => tx.addMessage("room", "c1", 1)).catch((e: unknown) => e);
   expect(performance.now() - t0).toBeGreaterThanOrEqual(BUSY_GIVE_UP_MS - 50);
   expect(err).toBeInstanceOf(RelayError);
   expect((err as RelayError).status).toBe(503);
   expect((err as RelayError).code).toBe("busy");
   expect((err as RelayError).headers?.["retry-after"]).toMatch(/^\d+$/);
   other.run("ROLLBACK");
-  expect(count(store)).toBe(0);
-  await writes.run(() => store.addMessage("room", "c2", 2)); // and the queue works again
-  expect(count(store)).toBe(1);
-  writes.close();
+  expect(await count(store)).toBe(0);
+  await writes.run((tx) => tx.addMessage("room", "c2", 2)); // and the queue works again
+  expect(await count(store)).toBe(1);
+  await writes.close();
   other.close();
-  store.close();
+  await store.close();
 });
 
 test("a new WriteQueue stamps no row below a stored one's ts (the clock went back across a restart)", async () => {
   const { store } = setup();
   const future = Math.floor(Date.now() / 1000) + 3600;
-  store.transaction(() => store.addMessage("room", "c1", future));
-  const writes = new WriteQueue(store);
-  const ts = await writes.run(() => writes.ts);
+  await store.transaction((tx) => tx.addMessage("room", "c1", future));
+  const writes = await WriteQueue.open(store);
+  const ts = await writes.run(async () => writes.ts);
   expect(ts).toBe(future);
-  const seq = await writes.run(() => store.addMessage("room", "c2", writes.ts));
+  const seq = await writes.run((tx) => tx.addMessage("room", "c2", writes.ts));
   // after_seq paging from the first row finds the second (seq order is (ts, seq) order).
-  expect(store.fetchAfter("room", seq - 1, 10, () => true).rows.map((r) => r.ciphertext)).toEqual(["c2"]);
-  expect(store.fetchAfter("room", 0, 10, () => true).rows.map((r) => r.ciphertext)).toEqual(["c1", "c2"]);
+  expect((await store.fetchAfter("room", seq - 1, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c2"]);
+  expect((await store.fetchAfter("room", 0, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c1", "c2"]);
 });

@@ -4,7 +4,9 @@
 // A store locked by another process rolls the batch back; its jobs are tried
 // again every BUSY_RETRY_MS, the event loop free in between, and a job still not committed
 // BUSY_GIVE_UP_MS after its first try is refused 503 busy (PROTOCOL §7.10): never acknowledged,
-// never half written.
+// never half written. The store is asynchronous (relay/store.ts): a job gets the transaction's
+// `tx` and makes its calls on it; a rule that reads and then writes is one store call, so no
+// other request runs between its read and its write.
 import { busy, RelayError } from "./errors.ts";
 import { type Store, StoreBusyError } from "./store.ts";
 
@@ -15,8 +17,11 @@ export const BUSY_GIVE_UP_MS = 2000;
 /** Retry-After of that 503. */
 export const BUSY_RETRY_AFTER_S = 1;
 
+/** A job of a batch: its store calls go to `tx`, the batch's transaction. */
+export type WriteJob<T> = (tx: Store) => Promise<T>;
+
 interface Job {
-  fn: () => unknown;
+  fn: WriteJob<unknown>;
   resolve?: (value: unknown) => void;
   reject?: (error: unknown) => void;
   /** performance.now() of the first try that found the store locked. */
@@ -27,14 +32,20 @@ export class WriteQueue {
   private jobs: Job[] = [];
   private scheduled = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The batch being committed: one at a time, so batch ts never decreases as seq grows. */
+  private flushing: Promise<void> | null = null;
   private batchTs = 0;
   private readonly store: Store;
 
-  constructor(store: Store) {
+  private constructor(store: Store, batchTs: number) {
     this.store = store;
+    this.batchTs = batchTs;
+  }
+
+  static async open(store: Store): Promise<WriteQueue> {
     // Never below a stored row's ts, even when the clock went back across a restart: ts then
     // never decreases as seq grows, which /fetch after_seq relies on (relay/sqlite-store.ts).
-    this.batchTs = store.newestMessageTs();
+    return new WriteQueue(store, await store.newestMessageTs());
   }
 
   /**
@@ -48,7 +59,7 @@ export class WriteQueue {
   }
 
   /** Run `fn` inside the next batch; resolves with its result after the batch commits. */
-  run<T>(fn: () => T): Promise<T> {
+  run<T>(fn: WriteJob<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
@@ -56,15 +67,15 @@ export class WriteQueue {
   }
 
   /** Queue a write nobody waits for (replay-cache entries). */
-  post(fn: () => void): void {
+  post(fn: WriteJob<void>): void {
     this.jobs.push({ fn });
     this.schedule();
   }
 
   private schedule(): void {
-    if (this.scheduled || this.retryTimer) return;
+    if (this.scheduled || this.retryTimer || this.flushing) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => void this.flush());
   }
 
   /** Put jobs that met a locked store back in front, or refuse those that waited long enough. */
@@ -81,15 +92,16 @@ export class WriteQueue {
     if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      this.flush();
+      void this.flush();
     }, BUSY_RETRY_MS);
   }
 
   /** At shutdown: one last try; what the lock still keeps out is refused (503), never left waiting. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.flush();
+    await this.flushing;
+    await this.flush();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const left = this.jobs;
@@ -104,7 +116,16 @@ export class WriteQueue {
    * batch back, and then each job runs again in a transaction of its own, so one
    * failing job never fails the others.
    */
-  flush(): void {
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing; // its end flushes what was queued meanwhile
+    this.flushing = this.commit().finally(() => {
+      this.flushing = null;
+      if (this.jobs.length > 0) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async commit(): Promise<void> {
     this.scheduled = false;
     const jobs = this.jobs;
     if (jobs.length === 0) return;
@@ -112,10 +133,10 @@ export class WriteQueue {
     this.batchTs = Math.max(this.batchTs, Math.floor(Date.now() / 1000));
     const results: { ok: boolean; value: unknown }[] = new Array(jobs.length);
     try {
-      this.store.transaction(() => {
+      await this.store.transaction(async (tx) => {
         for (let i = 0; i < jobs.length; i++) {
           try {
-            results[i] = { ok: true, value: jobs[i]!.fn() };
+            results[i] = { ok: true, value: await jobs[i]!.fn(tx) };
           } catch (error) {
             if (!(error instanceof RelayError)) throw error;
             results[i] = { ok: false, value: error };
@@ -126,7 +147,7 @@ export class WriteQueue {
       if (error instanceof StoreBusyError) return this.locked(jobs);
       for (let i = 0; i < jobs.length; i++) {
         try {
-          results[i] = { ok: true, value: this.store.transaction(jobs[i]!.fn) };
+          results[i] = { ok: true, value: await this.store.transaction(jobs[i]!.fn) };
         } catch (error) {
           results[i] = { ok: false, value: error };
         }

@@ -9,6 +9,7 @@ import { forbidden, rateLimited, unauthorized } from "../errors.ts";
 import { ok, seconds, signedJson } from "../http.ts";
 import type { PendingAuth } from "../auth.ts";
 import { isMember } from "../rooms.ts";
+import type { Store } from "../store.ts";
 
 /** Cached burn keys past this many are dropped all at once (each is recomputed on demand). */
 const BURN_KEYS_MAX = 100_000;
@@ -35,16 +36,14 @@ export const burn: Handler = async (req, ctx) => {
   const { auth, body } = await signedJson(req, ctx, BurnBody, "burn");
   checkBurnHmac(relay, req, auth, body.room_id);
   if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
-  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  if (!(await isMember(relay, body.room_id, auth.uid))) throw forbidden("not a member of this room");
   const now = seconds(ctx.now);
   const { burnLimit, burnWindowS } = relay.config;
-  const job = () => {
-    const recent = relay.store.burnsSince(auth.uid, now - burnWindowS + 1);
-    if (recent.count >= burnLimit) {
-      throw rateLimited(Math.max(1, (recent.oldest ?? now) + burnWindowS - now));
-    }
-    relay.store.addBurn(auth.uid, now);
-    return relay.store.burnRoom(body.room_id);
+  const job = async (tx: Store) => {
+    // The rate and the burn in one store call: two burns at the limit never both pass.
+    const result = await tx.burn(auth.uid, body.room_id, now, now - burnWindowS + 1, burnLimit);
+    if (!result.ok) throw rateLimited(Math.max(1, (result.oldest ?? now) + burnWindowS - now));
+    return result;
   };
   // A full disk (relay/disk.ts): a burn is what frees it, so the ballast goes first if need be.
   const result = await freeingBallast(

@@ -7,7 +7,7 @@ import { badRequest, busy, forbidden, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
 import { contentLength, ok, signedEmpty } from "../http.ts";
 import { boundaryOf, MultipartReader } from "../multipart.ts";
-import { checkRoomSpace, refuse, roomHas, UPLOAD_BUSY_RETRY_S } from "../quota.ts";
+import { checkRoomSpace, refuse, roomFull, roomHas, UPLOAD_BUSY_RETRY_S } from "../quota.ts";
 import { isMember } from "../rooms.ts";
 
 /** Room for the multipart framing around the file: boundaries, part headers, room_id and sender_id. */
@@ -20,7 +20,7 @@ export const upload: Handler = async (req, ctx) => {
   const { quotas } = relay;
   const limit = relay.config.maxFileSizeBytes;
   // Everything the headers alone can refuse is refused before a byte of the body is read.
-  const auth = relay.auth.precheck(req.headers, ctx.now);
+  const auth = await relay.auth.precheck(req.headers, ctx.now);
   const cap = limit + MULTIPART_OVERHEAD_BYTES;
   const declared = contentLength(req);
   if (declared !== null && declared > cap) throw tooLarge(`file larger than ${limit} bytes`); // before reading
@@ -51,18 +51,27 @@ export const upload: Handler = async (req, ctx) => {
   let handle: FileHandle | null = null;
   let size = 0;
   let stored = false;
+  /** The room checks made when the file part begins (the store is asynchronous). */
+  let roomChecked: Promise<void> | null = null;
   try {
     const reader = new MultipartReader(boundary, {
       fileSink(part) {
         if (part.name !== "file") return null;
         // The fields before the file (both clients send room_id first) are checked before it is spooled.
         const roomId = reader.fields.get("room_id");
-        if (roomId !== undefined && !(isMember(relay, roomId, auth.uid) && roomHas(relay, roomId, fileAtLeast))) {
-          discard = true;
+        if (roomId !== undefined) {
+          roomChecked = (async () => {
+            if (!((await isMember(relay, roomId, auth.uid)) && (await roomHas(relay, roomId, fileAtLeast)))) {
+              discard = true;
+            }
+          })().catch(() => {
+            discard = true; // the store failed: not spooled; the checks after the body answer
+          });
         }
         return async (bytes) => {
           size += bytes.length;
           if (size > limit) throw tooLarge(`file larger than ${limit} bytes`); // while reading
+          await roomChecked;
           if (discard) return;
           handle ??= await relay.blobs.create(blobId);
           await handle.write(bytes);
@@ -90,12 +99,13 @@ export const upload: Handler = async (req, ctx) => {
       "upload",
     );
     if (fields.sender_id != null && fields.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
-    if (!isMember(relay, fields.room_id, auth.uid)) throw forbidden("not a member of this room");
+    await roomChecked;
+    if (!(await isMember(relay, fields.room_id, auth.uid))) throw forbidden("not a member of this room");
     // Signed: now the signer's quotas are checked and spent (PROTOCOL §7.10).
     if (release === null) throw busy(UPLOAD_BUSY_RETRY_S, "too many uploads in progress");
     refuse(quotas.uploads, auth.uid, 1, "uploads per hour");
     refuse(quotas.sentBytes, auth.uid, size, "bytes sent per day");
-    checkRoomSpace(relay, fields.room_id, size);
+    await checkRoomSpace(relay, fields.room_id, size);
     // Quotas refilled while it streamed in, or the room was burned: it was not kept, so ask again.
     if (discard) throw busy(UPLOAD_BUSY_RETRY_S, "the upload could not be kept, try again");
 
@@ -103,10 +113,11 @@ export const upload: Handler = async (req, ctx) => {
     await (handle as FileHandle).close();
     handle = null;
     // PROTOCOL §8: the file's age counts from when it is stored, not from when its upload began.
-    const expires = await relay.writes.run(() => {
-      checkRoomSpace(relay, fields.room_id, size);
+    const expires = await relay.writes.run(async (tx) => {
       const expires = Math.ceil(Date.now() / 1000 + relay.config.fileRetentionS);
-      relay.store.addFile({ blobId, roomId: fields.room_id, size, expires }, relay.writes.ts);
+      // The room quota again, in the same store call as the write.
+      const file = { blobId, roomId: fields.room_id, size, expires };
+      if (!(await tx.addFileWithin(file, relay.writes.ts, quotas.roomBytes))) throw roomFull(relay, size);
       return expires;
     });
     stored = true;
@@ -126,10 +137,10 @@ export const upload: Handler = async (req, ctx) => {
 // PROTOCOL §7.8: 404 for every failure, so nothing tells whether a file exists.
 export const download: Handler = async (req, ctx) => {
   const { relay } = ctx;
-  const auth = signedEmpty(req, ctx);
+  const auth = await signedEmpty(req, ctx);
   const ref = decodeFileId(relay.fileIdKey, ctx.params[0]!);
-  if (!ref || ctx.now >= ref.expires || !isMember(relay, ref.roomId, auth.uid)) throw notFound();
-  const record = relay.store.getFile(ref.blobId);
+  if (!ref || ctx.now >= ref.expires || !(await isMember(relay, ref.roomId, auth.uid))) throw notFound();
+  const record = await relay.store.getFile(ref.blobId);
   if (!record || record.roomId !== ref.roomId) throw notFound();
   const file = Bun.file(relay.blobs.path(ref.blobId));
   if (!(await file.exists())) throw notFound();

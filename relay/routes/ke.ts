@@ -15,31 +15,29 @@ export const kePush: Handler = async (req, ctx) => {
   if (body.from_uid !== auth.uid) throw forbidden("from_uid is not the signer");
   if (body.pub_key !== b64encode(auth.user.record.encPub)) throw badRequest("pub_key is not the signer's key");
   if (body.to_uid === body.from_uid) throw badRequest("to_uid is the signer");
-  if (!relay.auth.user(body.to_uid)) throw notFound("unknown to_uid");
-  await relay.writes.run(() => {
-    // Checked inside the write batch, so two pushes for a new room cannot both create it.
-    const members = relay.store.getRoom(body.room_id);
-    if (!members) {
-      // Rooms are never purged (a purged room could be squatted), so their creation is rate-limited.
-      spend(relay.quotas.roomsCreated, auth.uid, 1, "rooms created per hour");
-      relay.store.addRoom(body.room_id, body.from_uid, body.to_uid);
-    } else if (!members.includes(auth.uid) || !members.includes(body.to_uid)) {
-      throw forbidden("not a member of this room");
-    }
-    relay.store.putInbox(body.to_uid, {
+  if (!(await relay.auth.user(body.to_uid))) throw notFound("unknown to_uid");
+  await relay.writes.run(async (tx) => {
+    // The membership check, the room's creation and the entry are one store call, so two
+    // pushes for a new room cannot both create it.
+    const entry = {
       from_uid: body.from_uid,
       pub_key: body.pub_key,
       room_id: body.room_id,
       ts: relay.writes.ts, // the time of the write: §8 ages count from it
-    });
+    };
+    // Rooms are never purged (a purged room could be squatted), so their creation is rate-limited.
+    const result = await tx.pushKe(body.to_uid, entry, () =>
+      spend(relay.quotas.roomsCreated, auth.uid, 1, "rooms created per hour"),
+    );
+    if (result === "not-member") throw forbidden("not a member of this room");
   });
   return ok({ ok: true });
 };
 
 // PROTOCOL §7.5: owner only; returns and deletes the inbox.
 export const kePop: Handler = async (req, ctx) => {
-  const auth = signedEmpty(req, ctx);
+  const auth = await signedEmpty(req, ctx);
   if (ctx.params[0] !== auth.uid) throw forbidden("not your inbox");
-  const entries = await ctx.relay.writes.run(() => ctx.relay.store.popInbox(auth.uid));
+  const entries = await ctx.relay.writes.run((tx) => tx.popInbox(auth.uid));
   return ok({ entries });
 };

@@ -7,10 +7,10 @@ import { signedEmpty } from "../http.ts";
 import type { WsData } from "../live.ts";
 import { isMember } from "../rooms.ts";
 
-export const wsUpgrade: Handler = (req, ctx) => {
-  const auth = signedEmpty(req, ctx);
+export const wsUpgrade: Handler = async (req, ctx) => {
+  const auth = await signedEmpty(req, ctx);
   const roomId = ctx.params[0]!;
-  if (!isMember(ctx.relay, roomId, auth.uid)) throw forbidden("not a member of this room");
+  if (!(await isMember(ctx.relay, roomId, auth.uid))) throw forbidden("not a member of this room");
   ctx.relay.live.admit(auth.uid, roomId);
   const data: WsData = { roomId, uid: auth.uid, counted: false };
   if (!ctx.server.upgrade(req, { data })) throw badRequest("expected a WebSocket upgrade");

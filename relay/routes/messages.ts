@@ -9,7 +9,7 @@ import {
 } from "../../lib/wire.ts";
 import type { Handler } from "../context.ts";
 import { forbidden, tooLarge } from "../errors.ts";
-import { checkRoomSpace, spend } from "../quota.ts";
+import { checkRoomSpace, roomFull, spend } from "../quota.ts";
 import { ok, signedJson } from "../http.ts";
 import { messagesAnswer } from "../json-stream.ts";
 import { isMember } from "../rooms.ts";
@@ -24,16 +24,18 @@ export const send: Handler = async (req, ctx) => {
     throw tooLarge(`ciphertext larger than ${MAX_CIPHERTEXT_BYTES} bytes`);
   }
   if (body.sender_id != null && body.sender_id !== auth.uid) throw forbidden("sender_id is not the signer");
-  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  if (!(await isMember(relay, body.room_id, auth.uid))) throw forbidden("not a member of this room");
   const bytes = body.ciphertext.length; // stored as base64 text
   relay.disk.check(bytes);
-  checkRoomSpace(relay, body.room_id, bytes);
+  await checkRoomSpace(relay, body.room_id, bytes);
   spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
-  const row = await relay.writes.run(() => {
-    checkRoomSpace(relay, body.room_id, bytes); // again: another send may have filled it meanwhile
+  const row = await relay.writes.run(async (tx) => {
     const ts = relay.writes.ts;
-    return { ts, seq: relay.store.addMessage(body.room_id, body.ciphertext, ts) };
+    // The room quota again, in the same store call as the write: another send may have filled it.
+    const seq = await tx.addMessageWithin(body.room_id, body.ciphertext, ts, relay.quotas.roomBytes);
+    if (seq === null) throw roomFull(relay, bytes);
+    return { ts, seq };
   });
   relay.live.message(body.room_id, { ts: row.ts, ciphertext: body.ciphertext, seq: row.seq }); // §7.9, after the commit
   return ok({ ts: row.ts });
@@ -62,12 +64,12 @@ export function answerBudget(maxBytes: number): (row: MessageRow) => boolean {
 export const fetchMessages: Handler = async (req, ctx) => {
   const { relay } = ctx;
   const { auth, body } = await signedJson(req, ctx, FetchBody, "fetch");
-  if (!isMember(relay, body.room_id, auth.uid)) throw forbidden("not a member of this room");
+  if (!(await isMember(relay, body.room_id, auth.uid))) throw forbidden("not a member of this room");
   const limit = body.limit ?? FETCH_LIMIT_DEFAULT;
   const take = answerBudget(FETCH_MAX_ANSWER_BYTES);
   if (body.after_seq != null) {
-    const { rows, more } = relay.store.fetchAfter(body.room_id, body.after_seq, limit, take);
+    const { rows, more } = await relay.store.fetchAfter(body.room_id, body.after_seq, limit, take);
     return messagesAnswer(rows, { more });
   }
-  return messagesAnswer(relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, limit, take));
+  return messagesAnswer(await relay.store.fetchMessages(body.room_id, body.since_ts ?? 0, limit, take));
 };

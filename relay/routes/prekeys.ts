@@ -13,7 +13,6 @@ import {
   PREKEY_GRANT_WINDOW_S,
   prekeyJson,
   PublishBody,
-  uploadIds,
 } from "../prekeys.ts";
 
 // PROTOCOL-v3 §V3.1
@@ -23,30 +22,29 @@ export const publishPrekeys: Handler = async (req, ctx) => {
   const { auth, body } = await signedJson(req, ctx, PublishBody, "v3/prekeys");
   const uid = auth.uid;
   if ("clear" in body) {
-    await relay.writes.run(() => relay.store.clearPrekeys(uid));
+    await relay.writes.run((tx) => tx.clearPrekeys(uid));
     return ok({ opks: 0, opqks: 0 });
   }
   // More than a store may ever hold is refused before any signature is checked (bounded work).
   if ((body.opks?.length ?? 0) > MAX_OPKS) throw tooLarge(`a store holds at most ${MAX_OPKS} opks`);
   if ((body.opqks?.length ?? 0) > MAX_OPQKS) throw tooLarge(`a store holds at most ${MAX_OPQKS} opqks`);
   const up = checkUpload(body, auth.user.verifyKey);
-  const ids = uploadIds(up);
-  const status = await relay.writes.run(() => {
-    // Checked inside the write batch, so two uploads at once cannot pass the limits together.
-    const now = relay.store.prekeyStatus(uid);
-    if (now.opks + up.opks.length > MAX_OPKS) throw tooLarge(`a store holds at most ${MAX_OPKS} opks`);
-    if (now.opqks + up.opqks.length > MAX_OPQKS) throw tooLarge(`a store holds at most ${MAX_OPQKS} opqks`);
-    if (relay.store.prekeyIdsUsed(uid, ids)) throw badRequest("a prekey id was published before");
-    relay.store.putPrekeys(uid, up);
-    return relay.store.prekeyStatus(uid);
+  const status = await relay.writes.run(async (tx) => {
+    // The limits, the used ids and the upload are one store call, so two uploads at once cannot
+    // pass the limits together.
+    const r = await tx.publishPrekeys(uid, up, MAX_OPKS, MAX_OPQKS);
+    if (r.ok) return r.status;
+    if (r.reason === "opks") throw tooLarge(`a store holds at most ${MAX_OPKS} opks`);
+    if (r.reason === "opqks") throw tooLarge(`a store holds at most ${MAX_OPQKS} opqks`);
+    throw badRequest("a prekey id was published before");
   });
   return ok({ opks: status.opks, opqks: status.opqks });
 };
 
 // PROTOCOL-v3 §V3.2
-export const prekeyStatus: Handler = (req, ctx) => {
-  const auth = signedEmpty(req, ctx);
-  const s = ctx.relay.store.prekeyStatus(auth.uid);
+export const prekeyStatus: Handler = async (req, ctx) => {
+  const auth = await signedEmpty(req, ctx);
+  const s = await ctx.relay.store.prekeyStatus(auth.uid);
   return ok({ spk_id: s.spkId, pqspk_id: s.pqspkId, opks: s.opks, opqks: s.opqks });
 };
 
@@ -54,18 +52,23 @@ export const prekeyStatus: Handler = (req, ctx) => {
 export const fetchBundle: Handler = async (req, ctx) => {
   const { relay } = ctx;
   const { auth, body } = await signedJson(req, ctx, BundleBody, "v3/bundle");
-  const target = relay.auth.user(body.uid);
+  const target = await relay.auth.user(body.uid);
   const now = seconds(ctx.now);
-  const taken = await relay.writes.run(() => {
-    // Every request counts, found or not: the rate also bounds probing for UIDs.
-    const recent = relay.store.bundleRequestsSince(auth.uid, now - BUNDLE_RATE_WINDOW_S + 1);
-    if (recent.count >= BUNDLE_RATE_LIMIT) {
-      throw rateLimited(Math.max(1, (recent.oldest ?? now) + BUNDLE_RATE_WINDOW_S - now), "too many bundle requests");
+  const taken = await relay.writes.run(async (tx) => {
+    // Every request counts, found or not: the rate also bounds probing for UIDs. The rate, the
+    // request's row and the one-time keys handed out (and deleted) are one store call.
+    const r = await tx.requestBundle(
+      auth.uid,
+      target ? body.uid : null,
+      now,
+      now - BUNDLE_RATE_WINDOW_S + 1,
+      BUNDLE_RATE_LIMIT,
+      now - PREKEY_GRANT_WINDOW_S + 1,
+    );
+    if (!r.ok) {
+      throw rateLimited(Math.max(1, (r.oldest ?? now) + BUNDLE_RATE_WINDOW_S - now), "too many bundle requests");
     }
-    relay.store.addBundleRequest(auth.uid, now);
-    if (!target) return null;
-    // The one-time keys handed out are deleted in this same transaction (the write batch).
-    return relay.store.takeBundle(auth.uid, body.uid, now, now - PREKEY_GRANT_WINDOW_S + 1);
+    return r.bundle;
   });
   if (!target || !taken) throw notFound("no bundle for this uid");
   return ok({

@@ -63,16 +63,16 @@ export const register: Handler = async (req, { relay, now, server }) => {
   } catch {
     throw badRequest("sign_pub is not an Ed25519 public key");
   }
-  const created = await relay.writes.run(() => relay.store.addUser({ uid: body.uid, encPub, signPub }, seconds(now)));
+  const created = await relay.writes.run((tx) => tx.addUser({ uid: body.uid, encPub, signPub }, seconds(now)));
   if (!created) throw conflict("uid already registered");
   return ok({ ok: true });
 };
 
 // PROTOCOL §7.3
-export const pubkey: Handler = (_req, { relay, params }) => {
+export const pubkey: Handler = async (_req, { relay, params }) => {
   const uid = params[0]!;
   if (!Uid.safeParse(uid).success) throw notFound("unknown uid");
-  const user = relay.auth.user(uid);
+  const user = await relay.auth.user(uid);
   if (!user) throw notFound("unknown uid");
   return ok({ uid, pub_key: b64encode(user.record.encPub) });
 };
