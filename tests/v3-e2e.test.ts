@@ -2,13 +2,13 @@
 // and temporary homes: first contact goes v3 by itself (§V1), live and by `read`, files both ways
 // and a 50,000,000-byte one streamed (§V9, peak memory read from /proc); panic clears the bundle
 // (§V3.1); a relay that withholds bundles gives v2 with the warning, or a refusal (require-v3, a
-// pinned contact); the Python v2 client still chats, in v2; kill -9 of a reader between fetch and
-// commit shows every message once (§V8); `listen` and `send` of one identity never fork a ratchet.
+// pinned contact); the Python v2 client still chats, in v2. kill -9 and two processes of one
+// identity: tests/v3-processes.test.ts.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { deleteSession, listHistory, listSessions } from "../client/state/ratchet-store.ts";
+import { deleteSession, listSessions } from "../client/state/ratchet-store.ts";
 import { stateOf } from "../client/state/state-db.ts";
 import {
   expectOneLineError,
@@ -25,6 +25,7 @@ import { py, pyRun } from "./helpers/python.ts";
 import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { makeUser, register, signed } from "./helpers/signer.ts";
 import { withHomeState } from "./helpers/state.ts";
+import { introducedPair, memOf, SCRYPT_DROP } from "./helpers/v3-pair.ts";
 import { startWithholdingProxy, type WithholdingProxy } from "./helpers/withholding-proxy.ts";
 
 setDefaultTimeout(90_000); // scrypt is ~0.5 s per command
@@ -54,23 +55,7 @@ afterAll(async () => {
 });
 
 let worlds = 0;
-
-/** Alice and bob (fresh homes) on `relayUrl`, each the other's contact ("bob", "alice"); nothing sent yet. */
-async function introduced(relayUrl = relay.url) {
-  const dir = join(root, `w${++worlds}`);
-  mkdirSync(dir);
-  const user = (name: string) => ({ home: join(dir, name), env: userEnv(join(dir, name), relayUrl) }) as User;
-  const alice = user("alice");
-  const bob = user("bob");
-  const [a, b] = await Promise.all([ok(alice, ["init", "--json"]), ok(bob, ["init", "--json"])]);
-  alice.uid = a.json()[0]!.uid as string;
-  bob.uid = b.json()[0]!.uid as string;
-  await ok(alice, ["add", bob.uid, "--nick", "bob"]);
-  await ok(bob, ["contacts"]);
-  await ok(bob, ["accept", alice.uid]);
-  await ok(bob, ["nick", alice.uid, "alice"]);
-  return { dir, alice, bob };
-}
+const introduced = (relayUrl = relay.url) => introducedPair(join(root, `w${++worlds}`), relayUrl);
 
 /** `u`'s view of `peer` in `contacts --json`. */
 async function contactOf(u: User, peer: User): Promise<Record<string, unknown>> {
@@ -108,21 +93,7 @@ function filesUnder(dir: string): { path: string; size: number }[] {
   return out;
 }
 
-/** VmHWM and VmRSS of a running process in bytes, or null once it is gone. */
-function memOf(pid: number): { hwm: number; rss: number } | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
-    return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
-  } catch {
-    return null;
-  }
-}
-
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-
-/** Less than the 128 MiB scrypt takes (PROTOCOL §3) and gives back at once after the unlock. */
-const SCRYPT_DROP = 64 * 1024 * 1024;
 
 interface Measured extends Run {
   /** VmHWM at the last sample before exit: the process's peak resident memory. */
@@ -259,8 +230,10 @@ describe("two of our clients", () => {
       // Each measured twice and the lower peak counts: a held file adds its size every time, while
       // what varies from run to run (the collector's timing, socket reads running ahead of the disk;
       // up to some 40 MB on this shared 2-core machine under load) does not.
+      // The 5 MB baseline once: a high reading there only makes the growth below smaller.
+      const runs = size === 50_000_000 ? 2 : 1;
       const sends: Measured[] = [];
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < runs; i++) {
         const before = new Set(filesUnder(relay.dataDir).map((f) => f.path));
         sends.push(await measured(alice.env, ["send", "bob", "--file", join(src, name)]));
         n++;
@@ -270,12 +243,12 @@ describe("two of our clients", () => {
         if (size === 50_000_000) expect(blob[0]!.size).toBe(50_012_208);
       }
       const gets: Measured[] = [];
-      for (let i = 0; i < 2; i++) {
-        gets.push(await measured(bob.env, ["get", "alice", String(n - 1 + i), join(dl, name)]));
+      for (let i = 0; i < runs; i++) {
+        gets.push(await measured(bob.env, ["get", "alice", String(n - runs + 1 + i), join(dl, name)]));
         expect(sha256File(join(dl, name))).toBe(sha);
         rmSync(join(dl, name));
       }
-      const lower = (m: Measured[]) => (m[0]!.afterUnlock <= m[1]!.afterUnlock ? m[0]! : m[1]!);
+      const lower = (m: Measured[]) => m.reduce((a, b) => (b.afterUnlock < a.afterUnlock ? b : a));
       const [send, get] = [lower(sends), lower(gets)];
       mem[size] = { send, get };
       const both = (m: Measured[]) => m.map((x) => mb(x.afterUnlock)).join(" and ");
@@ -395,180 +368,4 @@ test("the Python v2 client and ours chat in v2 both ways; contacts says not forw
   ]);
   expect((await ok(us, ["contacts"])).stdout).toContain("v2 · not forward-secret");
   expect((await ok(us, ["contacts", "--json"])).json()[0]).toMatchObject({ uid: pat.uid, protocol: 2 });
-});
-
-// ---- 5. kill -9 of a receiving client between fetch and commit ----------------------------------------
-
-/**
- * `phantom <args>` as `u`, SIGKILLed `delayMs` after its unlock: the moment scrypt's memory is given
- * back (seen in /proc), so the kill lands in the fetch/decrypt/commit work and not in scrypt (~0.5 s,
- * longer than a delay counted from the start). `ran`: it was still running when killed.
- */
-async function killedAfterUnlock(u: User, args: string[], delayMs: number): Promise<{ stdout: string; ran: boolean }> {
-  const proc = Bun.spawn([CLIENT_BIN, ...args], { env: u.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const stdout = new Response(proc.stdout).text();
-  void new Response(proc.stderr).text();
-  let exited = false;
-  void proc.exited.then(() => (exited = true));
-  for (let i = 0; i < 2000 && !exited; i++) {
-    const m = memOf(proc.pid);
-    if (m !== null && m.rss < m.hwm - SCRYPT_DROP) break;
-    await Bun.sleep(2);
-  }
-  await Bun.sleep(delayMs);
-  const ran = !exited;
-  proc.kill("SIGKILL");
-  await proc.exited;
-  return { stdout: await stdout, ran };
-}
-
-/** A random delay in [lo, hi] ms. */
-const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
-
-/** `bodies` sent by `u` to `peer` in two processes at a time; the order the relay stored them in (u's read). */
-async function sendAll(u: User, peer: string, bodies: string[]): Promise<string[]> {
-  const lanes = [bodies.filter((_, i) => i % 2 === 0), bodies.filter((_, i) => i % 2 === 1)];
-  await Promise.all(
-    lanes.map(async (lane) => {
-      for (const body of lane) await ok(u, ["send", peer, body]);
-    }),
-  );
-  const mine = new Set(bodies);
-  return (await ok(u, ["read", peer, "--json"]))
-    .json()
-    .map((m) => m.body as string)
-    .filter((b) => mine.has(b));
-}
-
-/** How many history rows `u` holds for `peer` (its state.db, unlocked with the password). */
-async function historyRows(u: User, peer: User): Promise<number> {
-  return await withHomeState(u.home, PASSWORD, () => listHistory(stateOf(u.home), peer.uid).length);
-}
-
-test("kill -9 of read and of listen between fetch and commit: after restart every message shows once", async () => {
-  const { alice, bob } = await introduced();
-  const N = 16; // the file's time budget (the suite's is 10 minutes on 2 cores)
-  await ok(alice, ["send", "bob", "first"]); // the prekey message (§V4), so both lanes below share a session
-  const first = await sendAll(
-    alice,
-    "bob",
-    Array.from({ length: N }, (_, i) => `read ${i + 1}`),
-  );
-  expect(first).toHaveLength(N);
-
-  // The kill comes 30–400 ms after the unlock: it starts at 30 ms plus a random 0–20 ms and moves
-  // 40 ms later after each kill that found nothing committed, so the kills walk into the span where
-  // rows are fetched, decrypted and committed one by one (that span is some tens of ms here).
-  const rows: number[] = [];
-  const delays: number[] = [];
-  let running = 0;
-  let delay = 30;
-  for (let i = 0; i < 5; i++) {
-    const d = Math.min(400, delay + between(0, 20));
-    delays.push(d);
-    if ((await killedAfterUnlock(bob, ["read", "alice"], d)).ran) running++;
-    rows.push(await historyRows(bob, alice));
-    if (rows.at(-1) === (rows.at(-2) ?? 0)) delay += 40;
-  }
-  console.log(
-    `read killed ${rows.length} times (${running} while running) at ${delays.join(", ")} ms after the unlock; ` +
-      `bob's history rows after each kill: ${rows.join(", ")}`,
-  );
-  const read = await ok(bob, ["read", "alice", "--json"]);
-  expect(read.stderr).toBe("");
-  expect(read.json().map((m) => [m.body, m.protocol])).toEqual(["first", ...first].map((b) => [b, 3]));
-
-  // listen (cursor mode): a first run delivers all of the above, so its cursor is at the end.
-  const caughtUp = await startListen(bob.env);
-  for (let i = 0; i < N + 1; i++) await nextMessage(caughtUp.out, `backlog line ${i + 1}`);
-  caughtUp.proc.kill("SIGINT");
-  expect(await caughtUp.proc.exited).toBe(0);
-  // Then killed during the delivery of N/2 new messages, restarted; then a run that is left to finish.
-  const second = await sendAll(
-    alice,
-    "bob",
-    Array.from({ length: N / 2 }, (_, i) => `listen ${i + 1}`),
-  );
-  const delivered = new Map<string, number>();
-  const count = (stdout: string) => {
-    for (const l of stdout.split("\n").filter(Boolean)) {
-      const m = JSON.parse(l) as Record<string, unknown>;
-      if (typeof m.body === "string") delivered.set(m.body, (delivered.get(m.body) ?? 0) + 1);
-    }
-  };
-  const perRun: number[] = [];
-  const listenRows: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await killedAfterUnlock(bob, ["listen", "--json"], between(30, 120));
-    const before = [...delivered.values()].reduce((a, b) => a + b, 0);
-    count(r.stdout);
-    perRun.push([...delivered.values()].reduce((a, b) => a + b, 0) - before);
-    listenRows.push((await historyRows(bob, alice)) - N - 1);
-  }
-  const last = await startListen(bob.env);
-  const lastRun: string[] = [];
-  const pump = (async () => {
-    for await (const l of last.out) lastRun.push(l);
-  })();
-  for (let t = 0; t < 300 && second.some((b) => !delivered.has(b) && !lastRun.some((l) => l.includes(`"${b}"`))); t++)
-    await Bun.sleep(50);
-  await Bun.sleep(1500); // anything printed twice would come now
-  last.proc.kill("SIGINT");
-  expect(await last.proc.exited).toBe(0);
-  await pump;
-  const lastBodies = lastRun.map((l) => (JSON.parse(l) as { body?: string }).body).filter((b) => b !== undefined);
-  console.log(
-    `listen killed ${perRun.length} times: lines per killed run ${perRun.join(", ")}, new history rows after each ` +
-      `${listenRows.join(", ")}; the last run printed ${lastBodies.length}`,
-  );
-  count(lastRun.join("\n"));
-  expect(second.filter((b) => !delivered.has(b))).toEqual([]); // each delivered at least once
-  expect(new Set(lastBodies).size).toBe(lastBodies.length); // the last run: each once
-  const all = await ok(bob, ["read", "alice", "--json"]);
-  expect(all.stderr).toBe("");
-  expect(all.json().map((m) => [m.body, m.protocol])).toEqual(["first", ...first, ...second].map((b) => [b, 3]));
-});
-
-// ---- 6. two processes on one identity ----------------------------------------------------------------
-
-test("listen and send of one identity at the same time never fork a ratchet: 20 messages, all decrypted", async () => {
-  const { alice, bob } = await introduced();
-  await ok(alice, ["send", "bob", "start"]);
-  await ok(bob, ["send", "alice", "started"]);
-  await ok(alice, ["read", "bob"]); // the handshake is answered (§V4), so no "not answered" warning
-  const listen = await startListen(bob.env, 20_000, ["--from", "now"]);
-  const heard: string[] = [];
-  const pump = (async () => {
-    for await (const l of listen.out) heard.push(l);
-  })();
-  const N = 10;
-  const fromBob = Array.from({ length: N }, (_, i) => `bob ${i + 1}`);
-  const fromAlice = Array.from({ length: N }, (_, i) => `alice ${i + 1}`);
-  const warnings: string[] = [];
-  const loop = async (u: User, peer: string, bodies: string[]) => {
-    for (const body of bodies) warnings.push((await ok(u, ["send", peer, body])).stderr);
-  };
-  await Promise.all([loop(bob, "alice", fromBob), loop(alice, "bob", fromAlice)]);
-  for (let t = 0; t < 200 && fromAlice.some((b) => !heard.some((l) => l.includes(`"${b}"`))); t++) await Bun.sleep(50);
-  listen.proc.kill("SIGINT");
-  expect(await listen.proc.exited).toBe(0);
-  await pump;
-  expect(warnings.filter((w) => w !== "")).toEqual([]);
-  const live = heard.map((l) => JSON.parse(l) as Record<string, unknown>).filter((m) => m.from === alice.uid);
-  expect(live.map((m) => [m.body, m.protocol])).toEqual(fromAlice.map((b) => [b, 3]));
-  for (const [u, peer] of [
-    [alice, "bob"],
-    [bob, "alice"],
-  ] as const) {
-    const r = await ok(u, ["read", peer, "--json"]);
-    expect(r.stderr).toBe(""); // no "could not be decrypted" warning
-    const msgs = r.json();
-    expect(msgs.every((m) => m.protocol === 3)).toBe(true);
-    const bodies = msgs.map((m) => m.body as string);
-    expect(bodies.slice(0, 2)).toEqual(["start", "started"]);
-    expect(bodies.slice(2).sort()).toEqual([...fromAlice, ...fromBob].sort());
-    // Each side's own messages keep their order.
-    expect(bodies.filter((b) => b.startsWith("bob "))).toEqual(fromBob);
-    expect(bodies.filter((b) => b.startsWith("alice "))).toEqual(fromAlice);
-  }
 });

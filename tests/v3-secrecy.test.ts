@@ -30,6 +30,7 @@ import type { StoredMessage } from "../lib/wire.ts";
 import { nextMessage, ok, PASSWORD, startListen, type User, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 import { withHomeState } from "./helpers/state.ts";
+import { introducedPair } from "./helpers/v3-pair.ts";
 
 setDefaultTimeout(60_000);
 
@@ -48,22 +49,7 @@ afterAll(async () => {
 
 let worlds = 0;
 
-/** Alice and Bob, each the other's contact ("bob", "alice"), no message yet. */
-async function introduced() {
-  const dir = join(root, `w${++worlds}`);
-  mkdirSync(dir);
-  const user = (name: string) => ({ home: join(dir, name), env: userEnv(join(dir, name), relay.url) }) as User;
-  const alice = user("alice");
-  const bob = user("bob");
-  const [a, b] = await Promise.all([ok(alice, ["init", "--json"]), ok(bob, ["init", "--json"])]);
-  alice.uid = a.json()[0]!.uid as string;
-  bob.uid = b.json()[0]!.uid as string;
-  await ok(alice, ["add", bob.uid, "--nick", "bob"]);
-  await ok(bob, ["contacts"]);
-  await ok(bob, ["accept", alice.uid]);
-  await ok(bob, ["nick", alice.uid, "alice"]);
-  return { dir, alice, bob };
-}
+const introduced = () => introducedPair(join(root, `w${++worlds}`), relay.url);
 
 const sha = (b: Uint8Array) => hexencode(new Uint8Array(createHash("sha256").update(b).digest()));
 const bodies = async (u: User, peer: string) =>
