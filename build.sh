@@ -47,7 +47,9 @@ install() {
 # What the tests drive besides node_modules: tmux (tests/tmux-*.test.ts), microsocks (a real
 # SOCKS5 proxy standing in for Tor: tests/tor-transport.test.ts, tests/cli-tor.test.ts), minisign
 # (the real tool checks the release signatures: release/*.test.ts, tests/release-build.test.ts) and
-# a python3 that imports cryptography and requests (tests/interop.test.ts). `./build.sh test`
+# a python3 that imports cryptography and requests (tests/interop.test.ts), and for the scaled relay
+# (issue 13) PostgreSQL, redis-server and haproxy, each started by the tests on 127.0.0.1 in a
+# temporary folder (tests/helpers/pg-server.ts, redis-server.ts, haproxy.ts). `./build.sh test`
 # installs the missing ones with apt-get (Debian, Ubuntu; sudo when not root) or brew (macOS);
 # when everything is there it installs nothing.
 PY_VENV=node_modules/.cache/phantom-test-python
@@ -71,7 +73,28 @@ missing_test_tools() {
   command -v microsocks >/dev/null 2>&1 || m+=(microsocks)
   command -v minisign >/dev/null 2>&1 || m+=(minisign)
   find_python >/dev/null || m+=(python)
+  find_postgres >/dev/null || m+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || m+=(redis-server)
+  command -v haproxy >/dev/null 2>&1 || command -v /usr/sbin/haproxy >/dev/null 2>&1 || m+=(haproxy)
   echo "${m[*]}"
+}
+
+# The folder of PostgreSQL's server programs (initdb, postgres, pg_ctl): on PATH, or Debian's
+# /usr/lib/postgresql/<major>/bin (the newest), which is not on PATH. tests/helpers/pg-server.ts
+# reads PHANTOM_PG_BIN.
+find_postgres() {
+  local d
+  if command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"
+    return 0
+  fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
 }
 
 describe_tools() { echo "$1" | sed 's/python/python3 with cryptography and requests/'; }
@@ -96,6 +119,8 @@ install_test_tools() {
       for t in $missing; do
         case $t in
           python) pkgs+=(python3 python3-cryptography python3-requests) ;;
+          # Tests run their own server in a temporary folder, never the cluster the package starts.
+          postgresql) pkgs+=(postgresql) ;;
           *) pkgs+=("$t") ;;
         esac
       done
@@ -111,6 +136,7 @@ install_test_tools() {
               python3 -m venv "$PY_VENV" && "$PY_VENV/bin/pip" install --quiet cryptography requests ||
               { echo "build.sh: error: could not make a python3 with cryptography and requests in $PY_VENV" >&2; exit 1; }
             ;;
+          redis-server) brew install redis || { echo "build.sh: error: brew could not install redis" >&2; exit 1; } ;;
           *) brew install "$t" || { echo "build.sh: error: brew could not install $t" >&2; exit 1; } ;;
         esac
       done
@@ -126,7 +152,8 @@ install_test_tools() {
   fi
   # tests/interop.test.ts looks here first (the venv is not on PATH).
   PHANTOM_PYTHON=$(find_python)
-  export PHANTOM_PYTHON
+  PHANTOM_PG_BIN=$(find_postgres)
+  export PHANTOM_PYTHON PHANTOM_PG_BIN
 }
 
 build() {
@@ -217,6 +244,10 @@ case "${1:-build}" in
     echo "tmux: $(command -v tmux)"
     echo "microsocks: $(command -v microsocks)"
     echo "python3 with cryptography and requests: $PHANTOM_PYTHON"
+    echo "minisign: $(command -v minisign)"
+    echo "postgresql: $PHANTOM_PG_BIN"
+    echo "redis-server: $(command -v redis-server)"
+    echo "haproxy: $(command -v haproxy || echo /usr/sbin/haproxy)"
     ;;
   bench)
     install
