@@ -14,6 +14,7 @@ import {
   type FileRecord,
   type InboxEntry,
   type MessageRow,
+  type MessageStamp,
   type PurgeLimits,
   type PrekeyStatus,
   type PrekeyUpload,
@@ -182,16 +183,16 @@ class SqliteCore {
   // Atomic without a savepoint of its own: the read and the one INSERT run in the same synchronous
   // call on this connection (nothing can run between them), and a failed INSERT writes nothing.
   // From the WriteQueue both are inside the batch's transaction.
-  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): number | null {
+  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): MessageStamp | null {
     if (roomCap > 0 && this.roomBytes(roomId) + ciphertext.length > roomCap) return null;
     return this.addMessage(roomId, ciphertext, ts);
   }
 
-  addMessage(roomId: string, ciphertext: string, ts: number): number {
+  addMessage(roomId: string, ciphertext: string, ts: number): MessageStamp {
     // lastInsertRowid is the seq (its rowid alias), and cheaper than RETURNING.
     const seq = Number(this.s.addMessage.run(roomId, ts, ciphertext).lastInsertRowid);
     this.used(roomId, ciphertext.length); // base64: one byte per character
-    return seq;
+    return { ts, seq };
   }
 
   roomBytes(roomId: string): number {

@@ -20,6 +20,9 @@ const UID_1 = "1".repeat(28);
 const UID_2 = "2".repeat(28);
 const UID_3 = "3".repeat(28);
 const all = () => true;
+/** The seq of a new row (the ts the caller gives is kept: it never decreases below). */
+const seqOf = async (store: Store, roomId: string, ciphertext: string, ts: number) =>
+  (await store.addMessage(roomId, ciphertext, ts)).seq;
 
 const user = (uid: string, fill: number): UserRecord => ({
   uid,
@@ -41,12 +44,14 @@ const file = (blobId: string, roomId: string, size: number, expires: number): Fi
 /** Purge limits that delete nothing: every bound before any time used below. */
 const NOTHING: PurgeLimits = { messagesBefore: 0, inboxBefore: 0, filesExpiredBy: 0, noncesUntil: 0, burnsBefore: 0 };
 
+type Release = () => void | Promise<void>;
+
 export interface ContractOptions {
   /**
    * Holds the store's write lock from elsewhere (as another process would), longer than the
    * store waits; returns the release. Given, the suite checks the StoreBusyError contract.
    */
-  lockElsewhere?: (store: Store) => () => void;
+  lockElsewhere?: (store: Store) => Release | Promise<Release>;
 }
 
 export function storeContract(
@@ -106,18 +111,18 @@ export function storeContract(
 
     describe("messages (PROTOCOL §7.6, §7.6.1)", () => {
       test("seq increases across rooms and is never reused, even after the newest row is burned", async () => {
-        const s1 = await store.addMessage(ROOM_A, "AAAA", 5);
-        const s2 = await store.addMessage(ROOM_B, "BBBB", 5);
+        const s1 = await seqOf(store, ROOM_A, "AAAA", 5);
+        const s2 = await seqOf(store, ROOM_B, "BBBB", 5);
         expect(s2).toBeGreaterThan(s1);
         await store.burnRoom(ROOM_B); // deletes the row with the largest seq
-        const s3 = await store.addMessage(ROOM_A, "CCCC", 5);
+        const s3 = await seqOf(store, ROOM_A, "CCCC", 5);
         expect(s3).toBeGreaterThan(s2); // a counter taken from the largest stored seq would hand out s2 again
       });
 
       test("fetchMessages: the newest `limit` rows with ts ≥ since, oldest first, of that room only", async () => {
         const seqs: number[] = [];
-        for (const [i, ts] of [1, 2, 2, 3, 4].entries()) seqs.push(await store.addMessage(ROOM_A, `a${i}`, ts));
-        await store.addMessage(ROOM_B, "b0", 4);
+        for (const [i, ts] of [1, 2, 2, 3, 4].entries()) seqs.push(await seqOf(store, ROOM_A, `a${i}`, ts));
+        await seqOf(store, ROOM_B, "b0", 4);
         expect(await store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([
           { ts: 1, ciphertext: "a0", seq: seqs[0]! },
           { ts: 2, ciphertext: "a1", seq: seqs[1]! },
@@ -137,7 +142,7 @@ export function storeContract(
       });
 
       test("fetchMessages: rows are offered newest first and the first refused ends the answer", async () => {
-        for (let i = 0; i < 4; i++) await store.addMessage(ROOM_A, `r${i}`, 7);
+        for (let i = 0; i < 4; i++) await seqOf(store, ROOM_A, `r${i}`, 7);
         const offered: string[] = [];
         const rows = await store.fetchMessages(ROOM_A, 0, 200, (row) => {
           offered.push(row.ciphertext);
@@ -149,7 +154,7 @@ export function storeContract(
 
       test("fetchAfter: the oldest `limit` rows after the cursor, `more` at and past the limit and the budget", async () => {
         const seqs: number[] = [];
-        for (let i = 0; i < 5; i++) seqs.push(await store.addMessage(ROOM_A, `row${i}`, 9)); // one second
+        for (let i = 0; i < 5; i++) seqs.push(await seqOf(store, ROOM_A, `row${i}`, 9)); // one second
         expect((await store.fetchAfter(ROOM_A, 0, 5, all)).more).toBe(false); // exactly `limit` left
         const page = await store.fetchAfter(ROOM_A, 0, 4, all);
         expect(page.rows.map((r) => r.seq)).toEqual(seqs.slice(0, 4));
@@ -169,9 +174,9 @@ export function storeContract(
       });
 
       test("fetchAfter: rows of other rooms and a burned or purged cursor row do not stop paging", async () => {
-        const a1 = await store.addMessage(ROOM_A, "a1", 10);
-        const b1 = await store.addMessage(ROOM_B, "b1", 11);
-        const a2 = await store.addMessage(ROOM_A, "a2", 12);
+        const a1 = await seqOf(store, ROOM_A, "a1", 10);
+        const b1 = await seqOf(store, ROOM_B, "b1", 11);
+        const a2 = await seqOf(store, ROOM_A, "a2", 12);
         expect(await store.fetchAfter(ROOM_A, a1, 10, all)).toEqual({
           rows: [{ ts: 12, ciphertext: "a2", seq: a2 }],
           more: false,
@@ -183,8 +188,8 @@ export function storeContract(
 
       test("newestMessageTs: 0 when empty, then the greatest ts stored in any room", async () => {
         expect(await store.newestMessageTs()).toBe(0);
-        await store.addMessage(ROOM_A, "AAAA", 100);
-        await store.addMessage(ROOM_B, "BBBB", 250);
+        await seqOf(store, ROOM_A, "AAAA", 100);
+        await seqOf(store, ROOM_B, "BBBB", 250);
         expect(await store.newestMessageTs()).toBe(250);
       });
     });
@@ -201,11 +206,11 @@ export function storeContract(
 
       test("roomBytes: stored ciphertext text plus file sizes, per room, kept exact by writes", async () => {
         expect(await store.roomBytes(ROOM_A)).toBe(0);
-        await store.addMessage(ROOM_A, "AAAA", 1);
+        await seqOf(store, ROOM_A, "AAAA", 1);
         expect(await store.roomBytes(ROOM_A)).toBe(4);
         await store.addFile(file("blob1", ROOM_A, 100, 5000), 1);
-        await store.addMessage(ROOM_A, "BBBBBBBB", 2);
-        await store.addMessage(ROOM_B, "CC", 2);
+        await seqOf(store, ROOM_A, "BBBBBBBB", 2);
+        await seqOf(store, ROOM_B, "CC", 2);
         expect(await store.roomBytes(ROOM_A)).toBe(112);
         expect(await store.roomBytes(ROOM_B)).toBe(2);
       });
@@ -213,9 +218,9 @@ export function storeContract(
 
     describe("burn (PROTOCOL §7.7)", () => {
       test("burnRoom deletes the room's messages and files, answers their count and blob ids, and leaves other rooms", async () => {
-        await store.addMessage(ROOM_A, "AAAA", 1);
-        await store.addMessage(ROOM_A, "BBBB", 2);
-        await store.addMessage(ROOM_B, "CCCC", 3);
+        await seqOf(store, ROOM_A, "AAAA", 1);
+        await seqOf(store, ROOM_A, "BBBB", 2);
+        await seqOf(store, ROOM_B, "CCCC", 3);
         await store.addFile(file("blobA", ROOM_A, 10, 5000), 1);
         await store.addFile(file("blobB", ROOM_B, 20, 5000), 1);
         const result = await store.burnRoom(ROOM_A);
@@ -256,8 +261,8 @@ export function storeContract(
 
     describe("retention (PROTOCOL §8)", () => {
       test("purgeStep deletes only what is past its limit and answers the blob ids of deleted files", async () => {
-        await store.addMessage(ROOM_A, "old", 100);
-        await store.addMessage(ROOM_A, "new", 200);
+        await seqOf(store, ROOM_A, "old", 100);
+        await seqOf(store, ROOM_A, "new", 200);
         await store.putInbox(UID_1, entry(UID_2, ROOM_A, 100));
         await store.putInbox(UID_2, entry(UID_1, ROOM_A, 200));
         await store.addFile(file("old", ROOM_A, 10, 150), 100);
@@ -286,7 +291,7 @@ export function storeContract(
       });
 
       test("purgeStep deletes at most `maxRows` of each kind; repeated, it finishes", async () => {
-        for (let i = 0; i < 5; i++) await store.addMessage(ROOM_A, `m${i}`, 100);
+        for (let i = 0; i < 5; i++) await seqOf(store, ROOM_A, `m${i}`, 100);
         const limits = { ...NOTHING, messagesBefore: 200 };
         expect((await store.purgeStep(limits, 2)).rows).toBe(2);
         expect(await store.fetchMessages(ROOM_A, 0, 200, all)).toHaveLength(3);
@@ -378,7 +383,7 @@ export function storeContract(
       const oks = (rs: { ok: boolean }[]) => rs.filter((r) => r.ok).length;
 
       test("burn (PROTOCOL §7.7): the rate and the burn", async () => {
-        await store.addMessage(ROOM_A, "AAAA", 1);
+        await seqOf(store, ROOM_A, "AAAA", 1);
         await store.addBurn(UID_1, 50);
         const rs = await Promise.all([store.burn(UID_1, ROOM_A, 100, 0, 2), store.burn(UID_1, ROOM_A, 100, 0, 2)]);
         expect(oks(rs)).toBe(1);
@@ -464,7 +469,7 @@ export function storeContract(
         ]);
         expect(fs.sort()).toEqual([false, true]);
         expect(await store.roomBytes(ROOM_B)).toBe(10);
-        expect(await store.addMessageWithin(ROOM_B, "CC", 2, 0)).toBeGreaterThan(0); // 0: no quota
+        expect((await store.addMessageWithin(ROOM_B, "CC", 2, 0))?.seq).toBeGreaterThan(0); // 0: no quota
       });
 
       test("inside two transactions at once, too", async () => {
@@ -478,7 +483,7 @@ export function storeContract(
 
     describe("transaction", () => {
       test("all of it commits, or none of it: a throw rolls back every write", async () => {
-        expect(await store.transaction((tx) => tx.addMessage(ROOM_A, "kept", 1))).toBeGreaterThan(0);
+        expect((await store.transaction((tx) => tx.addMessage(ROOM_A, "kept", 1))).seq).toBeGreaterThan(0);
         expect(await store.roomBytes(ROOM_A)).toBe(4);
         const boom = new Error("boom");
         const failed = store.transaction(async (tx) => {
@@ -525,14 +530,14 @@ export function storeContract(
         "a lock held elsewhere: StoreBusyError, nothing written, and the store works again",
         async () => {
           await store.addRoom(ROOM_A, UID_1, UID_2);
-          const release = lockElsewhere!(store);
+          const release = await lockElsewhere!(store);
           let err: unknown;
           try {
             await store.transaction((tx) => tx.addMessage(ROOM_A, "gone", 1));
           } catch (e) {
             err = e;
           } finally {
-            release();
+            await release();
           }
           expect(err).toBeInstanceOf(StoreBusyError);
           expect(await store.fetchMessages(ROOM_A, 0, 200, all)).toEqual([]);

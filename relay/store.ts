@@ -26,6 +26,12 @@ export interface MessageRow {
   seq: number;
 }
 
+/** PROTOCOL §7.6.1: what the store gave a new row. */
+export interface MessageStamp {
+  ts: number;
+  seq: number;
+}
+
 export interface FileRecord {
   blobId: string;
   roomId: string;
@@ -133,13 +139,17 @@ export interface Store {
   popInbox(toUid: string): Promise<InboxEntry[]>;
 
   // messages (PROTOCOL §7.6): the sender is never stored
-  /** Stores the row and returns its seq (PROTOCOL §7.6.1). */
-  addMessage(roomId: string, ciphertext: string, ts: number): Promise<number>;
+  /**
+   * Stores the row and returns its ts and seq (PROTOCOL §7.6.1). `ts` is the caller's time; a store
+   * shared by several relays may stamp its own (its clock, never below a stored row's ts), so the
+   * answer and the live frame use the returned ts.
+   */
+  addMessage(roomId: string, ciphertext: string, ts: number): Promise<MessageStamp>;
   /**
    * addMessage, atomic with the room quota: with `roomCap` > 0, null and nothing stored when the
    * room's bytes plus the ciphertext would pass it (issue 8 room quota, relay/quota.ts).
    */
-  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): Promise<number | null>;
+  addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number): Promise<MessageStamp | null>;
   /**
    * The newest `limit` rows with ts ≥ sinceTs, oldest first; stable within a second.
    * Rows are offered newest first to `take`; the first it refuses ends the answer.
@@ -186,6 +196,12 @@ export interface Store {
 
   // replay cache (PROTOCOL §6)
   addNonce(key: string, expires: number): Promise<void>;
+  /**
+   * Present on a store several relay processes share (PostgreSQL): record the nonce, atomic,
+   * and answer false if it was already there, so a request replayed to another instance is
+   * refused. Without it the relay's own memory is the replay cache (one process).
+   */
+  claimNonce?(key: string, expires: number): Promise<boolean>;
   /** Unexpired replay-cache entries, to reload after a restart. */
   liveNonces(now: number): Promise<{ key: string; expires: number }[]>;
 

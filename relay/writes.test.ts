@@ -72,7 +72,7 @@ test("a new WriteQueue stamps no row below a stored one's ts (the clock went bac
   const writes = await WriteQueue.open(store);
   const ts = await writes.run(async () => writes.ts);
   expect(ts).toBe(future);
-  const seq = await writes.run((tx) => tx.addMessage("room", "c2", writes.ts));
+  const { seq } = await writes.run((tx) => tx.addMessage("room", "c2", writes.ts));
   // after_seq paging from the first row finds the second (seq order is (ts, seq) order).
   expect((await store.fetchAfter("room", seq - 1, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c2"]);
   expect((await store.fetchAfter("room", 0, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c1", "c2"]);

@@ -31,11 +31,11 @@ export const send: Handler = async (req, ctx) => {
   spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
   const row = await relay.writes.run(async (tx) => {
-    const ts = relay.writes.ts;
     // The room quota again, in the same store call as the write: another send may have filled it.
-    const seq = await tx.addMessageWithin(body.room_id, body.ciphertext, ts, relay.quotas.roomBytes);
-    if (seq === null) throw roomFull(relay, bytes);
-    return { ts, seq };
+    // A shared store stamps ts itself (relay/pg-store.ts): the answer and the frame use its ts.
+    const stamp = await tx.addMessageWithin(body.room_id, body.ciphertext, relay.writes.ts, relay.quotas.roomBytes);
+    if (stamp === null) throw roomFull(relay, bytes);
+    return stamp;
   });
   relay.live.message(body.room_id, { ts: row.ts, ciphertext: body.ciphertext, seq: row.seq }); // §7.9, after the commit
   return ok({ ts: row.ts });

@@ -5,7 +5,7 @@
 // PHANTOM_PG_BIN (set by ./build.sh test), PATH, or Debian's /usr/lib/postgresql/<major>/bin.
 // Durability settings are off (fsync, synchronous_commit): the tests kill servers, not machines.
 import { spawnSync, type Subprocess } from "bun";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +51,25 @@ function serverUser(): { name: string; uid: number; gid: number } | null {
   const made = spawnSync(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "phantom-pgtest"]);
   if (made.exitCode !== 0) throw new Error(`could not create a user for PostgreSQL: ${made.stderr.toString()}`);
   return serverUser();
+}
+
+/** The postmaster's PID: the first line of postmaster.pid. */
+function postmasterPid(data: string): number | null {
+  try {
+    const n = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Postgres {
@@ -135,9 +154,19 @@ export async function startPostgres(): Promise<Postgres> {
   const halt = async () => {
     const p = proc as Subprocess | null;
     if (!p || p.exitCode !== null) return;
-    p.kill("SIGINT"); // fast shutdown
-    await Promise.race([p.exited, Bun.sleep(10_000)]);
-    if (p.exitCode === null) p.kill("SIGKILL");
+    // The postmaster itself (under runuser it is not our child): SIGINT is its fast shutdown.
+    const pid = postmasterPid(data);
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        if (pid) process.kill(pid, sig);
+        else p.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
+    signal("SIGINT");
+    for (const end = Date.now() + 10_000; pid && alive(pid) && Date.now() < end;) await Bun.sleep(20);
+    if (pid && alive(pid)) signal("SIGKILL");
     await p.exited;
   };
   await admin("CREATE DATABASE phantom");
