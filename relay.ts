@@ -28,6 +28,18 @@ async function main(argv: string[]): Promise<number | null> {
       return fail(`update failed: ${code ?? (e instanceof Error ? e.message.split("\n")[0] : String(e))}`, 1);
     }
   }
+  if (argv[0] === "migrate") {
+    const { parseMigrateArgs, migrate } = await import("./relay/migrate.ts");
+    try {
+      await migrate(parseMigrateArgs(argv.slice(1)), (l) => void writeSync(1, `${l}\n`));
+      return 0;
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, 2);
+      const msg =
+        e instanceof Error && e.name !== "StoreBusyError" ? e.message.split("\n")[0]! : "the database is unavailable";
+      return fail(`migrate failed: ${msg}`, 1);
+    }
+  }
   let parsed;
   try {
     parsed = parseConfig(argv, process.env);

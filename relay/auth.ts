@@ -92,7 +92,8 @@ export class Authenticator {
   /** With the replay cache reloaded from the store's unexpired entries (a restart). */
   static async open(store: Store, writes: WriteQueue, now: number, origins: readonly string[] = []) {
     const a = new Authenticator(store, writes, origins);
-    for (const { key, expires } of await store.liveNonces(now)) a.replay.add(key, expires);
+    // A shared store decides replays itself (claimNonce); memory then only answers early.
+    if (!store.claimNonce) for (const { key, expires } of await store.liveNonces(now)) a.replay.add(key, expires);
     return a;
   }
 
@@ -149,7 +150,7 @@ export class Authenticator {
    * PROTOCOL §6 (or PROTOCOL-v3 §V11 for sigv 3, tried under each origin): verify the signature,
    * then remember the nonce. One replay cache covers both versions: a nonce is spent either way.
    */
-  finish(p: PendingAuth, method: string, path: string, bodySha256: Uint8Array, now: number): void {
+  async finish(p: PendingAuth, method: string, path: string, bodySha256: Uint8Array, now: number): Promise<void> {
     if (p.sigv === 3) {
       const m = method.toUpperCase();
       const origin = verifyRequestV3(p.user.verifyKey, this.origins, m, path, p.uid, p.ts, p.nonce, bodySha256, p.sig);
@@ -162,6 +163,13 @@ export class Authenticator {
     // Checked again: another request with this nonce may have finished while our body streamed in.
     if (this.replay.has(key, now)) throw unauthorized("replayed nonce");
     const expires = p.tsNum + SIGNATURE_WINDOW_S;
+    if (this.store.claimNonce) {
+      // Several relays share the store: the nonce is spent once for all of them, before the
+      // request does anything (a replay sent to another instance is refused there).
+      if (!(await this.store.claimNonce(key, expires))) throw unauthorized("replayed nonce");
+      this.replay.add(key, expires);
+      return;
+    }
     this.replay.add(key, expires);
     this.writes.post((tx) => tx.addNonce(key, expires));
   }

@@ -43,7 +43,12 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       throw new ConfigError("--tls-cert and --tls-key go together");
     }
   }
-  return { kind: "run", config: config as unknown as RelayConfig };
+  const c = config as unknown as RelayConfig;
+  // Issue 13: processes that share nothing would each keep their own state and live sockets.
+  if (c.workers > 1 && c.store.kind !== "postgres") {
+    throw new ConfigError("--workers needs --store postgres://… and --live redis://… (the processes share them)");
+  }
+  return { kind: "run", config: c };
 }
 
 /** The URL printed in the first line of stdout. */

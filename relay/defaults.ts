@@ -6,10 +6,18 @@ import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Where the relay keeps its state (issue 13): SQLite (default: <data>/relay.db) or PostgreSQL. */
+export type StoreChoice = { kind: "sqlite"; path: string | null } | { kind: "postgres"; url: string };
+
 export interface RelayConfig {
   host: string;
   port: number;
   dataDir: string;
+  store: StoreChoice;
+  /** PostgreSQL named prepared statements; off behind a pooler in transaction mode. */
+  pgPrepare: boolean;
+  /** Relay processes sharing the port (SO_REUSEPORT) and the backends; more than 1 needs PostgreSQL and Redis. */
+  workers: number;
   tlsCert: string | null;
   tlsKey: string | null;
   logLevel: LogLevel;

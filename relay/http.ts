@@ -46,7 +46,7 @@ export async function signedJson<T extends z.ZodType>(
 ): Promise<{ auth: PendingAuth; body: z.infer<T> }> {
   const auth = await ctx.relay.auth.precheck(req.headers, ctx.now);
   const bytes = await readBody(req, MAX_JSON_BODY_BYTES);
-  ctx.relay.auth.finish(auth, req.method, ctx.path, sha256(bytes), ctx.now);
+  await ctx.relay.auth.finish(auth, req.method, ctx.path, sha256(bytes), ctx.now);
   ctx.admit?.(auth.uid); // relay/inflight.ts: 429 when this signer has too many in flight
   return { auth, body: parseJsonBytes(schema, bytes, what) };
 }
@@ -54,7 +54,7 @@ export async function signedJson<T extends z.ZodType>(
 /** PROTOCOL §6: a signed request without a body (GET, WebSocket upgrade): the hash is of empty bytes. */
 export async function signedEmpty(req: Request, ctx: RequestContext): Promise<PendingAuth> {
   const auth = await ctx.relay.auth.precheck(req.headers, ctx.now);
-  ctx.relay.auth.finish(auth, req.method, ctx.path, EMPTY_SHA256, ctx.now);
+  await ctx.relay.auth.finish(auth, req.method, ctx.path, EMPTY_SHA256, ctx.now);
   ctx.admit?.(auth.uid); // relay/inflight.ts
   return auth;
 }

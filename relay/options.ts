@@ -4,7 +4,7 @@
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
 import { normaliseOrigin } from "../lib/v3/request-sig.ts";
-import { DEFAULTS, LOG_LEVELS, type LogLevel, type RelayConfig } from "./defaults.ts";
+import { DEFAULTS, LOG_LEVELS, type LogLevel, type RelayConfig, type StoreChoice } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Upper bound of the live-socket caps (a value beyond it is a typo, not a plan). */
@@ -69,6 +69,33 @@ function publicUrls(text: string, name: string): string[] {
     if (!out.includes(origin)) out.push(origin);
   }
   return out;
+}
+
+/** --store: sqlite:PATH or a postgres:// URL. The text is never echoed: a URL may hold a password. */
+function storeChoice(text: string, name: string): StoreChoice {
+  if (text.startsWith("sqlite:")) {
+    const path = text.slice("sqlite:".length);
+    if (path === "") throw new ConfigError(`${name}: sqlite: needs a file path (sqlite:PATH)`);
+    return { kind: "sqlite", path };
+  }
+  if (/^postgres(ql)?:\/\//.test(text)) {
+    let host = "";
+    try {
+      host = new URL(text).hostname;
+    } catch {
+      // reported below
+    }
+    if (host === "")
+      throw new ConfigError(`${name}: the postgres:// URL is malformed (postgres://USER:PASSWORD@HOST:PORT/DB)`);
+    return { kind: "postgres", url: text };
+  }
+  throw new ConfigError(`${name} must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB`);
+}
+
+function onOff(text: string, name: string): boolean {
+  if (text === "on") return true;
+  if (text === "off") return false;
+  throw new ConfigError(`${name} must be on or off, got '${text.slice(0, 16)}'`);
 }
 
 function logLevel(text: string): LogLevel {
@@ -182,6 +209,39 @@ export const OPTIONS: readonly Option[] = [
     value: DEFAULTS.dataDir,
     shown: DEFAULTS.dataDir,
     read: (text) => text,
+  }),
+  option({
+    section: "options",
+    flag: "--store",
+    env: "PHANTOM_RELAY_STORE",
+    field: "store",
+    arg: "URL",
+    help: "state: sqlite:PATH, or postgres://… to share it between relays",
+    value: { kind: "sqlite", path: null },
+    shown: "sqlite:DIR/relay.db",
+    read: storeChoice,
+  }),
+  option({
+    section: "options",
+    flag: "--pg-prepare",
+    env: "PHANTOM_RELAY_PG_PREPARE",
+    field: "pgPrepare",
+    arg: "on|off",
+    help: "PostgreSQL prepared statements (off behind a pooler in transaction mode)",
+    value: true,
+    shown: "on",
+    read: onOff,
+  }),
+  option({
+    section: "options",
+    flag: "--workers",
+    env: "PHANTOM_RELAY_WORKERS",
+    field: "workers",
+    arg: "N",
+    help: "relay processes sharing the port; more than 1 needs --store postgres:// and --live redis://",
+    value: 1,
+    shown: "1",
+    read: (text, name) => integer(text, name, 1, 256),
   }),
   option({
     section: "options",

@@ -644,6 +644,15 @@ export class PgStore extends PgView {
     }
   }
 
+  /** The pool itself, for `phantom-relay migrate` (relay/migrate.ts) only; errors map as any call's. */
+  async raw<T>(fn: (sql: SQL) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.shared.pool);
+    } catch (e) {
+      throw isPgUnavailable(e) ? new StoreBusyError() : e;
+    }
+  }
+
   override async close(): Promise<void> {
     while (this.current) await this.current;
     await this.shared.pool.close({ timeout: 5 });

@@ -33,8 +33,9 @@ import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
+import { PgStore } from "./pg-store.ts";
 import { isSqliteBusy, SqliteStore } from "./sqlite-store.ts";
-import { StoreBusyError } from "./store.ts";
+import { type Store, StoreBusyError } from "./store.ts";
 import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]);
@@ -71,6 +72,15 @@ function readPem(path: string): string {
   }
 }
 
+/** The configured store (issue 13): SQLite in the data folder by default, or PostgreSQL. */
+async function openStore(config: RelayConfig): Promise<Store> {
+  if (config.store.kind === "postgres") {
+    // The database's clock stamps rows: instances with skewed clocks never reorder ts (§7.6.1).
+    return await PgStore.open(config.store.url, { prepare: config.pgPrepare, clock: "database" });
+  }
+  return new SqliteStore(config.store.path ?? join(config.dataDir, DB_FILE));
+}
+
 export interface StartedRelay {
   url: string;
   /** Write the first line of stdout, ahead of anything logged while starting. */
@@ -82,7 +92,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   prepareDataDir(config.dataDir);
   const log = new Log(config.logLevel);
   const guard = new ConnGuard(log);
-  const store = new SqliteStore(join(config.dataDir, DB_FILE));
+  const store = await openStore(config);
   const writes = await WriteQueue.open(store);
   const blobs = new BlobStore(config.dataDir);
   await blobs.removeOrphans((id) => store.hasBlob(id));

@@ -86,7 +86,7 @@ export const upload: Handler = async (req, ctx) => {
       hasher.update(chunk);
       await reader.push(chunk);
     }
-    relay.auth.finish(auth, req.method, ctx.path, new Uint8Array(hasher.digest()), ctx.now);
+    await relay.auth.finish(auth, req.method, ctx.path, new Uint8Array(hasher.digest()), ctx.now);
     reader.end();
 
     const known = new Set(["room_id", "sender_id", "file"]);
