@@ -8,6 +8,7 @@ import { parseConfig } from "./relay/config.ts";
 import { relayHelp } from "./relay/help.ts";
 import { ConfigError } from "./relay/errors.ts";
 import { PhantomError } from "./lib/errors.ts";
+import { superviseWorkers, WORKER_ENV } from "./relay/workers.ts";
 
 function fail(message: string, code: number): number {
   process.stderr.write(`phantom-relay: error: ${message}\n`);
@@ -55,6 +56,9 @@ async function main(argv: string[]): Promise<number | null> {
     process.stdout.write(relayHelp(VERSION));
     return 0;
   }
+  if (parsed.config.workers > 1 && !process.env[WORKER_ENV]) {
+    return await superviseWorkers(argv, parsed.config.workers); // relay/workers.ts
+  }
   // Signal handlers go in before anything is announced: a supervisor that
   // signals right after the "listening" line must get a clean stop, not exit 143.
   let relay: Awaited<ReturnType<typeof import("./relay/server.ts").startRelay>> | undefined;
@@ -73,7 +77,8 @@ async function main(argv: string[]): Promise<number | null> {
   process.on("SIGPIPE", () => {});
   const { startRelay } = await import("./relay/server.ts");
   try {
-    relay = await startRelay(parsed.config);
+    // A worker of --workers shares the port with its siblings (SO_REUSEPORT).
+    relay = await startRelay(parsed.config, { reusePort: process.env[WORKER_ENV] !== undefined });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
     return fail(`cannot start: ${msg.replace(/\.$/, "")}`, 1);

@@ -88,7 +88,7 @@ export interface StartedRelay {
   stop(): Promise<void>;
 }
 
-export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
+export async function startRelay(config: RelayConfig, o: { reusePort?: boolean } = {}): Promise<StartedRelay> {
   prepareDataDir(config.dataDir);
   const log = new Log(config.logLevel);
   const guard = new ConnGuard(log);
@@ -148,7 +148,8 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const server = Bun.serve<WsData>({
     hostname: config.host,
     port: config.port,
-    reusePort: false, // a second relay on the same port must fail, not share it
+    // A second relay on the same port must fail, not share it; --workers share it on purpose.
+    reusePort: o.reusePort === true,
     tls,
     // Size limits are ours (relay/http.ts, relay/routes/files.ts): decided from Content-Length
     // before reading and enforced while reading, so an oversized request gets the §7 error JSON
