@@ -263,6 +263,7 @@ case "${1:-build}" in
       v3) "$BUN" bench/v3.ts ;;
       client) "$BUN" bench/client.ts && "$BUN" bench/client-session.ts ;;
       files) "$BUN" bench/files-v3.ts ;;
+      scale) build; install_test_tools; "$BUN" bench/scale.ts ;;
       size)
         build
         out=${PHANTOM_BUILD_OUT:-dist}
@@ -271,7 +272,7 @@ case "${1:-build}" in
         done
         ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, crypto, v3, state, client, files, abuse, relay-ab, size, update)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, scale, crypto, v3, state, client, files, abuse, relay-ab, size, update)" >&2; exit 2 ;;
     esac
     ;;
   release)

@@ -13,6 +13,8 @@ export interface Server {
   name: string;
   url: string;
   pid: number;
+  /** The folder it runs in (its relative --data lives here). */
+  dir: string;
   proc: Subprocess<"ignore", "pipe", "inherit">;
   stop(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startServer(name: string, argv: string[], env: Record<stri
     name,
     url: m[1]!,
     pid: proc.pid,
+    dir: dataDir,
     proc,
     async stop() {
       proc.kill("SIGTERM");

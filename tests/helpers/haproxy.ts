@@ -24,12 +24,16 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-/** The configuration for relays on 127.0.0.1 at `ports`, listening on `port`. */
-export function haproxyConfig(port: number, ports: readonly number[]): string {
-  const servers = ports.map((p, i) => `  server relay${i + 1} 127.0.0.1:${p} check inter 300ms fall 1 rise 2`);
+/**
+ * The configuration: `bind` (an address:port, and TLS options in production) in front of relays
+ * at `servers` (address:port each). docs/deploy.md shows it for three local instances and TLS;
+ * tests/deploy-docs.test.ts checks that the two agree.
+ */
+export function haproxyConfig(bind: string, servers: readonly string[]): string {
+  const lines = servers.map((s, i) => `  server relay${i + 1} ${s} check inter 300ms fall 1 rise 2`);
   return [
     "global",
-    "  maxconn 4096",
+    "  maxconn 20000",
     "defaults",
     "  mode http",
     "  timeout connect 2s",
@@ -40,13 +44,13 @@ export function haproxyConfig(port: number, ports: readonly number[]): string {
     "  option redispatch", // a request whose instance died is tried on another
     "  retries 2",
     "frontend phantom",
-    `  bind 127.0.0.1:${port}`,
+    `  bind ${bind}`,
     "  default_backend relays",
     "backend relays",
     "  balance roundrobin",
     "  option httpchk GET /health",
     "  http-check expect status 200",
-    ...servers,
+    ...lines,
     "",
   ].join("\n");
 }
@@ -58,7 +62,13 @@ export async function startHaproxy(ports: readonly number[], port = 0): Promise<
   const dir = mkdtempSync(join(tmpdir(), "phantom-haproxy-"));
   if (port === 0) port = await freePort();
   const cfg = join(dir, "haproxy.cfg");
-  writeFileSync(cfg, haproxyConfig(port, ports));
+  writeFileSync(
+    cfg,
+    haproxyConfig(
+      `127.0.0.1:${port}`,
+      ports.map((p) => `127.0.0.1:${p}`),
+    ),
+  );
   const check = Bun.spawnSync([bin, "-c", "-f", cfg]);
   if (check.exitCode !== 0) throw new Error(`haproxy -c: ${check.stderr.toString()}${check.stdout.toString()}`);
   const proc: Subprocess = Bun.spawn([bin, "-db", "-f", cfg], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
