@@ -28,7 +28,7 @@ export const send: Handler = async (req, ctx) => {
   const bytes = body.ciphertext.length; // stored as base64 text
   relay.disk.check(bytes);
   await checkRoomSpace(relay, body.room_id, bytes);
-  spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
+  await spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
   const row = await relay.writes.run(async (tx) => {
     const ts = relay.writes.ts;
