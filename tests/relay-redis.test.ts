@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import * as c from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { startRelay, type RunningRelay } from "./helpers/inproc-relay.ts";
+import { freePort } from "./helpers/pg-server.ts";
 import { NO_REDIS, type RedisServer, startRedis } from "./helpers/redis-server.ts";
 import { makeUser, register, signed, signHeaders, type TestUser } from "./helpers/signer.ts";
 
@@ -166,6 +167,25 @@ else {
   });
 
   describe("Redis going away", () => {
+    test("a relay whose Redis is not there yet starts; what needs Redis answers 503", async () => {
+      const nobody = `redis://127.0.0.1:${await freePort()}`;
+      const r = await startRelay({ args: ["--live", nobody] });
+      relays.push(r);
+      expect((await fetch(`${r.url}/health`)).status).toBe(200);
+      const u = makeUser();
+      expect((await register(r.url, u)).status).toBe(200); // registrations are not limited from loopback
+      const p = makeUser();
+      expect((await register(r.url, p)).status).toBe(200);
+      const push = await signed(r.url, u, "POST", "/ke/push", {
+        from_uid: u.uid,
+        to_uid: p.uid,
+        pub_key: u.pubB64,
+        room_id: c.pairKeys(u, p.encPub).roomId,
+      });
+      expect(push.status).toBe(503); // rooms created per hour cannot be counted
+      expect(Number(push.headers.get("retry-after"))).toBeGreaterThan(0);
+    });
+
     test("sockets close with 1013, limited requests are 503, accepted messages stay; all works again after", async () => {
       // A runs without a bytes limit (its /send needs no Redis), B with the default one.
       const [A, B] = await relaysWith(["--sent-bytes-per-day", "0"], []);

@@ -24,6 +24,9 @@ export interface RedisServer {
   halt(): Promise<void>;
   /** Start it again after halt(), on the same port. */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung server); resume() with SIGCONT. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -91,6 +94,7 @@ export async function startRedis(): Promise<RedisServer> {
   const halt = async () => {
     const p = proc as Subprocess | null;
     if (!p || p.exitCode !== null) return;
+    p.kill("SIGCONT"); // a paused one too
     p.kill("SIGKILL"); // gone at once, as a crash or a lost network would be
     await p.exited;
   };
@@ -101,6 +105,8 @@ export async function startRedis(): Promise<RedisServer> {
     dir,
     halt,
     start: launch,
+    pause: () => (proc as Subprocess | null)?.kill("SIGSTOP"),
+    resume: () => (proc as Subprocess | null)?.kill("SIGCONT"),
     async stop() {
       await halt();
       rmSync(dir, { recursive: true, force: true });
