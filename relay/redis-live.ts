@@ -59,7 +59,9 @@ export class RedisLiveBus implements LiveBus {
   static async open(url: string, link: RedisLink, live: Live, log: Log, o: RedisLiveOptions = {}) {
     const bus = new RedisLiveBus(url, link, live, log, o);
     await bus.subscribe().catch(() => {
-      log.warn("live fan-out: cannot subscribe to Redis; retrying, live sockets refused meanwhile");
+      log.warn(
+        "live fan-out: cannot subscribe to Redis (is it up? check the URL, its password and the ACL); retrying, live sockets refused meanwhile",
+      );
       bus.again();
     });
     return bus;
