@@ -123,7 +123,9 @@ export const upload: Handler = async (req, ctx) => {
       return expires;
     });
     stored = true;
-    await Promise.all([quotas.uploads.charge(auth.uid, 1), quotas.sentBytes.charge(auth.uid, size)]);
+    // Stored: the answer must say where, even if Redis went away since refuse() (then the next
+    // upload's refuse() is 503); the charge it lost is one file's.
+    await Promise.all([quotas.uploads.charge(auth.uid, 1), quotas.sentBytes.charge(auth.uid, size)]).catch(() => {});
     const fileId = encodeFileId(relay.fileIdKey, { roomId: fields.room_id, blobId, expires });
     return ok({ url: `/file/${fileId}`, size, expires_at: expires });
   } finally {

@@ -39,7 +39,8 @@ export const kePush: Handler = async (req, ctx) => {
       if (result === "not-member") throw forbidden("not a member of this room");
     })
     .finally(async () => {
-      if (isNew && !created) await relay.quotas.roomsCreated.charge(auth.uid, -1);
+      // Best effort: what was stored stays stored, even if Redis went away meanwhile.
+      if (isNew && !created) await relay.quotas.roomsCreated.charge(auth.uid, -1).catch(() => {});
     });
   return ok({ ok: true });
 };
