@@ -21,6 +21,10 @@ import type { Log } from "./log.ts";
 import { clientOptions, REDIS_TIMEOUT_MS, type RedisLink, within } from "./redis.ts";
 
 export const LOST_REASON = "live delivery interrupted: fetch to catch up";
+/** Milliseconds between PINGs on the subscription: how long a hung Redis can go unnoticed, plus REDIS_TIMEOUT_MS. */
+export const LIVE_PING_MS = 5000;
+/** Milliseconds between attempts to subscribe again after a loss. */
+export const LIVE_RESUBSCRIBE_MS = 1000;
 
 export interface RedisLiveOptions {
   /** The channel's name is `<prefix>live`. */
@@ -50,8 +54,8 @@ export class RedisLiveBus implements LiveBus {
   ) {
     this.channel = `${o.prefix ?? "phantom:"}live`;
     this.timeoutMs = o.timeoutMs ?? REDIS_TIMEOUT_MS;
-    this.retryMs = o.retryMs ?? 1000;
-    this.pinger = setInterval(() => void this.ping(), o.pingMs ?? 5000);
+    this.retryMs = o.retryMs ?? LIVE_RESUBSCRIBE_MS;
+    this.pinger = setInterval(() => void this.ping(), o.pingMs ?? LIVE_PING_MS);
     this.pinger.unref();
   }
 
