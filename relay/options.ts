@@ -233,7 +233,7 @@ export const OPTIONS: readonly Option[] = [
     env: "PHANTOM_RELAY_LIVE",
     field: "live",
     arg: "URL",
-    help: "local, or redis://… to share live frames and rate limits with other instances",
+    help: "local, or a redis:// URL: live frames and rate limits shared with other instances",
     value: "local",
     shown: "local",
     read: liveBackend,
