@@ -82,6 +82,20 @@ else {
       expect(await l.take("u", 1)).toBe(1800);
     });
 
+    test("a Redis out of memory (maxmemory, noeviction) is StoreBusyError too, not a crash", async () => {
+      const admin = link();
+      const l = new RedisLimiter(link(), prefix(), 5, 3600, testClock().fn);
+      expect(await l.take("u", 1)).toBe(0);
+      await admin.send("CONFIG", ["SET", "maxmemory-policy", "noeviction"]);
+      await admin.send("CONFIG", ["SET", "maxmemory", "1"]);
+      try {
+        await expect(l.take("u", 1)).rejects.toBeInstanceOf(StoreBusyError);
+      } finally {
+        await admin.send("CONFIG", ["SET", "maxmemory", "0"]);
+      }
+      expect(await l.take("u", 1)).toBe(0);
+    });
+
     test("an unlimited limiter never asks Redis", async () => {
       const l = new RedisLimiter(link(), prefix(), 0, 3600, testClock().fn);
       await redis.halt();

@@ -8,7 +8,7 @@
 // between instances shifts a refill by at most the skew and never grants more.
 import type { Limiter, LimiterFactory } from "./quota.ts";
 import { waitSeconds } from "./quota.ts";
-import type { RedisLink } from "./redis.ts";
+import { isNoScript, type RedisLink } from "./redis.ts";
 
 /** KEYS[1] the bucket; ARGV op ("wait", "take" or "charge"), capacity, rate (units/s), now (s), cost. Returns the units missing. */
 const SCRIPT = `
@@ -67,7 +67,7 @@ export class RedisLimiter implements Limiter {
     try {
       reply = await this.link.send("EVALSHA", [SHA, ...args]);
     } catch (e) {
-      if (!String((e as Error | null)?.message).startsWith("NOSCRIPT")) throw e;
+      if (!isNoScript(e)) throw e;
       reply = await this.link.send("EVAL", [SCRIPT, ...args]);
     }
     return Number(reply);

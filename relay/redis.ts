@@ -17,10 +17,12 @@ export class RedisUnavailableError extends StoreBusyError {
   }
 }
 
-/** Bun's connection errors (ERR_REDIS_CONNECTION_CLOSED, …), not a server's error reply. */
-function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("ERR_REDIS_") && code !== "ERR_REDIS_SERVER_ERROR";
+/** Redis's answer to EVALSHA of a script it does not hold (it was restarted, or flushed its scripts). */
+export function isNoScript(e: unknown): boolean {
+  return (
+    (e as { code?: unknown } | null)?.code === "ERR_REDIS_SERVER_ERROR" &&
+    String((e as Error).message).startsWith("NOSCRIPT")
+  );
 }
 
 /** `p`, or a RedisUnavailableError after `ms`. */
@@ -66,17 +68,19 @@ export class RedisLink {
     await this.connecting;
   }
 
-  /** One command: its reply, a server error reply as thrown by Bun, or RedisUnavailableError. */
+  /**
+   * One command: its reply, or RedisUnavailableError, for a lost connection, a timeout and every
+   * error reply alike (OOM under maxmemory noeviction, NOPERM from an ACL, …): the relay answers
+   * 503 without it. NOSCRIPT alone is thrown as Bun threw it, for EVALSHA's caller to send EVAL.
+   */
   async send(command: string, args: string[]): Promise<unknown> {
     try {
       await this.ready();
       return await within(this.client.send(command, args), this.timeoutMs);
     } catch (e) {
-      if (e instanceof RedisUnavailableError || isConnectionError(e)) {
-        if (e instanceof RedisUnavailableError && this.client.connected) this.replace(); // a hung server
-        throw new RedisUnavailableError();
-      }
-      throw e;
+      if (isNoScript(e)) throw e;
+      if (e instanceof RedisUnavailableError && this.client.connected) this.replace(); // a hung server
+      throw new RedisUnavailableError();
     }
   }
 
