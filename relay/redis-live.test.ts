@@ -1,7 +1,8 @@
 // relay/redis-live.ts against a real redis-server: a hung Redis (SIGSTOP: the connection stays
 // open, nothing answers) is noticed by the subscription's PING, the instance's live sockets are
 // closed with 1013 and no upgrade is admitted until it answers again; a hung command is a
-// StoreBusyError within the command timeout. The hub's sockets are real: Bun.serve with the
+// StoreBusyError within the command timeout; a PUBLISH that fails closes the room's sockets the
+// same way (they would have missed the frame). The hub's sockets are real: Bun.serve with the
 // hub's handler and Bun's WebSocket client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Server } from "bun";
@@ -77,6 +78,25 @@ else {
     expect(JSON.parse(s.frames[0]!)).toEqual({ event: "burned" });
     s.ws.close();
     await s.closed;
+  });
+
+  test("a PUBLISH refused (here by an ACL without it): the room's sockets are closed with 1013, the bus stays up", async () => {
+    await link.send("ACL", ["SETUSER", "nopub", "on", ">pw", "allchannels", "allkeys", "+@all", "-publish"]);
+    const noPublish = new RedisLink(redis.url.replace("redis://", "redis://nopub:pw@"), 200);
+    const refused = await RedisLiveBus.open(redis.url, noPublish, live, new Log("error"));
+    const s = socket();
+    await s.opened;
+    live.useBus(refused);
+    try {
+      live.message(ROOM, { ts: 1, ciphertext: "QUFB", seq: 1 });
+      expect(await s.closed).toBe(WS_CLOSE_TRY_AGAIN);
+      expect(s.frames).toEqual([]);
+      expect(refused.up).toBe(true);
+    } finally {
+      live.useBus(bus);
+      await refused.close();
+      noPublish.close();
+    }
   });
 
   test("a hung Redis: sockets closed with 1013, upgrades refused, commands busy; all back when it answers", async () => {
