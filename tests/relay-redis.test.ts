@@ -10,44 +10,12 @@ import { b64encode } from "../lib/encoding.ts";
 import { startRelay, type RunningRelay } from "./helpers/inproc-relay.ts";
 import { freePort } from "./helpers/pg-server.ts";
 import { NO_REDIS, type RedisServer, startRedis } from "./helpers/redis-server.ts";
-import { makeUser, register, signed, signHeaders, type TestUser } from "./helpers/signer.ts";
+import { LiveSocket, pairOn } from "./helpers/live-sockets.ts";
+import { makeUser, register, signed, type TestUser } from "./helpers/signer.ts";
 
 setDefaultTimeout(20_000);
 
 const ct = (n = 32) => b64encode(c.randomBytes(n));
-
-/** A live socket (PROTOCOL §7.9) whose frames are queued for next(). */
-class LiveSocket {
-  private readonly frames: unknown[] = [];
-  private waiter: ((f: unknown) => void) | null = null;
-  readonly ws: WebSocket;
-  readonly opened: Promise<void>;
-  readonly closed: Promise<number>;
-
-  constructor(base: string, u: TestUser, roomId: string) {
-    const path = `/ws/${roomId}`;
-    this.ws = new WebSocket(`${base.replace("http", "ws")}${path}`, {
-      headers: signHeaders(u, "GET", path, new Uint8Array(0)),
-    } as unknown as string[]);
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.onopen = () => resolve();
-      this.ws.onerror = () => reject(new Error("websocket refused"));
-    });
-    this.closed = new Promise((resolve) => (this.ws.onclose = (e) => resolve(e.code)));
-    this.ws.onmessage = (e) => {
-      const f = JSON.parse(String(e.data));
-      if (this.waiter) {
-        this.waiter(f);
-        this.waiter = null;
-      } else this.frames.push(f);
-    };
-  }
-
-  next(): Promise<unknown> {
-    if (this.frames.length > 0) return Promise.resolve(this.frames.shift());
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-}
 
 if (NO_REDIS) test.skip(`--live redis: ${NO_REDIS}`, () => {});
 else {
@@ -74,19 +42,6 @@ else {
     return out;
   }
 
-  /** Two users and their room on every relay (each has its own store). */
-  async function pairOn(rs: RunningRelay[]) {
-    const a = makeUser();
-    const b = makeUser();
-    const { roomId } = c.pairKeys(a, b.encPub);
-    for (const r of rs) {
-      for (const u of [a, b]) expect((await register(r.url, u)).status).toBe(200);
-      const body = { from_uid: a.uid, to_uid: b.uid, pub_key: a.pubB64, room_id: roomId };
-      expect((await signed(r.url, a, "POST", "/ke/push", body)).status).toBe(200);
-    }
-    return { a, b, roomId };
-  }
-
   async function live(r: RunningRelay, u: TestUser, roomId: string): Promise<LiveSocket> {
     const s = new LiveSocket(r.url, u, roomId);
     sockets.push(s);
@@ -100,7 +55,7 @@ else {
   describe("live fan-out", () => {
     test("a message accepted by one relay reaches the room's sockets on both, once each; so does a burn", async () => {
       const [A, B] = await relaysWith([], []);
-      const { a, b, roomId } = await pairOn([A!, B!]);
+      const { a, b, roomId } = await pairOn([A!.url, B!.url]);
       const onA = await live(A!, b, roomId);
       const onB = await live(B!, b, roomId);
       const first = ct();
@@ -122,8 +77,8 @@ else {
 
     test("a room's frames reach only that room's sockets", async () => {
       const [A, B] = await relaysWith([], []);
-      const one = await pairOn([A!, B!]);
-      const two = await pairOn([A!, B!]);
+      const one = await pairOn([A!.url, B!.url]);
+      const two = await pairOn([A!.url, B!.url]);
       const s1 = await live(B!, one.b, one.roomId);
       const s2 = await live(B!, two.b, two.roomId);
       expect((await send(A!, two.a, two.roomId, ct())).status).toBe(200);
@@ -137,7 +92,7 @@ else {
   describe("shared limits (PROTOCOL §7.10)", () => {
     test("bytes sent per day are one budget across relays", async () => {
       const [A, B] = await relaysWith(["--sent-bytes-per-day", "100"], ["--sent-bytes-per-day", "100"]);
-      const { a, roomId } = await pairOn([A!, B!]);
+      const { a, roomId } = await pairOn([A!.url, B!.url]);
       const sixty = "A".repeat(60); // 45 bytes as base64: 60 stored characters
       expect((await send(A!, a, roomId, sixty)).status).toBe(200);
       const refused = await send(B!, a, roomId, sixty); // alone, B would have taken it
@@ -189,7 +144,7 @@ else {
     test("sockets close with 1013, limited requests are 503, accepted messages stay; all works again after", async () => {
       // A runs without a bytes limit (its /send needs no Redis), B with the default one.
       const [A, B] = await relaysWith(["--sent-bytes-per-day", "0"], []);
-      const { a, b, roomId } = await pairOn([A!, B!]);
+      const { a, b, roomId } = await pairOn([A!.url, B!.url]);
       const onA = await live(A!, b, roomId);
       const onB = await live(B!, b, roomId);
       await redis.halt();
