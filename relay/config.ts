@@ -45,7 +45,7 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
   }
   const c = config as unknown as RelayConfig;
   // Issue 13: processes that share nothing would each keep their own state and live sockets.
-  if (c.workers > 1 && c.store.kind !== "postgres") {
+  if (c.workers > 1 && (c.store.kind !== "postgres" || c.live === "local")) {
     throw new ConfigError("--workers needs --store postgres://… and --live redis://… (the processes share them)");
   }
   return { kind: "run", config: c };

@@ -65,6 +65,8 @@ export interface RelayConfig {
    * Empty and not loopback-only: v3 signatures are refused and /health lists protocol 2 only.
    */
   publicUrls: string[];
+  /** Issue 13: "local", or the Redis URL (it may hold a password: never logged) of the live fan-out and shared limits. */
+  live: string;
 }
 
 /** The default values; relay/options.ts OPTIONS says which flag or variable sets each and how it is shown. */

@@ -1,9 +1,11 @@
 // PROTOCOL §7.9 live delivery: the hub of live sockets (the upgrade route is
 // relay/routes/live.ts). Each room is a set of sockets of our own, not a Bun pub/sub
 // topic, so every frame is sent to one socket at a time under our send-buffer bound;
-// the §7.10 live-socket caps are counted here. Bun answers pings.
+// the §7.10 live-socket caps are counted here. Bun answers pings. Frames reach the hub through a
+// LiveBus: this process only (--live local), or every relay instance through Redis
+// (relay/redis-live.ts, --live redis://…).
 import type { ServerWebSocket, WebSocketHandler } from "bun";
-import { RelayError } from "./errors.ts";
+import { busy, RelayError } from "./errors.ts";
 import type { MessageRow } from "./store.ts";
 
 /**
@@ -45,15 +47,59 @@ export interface LiveLimits {
 }
 
 const BURNED = JSON.stringify({ event: "burned" });
+/** Retry-After (seconds) of an upgrade refused while the bus cannot deliver (Redis down). */
+export const WS_BUS_DOWN_RETRY_AFTER_S = 5;
+
+/**
+ * How a frame reaches the live sockets of its room on every relay instance. The promise settles
+ * once the bus has the frame and never rejects (live frames are best effort: a socket that may
+ * have missed one is closed with WS_CLOSE_TRY_AGAIN and its client fetches). A message frame goes
+ * to a shared bus before its row commits (relay/routes/messages.ts), to the local one after.
+ */
+export interface LiveBus {
+  publish(roomId: string, frame: string): Promise<void>;
+  /** True when other relay instances receive what is published (Redis). */
+  readonly shared: boolean;
+  /** False while frames published elsewhere cannot reach this instance (no upgrades then). */
+  readonly up: boolean;
+  close(): Promise<void>;
+}
+
+/** --live local: one relay process, frames go straight to its hub. */
+class LocalBus implements LiveBus {
+  readonly up = true;
+  readonly shared = false;
+  constructor(private readonly live: Live) {}
+  publish(roomId: string, frame: string): Promise<void> {
+    this.live.deliver(roomId, frame);
+    return Promise.resolve();
+  }
+  async close(): Promise<void> {}
+}
 
 export class Live {
   private readonly rooms = new Map<string, Set<Socket>>();
   private readonly perUid = new Map<string, number>();
+  private bus: LiveBus = new LocalBus(this);
 
   constructor(private readonly limits: LiveLimits) {}
 
-  /** PROTOCOL §7.10: a 429 with Retry-After when the UID or the room is at its cap. */
+  /** Publish through `bus` from now on (relay/redis-live.ts); it delivers with deliver(). */
+  useBus(bus: LiveBus): void {
+    this.bus = bus;
+  }
+
+  /** Stop the bus (the relay is stopping). */
+  closeBus(): Promise<void> {
+    return this.bus.close();
+  }
+
+  /**
+   * PROTOCOL §7.10: a 429 with Retry-After when the UID or the room is at its cap; 503 while the
+   * bus is down (a socket opened then would silently miss frames sent through other instances).
+   */
   admit(uid: string, roomId: string): void {
+    if (!this.bus.up) throw busy(WS_BUS_DOWN_RETRY_AFTER_S, "live delivery is interrupted, try again later");
     const full = this.full(uid, roomId);
     if (full) throw capReached(`too many live sockets for this ${full}`);
   }
@@ -65,21 +111,44 @@ export class Live {
     return null;
   }
 
+  /** Frames reach other relay instances too (--live redis://). */
+  get shared(): boolean {
+    return this.bus.shared;
+  }
+
   /** PROTOCOL §7.9: {"ts","ciphertext","seq"} (§7.6.1) to every live socket of the room. */
-  message(roomId: string, row: MessageRow): void {
-    this.deliver(roomId, JSON.stringify(row));
+  message(roomId: string, row: MessageRow): Promise<void> {
+    return this.bus.publish(roomId, JSON.stringify(row));
   }
 
   /** PROTOCOL §7.9: {"event":"burned"} after a burn. */
   burned(roomId: string): void {
-    this.deliver(roomId, BURNED);
+    void this.bus.publish(roomId, BURNED);
   }
 
-  private deliver(roomId: string, frame: string): void {
+  /** A frame from the bus to this instance's sockets of the room. */
+  deliver(roomId: string, frame: string): void {
     const sockets = this.rooms.get(roomId);
     if (!sockets) return;
     // A copy: closing a socket that fell behind removes it from the set.
     for (const ws of [...sockets]) sendOrClose(ws, frame);
+  }
+
+  /** Close the room's sockets with WS_CLOSE_TRY_AGAIN: they may have missed a frame; their clients fetch. */
+  closeRoom(roomId: string, reason: string): void {
+    for (const ws of [...(this.rooms.get(roomId) ?? [])]) ws.close(WS_CLOSE_TRY_AGAIN, reason);
+  }
+
+  /** closeRoom() for every room (the bus lost frames of any room). */
+  closeAll(reason: string): void {
+    for (const roomId of [...this.rooms.keys()]) this.closeRoom(roomId, reason);
+  }
+
+  /** Live sockets open on this instance. */
+  get sockets(): number {
+    let n = 0;
+    for (const set of this.rooms.values()) n += set.size;
+    return n;
   }
 
   private add(ws: Socket): void {

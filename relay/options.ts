@@ -98,6 +98,19 @@ function onOff(text: string, name: string): boolean {
   throw new ConfigError(`${name} must be on or off, got '${text.slice(0, 16)}'`);
 }
 
+/** Issue 13 --live: "local", or a redis:// or rediss:// URL. The value is never echoed (it may hold a password). */
+function liveBackend(text: string, name: string): string {
+  if (text === "local") return text;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {}
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    throw new ConfigError(`${name} must be 'local' or a redis:// or rediss:// URL`);
+  }
+  return text;
+}
+
 function logLevel(text: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(text)) {
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${text}'`);
@@ -273,6 +286,17 @@ export const OPTIONS: readonly Option[] = [
     value: [],
     repeatable: true,
     read: publicUrls,
+  }),
+  option({
+    section: "options",
+    flag: "--live",
+    env: "PHANTOM_RELAY_LIVE",
+    field: "live",
+    arg: "URL",
+    help: "local, or a redis:// URL: live frames and rate limits shared with other instances",
+    value: "local",
+    shown: "local",
+    read: liveBackend,
   }),
   option({
     section: "options",

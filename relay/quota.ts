@@ -1,7 +1,8 @@
 // Per-signer and per-address rates (PROTOCOL §7.10). Counters live in
 // memory only and are keyed by the signer's UID or the client address, never by a stored
 // row: the relay does not store senders (PROTOCOL §7.6), and nothing here links a UID to
-// a message, file or room. A restart forgets them.
+// a message, file or room. A restart forgets them. With --live redis://… the same buckets live
+// in Redis (relay/redis-limiter.ts), shared by every instance; the calls are asynchronous for both.
 import type { RelayConfig } from "./defaults.ts";
 import type { Store } from "./store.ts";
 import { busy, rateLimited, type RelayError, tooLarge } from "./errors.ts";
@@ -12,9 +13,28 @@ const MAX_KEYS = 100_000;
 /**
  * A token bucket per key: `capacity` units, refilled at capacity per `windowS` seconds. In
  * any window a key spends at most twice its capacity, and capacity per window in the long run.
- * A capacity of 0 means no limit.
+ * A capacity of 0 means no limit. Implemented in memory (RateLimiter) and in Redis.
  */
-export class RateLimiter {
+export interface Limiter {
+  readonly capacity: number;
+  readonly unlimited: boolean;
+  /** Whole seconds until `cost` units are there for `key`; 0 when they are there now, Infinity never. */
+  wait(key: string, cost: number): Promise<number>;
+  /** Spend `cost` units even if that takes the bucket below empty (a cost known only afterwards); a negative cost gives units back, never past capacity. */
+  charge(key: string, cost: number): Promise<void>;
+  /** Spend `cost` units if they are there, atomically: 0, or the whole seconds to wait (nothing spent). */
+  take(key: string, cost: number): Promise<number>;
+  /** Forget buckets that have refilled. */
+  sweep(): void;
+}
+
+/** The whole seconds until `missing` units refill at `rate` units per second (0 when none are missing). */
+export function waitSeconds(missing: number, rate: number): number {
+  return missing <= 0 ? 0 : Math.max(1, Math.ceil(missing / rate - 1e-9)); // 1e-9: float error
+}
+
+/** The in-process token buckets of one relay. */
+export class RateLimiter implements Limiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   readonly capacity: number;
   private readonly rate: number; // units per second
@@ -33,30 +53,36 @@ export class RateLimiter {
   private level(key: string, now: number): number {
     const b = this.buckets.get(key);
     if (!b) return this.capacity;
-    return Math.min(this.capacity, b.tokens + (now - b.at) * this.rate);
+    // A clock that went back refills nothing (the Redis buckets meet other instances' clocks too).
+    return Math.min(this.capacity, b.tokens + Math.max(0, now - b.at) * this.rate);
   }
 
-  /** Whole seconds until `cost` units are there for `key`; 0 when they are there now. */
-  wait(key: string, cost: number): number {
+  private waitNow(key: string, cost: number): number {
     if (this.unlimited) return 0;
     if (cost > this.capacity) return Infinity;
-    const missing = cost - this.level(key, this.clock());
-    return missing <= 0 ? 0 : Math.max(1, Math.ceil(missing / this.rate - 1e-9)); // 1e-9: float error
+    return waitSeconds(cost - this.level(key, this.clock()), this.rate);
   }
 
-  /** Spend `cost` units even if that takes the bucket below empty (a cost known only afterwards). */
-  charge(key: string, cost: number): void {
+  private chargeNow(key: string, cost: number): void {
     if (this.unlimited) return;
     const now = this.clock();
-    const tokens = this.level(key, now) - cost;
+    const tokens = Math.min(this.capacity, this.level(key, now) - cost);
     if (!this.buckets.has(key) && this.buckets.size >= MAX_KEYS) this.sweep(now);
-    this.buckets.set(key, { tokens, at: now });
+    this.buckets.set(key, { tokens, at: Math.max(now, this.buckets.get(key)?.at ?? now) });
   }
 
-  /** Spend `cost` units if they are there: 0, or the whole seconds to wait (nothing spent). */
-  take(key: string, cost: number): number {
-    const wait = this.wait(key, cost);
-    if (wait === 0) this.charge(key, cost);
+  async wait(key: string, cost: number): Promise<number> {
+    return this.waitNow(key, cost);
+  }
+
+  async charge(key: string, cost: number): Promise<void> {
+    this.chargeNow(key, cost);
+  }
+
+  // Synchronous inside: nothing runs between the check and the spending.
+  async take(key: string, cost: number): Promise<number> {
+    const wait = this.waitNow(key, cost);
+    if (wait === 0) this.chargeNow(key, cost);
     return wait;
   }
 
@@ -78,18 +104,22 @@ export class RateLimiter {
   }
 }
 
-/** Throw the §7.10 answer for a refused `cost`: 413 when it can never fit, else 429 with Retry-After. */
-export function refuse(limiter: RateLimiter, key: string, cost: number, what: string): void {
-  const wait = limiter.wait(key, cost);
-  if (wait === 0) return;
-  if (wait === Infinity) throw tooLarge(`${what}: larger than the limit of ${limiter.capacity}`);
-  throw rateLimited(wait, `${what} limit reached`);
+/** The §7.10 answer for a wait of `wait` seconds: 413 when it can never fit, else 429 with Retry-After. */
+function refusal(limiter: Limiter, wait: number, what: string): RelayError {
+  if (wait === Infinity) return tooLarge(`${what}: larger than the limit of ${limiter.capacity}`);
+  return rateLimited(wait, `${what} limit reached`);
 }
 
-/** Spend `cost` units of `key`, or throw the §7.10 answer of refuse() and spend nothing. */
-export function spend(limiter: RateLimiter, key: string, cost: number, what: string): void {
-  refuse(limiter, key, cost, what);
-  limiter.charge(key, cost);
+/** Throw the §7.10 answer for a refused `cost` (nothing is spent). */
+export async function refuse(limiter: Limiter, key: string, cost: number, what: string): Promise<void> {
+  const wait = await limiter.wait(key, cost);
+  if (wait !== 0) throw refusal(limiter, wait, what);
+}
+
+/** Spend `cost` units of `key` in one atomic take, or throw the §7.10 answer of refuse() and spend nothing. */
+export async function spend(limiter: Limiter, key: string, cost: number, what: string): Promise<void> {
+  const wait = await limiter.take(key, cost);
+  if (wait !== 0) throw refusal(limiter, wait, what);
 }
 
 export const DAY_S = 86_400;
@@ -137,22 +167,34 @@ export class UploadSlots {
   }
 }
 
+/**
+ * Makes the limiter `name` (a short word, part of its Redis keys) of `capacity` per `windowS`
+ * seconds: in memory by default, in Redis when the relay shares its limits.
+ */
+export type LimiterFactory = (name: string, capacity: number, windowS: number) => Limiter;
+
+export const memoryLimiters =
+  (clock: () => number = () => Date.now() / 1000): LimiterFactory =>
+  (_name, capacity, windowS) =>
+    new RateLimiter(capacity, windowS, clock);
+
 /** Every quota of the relay, built from its configuration. */
 export class Quotas {
   /** Bytes a signer stores per day: /send ciphertext and uploaded files. */
-  readonly sentBytes: RateLimiter;
-  readonly uploads: RateLimiter;
-  readonly roomsCreated: RateLimiter;
+  readonly sentBytes: Limiter;
+  readonly uploads: Limiter;
+  readonly roomsCreated: Limiter;
   /** Keyed by client address (relay/client-address.ts). */
-  readonly registrations: RateLimiter;
+  readonly registrations: Limiter;
+  /** In-process concurrency of this instance: never shared. */
   readonly uploadSlots: UploadSlots;
   readonly roomBytes: number;
 
-  constructor(c: RelayConfig, clock: () => number = () => Date.now() / 1000) {
-    this.sentBytes = new RateLimiter(c.sentBytesPerDay, DAY_S, clock);
-    this.uploads = new RateLimiter(c.uploadsPerHour, HOUR_S, clock);
-    this.roomsCreated = new RateLimiter(c.roomsPerHour, HOUR_S, clock);
-    this.registrations = new RateLimiter(c.registrationsPerHour, HOUR_S, clock);
+  constructor(c: RelayConfig, limiters: LimiterFactory = memoryLimiters()) {
+    this.sentBytes = limiters("sent", c.sentBytesPerDay, DAY_S);
+    this.uploads = limiters("uploads", c.uploadsPerHour, HOUR_S);
+    this.roomsCreated = limiters("rooms", c.roomsPerHour, HOUR_S);
+    this.registrations = limiters("registrations", c.registrationsPerHour, HOUR_S);
     this.uploadSlots = new UploadSlots(c.uploadsInFlightPerUid, c.uploadSpoolBytes);
     this.roomBytes = c.roomBytes;
   }

@@ -26,6 +26,7 @@ import {
   RelayError,
 } from "./errors.ts";
 import { InFlight } from "./inflight.ts";
+import { shareWithInstances } from "./instances.ts";
 import { Live, type WsData } from "./live.ts";
 import { Log } from "./log.ts";
 import { relayOrigins, v3OffReason } from "./origins.ts";
@@ -97,6 +98,7 @@ export async function startRelay(config: RelayConfig, o: { reusePort?: boolean }
   const blobs = new BlobStore(config.dataDir);
   await blobs.removeOrphans((id) => store.hasBlob(id));
   const live = new Live({ perUid: config.wsMaxPerUid, perRoom: config.wsMaxPerRoom });
+  const shared = await shareWithInstances(config, live, log); // issue 13 --live: frames and limits
   const relay: Relay = {
     config,
     store,
@@ -108,7 +110,7 @@ export async function startRelay(config: RelayConfig, o: { reusePort?: boolean }
     log,
     fileIdKey: fileIdKey(config.dataDir, config.fileIdKey),
     authPub: config.authPriv ? b64encode(x25519Public(config.authPriv)) : null,
-    quotas: new Quotas(config),
+    quotas: new Quotas(config, shared.limiters),
     disk: new DiskGuard(config.dataDir, config.diskReserveBytes),
     proxies: new ProxySet(config.trustedProxies),
     burnKeys: new Map(),
@@ -185,6 +187,7 @@ export async function startRelay(config: RelayConfig, o: { reusePort?: boolean }
       const deadline = Date.now() + 5000;
       while (server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(10);
       await server.stop(true);
+      await shared.close();
       guard.stop();
       await retention.stop();
       await writes.close();

@@ -36,6 +36,8 @@ export class WriteQueue {
   private flushing: Promise<void> | null = null;
   private batchTs = 0;
   private readonly store: Store;
+  /** What the jobs of the batch being committed asked to finish before its COMMIT (hold()). */
+  private held: Promise<unknown>[] = [];
 
   private constructor(store: Store, batchTs: number) {
     this.store = store;
@@ -64,6 +66,22 @@ export class WriteQueue {
       this.jobs.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * From a job: `p` settles before its batch commits (relay/routes/messages.ts publishes a shared
+   * live frame while the batch holds the store's writer lock). A rejection rolls the batch back.
+   */
+  hold(p: Promise<unknown>): void {
+    p.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    this.held.push(p);
+  }
+
+  /** Await what the jobs held, inside the transaction, right before it commits. */
+  private async settleHeld(): Promise<void> {
+    const held = this.held;
+    this.held = [];
+    await Promise.all(held);
   }
 
   /** Queue a write nobody waits for (replay-cache entries). */
@@ -142,13 +160,24 @@ export class WriteQueue {
             results[i] = { ok: false, value: error };
           }
         }
+        await this.settleHeld();
       });
     } catch (error) {
+      this.held = [];
       if (error instanceof StoreBusyError) return this.locked(jobs);
       for (let i = 0; i < jobs.length; i++) {
         try {
-          results[i] = { ok: true, value: await this.store.transaction(jobs[i]!.fn) };
+          const fn = jobs[i]!.fn;
+          results[i] = {
+            ok: true,
+            value: await this.store.transaction(async (tx) => {
+              const value = await fn(tx);
+              await this.settleHeld();
+              return value;
+            }),
+          };
         } catch (error) {
+          this.held = [];
           results[i] = { ok: false, value: error };
         }
       }

@@ -44,8 +44,10 @@ export const upload: Handler = async (req, ctx) => {
     unhold();
     throw e;
   }
-  let discard =
-    release === null || quotas.uploads.wait(auth.uid, 1) > 0 || quotas.sentBytes.wait(auth.uid, fileAtLeast) > 0;
+  const overQuota = async () =>
+    (await quotas.uploads.wait(auth.uid, 1)) > 0 || (await quotas.sentBytes.wait(auth.uid, fileAtLeast)) > 0;
+  // A limiter that cannot answer (Redis down): not spooled; refuse() after the body answers 503.
+  let discard = release === null || (await overQuota().catch(() => true));
 
   const blobId = newBlobId();
   let handle: FileHandle | null = null;
@@ -103,8 +105,8 @@ export const upload: Handler = async (req, ctx) => {
     if (!(await isMember(relay, fields.room_id, auth.uid))) throw forbidden("not a member of this room");
     // Signed: now the signer's quotas are checked and spent (PROTOCOL §7.10).
     if (release === null) throw busy(UPLOAD_BUSY_RETRY_S, "too many uploads in progress");
-    refuse(quotas.uploads, auth.uid, 1, "uploads per hour");
-    refuse(quotas.sentBytes, auth.uid, size, "bytes sent per day");
+    await refuse(quotas.uploads, auth.uid, 1, "uploads per hour");
+    await refuse(quotas.sentBytes, auth.uid, size, "bytes sent per day");
     await checkRoomSpace(relay, fields.room_id, size);
     // Quotas refilled while it streamed in, or the room was burned: it was not kept, so ask again.
     if (discard) throw busy(UPLOAD_BUSY_RETRY_S, "the upload could not be kept, try again");
@@ -121,8 +123,9 @@ export const upload: Handler = async (req, ctx) => {
       return expires;
     });
     stored = true;
-    quotas.uploads.charge(auth.uid, 1);
-    quotas.sentBytes.charge(auth.uid, size);
+    // Stored: the answer must say where, even if Redis went away since refuse() (then the next
+    // upload's refuse() is 503); the charge it lost is one file's.
+    await Promise.all([quotas.uploads.charge(auth.uid, 1), quotas.sentBytes.charge(auth.uid, size)]).catch(() => {});
     const fileId = encodeFileId(relay.fileIdKey, { roomId: fields.room_id, blobId, expires });
     return ok({ url: `/file/${fileId}`, size, expires_at: expires });
   } finally {

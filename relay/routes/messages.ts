@@ -15,6 +15,12 @@ import { messagesAnswer } from "../json-stream.ts";
 import { isMember } from "../rooms.ts";
 import type { MessageRow } from "../store.ts";
 
+const frame = (ciphertext: string, s: { ts: number; seq: number }): MessageRow => ({
+  ts: s.ts,
+  ciphertext,
+  seq: s.seq,
+});
+
 // PROTOCOL §7.6: the relay stores (room_id, ciphertext, ts) only — never the sender.
 export const send: Handler = async (req, ctx) => {
   const { relay } = ctx;
@@ -28,16 +34,20 @@ export const send: Handler = async (req, ctx) => {
   const bytes = body.ciphertext.length; // stored as base64 text
   relay.disk.check(bytes);
   await checkRoomSpace(relay, body.room_id, bytes);
-  spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
+  await spend(relay.quotas.sentBytes, auth.uid, bytes, "bytes sent per day");
   // The time of the write, not of the request's arrival (relay/writes.ts WriteQueue.ts).
   const row = await relay.writes.run(async (tx) => {
     // The room quota again, in the same store call as the write: another send may have filled it.
     // A shared store stamps ts itself (relay/pg-store.ts): the answer and the frame use its ts.
     const stamp = await tx.addMessageWithin(body.room_id, body.ciphertext, relay.writes.ts, relay.quotas.roomBytes);
     if (stamp === null) throw roomFull(relay, bytes);
+    // PROTOCOL §7.9 across instances: published before the commit, while this batch holds the
+    // store's writer lock, so every instance's frames reach the bus in seq order (a client that
+    // saw seq N live never gets a lower one after it). The batch commits once Redis has them.
+    if (relay.live.shared) relay.writes.hold(relay.live.message(body.room_id, frame(body.ciphertext, stamp)));
     return stamp;
   });
-  relay.live.message(body.room_id, { ts: row.ts, ciphertext: body.ciphertext, seq: row.seq }); // §7.9, after the commit
+  if (!relay.live.shared) void relay.live.message(body.room_id, frame(body.ciphertext, row)); // §7.9, after the commit
   return ok({ ts: row.ts });
 };
 

@@ -47,7 +47,7 @@ export const register: Handler = async (req, { relay, now, server }) => {
     relay.proxies,
   );
   if (address !== null) {
-    spend(relay.quotas.registrations, addressKey(address), 1, "registrations per hour");
+    await spend(relay.quotas.registrations, addressKey(address), 1, "registrations per hour");
   }
   const body = parseJsonBytes(RegisterBody, await readBody(req, MAX_JSON_BODY_BYTES), "register");
   const encPub = b64decode(body.pub_key);

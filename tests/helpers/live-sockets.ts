@@ -38,3 +38,50 @@ export async function openNonReader(url: string, u: TestUser, roomId: string): P
 export function maxCiphertext(): string {
   return b64encode(c.randomBytes(MAX_CIPHERTEXT_BYTES));
 }
+
+/** A live socket (PROTOCOL §7.9) whose frames are queued for next(). */
+export class LiveSocket {
+  private readonly frames: unknown[] = [];
+  private waiter: ((f: unknown) => void) | null = null;
+  readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<number>;
+
+  constructor(base: string, u: TestUser, roomId: string) {
+    const path = `/ws/${roomId}`;
+    this.ws = new WebSocket(`${base.replace("http", "ws")}${path}`, {
+      headers: signHeaders(u, "GET", path, new Uint8Array(0)),
+    } as unknown as string[]);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.onopen = () => resolve();
+      this.ws.onerror = () => reject(new Error("websocket refused"));
+    });
+    this.closed = new Promise((resolve) => (this.ws.onclose = (e) => resolve(e.code)));
+    this.ws.onmessage = (e) => {
+      const f = JSON.parse(String(e.data));
+      if (this.waiter) {
+        this.waiter(f);
+        this.waiter = null;
+      } else this.frames.push(f);
+    };
+  }
+
+  next(): Promise<unknown> {
+    if (this.frames.length > 0) return Promise.resolve(this.frames.shift());
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+}
+
+/** Two users and their room on every relay of `urls` (relays with stores of their own: issue 13 --live tests). */
+export async function pairOn(urls: string[]): Promise<{ a: TestUser; b: TestUser; roomId: string }> {
+  const a = makeUser();
+  const b = makeUser();
+  const roomId = c.pairKeys(a, b.encPub).roomId;
+  for (const url of urls) {
+    for (const u of [a, b]) if ((await register(url, u)).status !== 200) throw new Error("register failed");
+    const body = { from_uid: a.uid, to_uid: b.uid, pub_key: a.pubB64, room_id: roomId };
+    const r = await signed(url, a, "POST", "/ke/push", body);
+    if (r.status !== 200) throw new Error(`/ke/push: ${r.status}`);
+  }
+  return { a, b, roomId };
+}
