@@ -7,7 +7,7 @@ import { x25519Public } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { PhantomError, WireError } from "../lib/errors.ts";
 import { Authenticator } from "./auth.ts";
-import { BlobStore } from "./blobs.ts";
+import { DirBlobs } from "./blobs.ts";
 import { ProxySet } from "./client-address.ts";
 import { listenUrl } from "./config.ts";
 import type { RelayConfig } from "./defaults.ts";
@@ -33,6 +33,7 @@ import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
+import { S3Blobs, s3AccessFromEnv } from "./s3-blobs.ts";
 import { isSqliteBusy, SqliteStore } from "./sqlite-store.ts";
 import { StoreBusyError } from "./store.ts";
 import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
@@ -84,8 +85,13 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const guard = new ConnGuard(log);
   const store = new SqliteStore(join(config.dataDir, DB_FILE));
   const writes = await WriteQueue.open(store);
-  const blobs = new BlobStore(config.dataDir);
-  await blobs.removeOrphans((id) => store.hasBlob(id));
+  const b = config.blobs;
+  const blobs =
+    b.kind === "s3"
+      ? new S3Blobs({ ...b, access: s3AccessFromEnv(process.env), warn: (m) => log.warn(m) })
+      : new DirBlobs(b.dir ?? join(config.dataDir, "blobs"));
+  // An unreachable bucket is told, not fatal: requests that need it get 503 until it is back.
+  await blobs.removeOrphans((id) => store.hasBlob(id)).catch(() => log.warn("the start-up blob sweep failed"));
   const live = new Live({ perUid: config.wsMaxPerUid, perRoom: config.wsMaxPerRoom });
   const relay: Relay = {
     config,
