@@ -7,11 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "bun";
 import { NO_S3RVER, startS3Server, type S3Server } from "../tests/helpers/s3-server.ts";
-import { DirBlobs, parseBlobsTarget } from "./blobs.ts";
+import { DirBlobs, parseBlobsTarget, s3AccessFromEnv } from "./blobs.ts";
 import { blobsContract } from "./blobs-contract.ts";
+import { parseConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { newBlobId } from "./file-ids.ts";
-import { S3Blobs, s3AccessFromEnv, type S3BlobsOptions } from "./s3-blobs.ts";
+import { S3Blobs, type S3BlobsOptions } from "./s3-blobs.ts";
 import { StoreBusyError } from "./store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "phantom-blobs-"));
@@ -112,12 +113,51 @@ describe.skipIf(NO_S3RVER !== null)(`S3 (${NO_S3RVER ?? "s3rver"})`, () => {
 describe("--blobs values", () => {
   test("dir:PATH and s3://BUCKET/PREFIX", () => {
     expect(parseBlobsTarget("dir:/srv/blobs", "--blobs")).toEqual({ kind: "dir", dir: "/srv/blobs" });
-    expect(parseBlobsTarget("s3://my-bucket", "--blobs")).toEqual({ kind: "s3", bucket: "my-bucket", prefix: "" });
-    expect(parseBlobsTarget("s3://my.bucket/a/b/", "--blobs")).toEqual({
+    expect(parseBlobsTarget("s3://my-bucket", "--blobs")).toMatchObject({
+      kind: "s3",
+      bucket: "my-bucket",
+      prefix: "",
+    });
+    expect(parseBlobsTarget("s3://my.bucket/a/b/", "--blobs")).toMatchObject({
       kind: "s3",
       bucket: "my.bucket",
       prefix: "a/b/",
     });
+  });
+
+  test("the flag, its variable, the default, and the credentials from the AWS variables", () => {
+    const run = (argv: string[], env: Record<string, string> = {}) => {
+      const p = parseConfig(argv, env);
+      if (p.kind !== "run") throw new Error(p.kind);
+      return p.config.blobs;
+    };
+    expect(run([])).toEqual({ kind: "dir", dir: null });
+    expect(run([], { PHANTOM_RELAY_BLOBS: "dir:/x" })).toEqual({ kind: "dir", dir: "/x" });
+    const env = {
+      PHANTOM_RELAY_BLOBS: "dir:/x",
+      AWS_ACCESS_KEY_ID: "id",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "token",
+      S3_ENDPOINT: "http://127.0.0.1:1",
+    };
+    expect(run(["--blobs", "s3://bkt/pre"], env)).toEqual({
+      kind: "s3",
+      bucket: "bkt",
+      prefix: "pre/",
+      access: {
+        accessKeyId: "id",
+        secretAccessKey: "secret",
+        sessionToken: "token",
+        region: "us-east-1",
+        endpoint: "http://127.0.0.1:1",
+      },
+    });
+    const both = { ...env, AWS_ENDPOINT_URL: "http://127.0.0.1:2", AWS_REGION: "eu-west-1" };
+    expect(run(["--blobs=s3://bkt"], both)).toMatchObject({
+      access: { region: "eu-west-1", endpoint: "http://127.0.0.1:2" },
+    });
+    expect(() => run(["--blobs", "ftp://x"])).toThrow(ConfigError);
+    expect(() => run([], { PHANTOM_RELAY_BLOBS: "x" })).toThrow("--blobs must be dir:PATH");
   });
 
   test("anything else is a one-line ConfigError that does not repeat the value", () => {

@@ -31,8 +31,33 @@ export interface Blobs {
   removeOrphans(isKnown: (blobId: string) => Promise<boolean>): Promise<number>;
 }
 
-/** --blobs: a folder (null: <data>/blobs) or a bucket and a key prefix ("" or ending in "/"). */
-export type BlobsTarget = { kind: "dir"; dir: string | null } | { kind: "s3"; bucket: string; prefix: string };
+/** How Bun's S3 client reaches a bucket. */
+export interface S3Access {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  region: string;
+  endpoint?: string;
+}
+
+/** The standard AWS variables (and S3_ENDPOINT); unset ones are left to Bun's own defaults. */
+export function s3AccessFromEnv(env: Record<string, string | undefined>): S3Access {
+  const v = (name: string) => (env[name] === "" ? undefined : env[name]);
+  return {
+    accessKeyId: v("AWS_ACCESS_KEY_ID"),
+    secretAccessKey: v("AWS_SECRET_ACCESS_KEY"),
+    sessionToken: v("AWS_SESSION_TOKEN"),
+    region: v("AWS_REGION") ?? "us-east-1",
+    endpoint: v("AWS_ENDPOINT_URL") ?? v("S3_ENDPOINT"),
+  };
+}
+
+/**
+ * --blobs: a folder (null: <data>/blobs) or a bucket and a key prefix ("" or ending in "/"),
+ * with the access read from the environment by parseConfig (relay/config.ts).
+ */
+export type BlobsTarget =
+  { kind: "dir"; dir: string | null } | { kind: "s3"; bucket: string; prefix: string; access: S3Access };
 
 /** S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -52,7 +77,7 @@ export function parseBlobsTarget(text: string, name: string): BlobsTarget {
   if (prefix !== "" && (!PREFIX.test(prefix) || prefix.split("/").some((s) => s === "." || s === ".."))) {
     throw new ConfigError(`${usage}: the prefix may have letters, digits, '.', '_', '-' and single '/'`);
   }
-  return { kind: "s3", bucket, prefix: prefix === "" ? "" : `${prefix}/` };
+  return { kind: "s3", bucket, prefix: prefix === "" ? "" : `${prefix}/`, access: s3AccessFromEnv({}) };
 }
 
 /** Blob files in a folder, created 0600 in a 0700 folder. */

@@ -1,5 +1,6 @@
 // Command line and environment → RelayConfig (PROTOCOL §9), through the one option table of
 // relay/options.ts. Pure: no file system, no sqlite, so --help and --version stay fast.
+import { s3AccessFromEnv } from "./blobs.ts";
 import { type RelayConfig } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { type Option, OPTIONS } from "./options.ts";
@@ -43,7 +44,10 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
       throw new ConfigError("--tls-cert and --tls-key go together");
     }
   }
-  return { kind: "run", config: config as unknown as RelayConfig };
+  const relayConfig = config as unknown as RelayConfig;
+  // --blobs s3://…: the bucket's credentials are the standard AWS variables, never a flag.
+  if (relayConfig.blobs.kind === "s3") relayConfig.blobs.access = s3AccessFromEnv(env);
+  return { kind: "run", config: relayConfig };
 }
 
 /** The URL printed in the first line of stdout. */

@@ -3,31 +3,8 @@
 // row is committed (relay/blobs.ts). Uploads are streamed as multipart uploads, a part at a time.
 // Credentials come from the standard variables and never appear in logs or errors.
 import { S3Client, type NetworkSink, type S3File } from "bun";
-import { BLOB_NAME, type BlobWriter, type Blobs } from "./blobs.ts";
+import { BLOB_NAME, type BlobWriter, type Blobs, type S3Access } from "./blobs.ts";
 import { StoreBusyError } from "./store.ts";
-
-export type Env = Record<string, string | undefined>;
-
-/** How Bun's client reaches the bucket. */
-export interface S3Access {
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sessionToken?: string;
-  region: string;
-  endpoint?: string;
-}
-
-/** The standard AWS variables (and S3_ENDPOINT); unset ones are left to Bun's own defaults. */
-export function s3AccessFromEnv(env: Env): S3Access {
-  const v = (name: string) => (env[name] === "" ? undefined : env[name]);
-  return {
-    accessKeyId: v("AWS_ACCESS_KEY_ID"),
-    secretAccessKey: v("AWS_SECRET_ACCESS_KEY"),
-    sessionToken: v("AWS_SESSION_TOKEN"),
-    region: v("AWS_REGION") ?? "us-east-1",
-    endpoint: v("AWS_ENDPOINT_URL") ?? v("S3_ENDPOINT"),
-  };
-}
 
 /** Multipart part size: S3's minimum, so one upload holds about a part or two in memory. */
 export const PART_SIZE = 5 * 1024 * 1024;

@@ -33,7 +33,7 @@ import { Quotas } from "./quota.ts";
 import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
-import { S3Blobs, s3AccessFromEnv } from "./s3-blobs.ts";
+import { S3Blobs } from "./s3-blobs.ts";
 import { isSqliteBusy, SqliteStore } from "./sqlite-store.ts";
 import { StoreBusyError } from "./store.ts";
 import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
@@ -88,7 +88,7 @@ export async function startRelay(config: RelayConfig): Promise<StartedRelay> {
   const b = config.blobs;
   const blobs =
     b.kind === "s3"
-      ? new S3Blobs({ ...b, access: s3AccessFromEnv(process.env), warn: (m) => log.warn(m) })
+      ? new S3Blobs({ ...b, warn: (m) => log.warn(m) })
       : new DirBlobs(b.dir ?? join(config.dataDir, "blobs"));
   // An unreachable bucket is told, not fatal: requests that need it get 503 until it is back.
   await blobs.removeOrphans((id) => store.hasBlob(id)).catch(() => log.warn("the start-up blob sweep failed"));

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Access } from "../../relay/s3-blobs.ts";
+import type { S3Access } from "../../relay/blobs.ts";
 import { tail, within } from "./deadline.ts";
 import { lines, ROOT } from "./relay.ts";
 
