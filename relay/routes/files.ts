@@ -145,7 +145,7 @@ export const download: Handler = async (req, ctx) => {
   if (!record || record.roomId !== ref.roomId) throw notFound();
   const body = await relay.blobs.download(ref.blobId);
   if (body === null) throw notFound();
-  // The row's size: a streamed body (S3) has no length of its own, and clients show progress.
-  const headers = { "content-type": "application/octet-stream", "content-length": String(record.size) };
-  return new Response(body, { status: 200, headers });
+  // A file from disk goes with its Content-Length; an S3 object is streamed through, chunked
+  // (Bun sends any streamed body so, whatever Content-Length it is given).
+  return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream" } });
 };
