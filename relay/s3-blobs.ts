@@ -1,6 +1,8 @@
 // File blobs in an S3-compatible bucket (--blobs s3://BUCKET/PREFIX), through Bun's S3 client.
 // Several relays may share the bucket: blob ids are random, and a blob is served only once its
-// row is committed (relay/blobs.ts). Uploads are streamed as multipart uploads, a part at a time.
+// row is committed (relay/blobs.ts). Relays sharing a prefix must share a store too, since the
+// start-up sweep deletes what the store has no row for (docs/deploy.md). Uploads are streamed
+// as multipart uploads, a part at a time.
 // Credentials come from the standard variables and never appear in logs or errors.
 import { S3Client, type NetworkSink, type S3File } from "bun";
 import { BLOB_NAME, type BlobWriter, type Blobs, type S3Access } from "./blobs.ts";
