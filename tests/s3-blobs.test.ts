@@ -10,6 +10,7 @@ import { S3Client } from "bun";
 import * as c from "../lib/crypto.ts";
 import { b64uencode } from "../lib/encoding.ts";
 import { phantom, userEnv } from "./helpers/cli.ts";
+import { within } from "./helpers/deadline.ts";
 import { demoUser } from "./helpers/demo-users.ts";
 import { startRelay, tempDir, type RunningRelay } from "./helpers/relay.ts";
 import { NO_S3RVER, startS3Server, type S3Server } from "./helpers/s3-server.ts";
@@ -74,6 +75,28 @@ describe.skipIf(NO_S3RVER !== null)(`--blobs s3:// (${NO_S3RVER ?? "s3rver"})`, 
     expect(await objects()).toEqual([]);
   });
 
+  test("retention deletes an expired file's object", async () => {
+    // 0.0002 h = 0.72 s, purged every 0.2 s; its own prefix in the same bucket.
+    const r2 = await startRelay({
+      args: ["--log-level", "warn", "--purge-interval", "0.2", "--blobs", `s3://${s3.bucket}/relay-b`],
+      env: { ...s3.env, FILE_RETENTION_HOURS: "0.0002" },
+    });
+    try {
+      const { a, roomId } = await pair(r2.url);
+      expect((await upload(a, roomId, c.randomBytes(100), r2.url)).status).toBe(200);
+      const keys = async () => ((await bucket.list({ prefix: "relay-b/" })).contents ?? []).length;
+      expect(await keys()).toBe(1);
+      const gone = async () => {
+        while ((await keys()) > 0) await Bun.sleep(100);
+      };
+      await within(gone(), 15_000, () => "the expired file's object is still in the bucket after 15 s");
+      expect(await objects()).toEqual([]); // the other relay's prefix: untouched (and empty after its burn)
+    } finally {
+      expect(await r2.stop()).toBe(0);
+      r2.cleanup();
+    }
+  });
+
   test("the bucket unreachable: 503 for uploads and downloads, the relay keeps serving", async () => {
     const { a, roomId } = await pair(relay.url);
     const first = await upload(a, roomId, c.randomBytes(1000));
@@ -96,7 +119,7 @@ describe.skipIf(NO_S3RVER !== null)(`--blobs s3:// (${NO_S3RVER ?? "s3rver"})`, 
 });
 
 /** A signed PROTOCOL §7.8 multipart upload of `file` to `roomId`. */
-async function upload(u: TestUser, roomId: string, file: Uint8Array): Promise<Response> {
+async function upload(u: TestUser, roomId: string, file: Uint8Array, base = relay.url): Promise<Response> {
   const boundary = `b${b64uencode(c.randomBytes(12))}`;
   const text = (s: string) => new TextEncoder().encode(s);
   const body = Buffer.concat([
@@ -105,7 +128,7 @@ async function upload(u: TestUser, roomId: string, file: Uint8Array): Promise<Re
     file,
     text(`\r\n--${boundary}--\r\n`),
   ]);
-  return await signed(relay.url, u, "POST", "/file/upload", new Uint8Array(body), {
+  return await signed(base, u, "POST", "/file/upload", new Uint8Array(body), {
     headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
   });
 }
