@@ -37,9 +37,10 @@ export interface S3Server {
 export async function startS3Server(bucket = "phantom-test"): Promise<S3Server> {
   if (NO_S3RVER) throw new Error(NO_S3RVER);
   const dir = mkdtempSync(join(tmpdir(), "phantom-s3-"));
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = spawn(
+  // Its standard input stays open while we live: if this process dies, the server stops too.
+  const proc: Subprocess<"pipe", "pipe", "pipe"> = spawn(
     ["node", "--openssl-legacy-provider", CHILD, join(dir, "data"), bucket],
-    { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" },
   );
   const errors: string[] = [];
   void (async () => {

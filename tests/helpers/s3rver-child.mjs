@@ -1,6 +1,6 @@
 // Run by tests/helpers/s3-server.ts under Node (s3rver is a Node server): serves the folder
 // argv[2] on 127.0.0.1 and a free port, with the bucket argv[3], and prints {"port": N} once
-// listening. It stops on SIGTERM.
+// listening. It stops on SIGTERM, and when its standard input closes (the test process is gone).
 import S3rver from "s3rver";
 
 const [directory, bucket] = process.argv.slice(2);
@@ -13,4 +13,7 @@ const server = new S3rver({
 });
 const address = await server.run();
 process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
+const stop = () => server.close().then(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.stdin.on("end", stop);
+process.stdin.resume();
