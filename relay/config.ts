@@ -1,5 +1,6 @@
 // Command line and environment → RelayConfig (PROTOCOL §9), through the one option table of
 // relay/options.ts. Pure: no file system, no sqlite, so --help and --version stay fast.
+import { s3AccessFromEnv } from "./blobs.ts";
 import { type RelayConfig } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 import { type Option, OPTIONS } from "./options.ts";
@@ -44,6 +45,8 @@ export function parseConfig(argv: readonly string[], env: Env): Parsed {
     }
   }
   const c = config as unknown as RelayConfig;
+  // --blobs s3://…: the bucket's credentials are the standard AWS variables, never a flag.
+  if (c.blobs.kind === "s3") c.blobs.access = s3AccessFromEnv(env);
   // Issue 13: processes that share nothing would each keep their own state and live sockets.
   if (c.workers > 1 && (c.store.kind !== "postgres" || c.live === "local")) {
     throw new ConfigError("--workers needs --store postgres://… and --live redis://… (the processes share them)");

@@ -1,7 +1,7 @@
 // What every route handler gets: the relay's parts and the request's facts.
 import type { Server } from "bun";
 import type { Authenticator } from "./auth.ts";
-import type { BlobStore } from "./blobs.ts";
+import type { Blobs } from "./blobs.ts";
 import type { ProxySet } from "./client-address.ts";
 import type { RelayConfig } from "./defaults.ts";
 import type { Live, WsData } from "./live.ts";
@@ -17,7 +17,7 @@ export interface Relay {
   store: Store;
   writes: WriteQueue;
   auth: Authenticator;
-  blobs: BlobStore;
+  blobs: Blobs;
   live: Live;
   /** Signed requests in flight per UID, and slow readers (relay/inflight.ts). */
   inflight: InFlight;

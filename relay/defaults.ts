@@ -1,6 +1,7 @@
 // What a relay is configured with (RelayConfig) and the values it has when nothing is given.
 // Which flag or variable sets each, and how the help shows it: relay/options.ts.
 import { BURN_LIMIT, BURN_WINDOW_S } from "../lib/wire.ts";
+import type { BlobsTarget } from "./blobs.ts";
 import { MAX_INFLIGHT_PER_UID, STALL_TIMEOUT_S } from "./inflight.ts";
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
@@ -67,6 +68,8 @@ export interface RelayConfig {
   publicUrls: string[];
   /** Issue 13: "local", or the Redis URL (it may hold a password: never logged) of the live fan-out and shared limits. */
   live: string;
+  /** PROTOCOL §7.8 file blobs: a folder (null: <data>/blobs) or an S3 bucket (relay/blobs.ts). */
+  blobs: BlobsTarget;
 }
 
 /** The default values; relay/options.ts OPTIONS says which flag or variable sets each and how it is shown. */

@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { b64decode } from "../lib/encoding.ts";
 import { normaliseOrigin } from "../lib/v3/request-sig.ts";
+import { parseBlobsTarget } from "./blobs.ts";
 import { DEFAULTS, LOG_LEVELS, type LogLevel, type RelayConfig, type StoreChoice } from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -297,6 +298,17 @@ export const OPTIONS: readonly Option[] = [
     value: "local",
     shown: "local",
     read: liveBackend,
+  }),
+  option({
+    section: "options",
+    flag: "--blobs",
+    env: "PHANTOM_RELAY_BLOBS",
+    field: "blobs",
+    arg: "WHERE",
+    help: "file blobs: dir:PATH, or s3://BUCKET/PREFIX with the AWS_* credential variables",
+    value: { kind: "dir", dir: null },
+    shown: "dir:DIR/blobs",
+    read: parseBlobsTarget,
   }),
   option({
     section: "options",

@@ -7,7 +7,7 @@ import { x25519Public } from "../lib/crypto.ts";
 import { b64encode } from "../lib/encoding.ts";
 import { PhantomError, WireError } from "../lib/errors.ts";
 import { Authenticator } from "./auth.ts";
-import { BlobStore } from "./blobs.ts";
+import { DirBlobs } from "./blobs.ts";
 import { ProxySet } from "./client-address.ts";
 import { listenUrl } from "./config.ts";
 import type { RelayConfig } from "./defaults.ts";
@@ -35,6 +35,7 @@ import { Retention } from "./retention.ts";
 import { rawPath, Router } from "./router.ts";
 import { routes } from "./routes/index.ts";
 import { PgStore } from "./pg-store.ts";
+import { ORPHAN_MIN_AGE_S, S3Blobs } from "./s3-blobs.ts";
 import { isSqliteBusy, SqliteStore } from "./sqlite-store.ts";
 import { type Store, StoreBusyError } from "./store.ts";
 import { BUSY_RETRY_AFTER_S, WriteQueue } from "./writes.ts";
@@ -95,8 +96,17 @@ export async function startRelay(config: RelayConfig, o: { reusePort?: boolean }
   const guard = new ConnGuard(log);
   const store = await openStore(config);
   const writes = await WriteQueue.open(store);
-  const blobs = new BlobStore(config.dataDir);
-  await blobs.removeOrphans((id) => store.hasBlob(id));
+  const b = config.blobs;
+  const blobs =
+    b.kind === "s3"
+      ? new S3Blobs({ ...b, warn: (m) => log.warn(m) })
+      : new DirBlobs(b.dir ?? join(config.dataDir, "blobs"));
+  // An unreachable bucket is told, not fatal: requests that need it get 503 until it is back.
+  // A store shared by several relay processes (claimNonce): another may be mid-upload right now.
+  const orphanAgeS = store.claimNonce ? ORPHAN_MIN_AGE_S : 0;
+  await blobs
+    .removeOrphans((id) => store.hasBlob(id), orphanAgeS)
+    .catch(() => log.warn("the start-up blob sweep failed"));
   const live = new Live({ perUid: config.wsMaxPerUid, perRoom: config.wsMaxPerRoom });
   const shared = await shareWithInstances(config, live, log); // issue 13 --live: frames and limits
   const relay: Relay = {

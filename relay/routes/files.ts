@@ -1,7 +1,7 @@
 // PROTOCOL §7.8 POST /file/upload and GET /file/{file_id}.
-import type { FileHandle } from "node:fs/promises";
 import { UploadFields } from "../../lib/wire.ts";
 import { check } from "../../lib/wire.ts";
+import type { BlobWriter } from "../blobs.ts";
 import type { Handler } from "../context.ts";
 import { badRequest, busy, forbidden, notFound, tooLarge } from "../errors.ts";
 import { decodeFileId, encodeFileId, newBlobId } from "../file-ids.ts";
@@ -50,7 +50,7 @@ export const upload: Handler = async (req, ctx) => {
   let discard = release === null || (await overQuota().catch(() => true));
 
   const blobId = newBlobId();
-  let handle: FileHandle | null = null;
+  let handle: BlobWriter | null = null;
   let size = 0;
   let stored = false;
   /** The room checks made when the file part begins (the store is asynchronous). */
@@ -112,8 +112,9 @@ export const upload: Handler = async (req, ctx) => {
     if (discard) throw busy(UPLOAD_BUSY_RETRY_S, "the upload could not be kept, try again");
 
     if (handle === null) handle = await relay.blobs.create(blobId); // an empty file
-    await (handle as FileHandle).close();
+    const written = handle as BlobWriter;
     handle = null;
+    await written.close();
     // PROTOCOL §8: the file's age counts from when it is stored, not from when its upload began.
     const expires = await relay.writes.run(async (tx) => {
       const expires = Math.ceil(Date.now() / 1000 + relay.config.fileRetentionS);
@@ -132,7 +133,7 @@ export const upload: Handler = async (req, ctx) => {
     unhold();
     release?.();
     release = null;
-    if (handle !== null) await (handle as FileHandle).close().catch(() => {});
+    if (handle !== null) await (handle as BlobWriter).abort();
     if (!stored) await relay.blobs.remove([blobId]);
   }
 };
@@ -145,7 +146,9 @@ export const download: Handler = async (req, ctx) => {
   if (!ref || ctx.now >= ref.expires || !(await isMember(relay, ref.roomId, auth.uid))) throw notFound();
   const record = await relay.store.getFile(ref.blobId);
   if (!record || record.roomId !== ref.roomId) throw notFound();
-  const file = Bun.file(relay.blobs.path(ref.blobId));
-  if (!(await file.exists())) throw notFound();
-  return new Response(file, { status: 200, headers: { "content-type": "application/octet-stream" } });
+  const body = await relay.blobs.download(ref.blobId);
+  if (body === null) throw notFound();
+  // A file from disk goes with its Content-Length; an S3 object is streamed through, chunked
+  // (Bun sends any streamed body so, whatever Content-Length it is given).
+  return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream" } });
 };

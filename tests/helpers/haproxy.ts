@@ -33,7 +33,7 @@ export function haproxyConfig(bind: string, servers: readonly string[]): string 
   const lines = servers.map((s, i) => `  server relay${i + 1} ${s} check inter 300ms fall 1 rise 2`);
   return [
     "global",
-    "  maxconn 20000",
+    "  maxconn 4096", // each connection takes two descriptors: raise LimitNOFILE with it
     "defaults",
     "  mode http",
     "  timeout connect 2s",
