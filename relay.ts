@@ -2,7 +2,7 @@
 // phantom-relay: relay entry. Reads flags/env into a config, starts the server.
 // --help and --version answer before anything heavy (sqlite, the server) loads.
 import { writeSync } from "node:fs";
-import { warnAboutEnv } from "./lib/env-warnings.ts";
+import { envWarnings, RELAY_S3_RULES, warnAboutEnv } from "./lib/env-warnings.ts";
 import { VERSION } from "./lib/version.ts";
 import { parseConfig } from "./relay/config.ts";
 import { relayHelp } from "./relay/help.ts";
@@ -55,6 +55,10 @@ async function main(argv: string[]): Promise<number | null> {
   if (parsed.kind === "help") {
     process.stdout.write(relayHelp(VERSION));
     return 0;
+  }
+  // An S3 bucket is the relay's one outgoing connection, where Bun acts on more variables.
+  if (parsed.config.blobs.kind === "s3") {
+    for (const line of envWarnings("phantom-relay", process.env, RELAY_S3_RULES)) writeSync(2, `${line}\n`);
   }
   if (parsed.config.workers > 1 && !process.env[WORKER_ENV]) {
     return await superviseWorkers(argv, parsed.config.workers); // relay/workers.ts

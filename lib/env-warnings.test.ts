@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { envWarnings, RULES, warnAboutEnv } from "./env-warnings.ts";
+import { envWarnings, RELAY_S3_RULES, RULES, warnAboutEnv } from "./env-warnings.ts";
 
 describe("envWarnings", () => {
   test("a clean environment gives no warning", () => {
@@ -42,6 +42,17 @@ describe("envWarnings", () => {
     expect(w[1]).toStartWith("phantom: warning: https_proxy is set: Phantom ignores it");
     expect(w[2]).toStartWith("phantom: warning: BUN_CONFIG_VERBOSE_FETCH is set: ");
     expect(envWarnings("phantom-relay", env)).toEqual([]);
+  });
+
+  test("with an S3 bucket (--blobs s3://…) the relay warns about them too: Bun acts on them there", () => {
+    const env = { NODE_TLS_REJECT_UNAUTHORIZED: "0", https_proxy: "http://p:3128", BUN_CONFIG_VERBOSE_FETCH: "curl" };
+    const w = envWarnings("phantom-relay", env, RELAY_S3_RULES);
+    expect(w).toHaveLength(3);
+    expect(w[0]).toStartWith("phantom-relay: warning: NODE_TLS_REJECT_UNAUTHORIZED is set: ");
+    expect(w[1]).toStartWith("phantom-relay: warning: https_proxy is set: the requests to the S3 bucket");
+    expect(w[2]).toStartWith("phantom-relay: warning: BUN_CONFIG_VERBOSE_FETCH is set: ");
+    for (const line of w) expect(line).toEndWith("Phantom cannot refuse it");
+    expect(envWarnings("phantom-relay", { PATH: "/usr/bin" }, RELAY_S3_RULES)).toEqual([]);
   });
 
   test("several spellings of one variable: one line naming each", () => {

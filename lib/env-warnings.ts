@@ -57,10 +57,35 @@ export const RULES: readonly Rule[] = [
   },
 ];
 
+const RELAY: readonly Binary[] = ["phantom-relay"];
+
+// With --blobs s3://… the relay does connect out, to its bucket, through Bun's S3 client, which
+// acts on these (the proxy and logging variables seen with Bun 1.4.4) and has no option to refuse
+// them: the relay warns about them then (SECURITY.md "Variables Bun acts on by itself").
+export const RELAY_S3_RULES: readonly Rule[] = [
+  {
+    names: ["NODE_TLS_REJECT_UNAUTHORIZED"],
+    binaries: RELAY,
+    effect:
+      "it can turn off TLS certificate checks on the connections to the S3 bucket (--blobs); Phantom cannot refuse it",
+  },
+  {
+    names: RULES.find((r) => r.names.includes("HTTPS_PROXY"))!.names,
+    binaries: RELAY,
+    effect: "the requests to the S3 bucket (--blobs) go through that HTTP proxy; Phantom cannot refuse it",
+  },
+  {
+    names: ["BUN_CONFIG_VERBOSE_FETCH"],
+    binaries: RELAY,
+    effect:
+      "Bun prints every request to the S3 bucket (--blobs) with its headers (access key id, signatures); Phantom cannot refuse it",
+  },
+];
+
 /** The warning lines for `env`, one per rule that has a variable set (non-empty). */
-export function envWarnings(binary: Binary, env: Env): string[] {
+export function envWarnings(binary: Binary, env: Env, rules: readonly Rule[] = RULES): string[] {
   const out: string[] = [];
-  for (const rule of RULES) {
+  for (const rule of rules) {
     if (!rule.binaries.includes(binary)) continue;
     const set = rule.names.filter((n) => (env[n] ?? "").trim() !== "");
     if (set.length === 0) continue;
