@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number | null> {
     for (const line of envWarnings("phantom-relay", process.env, RELAY_S3_RULES)) writeSync(2, `${line}\n`);
   }
   if (parsed.config.workers > 1 && !process.env[WORKER_ENV]) {
-    return await superviseWorkers(argv, parsed.config.workers); // relay/workers.ts
+    return await superviseWorkers(argv, parsed.config.workers, process.env); // relay/workers.ts
   }
   // Signal handlers go in before anything is announced: a supervisor that
   // signals right after the "listening" line must get a clean stop, not exit 143.

@@ -47,7 +47,12 @@ export function workerArgs(argv: readonly string[], port: number | null): string
 
 const LISTENING = /^phantom-relay \S+ listening on (\S+)$/;
 
-export async function superviseWorkers(argv: readonly string[], count: number): Promise<number> {
+/** `env`: the supervisor's environment (relay.ts passes its own), which the workers get too. */
+export async function superviseWorkers(
+  argv: readonly string[],
+  count: number,
+  env: Record<string, string | undefined>,
+): Promise<number> {
   const write = (line: string) => void Bun.write(Bun.stdout, `${line}\n`);
   let port: number | null = null;
   let stopping = false;
@@ -57,7 +62,7 @@ export async function superviseWorkers(argv: readonly string[], count: number): 
   const spawn = (id: number): Worker => {
     const proc = Bun.spawn([...selfCommand(), ...workerArgs(argv, port)], {
       // Empty counts as unset: the worker runs one relay, not a supervisor of its own.
-      env: { ...process.env, [WORKER_ENV]: String(id), PHANTOM_RELAY_WORKERS: "" },
+      env: { ...env, [WORKER_ENV]: String(id), PHANTOM_RELAY_WORKERS: "" },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "inherit",

@@ -25,7 +25,7 @@ test.skipIf(NO_HAPROXY !== null)(`haproxy -c accepts it${NO_HAPROXY ? ` (skipped
   const dir = mkdtempSync(join(tmpdir(), "phantom-deploy-doc-"));
   try {
     const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, haproxyConfig("127.0.0.1:0", SERVERS)); // no certificate here: the same without TLS
+    writeFileSync(cfg, haproxyConfig("127.0.0.1:8787", SERVERS)); // no certificate here: the same without TLS
     const r = Bun.spawnSync([haproxyBin()!, "-c", "-f", cfg]);
     expect(r.exitCode, r.stderr.toString() + r.stdout.toString()).toBe(0);
   } finally {
@@ -38,7 +38,7 @@ test("every relay flag and PHANTOM_RELAY_ variable the page names exists", () =>
   const vars = new Set(OPTIONS.map((o) => o.env));
   const named = [...DOC.matchAll(/(?<![\w-])--[a-z][a-z-]+/g)].map((m) => m[0]);
   const migrate = new Set(["--from", "--to"]); // phantom-relay migrate's own
-  const other = new Set(["--pwprompt", "--owner"]); // createuser / createdb
+  const other = new Set(["--pwprompt", "--owner", "--now"]); // createuser, createdb, systemctl
   for (const f of named) if (!migrate.has(f) && !other.has(f)) expect(flags.has(f as `--${string}`), f).toBe(true);
   for (const v of DOC.matchAll(/PHANTOM_RELAY_[A-Z_]+/g)) expect(vars.has(v[0]), v[0]).toBe(true);
 });
