@@ -52,13 +52,14 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** Every process whose command line names `needle` (PostgreSQL's backends are not our children). */
-function pidsWith(needle: string): number[] {
+/** Processes whose command line starts with `program` and names `needle` (redis-server is not our child). */
+function pidsWith(program: string, needle: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes(needle)) out.push(Number(name));
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (cmd.split(" ")[0]!.endsWith(program) && cmd.includes(needle)) out.push(Number(name));
     } catch {
       // gone
     }
@@ -121,17 +122,10 @@ const pg = await startPostgres();
 const redis = await startRedis();
 const results: Result[] = [];
 const sizes: string[] = [];
-const cpuOf = { postgres: () => pidsWith(pg.dir).reduce((s, p) => s + safeCpu(p), 0), redis: () => safeRedisCpu() };
-function safeCpu(pid: number): number {
-  try {
-    return cpuSeconds(pid);
-  } catch {
-    return 0;
-  }
-}
-function safeRedisCpu(): number {
-  return pidsWith(`:${redis.port}`).reduce((s, p) => s + safeCpu(p), 0);
-}
+// PostgreSQL: the postmaster and its backends (its children); Redis: the one redis-server process.
+const postmaster = Number(readFileSync(join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+const redisPid = pidsWith("redis-server", `:${redis.port}`)[0] ?? 0;
+const cpuOf = { postgres: () => treeCpu(postmaster), redis: () => (redisPid ? treeCpu(redisPid) : 0) };
 
 try {
   {
