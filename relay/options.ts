@@ -230,7 +230,7 @@ export const OPTIONS: readonly Option[] = [
     env: "PHANTOM_RELAY_STORE",
     field: "store",
     arg: "URL",
-    help: "state: sqlite:PATH, or postgres://… to share it between relays",
+    help: "state: sqlite:PATH, or a postgres:// URL shared between relays",
     value: { kind: "sqlite", path: null },
     shown: "sqlite:DIR/relay.db",
     read: storeChoice,

@@ -72,6 +72,15 @@ describe.skipIf(NO_POSTGRES !== null)(`PostgreSQL${NO_POSTGRES ? ` (skipped: ${N
     expect(await a.roomBytes(ROOM)).toBe(4 + 20 * 2 + 10 * 1);
     expect(await b.claimNonce("k", 500)).toBe(true);
     expect(await a.claimNonce("k", 500)).toBe(false); // replayed to the other instance
+    // Claims of one turn are one INSERT: a key twice in it, and on both instances, is granted once.
+    const claims = await Promise.all([
+      a.claimNonce("x", 500),
+      a.claimNonce("x", 500),
+      b.claimNonce("x", 500),
+      a.claimNonce("y", 500),
+    ]);
+    expect(claims.slice(0, 3).filter(Boolean).length).toBe(1);
+    expect(claims[3]).toBe(true);
     await a.close();
     await b.close();
   });

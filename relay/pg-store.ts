@@ -97,11 +97,50 @@ const messageRow = (r: Record<string, unknown>): MessageRow => ({
 
 type Rows = Record<string, unknown>[];
 
-/** What a PgView needs of its store: the pool, options, the room cache and the transaction gate. */
+/** What a PgView needs of its store: the pool, options, the room cache and the nonce claims. */
 interface Shared {
   pool: SQL;
   options: PgOptions;
   rooms: Map<string, readonly [string, string]>;
+  nonces: NonceClaims;
+}
+
+/**
+ * PROTOCOL §6 replay cache, claimed in batches: every claim made in one event-loop turn is one
+ * INSERT … ON CONFLICT DO NOTHING RETURNING key, one round trip and one commit for all of them.
+ * A key claimed twice in one batch is granted to the first claim only.
+ */
+class NonceClaims {
+  private pending: { key: string; expires: number; done: (granted: boolean) => void; fail: (e: unknown) => void }[] =
+    [];
+
+  constructor(private readonly pool: SQL) {}
+
+  claim(key: string, expires: number): Promise<boolean> {
+    return new Promise((done, fail) => {
+      if (this.pending.length === 0) setImmediate(() => void this.flush());
+      this.pending.push({ key, expires, done, fail });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const rows = new Map<string, number>();
+    for (const c of batch) if (!rows.has(c.key)) rows.set(c.key, c.expires);
+    try {
+      const values = [...rows].map(([key, expires]) => ({ key, expires }));
+      const got = (await this.pool`INSERT INTO nonces ${this.pool(values, "key", "expires")}
+        ON CONFLICT (key) DO NOTHING RETURNING key`) as Rows;
+      const granted = new Set(got.map((r) => r.key as string));
+      for (const c of batch) {
+        c.done(granted.delete(c.key)); // deleted: a second claim of the key in this batch is refused
+      }
+    } catch (e) {
+      const err = isPgUnavailable(e) ? new StoreBusyError() : e;
+      for (const c of batch) c.fail(err);
+    }
+  }
 }
 
 /**
@@ -327,13 +366,12 @@ class PgView implements Store {
       ON CONFLICT (key) DO NOTHING`),
     );
   }
-  /** One INSERT on its own, outside any write batch: the first instance to store the key wins. */
-  claimNonce(key: string, expires: number) {
-    return this.run(async (q) => {
-      const r = await q`INSERT INTO nonces (key, expires) VALUES (${key}, ${expires})
-        ON CONFLICT (key) DO NOTHING RETURNING 1 AS x`;
-      return r.length === 1;
-    });
+  /**
+   * Outside any write batch and its gate (a nonce is independent of every other row): the
+   * claims of one event-loop turn go in one INSERT, and the first instance to store a key wins.
+   */
+  claimNonce(key: string, expires: number): Promise<boolean> {
+    return this.shared.nonces.claim(key, expires);
   }
   liveNonces(now: number) {
     return this.run(async (q) => {
@@ -618,7 +656,7 @@ export class PgStore extends PgView {
       const why = isPgUnavailable(e) ? "cannot connect" : e instanceof Error ? e.message : "failed";
       throw new Error(`PostgreSQL at ${redactUrl(url)}: ${why}`);
     }
-    return new PgStore({ pool, options, rooms: new Map() });
+    return new PgStore({ pool, options, rooms: new Map(), nonces: new NonceClaims(pool) });
   }
 
   override async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
