@@ -213,7 +213,7 @@ case "${1:-build}" in
     echo "== tests"
     shift
     # bunfig.toml [test] timeout is not read by this Bun; give end-to-end tests room here.
-    # Test files run in PHANTOM_TEST_JOBS worker processes (default 3 on 2 cores: most of an
+    # Test files run in PHANTOM_TEST_JOBS worker processes (default 4 on 2 cores: most of an
     # end-to-end test is waiting on other processes — a suite run used 1.2 cores with 2 workers);
     # what several files share (the release fixture of
     # tests/helpers/release.ts) is built once into PHANTOM_TEST_SHARED_DIR.
@@ -222,7 +222,7 @@ case "${1:-build}" in
     trap 'rm -rf "$PHANTOM_TEST_SHARED_DIR"' EXIT
     SECONDS=0
     rc=0
-    "$BUN" test --timeout 60000 --parallel="${PHANTOM_TEST_JOBS:-3}" "$@" || rc=$?
+    "$BUN" test --timeout 60000 --parallel="${PHANTOM_TEST_JOBS:-4}" "$@" || rc=$?
     echo "== tests took ${SECONDS} s"
     exit "$rc"
     ;;
