@@ -50,7 +50,12 @@ describe.skipIf(MISSING !== null)(
       expect(before.length).toBe(3);
       process.kill(before[0]!, "SIGKILL");
       for (let i = 0; i < 20; i++) expect((await fetch(`${relay.url}/health`)).status).toBe(200);
-      for (const end = Date.now() + 10_000; workers().length < 3 && Date.now() < end;) await Bun.sleep(100);
+      // Until the supervisor reaped the killed one (a zombie is still its child) and started another.
+      const replaced = () => {
+        const now = workers();
+        return now.length === 3 && !now.includes(before[0]!);
+      };
+      for (const end = Date.now() + 10_000; !replaced() && Date.now() < end;) await Bun.sleep(100);
       const after = workers();
       expect(after.length).toBe(3);
       expect(after).not.toContain(before[0]);
