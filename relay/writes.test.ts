@@ -77,3 +77,33 @@ test("a new WriteQueue stamps no row below a stored one's ts (the clock went bac
   expect((await store.fetchAfter("room", seq - 1, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c2"]);
   expect((await store.fetchAfter("room", 0, 10, () => true)).rows.map((r) => r.ciphertext)).toEqual(["c1", "c2"]);
 });
+
+test("hold(): the batch commits only after a held promise settled (a shared live frame is out first)", async () => {
+  const { store, writes: opening, other } = setup();
+  const writes = await opening;
+  const rows = () => (other.query("SELECT count(*) AS n FROM messages").get() as { n: number }).n;
+  let published!: () => void;
+  const publish = new Promise<void>((r) => (published = r));
+  let seenAtPublish = -1;
+  const done = writes.run(async (tx) => {
+    const stamp = await tx.addMessage("room", "c1", 1);
+    writes.hold(publish.then(() => void (seenAtPublish = rows())));
+    return stamp;
+  });
+  await Bun.sleep(50);
+  expect(rows()).toBe(0); // not committed while the frame is on its way
+  published();
+  await done;
+  expect(seenAtPublish).toBe(0); // published before the commit…
+  expect(rows()).toBe(1); // …and committed right after
+  // A held promise that rejects rolls the write back, and the job is refused, never acknowledged.
+  const failed = writes.run(async (tx) => {
+    await tx.addMessage("room", "c2", 2);
+    writes.hold(Promise.reject(new Error("bus refused")));
+  });
+  await expect(failed).rejects.toThrow("bus refused");
+  expect(rows()).toBe(1);
+  await writes.close();
+  other.close();
+  await store.close();
+});
