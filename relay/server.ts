@@ -125,6 +125,12 @@ export async function startRelay(config: RelayConfig, o: { reusePort?: boolean }
     proxies: new ProxySet(config.trustedProxies),
     burnKeys: new Map(),
   };
+  // §7.8 file URLs are sealed with the file-id key: instances with folders of their own need one key.
+  if (config.store.kind === "postgres" && config.fileIdKey === null) {
+    log.info(
+      "file-id key from the data folder: relays on other folders need the same PHANTOM_FILE_ID_KEY_B64 (docs/deploy.md)",
+    );
+  }
   const router = new Router(routes);
   const tls =
     config.tlsCert && config.tlsKey ? { cert: readPem(config.tlsCert), key: readPem(config.tlsKey) } : undefined;
