@@ -54,6 +54,9 @@ export async function superviseWorkers(
   env: Record<string, string | undefined>,
 ): Promise<number> {
   const write = (line: string) => void Bun.write(Bun.stdout, `${line}\n`);
+  // The workers' lines wait until ours says "listening on": it stays the first line of stdout.
+  let held: string[] | null = [];
+  const passOn = (line: string) => (held ? held.push(line) : write(line));
   let port: number | null = null;
   let stopping = false;
   const workers = new Map<number, Worker>();
@@ -83,7 +86,7 @@ export async function superviseWorkers(
           const m = first ? LISTENING.exec(line) : null;
           first = false;
           if (m) announced(m[1]!);
-          else write(line);
+          else passOn(line);
         }
       }
     })();
@@ -156,6 +159,8 @@ export async function superviseWorkers(
     if (stopping) return await finished;
     write(`phantom-relay ${VERSION} listening on ${url}`); // as one relay says it: scripts read this line
     write(`info: ${count} workers share port ${port}`);
+    for (const line of held ?? []) write(line);
+    held = null;
   } catch (e) {
     await stopAll();
     process.stderr.write(`phantom-relay: error: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
