@@ -245,31 +245,41 @@ class PgView implements Store {
 
   // messages (PROTOCOL §7.6, §7.6.1)
   addMessage(roomId: string, ciphertext: string, ts: number) {
-    return this.write((q) => this.insertMessage(q, roomId, ciphertext, ts));
+    return this.write(async (q) => (await this.insertMessage(q, roomId, ciphertext, ts, 0))!);
   }
   addMessageWithin(roomId: string, ciphertext: string, ts: number, roomCap: number) {
-    return this.write(async (q) => {
-      // The writer lock is held: no other instance changes the room's bytes until we commit.
-      if (roomCap > 0 && (await roomBytes(q, roomId)) + ciphertext.length > roomCap) return null;
-      return this.insertMessage(q, roomId, ciphertext, ts);
-    });
+    return this.write((q) => this.insertMessage(q, roomId, ciphertext, ts, roomCap));
   }
-  /** One statement: the clock hands out seq and ts, the row is stored, the room's bytes grow. */
-  private async insertMessage(q: SQL, roomId: string, ciphertext: string, ts: number): Promise<MessageStamp> {
+  /**
+   * One statement, one round trip: with `roomCap` > 0 the room's bytes are checked first (the
+   * writer lock is held: no other instance changes them until we commit), then the clock hands out
+   * seq and ts, the row is stored and the room's bytes grow. Null when the quota refused it.
+   */
+  private async insertMessage(
+    q: SQL,
+    roomId: string,
+    ciphertext: string,
+    ts: number,
+    roomCap: number,
+  ): Promise<MessageStamp | null> {
     const given = this.shared.options.clock === "caller" ? Math.floor(ts) : null;
-    const [r] = (await q`WITH c AS (
+    const bytes = ciphertext.length; // base64: one byte per character
+    const [r] = (await q`WITH room AS (
+        SELECT coalesce((SELECT bytes FROM room_usage WHERE room_id = ${roomId}), 0) AS used
+      ), c AS (
         UPDATE relay_clock SET seq = seq + 1,
           ts = GREATEST(ts, coalesce(${given}::bigint, floor(extract(epoch FROM clock_timestamp()))::bigint))
-        WHERE id = 1 RETURNING seq, ts
+        WHERE id = 1 AND (${roomCap}::bigint = 0 OR (SELECT used FROM room) + ${bytes} <= ${roomCap}::bigint)
+        RETURNING seq, ts
       ), m AS (
         INSERT INTO messages (seq, room_id, ts, ciphertext) SELECT seq, ${roomId}, ts, ${ciphertext} FROM c
         RETURNING seq, ts
       ), u AS (
-        INSERT INTO room_usage (room_id, bytes) VALUES (${roomId}, ${ciphertext.length})
+        INSERT INTO room_usage (room_id, bytes) SELECT ${roomId}, ${bytes}::bigint FROM c
         ON CONFLICT (room_id) DO UPDATE SET bytes = room_usage.bytes + EXCLUDED.bytes
       )
       SELECT seq, ts FROM m`) as Rows;
-    return { ts: num(r!.ts), seq: num(r!.seq) };
+    return r ? { ts: num(r.ts), seq: num(r.seq) } : null;
   }
   fetchMessages(roomId: string, sinceTs: number, limit: number, take: (row: MessageRow) => boolean) {
     // Newest first, a page at a time: no more rows are held than the answer may carry.
