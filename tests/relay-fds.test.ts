@@ -113,10 +113,20 @@ test("from 80 % of the descriptor limit requests are 503 busy with Retry-After a
   // Connections part-way through their headers hold a descriptor each and are not silent, so
   // the relay keeps them (Bun closes them after its 10 s request timeout; this test is quicker).
   const holders: ReturnType<typeof raw>[] = [];
+  // Opened in steps, each counted once the relay has accepted the last (two equal readings):
+  // on a loaded machine accepts lag, and counting too early overshoots the target.
+  const settled = async () => {
+    let last = openFds(proc.pid);
+    for (;;) {
+      await Bun.sleep(150);
+      const now = openFds(proc.pid);
+      if (now === last) return now;
+      last = now;
+    }
+  };
   const holdUntil = async (fds: number) => {
-    while (openFds(proc.pid) < fds) {
-      for (let i = 0; i < fds - openFds(proc.pid); i++) holders.push(raw(port, "GET /health HTTP/1.1\r\nHost: x\r\n"));
-      await Bun.sleep(100);
+    for (let have = await settled(); have < fds; have = await settled()) {
+      for (let i = 0; i < fds - have; i++) holders.push(raw(port, "GET /health HTTP/1.1\r\nHost: x\r\n"));
     }
   };
   const pubkey = async () => {
