@@ -112,6 +112,8 @@ describe.skipIf(NO_S3RVER !== null)(`--blobs s3:// (${NO_S3RVER ?? "s3rver"})`, 
     expect(((await refused.json()) as { error: string }).error).toBeString();
     expect((await signed(relay.url, a, "GET", url)).status).toBe(503);
     expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+    // The log line comes through the relay's stdout pipe, a little after the answer.
+    for (let i = 0; i < 250 && !relay.logs.join("\n").includes("S3: an upload failed"); i++) await Bun.sleep(20);
     const logs = relay.logs.join("\n");
     expect(logs).toContain("S3: an upload failed");
     expect(logs).not.toContain("S3RVER"); // s3rver's access key and secret
