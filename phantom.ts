@@ -40,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
       return await runInteractive(loadConfig(flags, process.env));
     }
     // An unfinished panic is said at every start (the interactive client says it on its screen) but panic's own.
-    if (argv[0] !== "panic") (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);
+    if (argv[0] !== "panic") await (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);
+    // A running daemon serves the frequent commands: started here without commander (fast-path.ts).
+    if (await (await import("./client/cli/fast-path.ts")).runFast(argv, process.env)) return 0;
     await (await buildProgram()).parseAsync(protectUids(argv), { from: "user" });
     return 0;
   } catch (e) {

@@ -13,18 +13,17 @@ import { DEFAULT_UPDATE_URL } from "../../lib/version.ts";
 import { checkRelayUrl } from "../net/route.ts";
 import { DEFAULT_RELAY, loadSettings, type Settings } from "../state/settings.ts";
 import { isDebug } from "./errors.ts";
+import {
+  type ClientFlags,
+  type Env,
+  homeFromEnv,
+  passwordSourceOf,
+  type PasswordSource,
+  resolveHome,
+  set,
+} from "./env.ts";
 
-export type Env = Record<string, string | undefined>;
-
-/** The global options of the phantom command line. */
-export interface ClientFlags {
-  json?: boolean;
-  relay?: string;
-  direct?: boolean;
-}
-
-/** Where the vault password comes from: PHANTOM_PASSWORD, else PHANTOM_PASSWORD_FILE, else a terminal prompt. */
-export type PasswordSource = { kind: "env"; password: string } | { kind: "file"; path: string } | { kind: "prompt" };
+export { type ClientFlags, type Env, homeFromEnv, passwordSourceOf, type PasswordSource, resolveHome } from "./env.ts";
 
 export interface ClientConfig {
   /** $PHANTOM_HOME, else ~/.phantom; absolute. */
@@ -48,13 +47,6 @@ export interface ClientConfig {
   updateChecks: boolean;
 }
 
-const set = (v: string | undefined): v is string => v !== undefined && v !== "";
-
-/** $PHANTOM_HOME, else `<homedir>/.phantom`, as an absolute path. */
-export function resolveHome(env: Env, home: string): string {
-  return resolve(set(env.PHANTOM_HOME) ? env.PHANTOM_HOME : join(home, ".phantom"));
-}
-
 /** --relay, else PHANTOM_RELAY, else settings.relay, else the default; checked and without a final "/". */
 export function relayUrlOf(explicit: string | undefined, env: Env, settings: Settings): string {
   return checkRelayUrl([explicit, env.PHANTOM_RELAY, settings.relay, DEFAULT_RELAY].find(set)!);
@@ -62,12 +54,6 @@ export function relayUrlOf(explicit: string | undefined, env: Env, settings: Set
 
 export function directOf(flags: ClientFlags, env: Env): boolean {
   return flags.direct === true || env.PHANTOM_DIRECT === "1";
-}
-
-export function passwordSourceOf(env: Env): PasswordSource {
-  if (set(env.PHANTOM_PASSWORD)) return { kind: "env", password: env.PHANTOM_PASSWORD };
-  if (set(env.PHANTOM_PASSWORD_FILE)) return { kind: "file", path: env.PHANTOM_PASSWORD_FILE };
-  return { kind: "prompt" };
 }
 
 /** Whether colour output is allowed: NO_COLOR set (non-empty) or TERM=dumb turn it off. */
@@ -97,9 +83,6 @@ export function resolveConfig(flags: ClientFlags, env: Env, settings: Settings, 
 }
 
 /** The home folder from the environment (the one step before settings.json can be read). */
-export function homeFromEnv(env: Env = process.env): string {
-  return resolveHome(env, homedir());
-}
 
 /** resolveConfig with the settings read from the home folder the environment names. */
 export function loadConfig(flags: ClientFlags, env: Env = process.env): ClientConfig {

@@ -55,6 +55,7 @@ export async function buildProgram(): Promise<Command> {
     .option("--json", "output one JSON object per line")
     .option("--relay <url>", "relay URL (else PHANTOM_RELAY, settings.json, http://127.0.0.1:8787)")
     .option("--direct", "allow a direct connection to a remote relay (it sees your IP address)")
+    .option("--no-daemon", "unlock in this process even when 'phantom daemon' runs")
     .configureOutput(out)
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
@@ -161,13 +162,24 @@ export async function buildProgram(): Promise<Command> {
     .option("-y, --yes", "trust a first-seen update server key without asking")
     .action(run(() => import("./commands/usb.ts")));
   cmd("tor", "show Tor status and how to set it up").action(run(() => import("./commands/tor.ts")));
-  cmd("settings", "show or change the settings (theme, mascot, motd, tor-warning, relay, history, require-v3)")
+  cmd("settings", "show or change the settings (theme, mascot, motd, tor-warning, relay, history, require-v3, notify)")
     .argument(
       "[key]",
-      "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay | updates | update-url | history | require-v3",
+      "theme | color | mascot | motd | motd-add | motd-clear | tor-warning | relay | updates | update-url | history | require-v3 | notify | notify-preview",
     )
     .argument("[value...]", "the new value, e.g. 'theme amber', 'color accent #ffaa00', 'tor-warning off'")
     .action(run(() => import("./commands/settings.ts")));
+  cmd("daemon", "unlock once, then serve the JSON-RPC API on $PHANTOM_HOME/daemon.sock while receiving")
+    .option("--http <addr>", "also serve HTTP on a loopback address, e.g. 127.0.0.1:8788 (bearer token: daemon.token)")
+    .option("--stdio", "also serve JSON-RPC on stdin and stdout (for a parent process)")
+    .option("--schema", "print the API's JSON Schema and exit")
+    .option("--new-token", "write a new bearer token for --http and exit")
+    .option("--install-service", "start the daemon at login: a systemd user unit (Linux) or a LaunchAgent (macOS)")
+    .option("--password-file <path>", "with --install-service: the file holding the password (yours, mode 0600)")
+    .action(run(() => import("./commands/daemon.ts")));
+  cmd("status", "say whether a daemon serves this identity (commands then need no password)").action(
+    run(() => import("./commands/status.ts")),
+  );
   cmd("startup", "start the interactive client at login: enable, disable or status")
     .addArgument(
       program.createArgument("<action>", "enable | disable | status").choices(["enable", "disable", "status"]),

@@ -21,6 +21,7 @@ import {
   STATE_DB_FILE,
   STATE_DB_SIDE_FILES,
   STATE_FILES,
+  DAEMON_FILES,
   STATE_LOCK_FILE,
 } from "../state/home.ts";
 import { copyStateDb } from "../state/state-db.ts";
@@ -179,7 +180,7 @@ export function writeBundle(p: BundleParts): string[] {
     mk(home, DIR_MODE);
     withStateLock(p.home, () => {
       for (const name of STATE_FILES) {
-        if (name === STATE_LOCK_FILE || STATE_DB_SIDE_FILES.includes(name)) continue;
+        if (name === STATE_LOCK_FILE || STATE_DB_SIDE_FILES.includes(name) || DAEMON_FILES.includes(name)) continue;
         const from = join(p.home, name);
         if (!fs.existsSync(from)) continue;
         const to = join(home, name);

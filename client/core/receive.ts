@@ -7,7 +7,7 @@ import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { FETCH_LIMIT_MAX, filePathOf, type WsFrame } from "../../lib/wire.ts";
 import { blockedChange, type ContactView, labelOf } from "../state/contacts.ts";
-import { advanced, type Cursor, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
+import { advanced, type Cursor, type CursorTable, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
 import { isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
 import { DeliveryLog } from "./delivery-log.ts";
@@ -56,6 +56,13 @@ export interface ListenOptions {
   cursor?: boolean;
   /** With `cursor`: skip the backlog (the cursor is set to now). */
   fromNow?: boolean;
+  /**
+   * With `cursor`: a contact without a cursor yet starts at now (the daemon's first start: what
+   * arrived before is history, not news); the others go on from their cursor.
+   */
+  fromNowIfNew?: boolean;
+  /** With `cursor`: whose cursors (default listen's; the daemon keeps its own). */
+  cursorTable?: CursorTable;
 }
 
 /** How often listen reads the key-exchange inbox and looks at the contact book on disk. */
@@ -105,6 +112,7 @@ export async function listen(
   const only = o.only === undefined ? null : s.contact(o.only).uid;
   const relay = await s.relay();
   const cursorMode = o.cursor === true;
+  const table = o.cursorTable ?? "cursors";
   // Without a cursor (the chat screen): after a restart (new contacts), each room is fetched
   // again from its resume point (client/core/delivery-log.ts): a room we already listened to
   // gets what it missed meanwhile, rows delivered before are remembered until they are older
@@ -114,19 +122,24 @@ export async function listen(
   const log = new DeliveryLog();
   let inboxReadTs = startTs;
   const window = await s.shownWindowS();
-  if (cursorMode && o.fromNow) {
-    const uids = only ? [only] : Object.keys(s.book);
+  if (cursorMode && (o.fromNow || o.fromNowIfNew)) {
+    const have = o.fromNow ? {} : loadCursors(s.home, table);
+    const uids = (only ? [only] : Object.keys(s.book)).filter((u) => have[u] === undefined);
     const at = await Promise.all(uids.map((uid) => cursorAtNewest(s, uid, startTs)));
-    updateCursors(s.home, (c) => {
-      for (const [i, uid] of uids.entries()) c[uid] = at[i]!;
-    });
+    updateCursors(
+      s.home,
+      (c) => {
+        for (const [i, uid] of uids.entries()) c[uid] = at[i]!;
+      },
+      table,
+    );
   }
-  if (cursorMode) await deliverPurged(s, only ? [only] : Object.keys(s.book), h, window);
+  if (cursorMode) await deliverPurged(s, only ? [only] : Object.keys(s.book), h, window, table);
   const known = new Set(Object.keys(s.book));
   for (let rounds = 0; ; rounds++) {
     if (o.signal.aborted) return;
     const rooms = new Map<string, RoomContext>();
-    const cursors = cursorMode ? loadCursors(s.home) : {};
+    const cursors = cursorMode ? loadCursors(s.home, table) : {};
     for (const uid of only ? [only] : Object.keys(s.book)) {
       const rec = s.book[uid]!;
       if (blockedChange(rec)) {
@@ -206,7 +219,7 @@ export async function listen(
       }
       const id = messageId(frame.ciphertext);
       if (cursorMode) {
-        enqueue(() => deliverOnce(s, ctx, frame, id, h, window));
+        enqueue(() => deliverOnce(s, ctx, frame, id, h, window, table));
         return;
       }
       if (!log.accept(roomId, id, frame.ts)) return;
@@ -258,11 +271,17 @@ export async function listen(
  * process decrypted it, then the relay purged it) is delivered first, oldest first; the rest comes from
  * the relay as before, so nothing is delivered twice.
  */
-async function deliverPurged(s: ReceivePort, uids: string[], h: ListenHandlers, windowS: number): Promise<void> {
+async function deliverPurged(
+  s: ReceivePort,
+  uids: string[],
+  h: ListenHandlers,
+  windowS: number,
+  table: CursorTable,
+): Promise<void> {
   const relay = await s.relay();
   for (const uid of uids) {
     if (blockedChange(s.book[uid]!)) continue;
-    const cur = loadCursors(s.home)[uid];
+    const cur = loadCursors(s.home, table)[uid];
     const local = s.localHistory(uid, cur?.ts ?? 0).filter((d) => isAfter(cur, { ts: d.message.ts, id: d.message.id }));
     if (local.length === 0) continue;
     const onRelay = new Set((await relay.allRows(s.keys(uid).roomId)).map((r) => messageId(r.ciphertext)));
@@ -272,7 +291,7 @@ async function deliverPurged(s: ReceivePort, uids: string[], h: ListenHandlers, 
       if (d.message.file) d.message.file.n = fileNumberOf(await s.decoded(uid), d.message.id);
       await h.message(uid, publicMessage(d));
       updateShown(s.home, windowS, (sh) => markShown(sh, uid, [row]));
-      updateCursors(s.home, (c) => void (c[uid] = advanced(c[uid], row)));
+      updateCursors(s.home, (c) => void (c[uid] = advanced(c[uid], row)), table);
     }
   }
 }
@@ -285,11 +304,12 @@ async function deliverOnce(
   id: string,
   h: ListenHandlers,
   windowS: number,
+  table: CursorTable,
 ): Promise<void> {
   const row = { id, ts: frame.ts, ...(frame.seq === undefined ? {} : { seq: frame.seq }) };
-  if (!isAfter(loadCursors(s.home)[ctx.peer], row)) return;
+  if (!isAfter(loadCursors(s.home, table)[ctx.peer], row)) return;
   await deliverShown(s, ctx, frame, id, h, windowS);
-  updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)));
+  updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)), table);
 }
 
 /** Deliver a row unless its id was shown before at an earlier place (a replay, state/shown.ts); remember it. */

@@ -113,7 +113,7 @@ export class Session
   /** Tor is required (PHANTOM_TOR=always, or an .onion relay) and its proxy is not answering. */
   readonly torMissing: boolean;
   readonly home: string;
-  readonly settings: Settings;
+  settings: Settings;
   /** Rows skipped by the last history() call: undecryptable or not from a member (PROTOCOL §5.1, §5.2). */
   skippedLast = 0;
   /** @internal */ id: Identity;
@@ -410,6 +410,17 @@ export class Session
     }
     requests.seen(this, u);
     return ts;
+  }
+
+  /**
+   * A long-running process (the daemon) between two requests: settings.json as it is now, and the
+   * warnings said once per run said again, as a command of its own would.
+   */
+  refresh(): void {
+    this.settings = loadSettings(this.home);
+    this.warnedUnanswered.clear();
+    this.warnedV2.clear();
+    this.reloadContacts();
   }
 
   /** Contacts already told in this run that our v3 session has had no answer (§V4). */

@@ -30,6 +30,8 @@ export const SETTINGS_KEYS = [
   "update-url",
   "history",
   "require-v3",
+  "notify",
+  "notify-preview",
 ] as const;
 export type SettingKey = (typeof SETTINGS_KEYS)[number];
 const COLOR_SLOTS = ["accent", "dim", "mine", "peer"] as const;
@@ -56,6 +58,8 @@ export function describeSettings(s: Settings): string[] {
     `update-url   ${s.updateUrl ?? "(default)"}`,
     `history      ${historyText(s.history)}${s.history.mode === "keep" ? " (default)" : ""}`,
     `require-v3   ${s.requireV3 ? "on" : "off"}`,
+    `notify       ${s.notify ? "on" : "off"}  (phantom daemon: desktop notifications)`,
+    `notify-preview ${s.notifyPreview ? "on" : "off"}  (show the text in them)`,
     `theme        ${s.theme}`,
     `color        accent ${custom.accent}, dim ${custom.dim}, mine ${custom.mine}, peer ${custom.peer}  (custom theme)`,
     `mascot       ${s.mascot}`,
@@ -114,6 +118,14 @@ export function applySetting(home: string, key: string, values: string[]): Setti
     case "require-v3": {
       const on = oneOf("require-v3", v, ["on", "off"] as const);
       return updateSettings(home, { requireV3: on === "on" });
+    }
+    case "notify": {
+      const on = oneOf("notify", v, ["on", "off"] as const);
+      return updateSettings(home, { notify: on === "on" });
+    }
+    case "notify-preview": {
+      const on = oneOf("notify-preview", v, ["on", "off"] as const);
+      return updateSettings(home, { notifyPreview: on === "on" });
     }
     default:
       throw new PhantomError("bad-setting", `unknown setting '${key}' (${SETTINGS_KEYS.join(", ")})`);

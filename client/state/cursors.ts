@@ -28,17 +28,20 @@ export function cursorsPath(home: string): string {
   return statePath(home, CURSORS_FILE);
 }
 
-export function loadCursors(home: string): Cursors {
-  return stateOf(home).docsAs("cursors", CursorsFile);
+/** Whose cursors: `listen`'s, or the daemon's (it records every message as an event, state/daemon-events.ts). */
+export type CursorTable = "cursors" | "daemon_cursors";
+
+export function loadCursors(home: string, table: CursorTable = "cursors"): Cursors {
+  return stateOf(home).docsAs(table, CursorsFile);
 }
 
 /** Apply a change in one transaction (read, change, write: keeps what another process wrote meanwhile). */
-export function updateCursors(home: string, change: (c: Cursors) => void): Cursors {
+export function updateCursors(home: string, change: (c: Cursors) => void, table: CursorTable = "cursors"): Cursors {
   const db = stateOf(home);
   return db.tx(() => {
-    const c = loadCursors(home);
+    const c = loadCursors(home, table);
     change(c);
-    db.saveDocs("cursors", c);
+    db.saveDocs(table, c);
     return c;
   });
 }

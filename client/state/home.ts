@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { PhantomError, WireError } from "../../lib/errors.ts";
 import { parseJson } from "../../lib/wire.ts";
 import { describeErrno } from "../text/format.ts";
+import { BURN_LIST_FILE, DAEMON_FILES } from "./names.ts";
 
 // The files of $PHANTOM_HOME, every one named here (ARCHITECTURE.md "state").
 /** The identity, sealed with the password (state/vault.ts). */
@@ -27,11 +28,7 @@ export const REQUESTS_FILE = "requests.json";
 export const CURSORS_FILE = "cursors.json";
 /** The ids of messages already shown per contact, against replays (state/shown.ts). */
 export const SHOWN_FILE = "seen.json";
-/**
- * The sealed list of rooms a panic could not burn yet (state/burn-list.ts). The one file a panic
- * leaves behind, until `phantom panic --finish` has burned them all.
- */
-export const BURN_LIST_FILE = "burn-list.json";
+export { BURN_LIST_FILE } from "./names.ts";
 /** The pinned key of each update server (lib/update/store.ts). */
 export const UPDATE_PINS_FILE = "update-pins.json";
 /** The newest release version seen and the time of the last update check (lib/update/store.ts). */
@@ -44,6 +41,8 @@ export const STATE_LOCK_FILE = "state.lock";
  */
 export const STATE_DB_FILE = "state.db";
 export const STATE_DB_SIDE_FILES = [`${STATE_DB_FILE}-wal`, `${STATE_DB_FILE}-shm`];
+// The daemon's files (state/names.ts: read by commands that load nothing else).
+export { DAEMON_FILES, DAEMON_PID_FILE, DAEMON_SOCKET_FILE, DAEMON_TOKEN_FILE } from "./names.ts";
 /**
  * The plaintext files of Phantom 2.x that state.db replaces: imported into it at the first unlock,
  * then removed (state/migrate.ts). Still named here so that panic deletes one an older binary wrote.
@@ -67,6 +66,7 @@ export const STATE_FILES = [
   UPDATE_STATE_FILE,
   STATE_LOCK_FILE,
   ...STATE_DB_SIDE_FILES,
+  ...DAEMON_FILES,
 ];
 
 export const DIR_MODE = 0o700;

@@ -113,6 +113,10 @@ export const Settings = z.looseObject({
   history: HistoryPolicy.default({ mode: "keep" }),
   /** PROTOCOL-v3 §V1 `require-v3`: never fall back to v2 for a contact without a v3 bundle. */
   requireV3: z.boolean().default(false),
+  /** `phantom daemon`: a desktop notification for a message from a contact whose chat is not open. */
+  notify: z.boolean().default(false),
+  /** With `notify`: the notification shows the message's text, not only the sender's nickname. */
+  notifyPreview: z.boolean().default(false),
 });
 export type Settings = z.infer<typeof Settings>;
 export type CustomTheme = z.infer<typeof CustomTheme>;

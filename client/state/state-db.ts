@@ -36,7 +36,16 @@ const ZERO32 = new Uint8Array(32);
 const CHECK_VALUE = "phantom-v3-state-check";
 
 /** Tables that hold one sealed JSON document per contact (what the v2 JSON files held), by contact index. */
-export const DOC_TABLES = ["contacts", "read_state", "requests", "blocked", "cursors", "seen", "file_numbers"] as const;
+export const DOC_TABLES = [
+  "contacts",
+  "read_state",
+  "requests",
+  "blocked",
+  "cursors",
+  "seen",
+  "file_numbers",
+  "daemon_cursors",
+] as const;
 export type DocTable = (typeof DOC_TABLES)[number];
 
 const SCHEMA = [
@@ -55,6 +64,18 @@ const SCHEMA = [
   // PROTOCOL-v3 §V8: history by SHA-256(wire).
   "CREATE TABLE history (h BLOB PRIMARY KEY, contact BLOB NOT NULL, ts INTEGER NOT NULL, direction INTEGER NOT NULL, v BLOB NOT NULL) STRICT",
   "CREATE INDEX history_by_contact ON history (contact, ts)",
+];
+
+/**
+ * Tables added since format 1, created when missing (an older phantom ignores them): the
+ * daemon's delivery cursors (like `cursors`), its event log and its consumers
+ * (state/daemon-events.ts).
+ */
+const ADDED = [
+  "CREATE TABLE IF NOT EXISTS daemon_cursors (k BLOB PRIMARY KEY, v BLOB NOT NULL) STRICT",
+  "CREATE TABLE IF NOT EXISTS daemon_events (id INTEGER PRIMARY KEY AUTOINCREMENT, h BLOB NOT NULL UNIQUE, at INTEGER NOT NULL, v BLOB NOT NULL) STRICT",
+  "CREATE TABLE IF NOT EXISTS daemon_consumers (k BLOB PRIMARY KEY, v BLOB NOT NULL) STRICT",
+  "CREATE TABLE IF NOT EXISTS daemon_acks (consumer BLOB NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (consumer, id)) STRICT",
 ];
 
 function hkdf32(ikm: Uint8Array, label: string): Uint8Array {
@@ -159,7 +180,7 @@ export class StateDb {
     this.tx(() => {
       const hasMeta = this.db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
       if (!hasMeta) {
-        for (const sql of SCHEMA) this.db.run(sql);
+        for (const sql of [...SCHEMA, ...ADDED]) this.db.run(sql);
         this.setMeta("format_version", STATE_FORMAT);
         this.db
           .query("INSERT INTO meta (k, v) VALUES ('check', ?)")
@@ -189,6 +210,7 @@ export class StateDb {
           `${this.path} does not open with this identity's key (it belongs to another identity, or is damaged); move it away`,
         );
       }
+      for (const sql of ADDED) this.db.run(sql);
     });
     for (const suffix of ["", "-wal", "-shm"]) tighten(this.path + suffix);
   }

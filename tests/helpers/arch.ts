@@ -12,6 +12,7 @@ const LAYERS: [prefix: string, layer: Layer][] = [
   ["phantom.ts", { program: "client", rank: 6, group: "entry" }],
   ["client/cli/", { program: "client", rank: 5, group: "cli" }],
   ["client/tui/", { program: "client", rank: 4, group: "tui" }],
+  ["client/daemon/", { program: "client", rank: 4, group: "daemon" }],
   ["client/core/", { program: "client", rank: 3, group: "core" }],
   ["client/net/", { program: "client", rank: 2, group: "net" }],
   ["client/state/", { program: "client", rank: 2, group: "state" }],

@@ -4,13 +4,8 @@ import { Ctx, type Globals, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  try {
-    await s.processInbox(); // a request that arrived since the last look
-  } catch (e) {
-    printWarning(`could not check for new contacts: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const c = s.accept(uid);
+  const api = await ctx.api();
+  const c = await api.call("contacts.accept", { uid }); // reads the inbox first: a request that arrived since
   if (ctx.json) {
     ctx.jsonLine({ uid: c.uid, nickname: c.nickname, fingerprint: c.fingerprint, verified: c.verified });
   } else {
@@ -18,5 +13,5 @@ export async function run(g: Globals, uid: string): Promise<void> {
     ctx.line(`fingerprint: ${c.fingerprint}`);
     ctx.line(`compare it with theirs over another channel, then run: phantom verify ${c.uid}`);
   }
-  s.close();
+  api.close();
 }

@@ -3,8 +3,8 @@ import { Ctx, type Globals, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, o: { trust?: boolean; nick?: string }): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  const c = await s.addContact(uid, { trust: o.trust, nick: o.nick });
+  const api = await ctx.api();
+  const c = await api.call("contacts.add", { uid, trust: o.trust, ...(o.nick === undefined ? {} : { nick: o.nick }) });
   if (ctx.json) {
     ctx.jsonLine({ uid: c.uid, nickname: c.nickname, fingerprint: c.fingerprint, verified: c.verified });
   } else {
@@ -12,5 +12,5 @@ export async function run(g: Globals, uid: string, o: { trust?: boolean; nick?: 
     ctx.line(`fingerprint: ${c.fingerprint}`);
     if (!c.verified) ctx.line(`compare it with theirs over another channel, then run: phantom verify ${c.uid}`);
   }
-  s.close();
+  api.close();
 }

@@ -4,12 +4,12 @@ import { Ctx, type Globals } from "./context.ts";
 
 export async function run(g: Globals, uid: string): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  const r = s.block(uid);
+  const api = await ctx.api();
+  const r = await api.call("contacts.block", { contact: uid });
   if (ctx.json) ctx.jsonLine({ uid: r.uid, blocked: true, was: r.was });
   else {
     const what = r.was === "contact" ? "contact " : r.was === "request" ? "contact request " : "";
     ctx.line(`blocked ${what}${r.uid}: their messages and notices are dropped (undo: phantom unblock ${r.uid})`);
   }
-  s.close();
+  api.close();
 }

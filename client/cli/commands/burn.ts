@@ -3,11 +3,11 @@ import { Ctx, type Globals, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, o: { yes?: boolean }): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  const c = s.contact(uid);
+  const api = await ctx.api();
+  const c = await api.call("contacts.get", { contact: uid });
   await ctx.confirmDestructive(o.yes, `Delete the whole conversation with ${who(c)} from the relay?`, "burn");
-  const deleted = await s.burn(c.uid);
+  const { deleted } = await api.call("burn", { contact: c.uid });
   if (ctx.json) ctx.jsonLine({ uid: c.uid, deleted });
   else ctx.line(`burned the conversation with ${who(c)}: ${deleted} item${deleted === 1 ? "" : "s"} deleted`);
-  s.close();
+  api.close();
 }

@@ -1,6 +1,7 @@
 // `phantom contacts`: each contact's protocol (PROTOCOL-v3 §V1), in words and in --json.
 import { describe, expect, test } from "bun:test";
 import type { ContactView } from "../../state/contacts.ts";
+import { protocolLine } from "../../text/protocol.ts";
 import { contactLines, jsonOf } from "./contacts.ts";
 
 const FP = "AAAA BBBB CCCC DDDD EEEE FFFF GGGG HHHH IIII JJJJ KKKK LLLL MMMM";
@@ -17,18 +18,18 @@ const view = (o: Partial<ContactView> = {}): ContactView => ({
 
 describe("the human list", () => {
   test("name and status, fingerprint as before, then the protocol with its reason", () => {
-    expect(contactLines(view({ protocol: 3, verified: true }), { protocol: 3 }).split("\n")).toEqual([
+    expect(contactLines(view({ protocol: 3, verified: true }), protocolLine({ protocol: 3 })).split("\n")).toEqual([
       `bob (${"B".repeat(28)})  [verified]`,
       `    fingerprint: ${FP}`,
       "    protocol:    v3 · forward-secret",
     ]);
-    expect(contactLines(view(), { protocol: 2, relayV3: false }).split("\n")[2]).toBe(
+    expect(contactLines(view(), protocolLine({ protocol: 2, relayV3: false })).split("\n")[2]).toBe(
       "    protocol:    v2 · not forward-secret (the relay does not offer protocol v3)",
     );
-    expect(contactLines(view(), { protocol: 2, relayV3: true, v3Checked: 1 }).split("\n")[2]).toBe(
+    expect(contactLines(view(), protocolLine({ protocol: 2, relayV3: true, v3Checked: 1 })).split("\n")[2]).toBe(
       "    protocol:    v2 · not forward-secret (peer uses Phantom 2.2 or has not published a v3 key bundle)",
     );
-    expect(contactLines(view(), { protocol: 2 }).split("\n")[2]).toBe(
+    expect(contactLines(view(), protocolLine({ protocol: 2 })).split("\n")[2]).toBe(
       "    protocol:    v2 · not forward-secret (v3 is tried at the first message)",
     );
   });

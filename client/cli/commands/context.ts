@@ -6,15 +6,23 @@ import { basename } from "node:path";
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText, jsonText, oneLine } from "../../text/sanitise.ts";
 import { printWarning } from "../errors.ts";
-import { type ClientConfig, type ClientFlags, type Env, homeFromEnv, loadConfig, passwordSourceOf } from "../config.ts";
-import { type PasswordSource, readPassword } from "../password.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClientConfig } from "../config.ts";
+import { type ClientFlags, type Env, homeFromEnv, type PasswordSource, passwordSourceOf } from "../env.ts";
 import { createProgress } from "../../tui/progress.ts";
-import { confirm } from "../prompt.ts";
-import { Session, sessionConfig, type SessionHooks } from "../../core/session.ts";
-import { hasIdentity } from "../../state/vault.ts";
+import type { Session, SessionHooks } from "../../core/session.ts";
+import { type Api, DaemonClient } from "../../daemon/client.ts";
+
+// Kept light: a command through a running daemon loads this module, never the session, the
+// configuration (zod schemas, Tor) or the prompts; those are imported when first needed.
 
 export type Globals = ClientFlags;
-export type { Env } from "../config.ts";
+export type { Env } from "../env.ts";
+
+async function confirm(question: string): Promise<boolean> {
+  return await (await import("../prompt.ts")).confirm(question);
+}
 
 export class Ctx {
   readonly home: string;
@@ -38,8 +46,11 @@ export class Ctx {
    * The whole configuration, resolved at first use: a bad relay address or Tor setting is
    * reported by the commands that need them, after the identity and password checks.
    */
-  get config(): ClientConfig {
-    this.resolved ??= loadConfig(this.flags, this.env);
+  async loadConfig(): Promise<ClientConfig> {
+    if (this.resolved === null) {
+      const { loadConfig } = await import("../config.ts");
+      this.resolved = loadConfig(this.flags, this.env);
+    }
     return this.resolved;
   }
 
@@ -67,8 +78,56 @@ export class Ctx {
   };
 
   /** The session's part of the configuration, with the password. */
-  sessionConfig(password: string) {
-    return { ...sessionConfig(this.config), password };
+  async sessionConfig(password: string) {
+    const { sessionConfig } = await import("../../core/session.ts");
+    return { ...sessionConfig(await this.loadConfig()), password };
+  }
+
+  /** Whether commands may use a running daemon (not with --no-daemon, nor with a --relay of their own). */
+  get daemonAllowed(): boolean {
+    return this.flags.daemon !== false && this.flags.relay === undefined;
+  }
+
+  /**
+   * The running daemon, when one answers on $PHANTOM_HOME/daemon.sock and serves the relay this
+   * command would use; else null (the command unlocks itself). A socket that is not ours is an error.
+   */
+  async daemon(): Promise<DaemonClient | null> {
+    if (!this.daemonAllowed) return null;
+    const d = await DaemonClient.connect(this.home);
+    if (d === null) return null;
+    d.onWarning = printWarning;
+    try {
+      const st = await d.call("status", {});
+      if (st.relay === this.quickRelay() || st.relay === (await this.loadConfig()).relayUrl) return d;
+    } catch {
+      // a daemon that does not answer status: not ours to use
+    }
+    d.close();
+    return null;
+  }
+
+  /**
+   * The relay this command would use, read without the configuration's checks (a fast path: equal
+   * to the daemon's, the daemon serves it; otherwise the whole configuration decides).
+   */
+  private quickRelay(): string | null {
+    const env = this.env.PHANTOM_RELAY;
+    if (env !== undefined && env !== "") return env;
+    try {
+      const relay = (JSON.parse(readFileSync(join(this.home, "settings.json"), "utf8")) as { relay?: unknown }).relay;
+      return typeof relay === "string" ? relay : "http://127.0.0.1:8787";
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ENOENT" ? "http://127.0.0.1:8787" : null;
+    }
+  }
+
+  /** The API: through the daemon when one runs, else on a session this process unlocks. */
+  async api(extra: Pick<SessionHooks, "onRequest"> = {}): Promise<Api> {
+    const d = await this.daemon();
+    if (d !== null) return d;
+    const { LocalApi } = await import("../../daemon/local.ts");
+    return new LocalApi(await this.open(extra));
   }
 
   readonly hooks = {
@@ -78,13 +137,16 @@ export class Ctx {
   };
 
   /** `extra`: hooks of one command (listen's contact requests) beside the common ones. */
-  async open(extra: Pick<SessionHooks, "onRequest"> = {}): Promise<Session> {
+  async open(extra: Pick<SessionHooks, "onRequest" | "onWarning"> = {}): Promise<Session> {
     // Before asking for a password: there must be something to unlock.
+    const { hasIdentity } = await import("../../state/vault.ts");
     if (!hasIdentity(this.home)) {
       throw new PhantomError("no-identity", `no identity in ${this.home}: run 'phantom init' first`);
     }
+    const { readPassword } = await import("../password.ts");
     const password = await readPassword({ source: this.passwordSource });
-    return await Session.open(this.sessionConfig(password), { ...this.hooks, ...extra });
+    const { Session } = await import("../../core/session.ts");
+    return await Session.open(await this.sessionConfig(password), { ...this.hooks, ...extra });
   }
 
   /** A destructive step: --yes, else a question on a terminal, else refuse. */

@@ -17,22 +17,22 @@ export async function run(
     throw new PhantomError("bad-usage", "history clear takes a contact or --all, not both");
   }
   const ctx = new Ctx(g);
-  const s = await ctx.open();
+  const api = await ctx.api();
   try {
-    const c = contact === undefined ? null : s.contact(contact);
+    const c = contact === undefined ? null : await api.call("contacts.get", { contact });
     const what = c === null ? "every conversation" : `the conversation with ${who(c)}`;
     await ctx.confirmDestructive(
       o.yes,
       `Delete the local history of ${what}? (the relay's copies stay: phantom burn deletes those)`,
       "history clear",
     );
-    const deleted = s.clearHistory(c === null ? null : c.uid);
+    const { deleted } = await api.call("history.clear", c === null ? { all: true } : { contact: c.uid });
     if (ctx.json) ctx.jsonLine({ uid: c === null ? null : c.uid, deleted });
     else {
       ctx.line(`deleted ${deleted} message${deleted === 1 ? "" : "s"} of local history of ${what}`);
       ctx.line("the relay's copies are untouched (phantom burn deletes those)");
     }
   } finally {
-    s.close();
+    api.close();
   }
 }

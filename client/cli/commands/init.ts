@@ -13,7 +13,7 @@ export async function run(g: Globals): Promise<void> {
     throw new PhantomError("identity-exists", `an identity already exists in ${identityPath(ctx.home)}`);
   }
   const password = await readPassword({ source: ctx.passwordSource, create: true });
-  const s = await Session.create(ctx.sessionConfig(password), ctx.hooks);
+  const s = await Session.create(await ctx.sessionConfig(password), ctx.hooks);
   if (ctx.relay !== undefined) updateSettings(ctx.home, { relay: s.relayUrl }); // later commands use it too
   if (ctx.json) {
     ctx.jsonLine({ uid: s.uid, fingerprint: s.fingerprint, relay: s.relayUrl });

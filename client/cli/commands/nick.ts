@@ -3,10 +3,9 @@ import { Ctx, type Globals, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, name: string): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  s.setNick(uid, name);
-  const c = s.contact(name);
+  const api = await ctx.api();
+  const c = await api.call("contacts.nick", { contact: uid, nick: name });
   if (ctx.json) ctx.jsonLine({ uid: c.uid, nickname: c.nickname });
   else ctx.line(`nickname set: ${who(c)}`);
-  s.close();
+  api.close();
 }

@@ -92,7 +92,7 @@ async function finish(ctx: Ctx): Promise<void> {
     else ctx.line(`nothing to finish: no burn list in ${ctx.home}`);
     return;
   }
-  const config = ctx.config;
+  const config = await ctx.loadConfig();
   let r: BurnRunResult | null = null;
   for (let attempt = 1; r === null; attempt++) {
     const password = await readPassword({
@@ -180,7 +180,7 @@ async function unlockForPanic(ctx: Ctx): Promise<Session | null> {
         source: ctx.passwordSource,
         prompt: "Password (Enter alone: delete without burning the relay's copies): ",
       });
-      if (password !== "") return await Session.open(ctx.sessionConfig(password), ctx.hooks);
+      if (password !== "") return await Session.open(await ctx.sessionConfig(password), ctx.hooks);
       why = "no password given";
     } catch (e) {
       if (e instanceof PhantomError && e.code === "interrupted") throw e; // Ctrl-C: nothing deleted

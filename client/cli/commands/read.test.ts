@@ -1,11 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import type { Session } from "../../core/session.ts";
 import { jsonText } from "../../text/sanitise.ts";
 import { listenJson } from "./listen.ts";
 import { humanMessage, jsonMessage } from "./read.ts";
 
 const PEER = { uid: "B".repeat(28), nickname: null };
-const session = {} as Session;
 
 // The bidi fix of issue 9: U+061C ARABIC LETTER MARK (a bidi mark like LRM/RLM) was in
 // none of the character classes, so a peer's message reached `phantom read`/`listen` unchanged.
@@ -13,14 +11,14 @@ describe("a peer's text in read and listen output", () => {
   const body = "total: 100\u061c\u202e$ \u2067ok\u2069";
 
   test("human lines show every bidi control as \\uXXXX", () => {
-    const line = humanMessage(session, { id: "x", ts: 0, from: PEER.uid, mine: false, body }, PEER);
+    const line = humanMessage({ id: "x", ts: 0, from: PEER.uid, mine: false, body }, PEER);
     expect(line.endsWith("total: 100\\u061c\\u202e$ \\u2067ok\\u2069")).toBe(true);
     expect(line).not.toMatch(/[\u061c\u202e\u2067\u2069]/);
   });
 
   test("file names too", () => {
     const file = { n: 1, name: "photo\u061cgpj.exe", size: 3, mime: "image/png" };
-    const line = humanMessage(session, { id: "x", ts: 0, from: PEER.uid, mine: false, body: file.name, file }, PEER);
+    const line = humanMessage({ id: "x", ts: 0, from: PEER.uid, mine: false, body: file.name, file }, PEER);
     expect(line).toContain("[file 1] photo\\u061cgpj.exe (");
   });
 
@@ -73,22 +71,22 @@ describe("the protocol of each message", () => {
   });
 
   test("human lines: a downgraded message is marked, text or file; other lines are as before", () => {
-    const plain = humanMessage(session, { ...base, protocol: 3 }, PEER);
+    const plain = humanMessage({ ...base, protocol: 3 }, PEER);
     expect(plain).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d\] BBBBBBBB: hi$/);
-    expect(humanMessage(session, { ...base, protocol: 2 }, PEER)).toBe(plain);
-    expect(humanMessage(session, { ...base, protocol: 2, downgraded: true }, PEER)).toBe(
+    expect(humanMessage({ ...base, protocol: 2 }, PEER)).toBe(plain);
+    expect(humanMessage({ ...base, protocol: 2, downgraded: true }, PEER)).toBe(
       `${plain} (sent without forward secrecy)`,
     );
-    const lines = humanMessage(session, { ...base, body: "one\ntwo", downgraded: true }, PEER).split("\n");
+    const lines = humanMessage({ ...base, body: "one\ntwo", downgraded: true }, PEER).split("\n");
     expect(lines[1]).toMatch(/^ +two \(sent without forward secrecy\)$/);
     const file = { n: 1, name: "a.txt", size: 3, mime: "text/plain" };
-    expect(humanMessage(session, { ...base, body: "a.txt", file, downgraded: true }, PEER)).toEndWith(
+    expect(humanMessage({ ...base, body: "a.txt", file, downgraded: true }, PEER)).toEndWith(
       `phantom get ${PEER.uid} 1 (sent without forward secrecy)`,
     );
   });
 
   test("human lines: a message read before with history off says so instead of its text", () => {
-    const line = humanMessage(session, { ...base, body: "", protocol: 3, alreadyRead: true }, PEER);
+    const line = humanMessage({ ...base, body: "", protocol: 3, alreadyRead: true }, PEER);
     expect(line).toMatch(/^\[[^\]]+\] BBBBBBBB: \(already read — history is off\)$/);
   });
 });

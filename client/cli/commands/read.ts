@@ -4,7 +4,6 @@
 // "downgraded": true (PROTOCOL-v3 §V1) and "already_read": true (§V8, history off) when so.
 import { printWarning } from "../errors.ts";
 import type { ChatMessage } from "../../core/conversation.ts";
-import type { Session } from "../../core/session.ts";
 import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../text/format.ts";
 import { ALREADY_READ_TEXT, DOWNGRADED_MARK } from "../../text/protocol.ts";
@@ -38,21 +37,24 @@ export async function run(g: Globals, uid: string, o: { limit?: string; since?: 
   const ctx = new Ctx(g);
   const limit = intOption(o.limit, "--limit", 1, 200);
   const sinceTs = parseSince(o.since);
-  const s = await ctx.open();
-  await s.processInbox();
-  const c = s.contact(uid);
-  const list = await s.history(c.uid, { limit, sinceTs });
+  const api = await ctx.api();
+  // Reads the inbox first, marks the conversation read up to its newest message.
+  const r = await api.call("read", {
+    contact: uid,
+    ...(limit === undefined ? {} : { limit }),
+    ...(sinceTs === undefined ? {} : { since: sinceTs }),
+  });
+  const c = r.contact;
+  const list = r.messages;
   for (const m of list) {
     if (ctx.json) ctx.jsonLine(jsonMessage(m));
-    else ctx.line(humanMessage(s, m, c));
+    else ctx.line(humanMessage(m, c));
   }
-  if (s.skippedLast > 0) {
-    printWarning(`${s.skippedLast} message(s) could not be decrypted or were not from a member, and were skipped`);
+  if (r.skipped > 0) {
+    printWarning(`${r.skipped} message(s) could not be decrypted or were not from a member, and were skipped`);
   }
   if (!ctx.json && list.length === 0) ctx.line(`no messages with ${who(c)}`);
-  const newest = list.at(-1);
-  if (newest) s.markRead(c.uid, newest.ts);
-  s.close();
+  api.close();
 }
 
 /**
@@ -69,7 +71,7 @@ export function jsonMessage(m: ChatMessage) {
   return out;
 }
 
-export function humanMessage(s: Session, m: ChatMessage, peer: { uid: string; nickname: string | null }): string {
+export function humanMessage(m: ChatMessage, peer: { uid: string; nickname: string | null }): string {
   const name = m.mine ? "me" : m.from === "" ? "?" : peer.nickname ? escapeText(peer.nickname) : peer.uid.slice(0, 8);
   const head = `[${timeOf(m.ts)}] ${name}: `;
   // PROTOCOL-v3 §V1: a v2 message from a contact pinned to v3 is marked.

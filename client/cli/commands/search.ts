@@ -16,25 +16,23 @@ export async function run(g: Globals, text: string, o: { contact?: string }): Pr
   // Before the password: an empty search is a usage error.
   if (text.trim() === "") throw new PhantomError("bad-search", "the text to search for is empty");
   const ctx = new Ctx(g);
-  const s = await ctx.open();
+  const api = await ctx.api();
   try {
-    s.pruneHistory(); // `history days N`: older rows are not found
     // An option's value is not restored by program.ts (a UID beginning with "-", client/cli/argv.ts).
-    const found = s.searchHistory(text, { contact: restoreUids(o.contact) });
-    const contacts = new Map<string, ContactView>();
-    const contactOf = (uid: string) => {
-      let c = contacts.get(uid);
-      if (c === undefined) contacts.set(uid, (c = s.contact(uid)));
-      return c;
-    };
+    const contact = restoreUids(o.contact);
+    // `history days N` is applied first: older rows are not found.
+    const { results: found } = await api.call("history.search", {
+      text,
+      ...(contact === undefined ? {} : { contact }),
+    });
     if (ctx.json) {
-      ctx.jsonLine(found.map(({ uid, message }) => jsonFound(contactOf(uid), message)));
+      ctx.jsonLine(found.map(({ contact: c, message }) => jsonFound(c, message)));
       return;
     }
-    for (const { uid, message } of found) ctx.line(humanFound(contactOf(uid), message));
+    for (const { contact: c, message } of found) ctx.line(humanFound(c, message));
     if (found.length === 0) ctx.line("no messages match");
   } finally {
-    s.close();
+    api.close();
   }
 }
 

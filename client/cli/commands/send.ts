@@ -3,7 +3,8 @@
 import { PhantomError } from "../../../lib/errors.ts";
 import { escapeText } from "../../text/sanitise.ts";
 import { formatBytes } from "../../text/format.ts";
-import type { SentFile } from "../../core/session.ts";
+import { resolve } from "node:path";
+import type { Result } from "../../daemon/api.ts";
 import { Ctx, type Globals, progressBar } from "./context.ts";
 
 export async function run(g: Globals, uid: string, words: string[], o: { file?: string }): Promise<void> {
@@ -19,31 +20,35 @@ export async function run(g: Globals, uid: string, words: string[], o: { file?: 
     } else text = (await Bun.stdin.text()).replace(/\r?\n$/, "");
     if (text.trim() === "") throw new PhantomError("empty-message", "nothing to send: the message is empty");
   }
-  const s = await ctx.open();
-  const c = s.contact(uid);
+  const api = await ctx.api();
+  const c = await api.call("contacts.get", { contact: uid });
   if (text !== null) {
-    const ts = await s.send(c.uid, text);
+    const { ts } = await api.call("send", { contact: c.uid, text });
     if (ctx.json) ctx.jsonLine({ ts });
   } else {
     // Ctrl-C (SIGINT) cancels the upload: nothing is announced, so the peer gets nothing; exit 130.
     const ac = new AbortController();
     const onSignal = (): void => ac.abort();
     process.on("SIGINT", onSignal);
-    let sent: SentFile;
+    let sent: Result<"sendFile">;
     try {
-      sent = await s.sendFile(c.uid, o.file!, { onProgress: progressBar("uploading"), signal: ac.signal });
+      sent = await api.call(
+        "sendFile",
+        { contact: c.uid, path: resolve(o.file!) },
+        { onProgress: progressBar("uploading"), signal: ac.signal },
+      );
     } catch (e) {
       if (ac.signal.aborted) {
-        s.close();
+        api.close();
         throw new PhantomError("interrupted", "interrupted: upload cancelled, the file was not sent", { cause: e });
       }
       throw e;
     } finally {
       process.off("SIGINT", onSignal);
     }
-    const { ts, ...f } = sent;
+    const { ts, file: f } = sent;
     if (ctx.json) ctx.jsonLine({ ts, file: f });
     else ctx.line(`sent file ${f.n}: ${escapeText(f.name)} (${formatBytes(f.size)})`);
   }
-  s.close();
+  api.close();
 }

@@ -4,7 +4,7 @@ import { Ctx, type Globals } from "./context.ts";
 
 export async function run(g: Globals): Promise<void> {
   const ctx = new Ctx(g);
-  const { tor: cfg, relayUrl } = ctx.config;
+  const { tor: cfg, relayUrl } = await ctx.loadConfig();
   if (!ctx.json) {
     for (const l of await torStatus(cfg, { relayUrl })) ctx.line(l);
     return;

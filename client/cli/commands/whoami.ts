@@ -8,7 +8,7 @@ export const CLIENT_PROTOCOLS: readonly number[] = [2, 3];
 export async function run(g: Globals): Promise<void> {
   const ctx = new Ctx(g);
   const s = await ctx.open();
-  const notice = await updateNotice(ctx.config);
+  const notice = await updateNotice(await ctx.loadConfig());
   if (ctx.json) {
     ctx.jsonLine({
       uid: s.uid,
