@@ -12,7 +12,7 @@
 #   ./build.sh docs         write the man pages and shell completions from the programs' definitions:
 #                           dist/man/{phantom,phantom-relay}.1, dist/completions/{phantom.bash,_phantom,phantom.fish}
 #   ./build.sh tools        only install the tools the tests drive, if missing, and say where they are
-#   ./build.sh bench [relay|crypto|v3|state|client|files|abuse|relay-ab|size|update]   run the benchmarks (not tests)
+#   ./build.sh bench [relay|scale|daemon|crypto|v3|state|client|files|abuse|relay-ab|size|update]   run the benchmarks (not tests)
 #   ./build.sh release      build phantom and phantom-relay for every release target, the man pages and
 #                           completions, and write the signed release (release/cli.ts): archives
 #                           <program>-<os>-<arch>.tar.xz (.zip for windows), SHA256SUMS, a .minisig for each,
@@ -264,6 +264,7 @@ case "${1:-build}" in
       client) "$BUN" bench/client.ts && "$BUN" bench/client-session.ts ;;
       files) "$BUN" bench/files-v3.ts ;;
       scale) build; install_test_tools; "$BUN" bench/scale.ts ;;
+      daemon) build; "$BUN" bench/daemon.ts ;;
       size)
         build
         out=${PHANTOM_BUILD_OUT:-dist}
@@ -272,7 +273,7 @@ case "${1:-build}" in
         done
         ;;
       all) "$BUN" bench/crypto.ts; build; "$BUN" bench/relay.ts ;;
-      *) echo "build.sh: error: unknown benchmark '$what' (relay, scale, crypto, v3, state, client, files, abuse, relay-ab, size, update)" >&2; exit 2 ;;
+      *) echo "build.sh: error: unknown benchmark '$what' (relay, scale, daemon, crypto, v3, state, client, files, abuse, relay-ab, size, update)" >&2; exit 2 ;;
     esac
     ;;
   release)
@@ -289,7 +290,7 @@ case "${1:-build}" in
     node_modules/.bin/prettier --write --log-level warn .
     ;;
   *)
-    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|crypto|v3|state|client|files|abuse|relay-ab|size|update]|release|release-key [dir] [-W]|format]" >&2
+    echo "usage: ./build.sh [build|test [fast]|screens|docs|tools|bench [relay|scale|daemon|crypto|v3|state|client|files|abuse|relay-ab|size|update]|release|release-key [dir] [-W]|format]" >&2
     exit 2
     ;;
 esac
