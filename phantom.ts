@@ -51,3 +51,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// A command that went through the daemon leaves no connection open, whatever it ended with.
+(await import("./client/daemon/client.ts")).DaemonClient.closeAll();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { expectOneLineError, phantom, type Run, userEnv } from "./helpers/cli.ts";
+import { expectOneLineError, PASSWORD, phantom, type Run, userEnv } from "./helpers/cli.ts";
 import { type RunningRelay, startRelay, tempDir } from "./helpers/relay.ts";
 
 setDefaultTimeout(60_000);
@@ -54,7 +54,9 @@ afterAll(async () => {
 
 describe("small things", () => {
   test("whoami: Tor required but not running is said so, not '(through Tor)'", async () => {
-    const env = { ...aliceEnv, PHANTOM_TOR: "always", PHANTOM_TOR_PROXY: `127.0.0.1:${await closedPort()}` };
+    // Another Tor setting than a running daemon's: never served by it, so this command unlocks itself.
+    const tor = { PHANTOM_TOR: "always", PHANTOM_TOR_PROXY: `127.0.0.1:${await closedPort()}` };
+    const env = { ...aliceEnv, ...tor, PHANTOM_PASSWORD: PASSWORD };
     const r = await ok(env, ["whoami"]);
     expect(r.stdout).toContain(`relay:       ${relay.url} (Tor required but not running)`);
     expect(r.stdout).not.toContain("through Tor");

@@ -170,6 +170,11 @@ export class Session
     return true;
   }
 
+  /** The Tor configuration this session was opened with. */
+  get tor(): TorConfig {
+    return this.config.tor;
+  }
+
   /** Unlock identity.json. The Tor proxy is probed while scrypt runs; nothing is sent to the relay yet. */
   static async open(config: SessionConfig, hooks: SessionHooks = {}): Promise<Session> {
     const settings = loadSettings(config.home);

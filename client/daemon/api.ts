@@ -69,11 +69,18 @@ export const SETTING_KEYS = [
   "notify-preview",
 ] as const;
 
-export const Status = z.strictObject({
+/** Who this is and how the relay is reached (no key material: the fingerprint is a digest). */
+export const Identity = z.strictObject({
   uid: UidOut,
   fingerprint: z.string(),
   relay: z.string(),
   viaTor: z.boolean(),
+  tor: z.string().describe('the Tor setting: "MODE HOST:PORT"'),
+  torMissing: z.boolean().describe("Tor is required and its proxy is not answering"),
+  conversations: z.array(z.strictObject({ uid: UidOut, protocol: z.union([z.literal(2), z.literal(3)]) })),
+});
+
+export const Status = Identity.extend({
   version: z.string(),
   daemon: z.strictObject({
     pid: z.number().int(),
@@ -88,7 +95,8 @@ export const Status = z.strictObject({
 
 /** Every method: its params and its result. */
 export const METHODS = {
-  status: { params: Empty, result: Status, doc: "who this is, the relay, and the daemon" },
+  identity: { params: Empty, result: Identity, doc: "who this is and how the relay is reached" },
+  status: { params: Empty, result: Status, doc: "identity, and the daemon: its process, socket, relay connection" },
   "contacts.list": {
     params: Empty,
     result: z.strictObject({ contacts: z.array(Contact), requests: z.number().int(), relayReached: z.boolean() }),

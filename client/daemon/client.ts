@@ -5,7 +5,7 @@
 import type { Socket } from "bun";
 import { PhantomError } from "../../lib/errors.ts";
 import type { Method, Params, Result } from "./api.ts";
-import { socketPath, socketProblem } from "./files.ts";
+import { alive, runningPid, socketPath, socketProblem } from "./files.ts";
 
 export interface CallOptions {
   onProgress?: (done: number, total: number) => void;
@@ -28,8 +28,17 @@ interface Pending {
 
 type NotificationHandler = (params: Record<string, unknown>) => void;
 
+/** Every connection this process opened: closed when the command ends, however it ends. */
+const open = new Set<DaemonClient>();
+
 export class DaemonClient implements Api {
   readonly viaDaemon = true;
+
+  /** Close every connection still open (phantom.ts, after a command; an error leaves none behind). */
+  static closeAll(): void {
+    for (const c of open) c.close();
+  }
+
   private sock: Socket<undefined> | null = null;
   private buf = "";
   private nextId = 1;
@@ -65,6 +74,7 @@ export class DaemonClient implements Api {
     } catch {
       return null; // nothing listens: a daemon that was killed
     }
+    open.add(c);
     return c;
   }
 
@@ -135,6 +145,7 @@ export class DaemonClient implements Api {
   }
 
   private onEnd(): void {
+    open.delete(this);
     if (this.closedError) return;
     this.closedError = new PhantomError("daemon-gone", "the daemon closed the connection (it stopped?)");
     for (const p of this.pending.values()) p.reject(this.closedError);
@@ -154,4 +165,41 @@ export function phantomErrorOf(err: { code?: unknown; message?: unknown; data?: 
   const code = typeof data?.code === "string" ? data.code : "daemon-error";
   const message = typeof err.message === "string" ? err.message : "the daemon answered with an error";
   return new PhantomError(code, message);
+}
+
+/**
+ * Stop the daemon of `home` if one runs (phantom panic does this first): asked over the socket,
+ * then SIGTERM, then SIGKILL, each given a few seconds. Returns whether one was running.
+ */
+export async function stopDaemon(home: string): Promise<boolean> {
+  const pid = runningPid(home);
+  let d: DaemonClient | null = null;
+  try {
+    d = await DaemonClient.connect(home);
+  } catch {
+    d = null; // a socket not ours: the pid file decides
+  }
+  if (d === null && pid === null) return false;
+  if (d !== null) {
+    await Promise.race([d.call("stop", {}).catch(() => {}), Bun.sleep(3000)]);
+    d.close();
+  }
+  if (pid === null) return true;
+  const gone = async (ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      if (!alive(pid)) return true;
+      await Bun.sleep(50);
+    }
+    return !alive(pid);
+  };
+  if (await gone(5000)) return true;
+  for (const sig of ["SIGTERM", "SIGKILL"] as const) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      return true;
+    }
+    if (await gone(5000)) return true;
+  }
+  throw new PhantomError("daemon-running", `the daemon (pid ${pid}) does not stop`);
 }

@@ -23,7 +23,7 @@ export function myUid(): number {
   return process.getuid?.() ?? -1;
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -71,6 +71,23 @@ export function settingsView(st: Settings): Record<string, string | boolean | nu
   };
 }
 
+function identityOf(s: Session): Result<"identity"> {
+  return {
+    uid: s.uid,
+    fingerprint: s.fingerprint,
+    relay: s.relayUrl,
+    viaTor: s.viaTor,
+    tor: torText(s.tor),
+    torMissing: s.torMissing,
+    conversations: s.contacts().map((c) => ({ uid: c.uid, protocol: c.protocol })),
+  };
+}
+
+/** A Tor configuration in one comparable line: "MODE HOST:PORT". */
+export function torText(t: { mode: string; proxyHost: string; proxyPort: number }): string {
+  return `${t.mode} ${t.proxyHost}:${t.proxyPort}`;
+}
+
 async function inboxQuietly(s: Session): Promise<boolean> {
   try {
     await s.processInbox();
@@ -82,15 +99,13 @@ async function inboxQuietly(s: Session): Promise<boolean> {
 }
 
 export const HANDLERS: { [M in Method]?: Handler<M> } = {
+  identity: async (s) => identityOf(s),
   status: async (s, _p, env) => {
     const d = env.daemon?.();
     if (!d) throw new PhantomError("no-daemon", "status is the daemon's: no daemon runs");
     const { relayStatus, ...daemon } = d;
     return {
-      uid: s.uid,
-      fingerprint: s.fingerprint,
-      relay: s.relayUrl,
-      viaTor: s.viaTor,
+      ...identityOf(s),
       version: VERSION,
       daemon,
       contacts: s.contacts().length,

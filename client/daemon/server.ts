@@ -77,7 +77,8 @@ export class Conn {
 }
 
 interface CallContext {
-  conn: Conn;
+  /** null: the daemon's own receiving. */
+  conn: Conn | null;
   id: RpcId;
 }
 
@@ -115,13 +116,17 @@ export class Daemon {
   /** The session's warnings go to the call that caused them (a `warning` notification), else to the log. */
   onWarning = (message: string): void => {
     const ctx = this.als.getStore();
-    if (ctx) ctx.conn.notify("warning", { call: ctx.id, message });
+    if (ctx?.conn) ctx.conn.notify("warning", { call: ctx.id, message });
     else this.o.log(`warning: ${oneLine(message)}`);
   };
 
   /** A contact request read from the inbox: an event, and a line for every `listen`. */
   onRequest = (r: RequestView): void => {
     this.record({ type: "request", uid: r.uid, fingerprint: r.fingerprint }, `request:${r.uid}:${r.firstSeen}`);
+    // As with processes of their own: a request another command read (contacts, accept) is not
+    // news to a running listen; one read by a listen or by the daemon's own receiving is.
+    const ctx = this.als.getStore();
+    if (ctx !== undefined && ctx.conn !== null && !ctx.conn.listening) return;
     for (const c of this.conns) {
       if (c.listening) {
         c.notify("listen", {
@@ -167,7 +172,7 @@ export class Daemon {
     }
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
-    this.receiving = this.receive();
+    this.receiving = this.als.run({ conn: null, id: null }, () => this.receive());
   }
 
   /** A connection of another transport (stdio, HTTP, SSE). */

@@ -2,6 +2,7 @@
 // own PHANTOM_HOME and the password in the environment, as a script would.
 import { within, tail } from "./deadline.ts";
 import { CLIENT_BIN, lines } from "./relay.ts";
+import { daemonAfterInit } from "./daemon.ts";
 
 export interface Run {
   code: number;
@@ -91,6 +92,7 @@ export async function runProgram(
       `stdout:\n${tail(out.sofar())}\nstderr:\n${tail(err.sofar())}`,
     () => proc.kill("SIGKILL"),
   );
+  await daemonAfterInit(argv, env, code);
   return {
     code,
     stdout,

@@ -99,7 +99,11 @@ export class Ctx {
     d.onWarning = printWarning;
     try {
       const st = await d.call("status", {});
-      if (st.relay === this.quickRelay() || st.relay === (await this.loadConfig()).relayUrl) return d;
+      // The daemon's relay and Tor setting must be this command's (the fast path reads no configuration).
+      const quick = st.relay === this.quickRelay() && st.tor === this.quickTor();
+      if (quick) return d;
+      const c = await this.loadConfig();
+      if (st.relay === c.relayUrl && st.tor === `${c.tor.mode} ${c.tor.proxyHost}:${c.tor.proxyPort}`) return d;
     } catch {
       // a daemon that does not answer status: not ours to use
     }
@@ -120,6 +124,12 @@ export class Ctx {
     } catch (e) {
       return (e as NodeJS.ErrnoException).code === "ENOENT" ? "http://127.0.0.1:8787" : null;
     }
+  }
+
+  /** The Tor setting when the environment sets none (the default: "auto 127.0.0.1:9050"); else null. */
+  private quickTor(): string | null {
+    const set = (v: string | undefined) => v !== undefined && v !== "";
+    return set(this.env.PHANTOM_TOR) || set(this.env.PHANTOM_TOR_PROXY) ? null : "auto 127.0.0.1:9050";
   }
 
   /** The API: through the daemon when one runs, else on a session this process unlocks. */

@@ -14,6 +14,7 @@ import { checkPhantomHome, keptWarning, wipeHome } from "../../state/wipe.ts";
 import { readPassword } from "../password.ts";
 import { Session } from "../../core/session.ts";
 import { hasIdentity } from "../../state/vault.ts";
+import { stopDaemon } from "../../daemon/client.ts";
 import { Ctx, type Globals } from "./context.ts";
 
 /** Password questions on a terminal before a panic gives up on burning. */
@@ -42,6 +43,8 @@ export async function run(g: Globals, o: { yes?: boolean; finish?: boolean }): P
     `Burn every conversation and delete ${ctx.home} (your identity too, for good)?`,
     "panic",
   );
+  // A running daemon holds the identity unlocked and writes to the folder: it stops first.
+  await stopDaemon(ctx.home);
   const rooms = knownRooms(ctx.home);
   const s = rooms?.length === 0 ? null : await unlockForPanic(ctx);
   let r: PanicResult;

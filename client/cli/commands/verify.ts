@@ -7,25 +7,29 @@ import { Ctx, type Globals, who } from "./context.ts";
 
 export async function run(g: Globals, uid: string, o: { force?: boolean }): Promise<void> {
   const ctx = new Ctx(g);
-  const s = await ctx.open();
-  // PROTOCOL-v3 §V2.1: a contact we only answered has not shown us its signing key yet.
-  await s.learnSigningKey(s.contact(uid).uid);
-  const before = s.contact(uid);
-  const code = s.safetyCode(before.uid);
-  if (!ctx.json) for (const l of verifyLines(who(before), before.fingerprint, s.fingerprint, code)) ctx.line(l);
-  // A changed key needs --force (session.verify says so); an already verified one is not asked again.
-  if (!o.force && ctx.interactive && !before.verified) {
-    process.stderr.write("Compare over a channel you trust (in person, a call).\n");
-    const what = code === null ? "their fingerprint" : "the safety code";
-    if (!(await confirm(`Does ${what} match what they read to you from their screen?`))) {
-      s.close();
-      throw new PhantomError("cancelled", `not verified: ${who(before)} stays unverified`);
+  const api = await ctx.api();
+  try {
+    // PROTOCOL-v3 §V2.1: a contact we only answered has not shown us its signing key yet (learnt here).
+    const { code: shown, protocol } = await api.call("contacts.safetyCode", { contact: uid });
+    const before = await api.call("contacts.get", { contact: uid });
+    const code = protocol === 3 ? shown : null;
+    const ours = (await api.call("identity", {})).fingerprint;
+    if (!ctx.json) for (const l of verifyLines(who(before), before.fingerprint, ours, code)) ctx.line(l);
+    // A changed key needs --force (the verify call says so); an already verified one is not asked again.
+    if (!o.force && ctx.interactive && !before.verified) {
+      process.stderr.write("Compare over a channel you trust (in person, a call).\n");
+      const what = code === null ? "their fingerprint" : "the safety code";
+      if (!(await confirm(`Does ${what} match what they read to you from their screen?`))) {
+        throw new PhantomError("cancelled", `not verified: ${who(before)} stays unverified`);
+      }
     }
+    // The code shown is the one compared (the person above said it matches, or a script takes it as is).
+    const c = await api.call("contacts.verify", { contact: before.uid, code: shown, ...(o.force ? { force: true } : {}) });
+    if (ctx.json) ctx.jsonLine({ uid: c.uid, fingerprint: c.fingerprint, verified: c.verified, safety_code: code });
+    else ctx.line(`verified ${who(c)}`);
+  } finally {
+    api.close();
   }
-  const c = s.verify(uid, { force: o.force });
-  if (ctx.json) ctx.jsonLine({ uid: c.uid, fingerprint: c.fingerprint, verified: c.verified, safety_code: code });
-  else ctx.line(`verified ${who(c)}`);
-  s.close();
 }
 
 /**
