@@ -12,7 +12,7 @@
 // Environment: BENCH_CLI (20), BENCH_RPC (200), BENCH_EVENTS (50), BENCH_CONTACTS (100),
 // BENCH_PARALLEL (4: identities made at once for (4)).
 import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, Subprocess } from "bun";
 import { VERSION } from "../lib/version.ts";
@@ -324,14 +324,29 @@ async function settledRss(pid: number): Promise<number> {
   return samples.sort((x, y) => x - y)[samples.length >> 1]!;
 }
 
-/** The sockets (TCP and UNIX) a process holds open. */
-function socketFds(pid: number): number {
-  let n = 0;
+/** The established TCP connections a process holds to 127.0.0.1:`port` (its fds matched in /proc/PID/net/tcp). */
+function tcpTo(pid: number, port: number): number {
+  const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) n++;
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
     } catch {
       // closed meanwhile
+    }
+  }
+  let n = 0;
+  for (const table of ["tcp", "tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== "01") continue; // 01: ESTABLISHED
+      if (Number.parseInt(cols[2]!.split(":")[1]!, 16) === port && inodes.has(cols[9]!)) n++;
     }
   }
   return n;
@@ -348,7 +363,7 @@ function stats(xs: number[]): string {
     `   (min ${f(s[0]!)}, max ${f(s.at(-1)!)}, n=${s.length})`
   );
 }
-const row = (label: string, value: string) => console.log(`${label.padEnd(58)}${value}`);
+const row = (label: string, value: string) => console.log(`${label.padEnd(64)}${value}`);
 
 /** Run `jobs` with at most `width` at once. */
 async function limited<T>(jobs: (() => Promise<T>)[], width: number): Promise<T[]> {
@@ -408,8 +423,13 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${load()}`);
   console.log(
     "dist/phantom-relay on 127.0.0.1, --port 0, temp data, --registrations-per-hour 0 --rooms-per-hour 0 (no limits);\n" +
-      "alice and bob made by `phantom init`, alice `add`s bob, bob `accept`s; password in PHANTOM_PASSWORD; no Tor.\n" +
+      "alice and bob made by `phantom init`, alice `add`s bob, bob `accept`s; password in PHANTOM_PASSWORD; no Tor;\n" +
+      `for (4), ${CONTACTS} more identities by \`phantom init\`, each added by bob (RPC contacts.add: bob's side of the room).\n` +
       "Everything (relay, daemons, this client, the commands) shares this machine's cores: numbers are noisy.",
+  );
+  console.log(
+    `homes and relay data in ${tmpdir()} (state.db is synchronous=FULL: its fsyncs cost what that disk costs; ` +
+      "TMPDIR=/dev/shm takes them out)",
   );
 
   root = tempDir("phantom-bench-daemon-");
@@ -430,7 +450,7 @@ async function main(): Promise<void> {
   const bobConnected1 = await untilConnected(bobRpc, "bob");
   const bobReady1 = bobD.readyMs;
   const rssIdle1 = await settledRss(bobD.proc.pid);
-  const sockets1 = socketFds(bobD.proc.pid);
+  const sockets1 = tcpTo(bobD.proc.pid, relay!.port);
 
   // (1) cold: alice has no daemon.
   progress(`(1) cold: ${N_CLI} × phantom --no-daemon send`);
@@ -445,14 +465,17 @@ async function main(): Promise<void> {
   await untilConnected(aliceRpc, "alice");
   const st = JSON.parse((await ok(alice, ["status", "--json"])).stdout.trim()) as { daemon?: boolean };
   if (st.daemon !== true) throw new Error(`phantom status does not go through alice's daemon: ${JSON.stringify(st)}`);
-  progress(`(1) through the daemon: ${N_CLI} × phantom send, ${N_CLI} × phantom --version`);
+  progress(`(1) through the daemon: ${N_CLI} × phantom send, status --json, --version`);
   const warm: number[] = [];
+  const status: number[] = [];
   const version: number[] = [];
   for (let i = -WARMUP; i < N_CLI; i++) {
     const r = await ok(alice, ["send", bob.uid, `through the daemon ${i}`]);
+    const s = await ok(alice, ["status", "--json"]);
     const v = await ok(alice, ["--version"]);
     if (i < 0) continue;
     warm.push(r.ms);
+    status.push(s.ms);
     version.push(v.ms);
   }
   const coldDaemonRunning: number[] = [];
@@ -517,25 +540,31 @@ async function main(): Promise<void> {
   const hwmAfterTraffic = procStatus(bobD.proc.pid, "VmHWM");
 
   // (4b) CONTACTS more contacts of bob.
-  progress(`(4) making ${CONTACTS} more identities (init + add bob), ${PARALLEL} at a time`);
+  // Each identity costs one scrypt (init); bob adds it through his daemon (RPC contacts.add: no
+  // scrypt), one add at a time while the next inits run.
+  progress(`(4) making ${CONTACTS} more identities (phantom init), ${PARALLEL} at a time; bob adds each (RPC)`);
   const tSetup = performance.now();
-  const made = await limited(
+  const addMs: number[] = [];
+  let adds: Promise<unknown> = Promise.resolve();
+  await limited(
     Array.from({ length: CONTACTS }, (_, i) => async () => {
       const u = await newUser(`extra-${i}`, url);
-      await ok(u, ["add", bob.uid, "--json"]);
+      const added = adds.then(async () => {
+        const t = performance.now();
+        await bobRpc.call("contacts.add", { uid: u.uid, nick: `extra-${i}` });
+        addMs.push(performance.now() - t);
+      });
+      adds = added.catch(() => {});
+      await added;
       if ((i + 1) % 20 === 0) progress(`    ${i + 1} of ${CONTACTS}`);
-      return u;
     }),
     PARALLEL,
   );
   const setupMs = performance.now() - tSetup;
-  const tAccept = performance.now();
-  for (const u of made) await bobRpc.call("contacts.accept", { uid: u.uid });
-  const acceptMs = performance.now() - tAccept;
   const contactsLive = (await bobRpc.call<{ contacts: number }>("status")).contacts;
   await Bun.sleep(3000);
   const rssBeforeRestart = await settledRss(bobD.proc.pid);
-  const socketsBeforeRestart = socketFds(bobD.proc.pid);
+  const socketsBeforeRestart = tcpTo(bobD.proc.pid, relay!.port);
 
   progress("restarting bob's daemon (SIGTERM, wait, start)");
   bobRpc.close();
@@ -546,7 +575,7 @@ async function main(): Promise<void> {
   const contactsAfter = (await bobRpc.call<{ contacts: number }>("status")).contacts;
   await Bun.sleep(3000);
   const rssIdle2 = await settledRss(bobD.proc.pid);
-  const sockets2 = socketFds(bobD.proc.pid);
+  const sockets2 = tcpTo(bobD.proc.pid, relay!.port);
   const nEv2 = Math.min(20, N_EVENTS);
   progress(`(3') ${nEv2} events with ${contactsAfter} contacts live`);
   await bobRpc.call("subscribe", { consumer: "bench", from: "now" });
@@ -560,6 +589,7 @@ async function main(): Promise<void> {
   row("    cold: --no-daemon (unlock with scrypt in the command)", stats(cold));
   row("    cold: --no-daemon while alice's daemon runs", stats(coldDaemonRunning));
   row("    through alice's running daemon", `${stats(warm)}   target ≤ 30 ms`);
+  row("    phantom status --json through the daemon (1 RPC, no relay)", stats(status));
   row("    floor: phantom --version (process start only)", stats(version));
   console.log(`(2) JSON-RPC on one socket connection to alice's daemon, sequential (n=${N_RPC} each)`);
   row("    RPC send {contact, text} → {ts}", `${stats(rpcSend)}`);
@@ -583,24 +613,30 @@ async function main(): Promise<void> {
   row("    relay alone: /send call → frame at the member's socket", stats(relayFrameFromCall));
   row(`    same with ${contactsAfter} contacts live, from the send result (n=${nEv2})`, stats(ev2.fromResult));
   row("    same, from the send call", stats(ev2.fromCall));
-  console.log("(4) bob's daemon: VmRSS (median of 10 samples over 2 s), socket fds");
+  console.log(
+    "(4) bob's daemon: VmRSS (median of 10 samples over 2 s), established TCP connections to the relay (its WebSockets and HTTP keep-alive)",
+  );
   row(
     "    1 contact, idle after start",
-    `${mib(rssIdle1)}, ${sockets1} sockets (ready in ${f(bobReady1)} ms, connected ${f(bobConnected1)} ms later)`,
+    `${mib(rssIdle1)}, ${sockets1} TCP to the relay (ready in ${f(bobReady1)} ms, connected ${f(bobConnected1)} ms later)`,
   );
   row(`    1 contact, after ${received} messages received`, `${mib(rssAfterTraffic)} (VmHWM ${mib(hwmAfterTraffic)})`);
   row(
-    `    ${contactsLive} contacts, accepted while running`,
-    `${mib(rssBeforeRestart)}, ${socketsBeforeRestart} sockets`,
+    `    ${contactsLive} contacts, added while running`,
+    `${mib(rssBeforeRestart)}, ${socketsBeforeRestart} TCP to the relay`,
   );
   row(
     `    ${contactsAfter} contacts, restarted, idle`,
-    `${mib(rssIdle2)}, ${sockets2} sockets (ready in ${f(bobD.readyMs)} ms, connected ${f(bobConnected2)} ms later)`,
+    `${mib(rssIdle2)}, ${sockets2} TCP to the relay (ready in ${f(bobD.readyMs)} ms, connected ${f(bobConnected2)} ms later)`,
   );
   row(
-    `    setup: ${CONTACTS} × (init + add), ${PARALLEL} at a time`,
-    `${(setupMs / 1000).toFixed(1)} s; ${CONTACTS} × RPC contacts.accept ${(acceptMs / 1000).toFixed(1)} s; ` +
-      `SIGTERM → exit ${f(stopped.ms)} ms (code ${stopped.code})`,
+    `    setup: ${CONTACTS} × init, ${PARALLEL} at a time, each added by bob`,
+    `${(setupMs / 1000).toFixed(1)} s; RPC contacts.add median ${f(
+      percentile(
+        [...addMs].sort((a, b) => a - b),
+        50,
+      ),
+    )} ms; ` + `SIGTERM → exit ${f(stopped.ms)} ms (code ${stopped.code})`,
   );
   const noise = (d: Daemon) =>
     d.log.filter((l) => !/ ready on |relay: connected$|^phantom daemon: stopped$/.test(l)).slice(-10);

@@ -418,13 +418,14 @@ export class Session
   }
 
   /**
-   * A long-running process (the daemon) between two requests: settings.json as it is now, and the
-   * warnings said once per run said again, as a command of its own would.
+   * A long-running process (the daemon) between two requests: settings.json as it is now, and what
+   * is said once per run (warnings, contacts "new" to it) said again, as a command of its own would.
    */
   refresh(): void {
     this.settings = loadSettings(this.home);
     this.warnedUnanswered.clear();
     this.warnedV2.clear();
+    this.newUids.clear(); // "new" is news to one command
     this.reloadContacts();
   }
 

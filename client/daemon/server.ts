@@ -15,6 +15,7 @@ import type { LiveStatus } from "../net/live.ts";
 import type { RequestView } from "../state/requests.ts";
 import { ackEvent, appendEvent, openConsumer, pendingEvents, pruneEvents } from "../state/daemon-events.ts";
 import { stateOf } from "../state/state-db.ts";
+import { loadSettings } from "../state/settings.ts";
 import { oneLine } from "../text/sanitise.ts";
 import { Event, type EventBody, type Method, METHODS, RPC, type Result } from "./api.ts";
 import { claimDaemon, prepareSocketPath } from "./claim.ts";
@@ -28,6 +29,10 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 const EVENT_BATCH = 200;
 const PRUNE_EVERY_MS = 3_600_000;
 const RECEIVE_RETRY_MS = 5_000;
+/** On stop: how long calls in progress (an upload) may take to finish. */
+const STOP_WAIT_MS = 15_000;
+/** On stop, after the last answer: time for the acknowledgement it leads to. */
+const ACK_GRACE_MS = 300;
 
 export interface DaemonOptions {
   home: string;
@@ -98,6 +103,10 @@ export class Daemon {
   private roomsDown = new Set<string>();
   private relayState: "connected" | "connecting" | "unreachable" = "connecting";
   private stopped: Promise<void> | null = null;
+  /** Stopping: calls in progress finish, acknowledgements are still taken, nothing else starts. */
+  private draining = false;
+  private inFlight = 0;
+  private idle: (() => void) | null = null;
   /** Resolves once the daemon has stopped. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -254,8 +263,16 @@ export class Daemon {
     const spec = METHODS[m];
     if (Array.isArray(rawParams)) throw new RpcError(RPC.invalidParams, "params must be an object", "bad-params");
     const params = spec.params.parse(rawParams) as never;
-    const result = await this.run(conn, m, params);
-    return spec.result.parse(result);
+    if (this.draining && m !== "ack" && m !== "listen.ack") {
+      throw new RpcError(RPC.busy, "the daemon is stopping: try again once it is back", "daemon-stopping");
+    }
+    this.inFlight++;
+    try {
+      const result = await this.run(conn, m, params);
+      return spec.result.parse(result);
+    } finally {
+      if (--this.inFlight === 0) this.idle?.();
+    }
   }
 
   private async run(conn: Conn, m: Method, p: Record<string, unknown>): Promise<unknown> {
@@ -471,7 +488,7 @@ export class Daemon {
   }
 
   private desktopNotice(peer: string, nickname: string | null, m: ChatMessage): void {
-    const st = this.s.settings;
+    const st = loadSettings(this.home); // `phantom settings notify …` takes effect at once
     if (!this.o.notify || !st.notify || this.openChats.has(peer)) return;
     const title = `Phantom: ${nickname ?? peer.slice(0, 8)}`;
     this.o.notify(title, st.notifyPreview ? (m.file ? `file: ${m.file.name}` : m.body) : null);
@@ -488,7 +505,15 @@ export class Daemon {
   /** Stop: no new connections, every stream ends, the socket and daemon.pid go. Idempotent. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      // What was accepted is finished and answered, and its acknowledgement still taken, before anything closes.
+      this.draining = true;
       this.stopping.abort();
+      const longCalls = [...this.conns].filter((c) => c.listening);
+      for (const c of longCalls) c.close(); // a listen runs until stopped: it ends now
+      if (this.inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => (this.idle = r)), Bun.sleep(STOP_WAIT_MS)]);
+      }
+      await Bun.sleep(ACK_GRACE_MS);
       if (this.pruneTimer) clearInterval(this.pruneTimer);
       this.listener?.stop(true);
       for (const c of this.conns) c.close();

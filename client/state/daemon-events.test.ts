@@ -80,7 +80,7 @@ test("an append returns the stored event with ascending ids; a second append wit
   db.close();
 });
 
-test("a key stays taken after its event is pruned only while the row is kept: pruned, the same key appends again", () => {
+test("a key makes an event once while it is kept: once pruned, the same key appends again", () => {
   const { db } = fresh();
   appendEvent(db, { n: 1 }, "message:old", NOW - EVENT_KEEP_S - 1);
   expect(pruneEvents(db, NOW)).toBe(1);
@@ -191,7 +191,7 @@ test("consumers are independent: one's acks are not another's; an ack of an unkn
   ackEvent(db, "ghost", 2);
   expect(floorOf(db, "ghost")).toBeNull();
   expect(ackRows(db)).toBe(1); // a's 3 only
-  // Unregistered, it starts from now when it is opened.
+  // Never registered by the ack: opened later, it starts where it is told.
   expect(openConsumer(db, "ghost", "oldest")).toEqual({ pending: 3 });
   db.close();
 });

@@ -47,8 +47,11 @@ export async function startDaemon(
     }
   })();
   const ms = o.timeoutMs ?? 30_000;
-  await within(ready, ms, () => `the daemon was not ready within ${ms / 1000} s:\n${tail(log.join("\n"))}`, () =>
-    proc.kill("SIGKILL"),
+  await within(
+    ready,
+    ms,
+    () => `the daemon was not ready within ${ms / 1000} s:\n${tail(log.join("\n"))}`,
+    () => proc.kill("SIGKILL"),
   );
   // The rest of the log is kept as it comes.
   void (async () => {
@@ -59,7 +62,11 @@ export async function startDaemon(
     log,
     stop: async () => {
       proc.kill("SIGTERM");
-      const code = await within(proc.exited, 20_000, () => `the daemon did not stop on SIGTERM:\n${tail(log.join("\n"))}`);
+      const code = await within(
+        proc.exited,
+        20_000,
+        () => `the daemon did not stop on SIGTERM:\n${tail(log.join("\n"))}`,
+      );
       running.delete(d);
       return code;
     },

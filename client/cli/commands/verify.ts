@@ -24,7 +24,11 @@ export async function run(g: Globals, uid: string, o: { force?: boolean }): Prom
       }
     }
     // The code shown is the one compared (the person above said it matches, or a script takes it as is).
-    const c = await api.call("contacts.verify", { contact: before.uid, code: shown, ...(o.force ? { force: true } : {}) });
+    const c = await api.call("contacts.verify", {
+      contact: before.uid,
+      code: shown,
+      ...(o.force ? { force: true } : {}),
+    });
     if (ctx.json) ctx.jsonLine({ uid: c.uid, fingerprint: c.fingerprint, verified: c.verified, safety_code: code });
     else ctx.line(`verified ${who(c)}`);
   } finally {
