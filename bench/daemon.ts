@@ -572,6 +572,7 @@ async function main(): Promise<void> {
   bobD = await startDaemon(bob, 60_000);
   bobRpc = await Rpc.connect(bob.home);
   const bobConnected2 = await untilConnected(bobRpc, "bob", 90_000);
+  const tcpAtConnected = tcpTo(bobD.proc.pid, relay!.port);
   const contactsAfter = (await bobRpc.call<{ contacts: number }>("status")).contacts;
   await Bun.sleep(3000);
   const rssIdle2 = await settledRss(bobD.proc.pid);
@@ -627,7 +628,7 @@ async function main(): Promise<void> {
   );
   row(
     `    ${contactsAfter} contacts, restarted, idle`,
-    `${mib(rssIdle2)}, ${sockets2} TCP to the relay (ready in ${f(bobD.readyMs)} ms, connected ${f(bobConnected2)} ms later)`,
+    `${mib(rssIdle2)}, ${sockets2} TCP to the relay (ready in ${f(bobD.readyMs)} ms, "connected" ${f(bobConnected2)} ms later, with ${tcpAtConnected} TCP then)`,
   );
   row(
     `    setup: ${CONTACTS} × init, ${PARALLEL} at a time, each added by bob`,

@@ -22,8 +22,10 @@ function markupSafe(s: string): string {
 
 /** The command line of one notification on this platform, or null where there is none. */
 export function notifyCommand(platform: NodeJS.Platform, title: string, body: string | null): string[] | null {
-  const t = oneLine(cleanText(title)).slice(0, 100);
-  const b = body === null ? "new message" : oneLine(cleanText(body)).slice(0, PREVIEW_CHARS);
+  // Cut by code point: never half an emoji.
+  const cut = (s: string, n: number) => Array.from(s).slice(0, n).join("");
+  const t = markupSafe(cut(oneLine(cleanText(title)), 100));
+  const b = body === null ? "new message" : cut(oneLine(cleanText(body)), PREVIEW_CHARS);
   if (platform === "linux" || platform === "freebsd" || platform === "openbsd") {
     return ["notify-send", "--app-name=Phantom", "--", t, markupSafe(b)];
   }

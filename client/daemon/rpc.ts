@@ -44,7 +44,9 @@ export function parseRequest(value: unknown): RpcRequest {
   if (!r.success) {
     const id = typeof value === "object" && value !== null && "id" in value ? (value as { id: unknown }).id : null;
     const e = new RpcError(RPC.invalidRequest, "not a JSON-RPC 2.0 request", "bad-request");
-    (e as { id?: unknown }).id = typeof id === "string" || typeof id === "number" ? id : null;
+    // JSON-RPC 2.0 §5: the id when it could be read, else null (a refused one is not echoed).
+    const readable = (typeof id === "string" && id.length <= 200) || (typeof id === "number" && Number.isFinite(id));
+    (e as { id?: unknown }).id = readable ? id : null;
     throw e;
   }
   const v = r.data;

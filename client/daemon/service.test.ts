@@ -198,9 +198,11 @@ test("the next steps: systemctl --user on linux, launchctl on macOS, naming the 
   expect(linux[1]).toBe("systemctl --user enable --now phantom-daemon.service");
   expect(linux.some((s) => s.startsWith("journalctl --user -u phantom-daemon.service"))).toBe(true);
   expect(linux.some((s) => s.startsWith("loginctl enable-linger"))).toBe(true);
-  const file = "/home/ann/Library/LaunchAgents/org.phantom.daemon.plist";
+  // Quoted for the shell: a home folder with a space or a quote is pasted as it is.
+  const file = "/Users/ann o'neil/Library/LaunchAgents/org.phantom.daemon.plist";
+  const quoted = `'/Users/ann o'\\''neil/Library/LaunchAgents/org.phantom.daemon.plist'`;
   expect(serviceNextSteps(host("darwin"), file)).toEqual([
-    `launchctl load -w ${file}`,
-    `and to stop it: launchctl unload -w ${file}`,
+    `launchctl load -w ${quoted}`,
+    `and to stop it: launchctl unload -w ${quoted}`,
   ]);
 });

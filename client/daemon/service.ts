@@ -28,8 +28,10 @@ export function serviceFile(h: ServiceHost): string | null {
 }
 
 /** A systemd value with spaces, quotes, backslashes or % made literal (systemd.syntax(7), specifiers). */
-function systemdQuote(s: string): string {
-  const inner = s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%");
+function systemdQuote(s: string, exec = false): string {
+  // ExecStart= also expands $VAR: a literal $ is $$ there.
+  const quoted = s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%");
+  const inner = exec ? quoted.replace(/\$/g, "$$$$") : quoted;
   return `"${inner}"`;
 }
 
@@ -81,7 +83,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${systemdQuote(h.execPath)} daemon
+ExecStart=${systemdQuote(h.execPath, true)} daemon
 Environment=${systemdQuote(`PHANTOM_HOME=${h.phantomHome}`)}
 Environment=${systemdQuote(`PHANTOM_PASSWORD_FILE=${h.passwordFile}`)}
 Restart=on-failure
@@ -96,7 +98,8 @@ WantedBy=default.target
 
 /** What to run once the file is written. */
 export function serviceNextSteps(h: ServiceHost, file: string): string[] {
-  if (h.platform === "darwin") return [`launchctl load -w ${file}`, "and to stop it: launchctl unload -w " + file];
+  const q = `'${file.replace(/'/g, "'\\''")}'`;
+  if (h.platform === "darwin") return [`launchctl load -w ${q}`, `and to stop it: launchctl unload -w ${q}`];
   return [
     "systemctl --user daemon-reload",
     `systemctl --user enable --now ${SYSTEMD_UNIT}`,

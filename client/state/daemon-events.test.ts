@@ -323,3 +323,14 @@ test("sealed: no event text, dedup key or consumer name in state.db or its -wal,
   db.close();
   scan();
 });
+
+test("an ack of an id not handed out yet acknowledges nothing: the event that gets it is delivered", () => {
+  const { db } = fresh();
+  appendN(db, 1);
+  openConsumer(db, "c", "oldest");
+  ackEvent(db, "c", 1);
+  ackEvent(db, "c", 1000);
+  ackEvent(db, "c", 3);
+  const later = [2, 3, 4].map((i) => appendEvent(db, { type: "burned", contact: `c${i}` }, null, NOW)!.id);
+  expect(pendingIds(db, "c")).toEqual(later);
+});

@@ -116,7 +116,8 @@ export function ackEvent(db: StateDb, name: string, id: number): void {
   const k = consumerKey(db, name);
   db.tx(() => {
     const floor = readFloor(db, k);
-    if (floor === null || id <= floor) return;
+    // An id not handed out yet acknowledges nothing (it would hide the event that gets it).
+    if (floor === null || id <= floor || id > lastEventId(db)) return;
     db.db.query("INSERT OR IGNORE INTO daemon_acks (consumer, id) VALUES (?, ?)").run(k, id);
     // The floor moves up past every acknowledged id and every id no longer stored (pruned, or never used).
     let f = floor;

@@ -38,6 +38,9 @@ export async function installService(ctx: Ctx, passwordFile: string | undefined)
     phantomHome: resolve(ctx.home),
     passwordFile: path,
   };
+  for (const p of [h.execPath, h.phantomHome, h.passwordFile]) {
+    if (/[\n\r]/.test(p)) throw new PhantomError("bad-path", "a path with a line break cannot go in a service file");
+  }
   const file = serviceFile(h);
   if (file === null)
     throw new PhantomError("unsupported", `--install-service knows Linux and macOS, not ${process.platform}`);
