@@ -33,11 +33,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     const flags = await interactiveFlags(argv);
     if (flags !== null) {
-      const [{ runInteractive }, { loadConfig }] = await Promise.all([
+      const [{ runInteractive }, { loadConfig }, { chatOpenedIn }] = await Promise.all([
         import("./client/tui/index.ts"),
         import("./client/cli/config.ts"),
+        import("./client/daemon/client.ts"),
       ]);
-      return await runInteractive(loadConfig(flags, process.env));
+      const config = loadConfig(flags, process.env);
+      // A running daemon raises no notification for a contact whose chat is open here.
+      return await runInteractive({ ...config, chatOpened: chatOpenedIn(config.home) });
     }
     // An unfinished panic is said at every start (the interactive client says it on its screen) but panic's own.
     if (argv[0] !== "panic") await (await import("./client/cli/burn-notice.ts")).burnListNotice(process.env);

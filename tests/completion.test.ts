@@ -35,7 +35,7 @@ describe("phantom completion", () => {
       "complete -F _phantom phantom",
       "[remove read]",
       "[remove read]",
-      "[--yes --finish --help --version --json --relay --direct]",
+      "[--yes --finish --help --version --json --relay --direct --no-daemon]",
       "[bash zsh fish]",
       "[]",
     ]);

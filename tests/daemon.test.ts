@@ -404,7 +404,8 @@ describe("stdio, notifications, service", () => {
   test("--install-service writes a systemd user unit that starts the daemon with the password file", async () => {
     const { bob } = await pair();
     const pw = join(bob.home, "..", `pw${++n}`);
-    writeFileSync(pw, "correct horse battery\n", { mode: 0o644 });
+    writeFileSync(pw, "correct horse battery\n");
+    chmodSync(pw, 0o644);
     const env = { ...noPassword(bob), XDG_CONFIG_HOME: join(bob.home, "config") };
     expect(expectOneLineError(await phantom(env, ["daemon", "--install-service", "--password-file", pw]))).toContain(
       "no one else can read (chmod 600)",

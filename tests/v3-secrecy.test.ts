@@ -142,6 +142,10 @@ const ROW_KEYS: Record<string, ((r: Row) => Uint8Array) | null> = {
   history: (r) => joinKey(b(r.h), b(r.contact), Uint8Array.of(r.direction as number), u64(r.ts as number)),
   prekey_ids: null,
   dropped_sids: null,
+  // The daemon's event log (client/state/daemon-events.ts): sealed under its h, consumers under their HMAC.
+  daemon_events: (r) => b(r.h),
+  daemon_consumers: (r) => b(r.k),
+  daemon_acks: null,
 };
 
 interface Unsealed {

@@ -7,6 +7,7 @@ import { b64decode } from "../../lib/encoding.ts";
 import { PhantomError } from "../../lib/errors.ts";
 import { FETCH_LIMIT_MAX, filePathOf, type WsFrame } from "../../lib/wire.ts";
 import { blockedChange, type ContactView, labelOf } from "../state/contacts.ts";
+import { stateOf } from "../state/state-db.ts";
 import { advanced, type Cursor, type CursorTable, isAfter, loadCursors, updateCursors } from "../state/cursors.ts";
 import { isRepeat, loadShown, markShown, updateShown } from "../state/shown.ts";
 import { type ChatMessage, decodeRow, fileNumberOf, publicMessage, type RoomContext } from "./conversation.ts";
@@ -308,8 +309,10 @@ async function deliverOnce(
 ): Promise<void> {
   const row = { id, ts: frame.ts, ...(frame.seq === undefined ? {} : { seq: frame.seq }) };
   if (!isAfter(loadCursors(s.home, table)[ctx.peer], row)) return;
-  await deliverShown(s, ctx, frame, id, h, windowS);
-  updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)), table);
+  // The cursor moves in the transaction that marks the row shown: one commit (one fsync) a row.
+  await deliverShown(s, ctx, frame, id, h, windowS, () =>
+    updateCursors(s.home, (c) => void (c[ctx.peer] = advanced(c[ctx.peer], row)), table),
+  );
 }
 
 /** Deliver a row unless its id was shown before at an earlier place (a replay, state/shown.ts); remember it. */
@@ -320,11 +323,16 @@ async function deliverShown(
   id: string,
   h: ListenHandlers,
   windowS: number,
+  andThen: () => void = () => {},
 ): Promise<void> {
   const row = { id, ts: frame.ts };
-  if (isRepeat(loadShown(s.home), ctx.peer, row)) return;
+  if (isRepeat(loadShown(s.home), ctx.peer, row)) return andThen();
   await deliver(s, ctx, frame, (peer, m) => h.message(peer, m));
-  updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
+  const db = stateOf(s.home);
+  db.tx(() => {
+    updateShown(s.home, windowS, (sh) => markShown(sh, ctx.peer, [row]));
+    andThen();
+  });
 }
 
 function nowS(): number {

@@ -203,3 +203,27 @@ export async function stopDaemon(home: string): Promise<boolean> {
   }
   throw new PhantomError("daemon-running", `the daemon (pid ${pid}) does not stop`);
 }
+
+/**
+ * The chat screen's side of notifications: while a chat with `peerUid` is open, a running daemon
+ * of `home` raises none for them (one connection holds `chat.open`; closing it ends it). Nothing
+ * when no daemon runs.
+ */
+export function chatOpenedIn(home: string): (peerUid: string) => () => void {
+  return (peerUid) => {
+    let c: DaemonClient | null = null;
+    let closed = false;
+    void DaemonClient.connect(home)
+      .then(async (d) => {
+        if (d === null) return;
+        if (closed) return d.close();
+        c = d;
+        await d.call("chat.open", { contact: peerUid });
+      })
+      .catch(() => {}); // no daemon, or one not ours: nothing to tell
+    return () => {
+      closed = true;
+      c?.close();
+    };
+  };
+}

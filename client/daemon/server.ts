@@ -33,6 +33,8 @@ const RECEIVE_RETRY_MS = 5_000;
 const STOP_WAIT_MS = 15_000;
 /** On stop, after the last answer: time for the acknowledgement it leads to. */
 const ACK_GRACE_MS = 300;
+/** How often the daemon looks whether its socket is still its own. */
+const SOCKET_CHECK_MS = 2_000;
 
 export interface DaemonOptions {
   home: string;
@@ -99,6 +101,8 @@ export class Daemon {
   private listener: UnixSocketListener<{ conn: Conn; reader: LineReader; pending: Uint8Array[] }> | null = null;
   private release: (() => void) | null = null;
   private pruneTimer: ReturnType<typeof setInterval> | null = null;
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  private socketIno = -1;
   private receiving: Promise<void> = Promise.resolve();
   private roomsDown = new Set<string>();
   private relayState: "connected" | "connecting" | "unreachable" = "connecting";
@@ -173,6 +177,7 @@ export class Daemon {
         process.umask(old);
       }
       fs.chmodSync(path, 0o600);
+      this.socketIno = fs.lstatSync(path).ino;
     } catch (e) {
       this.release();
       this.release = null;
@@ -181,6 +186,19 @@ export class Daemon {
     }
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    // Its socket removed or replaced (the home deleted, another daemon after a wipe): nobody can
+    // reach this one any more, and its folder may be gone: it stops.
+    this.watchTimer = setInterval(() => {
+      let ino = -1;
+      try {
+        ino = fs.lstatSync(this.socket).ino;
+      } catch {
+        // gone
+      }
+      if (ino === this.socketIno) return;
+      this.o.log("the socket was removed or replaced: stopping");
+      void this.stop();
+    }, SOCKET_CHECK_MS);
     this.receiving = this.als.run({ conn: null, id: null }, () => this.receive());
   }
 
@@ -515,12 +533,13 @@ export class Daemon {
       }
       await Bun.sleep(ACK_GRACE_MS);
       if (this.pruneTimer) clearInterval(this.pruneTimer);
+      if (this.watchTimer) clearInterval(this.watchTimer);
       this.listener?.stop(true);
       for (const c of this.conns) c.close();
       this.conns.clear();
       await this.receiving.catch(() => {});
       try {
-        fs.rmSync(this.socket, { force: true });
+        if (fs.lstatSync(this.socket).ino === this.socketIno) fs.rmSync(this.socket, { force: true });
       } catch {
         // gone already
       }

@@ -177,9 +177,11 @@ export async function runChat(ui: Ui, session: Session, peerUid: string): Promis
   stdin.resume();
   out.on("resize", onResize);
   editor.render();
+  const chatClosed = ui.config.chatOpened?.(peerUid);
   try {
     await left;
   } finally {
+    chatClosed?.();
     closed = true;
     ac.abort();
     // Leaving cancels an upload in progress: the chat never says it left while a file still goes out.

@@ -19,6 +19,11 @@ export interface UiConfig {
   /** Where releases are looked for, and whether the once-a-day check is on (client/core/update-notice.ts). */
   updateUrl?: string;
   updateChecks?: boolean;
+  /**
+   * A chat with this contact opened: a running daemon is told (no desktop notification for them
+   * while it is open); the returned function says it closed. Given by the cli (client/daemon/).
+   */
+  chatOpened?: (peerUid: string) => () => void;
 }
 
 export interface Ui {

@@ -6,5 +6,7 @@ import type { Globals } from "./context.ts";
 export async function run(g: Globals, uid: string): Promise<void> {
   const { runChatOnly } = await import("../../tui/index.ts");
   // --relay and --direct count here as for every other command.
-  await runChatOnly(uid, loadConfig(g));
+  const config = loadConfig(g);
+  const { chatOpenedIn } = await import("../../daemon/client.ts");
+  await runChatOnly(uid, { ...config, chatOpened: chatOpenedIn(config.home) });
 }
