@@ -71,7 +71,8 @@ describe("minisign secret keys", () => {
     expect(wrong.code).toBe("wrong-password");
     expect(wrong.message).toBe("wrong password for the release key");
     expect(refusal(() => parseSecretKey(text)).code).toBe("password-needed");
-  }, 30000);
+    // Three scrypt runs of libsodium's sensitive parameters (1 GiB each): slow beside a loaded suite.
+  }, 120_000);
 
   test("a key pair we generate encrypted is one the real minisign signs with", () => {
     const pair = generateKeyPair("secret words", { opslimit: 524288n, memlimit: 16777216n });

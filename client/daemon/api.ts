@@ -96,6 +96,11 @@ export const Status = Identity.extend({
 /** Every method: its params and its result. */
 export const METHODS = {
   identity: { params: Empty, result: Identity, doc: "who this is and how the relay is reached" },
+  route: {
+    params: Empty,
+    result: z.strictObject({ relay: z.string(), tor: z.string() }),
+    doc: "the relay and the Tor setting the daemon uses (what a command checks before it goes through it)",
+  },
   status: { params: Empty, result: Status, doc: "identity, and the daemon: its process, socket, relay connection" },
   "contacts.list": {
     params: Empty,

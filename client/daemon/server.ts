@@ -20,7 +20,7 @@ import { oneLine } from "../text/sanitise.ts";
 import { Event, type EventBody, type Method, METHODS, RPC, type Result } from "./api.ts";
 import { claimDaemon, prepareSocketPath } from "./claim.ts";
 import { socketPath } from "./files.ts";
-import { contactOf, HANDLERS, messageOf } from "./methods.ts";
+import { contactOf, HANDLERS, messageOf, torText } from "./methods.ts";
 import { errorResponse, LineReader, notification, parseRequest, response, RpcError, type RpcId } from "./rpc.ts";
 
 /** A connection whose peer does not read: past this many bytes waiting, it is closed. */
@@ -324,6 +324,8 @@ export class Daemon {
         });
         return { ok: true };
       }
+      case "route":
+        return { relay: s.relayUrl, tor: torText(s.tor) };
       case "stop":
         conn.afterReply.push(() => void this.stop());
         return { ok: true };

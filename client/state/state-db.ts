@@ -226,6 +226,21 @@ export class StateDb {
   }
 
   /**
+   * A transaction whose loss in a power cut costs nothing — it is redone, or its effect is
+   * cosmetic (a cursor that moves again, a history row's ts): committed without waiting for the
+   * disk (synchronous=NORMAL). WAL keeps it atomic, and durable against a crash of the process.
+   */
+  txLazy<T>(change: () => T): T {
+    if (this.depth > 0) return this.tx(change);
+    this.db.run("PRAGMA synchronous = NORMAL");
+    try {
+      return this.tx(change);
+    } finally {
+      this.db.run("PRAGMA synchronous = FULL");
+    }
+  }
+
+  /**
    * Run `change` in one transaction (BEGIN IMMEDIATE: the write lock is taken first, so a
    * read-modify-write never races another process). Nested calls join the outer transaction.
    * `change` must be synchronous; a throw rolls everything back.

@@ -98,7 +98,7 @@ export class Ctx {
     if (d === null) return null;
     d.onWarning = printWarning;
     try {
-      const st = await d.call("status", {});
+      const st = await d.call("route", {});
       // The daemon's relay and Tor setting must be this command's (the fast path reads no configuration).
       const quick = st.relay === this.quickRelay() && st.tor === this.quickTor();
       if (quick) return d;
