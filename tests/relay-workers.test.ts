@@ -51,7 +51,10 @@ describe.skipIf(MISSING !== null)(
       const before = workers();
       expect(before.length).toBe(3);
       process.kill(before[0]!, "SIGKILL");
-      for (let i = 0; i < 20; i++) expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+      // Each on a new connection (not one fetch kept alive to the killed worker): the kernel hands new
+      // connections to the listening sockets still open.
+      const fresh = { headers: { connection: "close" }, keepalive: false };
+      for (let i = 0; i < 20; i++) expect((await fetch(`${relay.url}/health`, fresh)).status).toBe(200);
       // Until the supervisor reaped the killed one (a zombie is still its child) and started another.
       const replaced = () => {
         const now = workers();

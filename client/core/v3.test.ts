@@ -46,6 +46,18 @@ const texts = async (s: Session, peer: string) =>
   (await s.history(peer)).map((m) => `${m.mine ? ">" : "<"}${m.body}·v${m.protocol}`);
 
 describe("v3 sessions in the client", () => {
+  test("first messages sent at once from one process (the daemon's calls) make one session, all readable", async () => {
+    const a = await user();
+    const b = await user();
+    await pair(a, b);
+    const sent = Array.from({ length: 8 }, (_, i) => `m${i}`);
+    await Promise.all(sent.map((t) => a.send(b.uid, t)));
+    expect(listSessions(a.state(), b.uid).length).toBe(1);
+    const got = (await b.history(a.uid)).map((m) => m.body);
+    expect(b.skippedLast).toBe(0);
+    expect(got.sort()).toEqual([...sent].sort());
+  });
+
   test("first contact is v3 both ways; history outlives the relay's copy", async () => {
     const a = await user();
     const b = await user();

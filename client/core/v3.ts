@@ -213,6 +213,10 @@ async function startSession(s: V3Port, relay: RelayClient, uid: string): Promise
   const now = nowMs();
   const db = s.state();
   db.tx(() => {
+    // Another send (of this process: the daemon's calls run at once; or of another) made a session
+    // while this one fetched the bundle: that one is used, this one is never stored. Two initiators
+    // would fork the conversation into sessions the peer caps (§V5.6), losing messages.
+    if (listSessions(db, uid).length > 0) return;
     storeHeld(db, uid, { meta: { createdAt: now, lastReceivedAt: null, lastUsedAt: now }, session });
     capSessions(db, uid, now);
   });
