@@ -311,7 +311,7 @@ describe("sending", () => {
       }),
     );
     expect(e.message).toBe("upload cancelled: the file was not sent");
-    for (let i = 0; i < 500 && blobs(relay).length > before; i++) await Bun.sleep(20); // up to 10 s: a loaded machine
+    await settledAt(() => blobs(relay).length, before);
     expect(blobs(relay).length).toBe(before);
   });
 
@@ -348,7 +348,7 @@ describe("sending", () => {
       }),
     );
     expect(e.code).toBe("file-changed");
-    for (let i = 0; i < 500 && blobs(relay).length > before; i++) await Bun.sleep(20); // up to 10 s: a loaded machine
+    await settledAt(() => blobs(relay).length, before);
     expect(blobs(relay).length).toBe(before);
   });
 
@@ -406,3 +406,15 @@ describe("through a real SOCKS5 proxy (microsocks), as with Tor", () => {
     expect(await proxy.waitForConnects(dest, before + 3)).toBeGreaterThanOrEqual(before + 3);
   });
 });
+
+/**
+ * Wait (up to 10 s: a loaded machine) until `count()` is `want` three readings in a row: an aborted
+ * upload's spool file may appear only after the client gave up, and then goes.
+ */
+async function settledAt(count: () => number, want: number): Promise<void> {
+  let same = 0;
+  for (let i = 0; i < 500 && same < 3; i++) {
+    same = count() === want ? same + 1 : 0;
+    if (same < 3) await Bun.sleep(20);
+  }
+}
