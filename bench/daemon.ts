@@ -16,6 +16,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, Subprocess } from "bun";
 import { VERSION } from "../lib/version.ts";
+import { userEnv } from "../tests/helpers/cli.ts";
 import { tail, within } from "../tests/helpers/deadline.ts";
 import { CLIENT_BIN, lines, type RunningRelay, startRelay, tempDir } from "../tests/helpers/relay.ts";
 import { ciphertext, makePairs, postPrepared, prepareSend } from "./relay-load.ts";
@@ -28,7 +29,6 @@ const N_EVENTS = Number(process.env.BENCH_EVENTS ?? "50");
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? "100");
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? "4");
 const WARMUP = 3;
-const PASSWORD = "bench daemon password";
 
 // ---------------------------------------------------------------- processes, and their cleanup
 
@@ -73,16 +73,6 @@ interface User {
   uid: string;
 }
 
-function envOf(home: string, relayUrl: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    PHANTOM_HOME: home,
-    PHANTOM_RELAY: relayUrl,
-    PHANTOM_PASSWORD: PASSWORD,
-  };
-}
-
 interface Run {
   code: number;
   stdout: string;
@@ -116,7 +106,7 @@ async function ok(u: User | { env: Record<string, string> }, args: string[]): Pr
 
 async function newUser(name: string, relayUrl: string): Promise<User> {
   const home = join(root!, name);
-  const env = envOf(home, relayUrl);
+  const env = userEnv(home, relayUrl);
   const r = await ok({ env }, ["init", "--json"]);
   const uid = (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { uid: string }).uid;
   return { name, home, env, uid };

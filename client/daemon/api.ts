@@ -5,6 +5,7 @@
 // public keys, the rest is what the user sees on a screen.
 
 import { z } from "zod";
+import { SETTINGS_KEYS } from "../core/settings.ts";
 
 /** A contact, named by UID or nickname. */
 const ContactRef = z.string().min(1).max(200).describe("UID or nickname");
@@ -54,20 +55,15 @@ const Was = z.enum(["contact", "request", "unknown"]);
 const Empty = z.strictObject({});
 const Ok = z.strictObject({ ok: z.literal(true) });
 
-/** The settings the API may read and change (the rest need a terminal or the file). */
-export const SETTING_KEYS = [
-  "theme",
-  "mascot",
-  "motd",
-  "tor-warning",
-  "relay",
-  "updates",
-  "update-url",
-  "history",
-  "require-v3",
-  "notify",
-  "notify-preview",
-] as const;
+/**
+ * The settings the API may read and change: those of `phantom settings` (core/settings.ts) but the
+ * custom colour and the motd list's edits, which take words of their own.
+ */
+const NOT_IN_API = ["color", "motd-add", "motd-clear"] as const;
+type ApiSettingKey = Exclude<(typeof SETTINGS_KEYS)[number], (typeof NOT_IN_API)[number]>;
+export const SETTING_KEYS = SETTINGS_KEYS.filter(
+  (k): k is ApiSettingKey => !(NOT_IN_API as readonly string[]).includes(k),
+) as [ApiSettingKey, ...ApiSettingKey[]];
 
 /** Who this is and how the relay is reached (no key material: the fingerprint is a digest). */
 export const Identity = z.strictObject({
